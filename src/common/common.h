@@ -1,0 +1,117 @@
+/*
+ * common.h: the small helpers every part shares: errors, a capped growing
+ * buffer, borrowed slices, checked size arithmetic, atomic file writes,
+ * CRC32C, hex, logging and fault points. Nothing here knows about bundles,
+ * flash or protocols.
+ */
+#ifndef TANDEM_COMMON_H
+#define TANDEM_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Limits of this part (STYLE.md: limits in one place). */
+#define ERR_MESSAGE_MAX 512
+#define FAULT_SPEC_MAX 256
+
+/*
+ * An error carries a negative code (the part's own enum) and a message that
+ * names the thing, the place and the cause. Functions return 0 or the
+ * negative code they stored.
+ */
+struct err {
+	int code;
+	char msg[ERR_MESSAGE_MAX];
+};
+
+/* err.c */
+int err_set(struct err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int err_setv(struct err *e, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+int err_prefix(struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void err_clear(struct err *e);
+
+/* A borrowed run of bytes; never owns its memory. */
+struct slice {
+	const uint8_t *ptr;
+	size_t len;
+};
+
+/*
+ * buf.c: a growing byte string with a hard cap, always NUL-terminated so it
+ * can be printed. Appends past the cap fail and leave the buffer unchanged.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_append_str(struct buf *b, const char *s);
+int buf_appendf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *buf_steal(struct buf *b);
+
+/* size.c: overflow-checked size arithmetic; each returns false on overflow. */
+bool size_add(size_t a, size_t b, size_t *out);
+bool size_mul(size_t a, size_t b, size_t *out);
+bool u64_add(uint64_t a, uint64_t b, uint64_t *out);
+bool u64_parse(const char *s, uint64_t max, uint64_t *out);
+
+/* fsutil.c: whole-file I/O that survives signals and power cuts. */
+int fs_write_all(int fd, const void *data, size_t len);
+int fs_read_all(int fd, void *data, size_t len, size_t *got);
+int fs_fsync_dir(const char *dir);
+int fs_atomic_write(const char *path, const void *data, size_t len,
+		    int mode, struct err *e);
+int fs_read_file(const char *path, size_t max, struct buf *out,
+		 struct err *e);
+int fs_mkdir_p(const char *path, int mode, struct err *e);
+int fs_remove_tree(const char *path);
+
+/* crc32c.c: CRC-32C (Castagnoli), as used by the boot records. */
+uint32_t crc32c(uint32_t crc, const void *data, size_t len);
+
+/* hex.c */
+void hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
+int hex_decode(const char *in, uint8_t *out, size_t outlen);
+
+/* log.c: to stderr, with the program name and a level. */
+void log_set_program(const char *name);
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * fault.c: fault points for the simulator and the tests, armed only through
+ * the TANDEM_FAULTS environment variable (or fault_arm()), for example
+ *   TANDEM_FAULTS="powercut=37"         _exit(FAULT_POWERCUT_STATUS) right
+ *                                      after the 37th I/O step
+ *   TANDEM_FAULTS="write-error=mc"      writes of component mc fail (EIO)
+ *   TANDEM_FAULTS="corrupt=sc"          one bit of sc flips after its write
+ *   TANDEM_FAULTS="slow-flash=5"        each flash write sleeps 5 ms
+ *   TANDEM_FAULTS="enospc=mc"           writes of component mc fail (ENOSPC)
+ * Several are joined with commas. Unarmed, every check is a cheap no-op.
+ */
+#define FAULT_POWERCUT_STATUS 86
+
+int fault_arm(const char *spec, struct err *e);
+void fault_arm_from_env(void);
+void fault_step(const char *what);
+unsigned long fault_steps_taken(void);
+int fault_write_errno(const char *component);
+bool fault_corrupt(const char *component);
+void fault_slow_flash(void);
+
+#endif
