@@ -174,6 +174,9 @@ int bundle_signature_check(const struct bundle_keyring *kr,
 			   char key_id_out[BUNDLE_KEY_ID_LEN + 1],
 			   struct err *e);
 int bundle_key_generate(const char *dir, struct err *e);
+int bundle_signature_make(const char *key_path, const uint8_t *manifest,
+			  size_t mlen, struct buf *sig_file, struct err *e);
+int bundle_key_id(const uint8_t raw[32], char out[BUNDLE_KEY_ID_LEN + 1]);
 
 /* create.c */
 struct bundle_create_component {

@@ -16,8 +16,8 @@ struct tool_command {
 };
 
 static const struct tool_command tool_commands[] = {
-	//BUNDLE{ "bundle", tool_bundle,
-	//BUNDLE  "keygen, create, inspect and verify signed firmware bundles" },
+	{ "bundle", tool_bundle,
+	  "keygen, create, inspect and verify signed firmware bundles" },
 	{ "flash", tool_flash,
 	  "install a bundle into a controller's flash store, show it, check it" },
 };

@@ -1,0 +1,339 @@
+/*
+ * bundle_cmd.c: `tandem bundle keygen|create|inspect|verify`. Argument
+ * handling and printing only; every check lives in src/bundle.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bundle/bundle.h"
+#include "tool/tool.h"
+
+static int bundle_fail(const struct err *e)
+{
+	fprintf(stderr, "tandem bundle: %s: %s\n", bundle_error_name(e->code),
+		e->msg);
+	return bundle_error_exit_code(e->code);
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *out = NULL;
+	struct err e;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		if (c == 'o') {
+			out = optarg;
+		} else {
+			printf("usage: tandem bundle keygen --out KEYDIR\n");
+			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+		}
+	}
+	if (!out || optind != argc) {
+		tool_usage_error("bundle keygen: needs --out KEYDIR");
+		return TOOL_EXIT_USAGE;
+	}
+	if (bundle_key_generate(out, &e) < 0)
+		return bundle_fail(&e);
+	printf("wrote %s/bundle.key (private, mode 0600) and "
+	       "%s/bundle.pub\n", out, out);
+	return TOOL_EXIT_OK;
+}
+
+/* NAME=VERSION:FILE */
+static int component_arg(char *arg, struct bundle_create_component *c)
+{
+	char *eq = strchr(arg, '='), *colon;
+
+	if (!eq)
+		return -1;
+	colon = strchr(eq + 1, ':');
+	if (!colon || colon == eq + 1 || !colon[1])
+		return -1;
+	*eq = '\0';
+	*colon = '\0';
+	c->name = arg;
+	c->version = eq + 1;
+	c->path = colon + 1;
+	c->flags = 0;
+	return 0;
+}
+
+static void create_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tandem bundle create --key KEY --version TS250P003 "
+		"--model MODEL [--model ...]\n"
+		"           --component NAME=VERSION:FILE [--component ...]\n"
+		"           [--executable NAME] [--build-date TEXT] -o OUT\n");
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "version", required_argument, NULL, 'v' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "component", required_argument, NULL, 'c' },
+		{ "executable", required_argument, NULL, 'x' },
+		{ "build-date", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bundle_create_spec spec;
+	const char *out = NULL, *exec[BUNDLE_COMPONENTS_MAX];
+	size_t nexec = 0, i, j;
+	struct err e;
+	int c;
+
+	memset(&spec, 0, sizeof(spec));
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': spec.key_path = optarg; break;
+		case 'v': spec.version = optarg; break;
+		case 'd': spec.build_date = optarg; break;
+		case 'o': out = optarg; break;
+		case 'm':
+			if (spec.nmodels == BUNDLE_MODELS_MAX) {
+				tool_usage_error("at most %d models",
+						 BUNDLE_MODELS_MAX);
+				return TOOL_EXIT_USAGE;
+			}
+			spec.models[spec.nmodels++] = optarg;
+			break;
+		case 'c':
+			if (spec.ncomponents == BUNDLE_COMPONENTS_MAX - 1) {
+				tool_usage_error("at most %d components",
+						 BUNDLE_COMPONENTS_MAX - 1);
+				return TOOL_EXIT_USAGE;
+			}
+			if (component_arg(optarg,
+					  &spec.components[spec.ncomponents]) <
+			    0) {
+				tool_usage_error("--component wants "
+						 "NAME=VERSION:FILE, not '%s'",
+						 optarg);
+				return TOOL_EXIT_USAGE;
+			}
+			spec.ncomponents++;
+			break;
+		case 'x':
+			if (nexec < BUNDLE_COMPONENTS_MAX)
+				exec[nexec++] = optarg;
+			break;
+		case 'h':
+			create_usage(stdout);
+			return TOOL_EXIT_OK;
+		default:
+			create_usage(stderr);
+			return TOOL_EXIT_USAGE;
+		}
+	}
+	if (!spec.key_path || !spec.version || !out || optind != argc) {
+		create_usage(stderr);
+		return TOOL_EXIT_USAGE;
+	}
+	for (i = 0; i < nexec; i++) {
+		for (j = 0; j < spec.ncomponents; j++)
+			if (!strcmp(spec.components[j].name, exec[i]))
+				break;
+		if (j == spec.ncomponents) {
+			tool_usage_error("--executable %s: no such component",
+					 exec[i]);
+			return TOOL_EXIT_USAGE;
+		}
+		spec.components[j].flags |= BUNDLE_FLAG_EXECUTABLE;
+	}
+	if (bundle_create(&spec, out, &e) < 0)
+		return bundle_fail(&e);
+	printf("wrote %s (bundle %s, %zu components)\n", out, spec.version,
+	       spec.ncomponents + 1);
+	return TOOL_EXIT_OK;
+}
+
+static void manifest_print_table(const struct bundle_manifest *m)
+{
+	size_t i;
+
+	printf("Bundle Version: %s\n", m->version);
+	printf("Build Date: %s\n", m->build_date);
+	printf("Format: %d\n", m->format);
+	printf("Models:");
+	for (i = 0; i < m->nmodels; i++)
+		printf(" %s", m->models[i]);
+	printf("\nSigned By Key: %s\n\n", m->key_id[0] ? m->key_id
+						       : "(not checked)");
+	printf("%-12s %-16s %12s  %-64s %s\n", "Component", "Version",
+	       "Size", "SHA-256", "Flags");
+	for (i = 0; i < m->ncomponents; i++) {
+		const struct bundle_component *c = &m->components[i];
+		char hex[65];
+
+		hex_encode(c->sha256, 32, hex);
+		printf("%-12s %-16s %12llu  %s %s\n", c->name, c->version,
+		       (unsigned long long)c->size, hex,
+		       (c->flags & BUNDLE_FLAG_EXECUTABLE) ? "executable"
+							   : "-");
+	}
+}
+
+static void manifest_print_json(const struct bundle_manifest *m,
+				const char *verdict)
+{
+	struct buf text;
+	struct err e;
+	json_t *root;
+
+	buf_init(&text, BUNDLE_MANIFEST_MAX);
+	if (bundle_manifest_render(m, &text, &e) == 0) {
+		root = json_loads(text.data, 0, NULL);
+		if (root) {
+			json_object_set_new(root, "key_id",
+					    json_string(m->key_id));
+			json_object_set_new(root, "verdict",
+					    json_string(verdict));
+			json_dumpf(root, stdout,
+				   JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+			json_decref(root);
+		}
+	}
+	buf_free(&text);
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bundle_verify_config cfg = { .unsigned_ok = true };
+	struct bundle_manifest m;
+	bool json = false;
+	struct err e;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (c == 'j') {
+			json = true;
+		} else {
+			printf("usage: tandem bundle inspect [--json] FILE\n");
+			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		tool_usage_error("bundle inspect: needs one FILE");
+		return TOOL_EXIT_USAGE;
+	}
+	/* Every hash is checked; only the signature needs the key. */
+	if (bundle_verify_file(argv[optind], &cfg, NULL, NULL, &m, &e) < 0)
+		return bundle_fail(&e);
+	if (json)
+		manifest_print_json(&m, "intact, signature not checked");
+	else {
+		manifest_print_table(&m);
+		printf("\nIntegrity: every component matches its sha256; "
+		       "signature not checked (use 'tandem bundle verify')\n");
+	}
+	return TOOL_EXIT_OK;
+}
+
+static int keyring_load(struct bundle_keyring *kr, const char *path,
+			struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return bundle_keyring_add_dir(kr, path, e);
+	return bundle_keyring_add_file(kr, path, e);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pubkey", required_argument, NULL, 'p' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bundle_verify_config cfg = { 0 };
+	struct bundle_keyring kr = { .nkeys = 0 };
+	struct bundle_manifest m;
+	bool json = false, have_key = false;
+	struct err e;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:m:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (keyring_load(&kr, optarg, &e) < 0)
+				return bundle_fail(&e);
+			have_key = true;
+			break;
+		case 'm': cfg.model = optarg; break;
+		case 'j': json = true; break;
+		default:
+			printf("usage: tandem bundle verify --pubkey KEY|KEYDIR "
+			       "[--model MODEL] [--json] FILE\n");
+			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+		}
+	}
+	if (!have_key || optind != argc - 1) {
+		tool_usage_error("bundle verify: needs --pubkey and one FILE");
+		return TOOL_EXIT_USAGE;
+	}
+	cfg.keys = &kr;
+	if (bundle_verify_file(argv[optind], &cfg, NULL, NULL, &m, &e) < 0)
+		return bundle_fail(&e);
+	if (json) {
+		manifest_print_json(&m, "verified");
+	} else {
+		manifest_print_table(&m);
+		printf("\nVerified: signature by key %s, every component's "
+		       "size and sha256%s%s\n", m.key_id,
+		       cfg.model ? ", model " : "",
+		       cfg.model ? cfg.model : "");
+	}
+	return TOOL_EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} bundle_commands[] = {
+	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
+	{ "create", cmd_create, "write a signed bundle" },
+	{ "inspect", cmd_inspect, "show a bundle's manifest (no key needed)" },
+	{ "verify", cmd_verify, "check signature, hashes, sizes and model" },
+};
+
+int tool_bundle(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc >= 2) {
+		for (i = 0; i < ARRAY_SIZE(bundle_commands); i++)
+			if (!strcmp(argv[1], bundle_commands[i].name))
+				return bundle_commands[i].run(argc - 1,
+							      argv + 1);
+	}
+	fprintf(argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout,
+		"usage: tandem bundle SUBCOMMAND [ARGS...]\n\n");
+	for (i = 0; i < ARRAY_SIZE(bundle_commands); i++)
+		printf("  %-8s %s\n", bundle_commands[i].name,
+		       bundle_commands[i].summary);
+	return argc >= 2 && !strcmp(argv[1], "--help") ? TOOL_EXIT_OK
+						       : TOOL_EXIT_USAGE;
+}
