@@ -1,0 +1,142 @@
+/*
+ * flash.h: one controller's flash store (DESIGN.md "Flash store"): two banks,
+ * two CRC'd boot records, the last installed signed bundle. Nothing outside
+ * src/flash/ touches these files. An install streams a bundle through the
+ * verifier into the inactive bank, reads every image back against the signed
+ * manifest, and only then flips the boot record; the new bank is on trial
+ * until the daemon confirms itself healthy.
+ *
+ * This header is the contract the update engine, the tool and the loader
+ * code against; the implementation may add to it but not change it.
+ */
+#ifndef TANDEM_FLASH_H
+#define TANDEM_FLASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bundle/bundle.h"
+#include "common/common.h"
+
+#define FLASH_FORMAT_VERSION	1
+#define FLASH_BANKS		2
+#define FLASH_BOOT_TRIES	3	/* unconfirmed boots before rollback */
+
+enum flash_error {
+	FLASH_OK = 0,
+	FLASH_ERR_IO = -1,		/* read/write/fsync failed (errno in msg) */
+	FLASH_ERR_NOSPACE = -2,		/* ENOSPC: active bank untouched */
+	FLASH_ERR_VERIFY = -3,		/* the bundle failed verification */
+	FLASH_ERR_READBACK = -4,	/* an image read back differs */
+	FLASH_ERR_VERSION = -5,		/* older than installed, no force */
+	FLASH_ERR_BUSY = -6,		/* another install holds the store */
+	FLASH_ERR_TRIAL = -7,		/* the active bank is still on trial */
+	FLASH_ERR_FORMAT = -8,		/* store from a newer format: refused */
+	FLASH_ERR_CORRUPT = -9,		/* no valid boot record / bad bank */
+	FLASH_ERR_NOT_INIT = -10,	/* no store at that path */
+	FLASH_ERR_USAGE = -11,
+};
+
+/* Stages an install goes through, for progress reports. */
+enum flash_stage {
+	FLASH_STAGE_RECEIVING = 0,	/* verifying + writing as bytes arrive */
+	FLASH_STAGE_READBACK,		/* reading every image back */
+	FLASH_STAGE_ACTIVATING,		/* writing the boot record */
+	FLASH_STAGE_DONE,
+};
+
+/* What happened to one component of an install. */
+enum flash_component_outcome {
+	FLASH_COMPONENT_INSTALLED = 0,
+	FLASH_COMPONENT_SKIPPED,	/* active image already has its sha256 */
+	FLASH_COMPONENT_FAILED,
+};
+
+struct flash_component_state {
+	char name[BUNDLE_NAME_MAX];
+	char version[BUNDLE_VERSION_MAX];
+	uint64_t size;
+	uint8_t sha256[32];
+	unsigned flags;
+	int bank;			/* bank the active image lives in */
+};
+
+/* What `show versions` and `tandem flash show` need. */
+struct flash_status {
+	char bundle_version[BUNDLE_VERSION_MAX];	/* "" when empty */
+	char build_date[BUNDLE_BUILD_DATE_MAX];
+	struct flash_component_state components[BUNDLE_COMPONENTS_MAX];
+	size_t ncomponents;
+	int active_bank;		/* bank of the last activation */
+	bool trial;			/* active bank not yet confirmed */
+	unsigned boot_count;		/* boots on trial so far */
+	uint64_t sequence;		/* boot record sequence number */
+	/* The other bank's bundle version ("" when empty), for rollback. */
+	char previous_version[BUNDLE_VERSION_MAX];
+};
+
+struct flash_install_options {
+	const struct bundle_keyring *keys;	/* trusted keys, required */
+	const char *model;			/* NULL: any */
+	bool force;	/* same/older versions; reinstall even if identical */
+	/* Progress, called from the feeding thread; may be NULL. */
+	void (*progress)(void *ctx, enum flash_stage stage, uint64_t done,
+			 uint64_t total);
+	void *progress_ctx;
+};
+
+struct flash_install_result {
+	struct bundle_manifest manifest;	/* valid once verified */
+	enum flash_component_outcome outcome[BUNDLE_COMPONENTS_MAX];
+	size_t ninstalled;
+	size_t nskipped;
+	bool activated;		/* false when every component was skipped */
+	char previous_version[BUNDLE_VERSION_MAX];
+};
+
+struct flash_store;
+struct flash_install;
+
+/* store.c */
+int flash_store_init(const char *dir, struct err *e);	/* empty store */
+int flash_store_open(const char *dir, struct flash_store **out,
+		     struct err *e);
+void flash_store_close(struct flash_store *s);
+int flash_store_status(struct flash_store *s, struct flash_status *out,
+		       struct err *e);
+/* Marks the trial bank healthy; a no-op when not on trial. */
+int flash_store_confirm(struct flash_store *s, struct err *e);
+/* Offline integrity check of both banks; 0 only if the active one is good. */
+int flash_store_check(struct flash_store *s, struct buf *report,
+		      struct err *e);
+/* Path of the stored signed bundle (for the partner), or NULL if none. */
+const char *flash_store_bundle_path(struct flash_store *s);
+/* Path of the active bank's image of a component, or NULL. */
+int flash_store_image_path(struct flash_store *s, const char *component,
+			   char *out, size_t outlen);
+/* The loader's last rollback or boot note ("" if none). */
+int flash_store_last_result(struct flash_store *s, struct buf *out);
+
+/* install.c: streaming install; feed from any transport, in any chunks. */
+struct flash_install *flash_install_begin(struct flash_store *s,
+	const struct flash_install_options *opt, struct err *e);
+int flash_install_feed(struct flash_install *fi, const void *data,
+		       size_t len, struct err *e);
+/* End of input: verify the tail, read back, activate. 0 or the error. */
+int flash_install_finish(struct flash_install *fi,
+			 struct flash_install_result *res, struct err *e);
+/* Drop an unfinished install: the active bank is untouched. */
+void flash_install_abort(struct flash_install *fi);
+void flash_install_free(struct flash_install *fi);
+
+/* boot.c: used by tandem-loader. */
+struct flash_boot_choice {
+	int bank;
+	bool rolled_back;	/* this boot fell back to the previous bank */
+	char reason[ERR_MESSAGE_MAX];
+	char mc_image[4096];	/* executable MC image, "" if none */
+};
+int flash_store_boot(struct flash_store *s, struct flash_boot_choice *out,
+		     struct err *e);
+
+#endif
