@@ -1,0 +1,460 @@
+/*
+ * engine.c: one code load at a time. A job wraps a flash install, keeps
+ * the progress readers see, and turns the outcome into the family's report
+ * and an event. The flash store does the verifying and writing; this part
+ * decides what the operator and the event log are told.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "update/update.h"
+
+struct update_engine {
+	struct update_config cfg;
+	pthread_mutex_t lock;		/* guards status, last_report, job */
+	struct update_status status;
+	struct update_job *job;
+	char *last_report;
+	bool restart_pending;
+};
+
+struct update_job {
+	struct update_engine *u;
+	struct flash_install *fi;
+	void (*keepalive)(void *arg, const char *line);
+	void *keepalive_arg;
+	time_t last_keepalive;
+	enum flash_stage stage;
+};
+
+static void emit(struct update_engine *u, enum update_severity sev,
+		 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void emit(struct update_engine *u, enum update_severity sev,
+		 const char *fmt, ...)
+{
+	char msg[ERR_MESSAGE_MAX + 128];
+	va_list ap;
+
+	if (!u->cfg.event)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	u->cfg.event(u->cfg.ctx, sev, UPDATE_EVENT_CODE, msg);
+}
+
+static const char *stage_name(enum flash_stage st)
+{
+	switch (st) {
+	case FLASH_STAGE_RECEIVING:
+		return "receiving";
+	case FLASH_STAGE_READBACK:
+		return "verifying";
+	case FLASH_STAGE_ACTIVATING:
+		return "activating";
+	case FLASH_STAGE_DONE:
+		break;
+	}
+	return "done";
+}
+
+/* Receiving is most of the work; read-back and activation the rest. */
+static unsigned stage_percent(enum flash_stage st, uint64_t done,
+			      uint64_t total)
+{
+	unsigned part = total ? (unsigned)(done * 100 / total) : 0;
+
+	if (part > 100)
+		part = 100;
+	switch (st) {
+	case FLASH_STAGE_RECEIVING:
+		return part * 80 / 100;
+	case FLASH_STAGE_READBACK:
+		return 80 + part * 18 / 100;
+	case FLASH_STAGE_ACTIVATING:
+		return 99;
+	case FLASH_STAGE_DONE:
+		break;
+	}
+	return 100;
+}
+
+/* Called by the flash store on the thread feeding or finishing the job. */
+static void on_progress(void *arg, enum flash_stage st, uint64_t done,
+			uint64_t total)
+{
+	struct update_job *j = arg;
+	struct update_engine *u = j->u;
+	unsigned pct = stage_percent(st, done, total);
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&u->lock);
+	u->status.stage = stage_name(st);
+	if (st == FLASH_STAGE_RECEIVING) {
+		u->status.bytes_received = done;
+		u->status.bytes_total = total;
+	}
+	u->status.percent = pct;
+	pthread_mutex_unlock(&u->lock);
+
+	/*
+	 * Clients give up on a silent control connection; while the
+	 * read-back and activation run, say how far along they are.
+	 */
+	if (j->keepalive && st != FLASH_STAGE_RECEIVING &&
+	    now - j->last_keepalive >= UPDATE_KEEPALIVE_SECONDS) {
+		char line[96];
+
+		snprintf(line, sizeof(line), "STATUS: %s, %u%% complete.",
+			 stage_name(st), pct);
+		j->keepalive(j->keepalive_arg, line);
+		j->last_keepalive = now;
+	}
+	j->stage = st;
+}
+
+struct update_engine *update_engine_new(const struct update_config *cfg,
+					struct err *e)
+{
+	struct update_engine *u;
+
+	if (!cfg->store || !cfg->keys) {
+		err_set(e, -EINVAL, "update engine: a flash store and "
+			"trusted keys are required");
+		return NULL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		err_set(e, -ENOMEM, "update engine: out of memory");
+		return NULL;
+	}
+	u->cfg = *cfg;
+	u->status.stage = "idle";
+	pthread_mutex_init(&u->lock, NULL);
+	return u;
+}
+
+void update_engine_free(struct update_engine *u)
+{
+	if (!u)
+		return;
+	pthread_mutex_destroy(&u->lock);
+	free(u->last_report);
+	free(u);
+}
+
+struct update_job *update_begin(struct update_engine *u, const char *source,
+				const char *user, bool force, struct err *e)
+{
+	struct flash_install_options opt = {
+		.keys = u->cfg.keys,
+		.model = u->cfg.model,
+		.force = force,
+		.progress = on_progress,
+	};
+	struct update_job *j;
+
+	pthread_mutex_lock(&u->lock);
+	if (u->job) {
+		err_set(e, -EBUSY, "A code load is already in progress "
+			"(%s, user %s, %u%%); try again when it has finished.",
+			u->status.source, u->status.user, u->status.percent);
+		pthread_mutex_unlock(&u->lock);
+		return NULL;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		pthread_mutex_unlock(&u->lock);
+		err_set(e, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	j->u = u;
+	u->job = j;
+	pthread_mutex_unlock(&u->lock);
+
+	opt.progress_ctx = j;
+	j->fi = flash_install_begin(u->cfg.store, &opt, e);
+	if (!j->fi) {
+		int code = e->code;
+
+		pthread_mutex_lock(&u->lock);
+		u->job = NULL;
+		pthread_mutex_unlock(&u->lock);
+		free(j);
+		if (code == FLASH_ERR_BUSY || code == FLASH_ERR_TRIAL)
+			e->code = -EBUSY;
+		else
+			e->code = -EIO;
+		return NULL;
+	}
+
+	pthread_mutex_lock(&u->lock);
+	u->status.state = UPDATE_RUNNING;
+	snprintf(u->status.source, sizeof(u->status.source), "%s", source);
+	snprintf(u->status.user, sizeof(u->status.user), "%s", user);
+	u->status.force = force;
+	u->status.stage = "receiving";
+	u->status.bytes_received = 0;
+	u->status.bytes_total = 0;
+	u->status.percent = 0;
+	u->status.started = time(NULL);
+	pthread_mutex_unlock(&u->lock);
+	emit(u, UPDATE_INFO, "Firmware update progress: a code load started "
+	     "(%s, user %s%s).", source, user, force ? ", flash:force" : "");
+	return j;
+}
+
+int update_feed(struct update_job *j, const void *data, size_t len,
+		struct err *e)
+{
+	return flash_install_feed(j->fi, data, len, e);
+}
+
+/* The errno-style code a transport maps to its own reply. */
+static int transport_code(int flash_code)
+{
+	switch (flash_code) {
+	case FLASH_ERR_NOSPACE:
+		return -ENOSPC;
+	case FLASH_ERR_IO:
+	case FLASH_ERR_READBACK:
+		return -EIO;
+	case FLASH_ERR_BUSY:
+	case FLASH_ERR_TRIAL:
+		return -EBUSY;
+	case FLASH_ERR_VERSION:
+		return -EPERM;
+	case FLASH_ERR_VERIFY:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static int return_code(int flash_code)
+{
+	switch (flash_code) {
+	case FLASH_ERR_VERIFY:
+		return UPDATE_RC_VERIFY;
+	case FLASH_ERR_VERSION:
+		return UPDATE_RC_VERSION;
+	case FLASH_ERR_NOSPACE:
+	case FLASH_ERR_IO:
+	case FLASH_ERR_READBACK:
+		return UPDATE_RC_WRITE;
+	case FLASH_ERR_BUSY:
+	case FLASH_ERR_TRIAL:
+		return UPDATE_RC_BUSY;
+	default:
+		return UPDATE_RC_STORE;
+	}
+}
+
+/* Ends the job under the lock and records its outcome for readers. */
+static void job_end(struct update_job *j, bool ok, int rc,
+		    const char *version, const char *message,
+		    const struct buf *report)
+{
+	struct update_engine *u = j->u;
+
+	pthread_mutex_lock(&u->lock);
+	u->job = NULL;
+	u->status.state = UPDATE_IDLE;
+	u->status.stage = "idle";
+	u->status.percent = ok ? 100 : u->status.percent;
+	u->status.have_last = true;
+	u->status.last_ok = ok;
+	u->status.last_return_code = rc;
+	snprintf(u->status.last_version, sizeof(u->status.last_version), "%s",
+		 version);
+	snprintf(u->status.last_message, sizeof(u->status.last_message),
+		 "%s", message);
+	u->status.last_finished = time(NULL);
+	if (report) {
+		free(u->last_report);
+		u->last_report = strdup(report->data ? report->data : "");
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (j->fi)
+		flash_install_free(j->fi);
+	free(j);
+}
+
+void update_abort(struct update_job *j, const char *why)
+{
+	struct update_engine *u = j->u;
+	struct buf report;
+
+	flash_install_abort(j->fi);
+	j->fi = NULL;
+	buf_init(&report, UPDATE_REPORT_MAX);
+	buf_appendf(&report, "Codeload failed: %s\nThe firmware was not "
+		    "changed.\nRETURN_CODE: %d\n", why, UPDATE_RC_ABORTED);
+	emit(u, UPDATE_ERROR, "Firmware update progress: the code load was "
+	     "abandoned: %s. The firmware was not changed.", why);
+	job_end(j, false, UPDATE_RC_ABORTED, "", why, &report);
+	buf_free(&report);
+}
+
+static void report_components(const struct flash_install_result *res,
+			      struct buf *out)
+{
+	const struct bundle_manifest *m = &res->manifest;
+	size_t i;
+
+	for (i = 0; i < m->ncomponents; i++) {
+		const struct bundle_component *c = &m->components[i];
+
+		if (!strcmp(c->name, BUNDLE_XML_COMPONENT))
+			continue;
+		if (res->outcome[i] == FLASH_COMPONENT_INSTALLED)
+			buf_appendf(out, "STATUS: Updated %s firmware to %s.\n",
+				    update_component_label(c->name),
+				    c->version);
+	}
+	buf_append_str(out, "Software Component Load Summary:\n");
+	for (i = 0; i < m->ncomponents; i++) {
+		const struct bundle_component *c = &m->components[i];
+		const char *what;
+		char label[BUNDLE_NAME_MAX + 8];
+		size_t k;
+
+		if (!strcmp(c->name, BUNDLE_XML_COMPONENT))
+			continue;
+		for (k = 0; c->name[k] && k < BUNDLE_NAME_MAX - 1; k++)
+			label[k] = (char)((c->name[k] >= 'a' &&
+					   c->name[k] <= 'z') ?
+					  c->name[k] - 32 : c->name[k]);
+		label[k] = '\0';
+		switch (res->outcome[i]) {
+		case FLASH_COMPONENT_INSTALLED:
+			what = "SUCCESSFUL";
+			break;
+		case FLASH_COMPONENT_SKIPPED:
+			what = "NOT ATTEMPTED (Versions match)";
+			break;
+		default:
+			what = "FAILED";
+			break;
+		}
+		buf_appendf(out, "%s Software: %s\n", label, what);
+	}
+}
+
+int update_finish(struct update_job *j, struct buf *report,
+		  void (*keepalive)(void *arg, const char *line), void *arg,
+		  struct err *e)
+{
+	struct update_engine *u = j->u;
+	struct flash_install_result *res;
+	struct flash_status before;
+	struct err se;
+	char ctl = u->cfg.controller;
+	int rc;
+
+	res = calloc(1, sizeof(*res));
+	if (!res) {
+		update_abort(j, "out of memory");
+		return err_set(e, -ENOMEM, "out of memory");
+	}
+	err_clear(&se);
+	if (flash_store_status(u->cfg.store, &before, &se) < 0)
+		before.bundle_version[0] = '\0';
+	j->keepalive = keepalive;
+	j->keepalive_arg = arg;
+	j->last_keepalive = time(NULL);
+
+	buf_append_str(report, "Checking bundle integrity...\n");
+	rc = flash_install_finish(j->fi, res, e);
+	if (rc < 0) {
+		int code = e->code;
+		int ret = return_code(code);
+
+		buf_appendf(report, "Controller %c: %s\n", ctl, e->msg);
+		if (code == FLASH_ERR_VERSION)
+			buf_append_str(report, "Use flash:force to load the "
+				       "same or an older version.\n");
+		buf_appendf(report, "RETURN_CODE: %d\n", ret);
+		emit(u, UPDATE_ERROR, "Firmware update progress: the code "
+		     "load failed: %s. The firmware was not changed.", e->msg);
+		job_end(j, false, ret, res->manifest.version, e->msg, report);
+		e->code = transport_code(code);
+		free(res);
+		return e->code;
+	}
+
+	buf_appendf(report, "Bundle %s (built %s) verified, signed by key "
+		    "%s.\n", res->manifest.version,
+		    res->manifest.build_date[0] ? res->manifest.build_date :
+		    "unknown", res->manifest.key_id);
+	if (!res->activated) {
+		buf_appendf(report, "Controller %c current bundle: %s\n", ctl,
+			    before.bundle_version[0] ? before.bundle_version :
+			    "none");
+		report_components(res, report);
+		buf_append_str(report, "Not attempted (Versions match)\n");
+		buf_appendf(report, "RETURN_CODE: %d\n",
+			    UPDATE_RC_VERSIONS_MATCH);
+		emit(u, UPDATE_INFO, "Firmware update progress: bundle %s is "
+		     "already installed; not attempted (versions match).",
+		     res->manifest.version);
+		job_end(j, true, UPDATE_RC_VERSIONS_MATCH,
+			res->manifest.version, "Not attempted (Versions match)",
+			report);
+		free(res);
+		return 0;
+	}
+	buf_appendf(report, "Controller %c current bundle: %s, loading bundle "
+		    "%s\n", ctl, before.bundle_version[0] ?
+		    before.bundle_version : "none", res->manifest.version);
+	report_components(res, report);
+	buf_append_str(report, "Codeload completed successfully.\n");
+	buf_appendf(report, "RETURN_CODE: %d\n", UPDATE_RC_LOADED);
+	buf_append_str(report, "Restarting Management Controller...\n");
+	emit(u, UPDATE_INFO, "Firmware update progress: the firmware was "
+	     "verified and bundle %s activated on controller %c (%zu "
+	     "component(s) written, %zu already current); restarting the MC.",
+	     res->manifest.version, ctl, res->ninstalled, res->nskipped);
+	pthread_mutex_lock(&u->lock);
+	u->restart_pending = true;
+	pthread_mutex_unlock(&u->lock);
+	job_end(j, true, UPDATE_RC_LOADED, res->manifest.version,
+		"Codeload completed successfully.", report);
+	free(res);
+	return 0;
+}
+
+void update_status_get(struct update_engine *u, struct update_status *out)
+{
+	pthread_mutex_lock(&u->lock);
+	*out = u->status;
+	pthread_mutex_unlock(&u->lock);
+}
+
+int update_last_report(struct update_engine *u, struct buf *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&u->lock);
+	rc = buf_append_str(out, u->last_report ? u->last_report :
+			    "No code load has run since the controller "
+			    "started.\n");
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+bool update_restart_pending(struct update_engine *u)
+{
+	bool r;
+
+	pthread_mutex_lock(&u->lock);
+	r = u->restart_pending;
+	pthread_mutex_unlock(&u->lock);
+	return r;
+}

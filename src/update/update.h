@@ -1,0 +1,124 @@
+/*
+ * update.h: the update engine (DESIGN.md "Code layout"). Every transport
+ * that carries a bundle (FTP, SFTP, HTTP, the partner link) hands its byte
+ * stream here; the engine runs one code load at a time through the flash
+ * store, keeps its progress for `show firmware-update-status` and `get
+ * progress`, and writes the code load's report in the family's words.
+ *
+ * Threads: a job is driven by one transport thread (begin, feed, finish or
+ * abort); status and report readers may call in from any other thread.
+ */
+#ifndef TANDEM_UPDATE_H
+#define TANDEM_UPDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "bundle/bundle.h"
+#include "common/common.h"
+#include "flash/flash.h"
+
+#define UPDATE_REPORT_MAX	(16 * 1024)
+#define UPDATE_KEEPALIVE_SECONDS 20	/* progress line cadence while busy */
+
+/*
+ * RETURN_CODE values printed at the end of a code load. 9 and 8 are the
+ * family's successes (a load, and a no-op because the versions match);
+ * the failures are ours, one per cause, documented in docs/ftp.md.
+ */
+enum update_return_code {
+	UPDATE_RC_LOADED = 9,
+	UPDATE_RC_VERSIONS_MATCH = 8,
+	UPDATE_RC_VERIFY = 20,		/* truncated, tampered, key, model */
+	UPDATE_RC_VERSION = 22,		/* older or same version, no force */
+	UPDATE_RC_WRITE = 23,		/* flash write, read-back, no space */
+	UPDATE_RC_BUSY = 24,		/* another load runs or trial pending */
+	UPDATE_RC_ABORTED = 25,		/* transfer lost before the end */
+	UPDATE_RC_STORE = 26,		/* flash store unusable */
+};
+
+enum update_state {
+	UPDATE_IDLE = 0,
+	UPDATE_RUNNING,
+};
+
+/* Event severities, as the family names them. */
+enum update_severity {
+	UPDATE_INFO = 0,
+	UPDATE_WARNING,
+	UPDATE_ERROR,
+	UPDATE_CRITICAL,
+};
+
+/* The family's event code for firmware update progress. */
+#define UPDATE_EVENT_CODE	237
+
+struct update_config {
+	struct flash_store *store;
+	const struct bundle_keyring *keys;
+	const char *model;		/* NULL: any */
+	char controller;		/* 'A' or 'B' */
+	/* Event sink (the daemon's event log); may be NULL. */
+	void (*event)(void *ctx, enum update_severity sev, int code,
+		      const char *message);
+	void *ctx;
+};
+
+/* A snapshot for `show firmware-update-status` and `get progress`. */
+struct update_status {
+	enum update_state state;
+	char source[16];		/* FTP, SFTP, HTTP, partner */
+	char user[64];
+	bool force;
+	const char *stage;		/* "receiving", "verifying", ... */
+	uint64_t bytes_received;
+	uint64_t bytes_total;		/* 0 until the manifest is known */
+	unsigned percent;
+	time_t started;
+	/* The last finished code load ("" before the first). */
+	bool have_last;
+	bool last_ok;
+	int last_return_code;
+	char last_version[BUNDLE_VERSION_MAX];
+	char last_message[ERR_MESSAGE_MAX];
+	time_t last_finished;
+};
+
+struct update_engine;
+struct update_job;
+
+/* engine.c */
+struct update_engine *update_engine_new(const struct update_config *cfg,
+					struct err *e);
+void update_engine_free(struct update_engine *u);
+/* Fails with -EBUSY while another job runs. */
+struct update_job *update_begin(struct update_engine *u, const char *source,
+				const char *user, bool force, struct err *e);
+int update_feed(struct update_job *j, const void *data, size_t len,
+		struct err *e);
+/*
+ * End of input: verify the tail, read back, activate. Writes the report
+ * (one line per "\n") and frees the job. keepalive, if given, is called
+ * with a progress line now and then while the finish runs long.
+ * 0 on success (including "Versions match"), else a negative errno-style
+ * code: -ENOSPC, -EIO (write), -EBUSY, -EINVAL (bad bundle), -EPERM.
+ */
+int update_finish(struct update_job *j, struct buf *report,
+		  void (*keepalive)(void *arg, const char *line), void *arg,
+		  struct err *e);
+/* The transfer failed or was dropped: nothing activated; frees the job. */
+void update_abort(struct update_job *j, const char *why);
+void update_status_get(struct update_engine *u, struct update_status *out);
+/* Text of the last code load's report (`get progress:lastcodeload:text`). */
+int update_last_report(struct update_engine *u, struct buf *out);
+/* Whether the last job activated a new bank (the MC should restart). */
+bool update_restart_pending(struct update_engine *u);
+
+/* report.c */
+const char *update_component_label(const char *component);
+int update_progress_xml(const struct update_status *mine, char mine_id,
+			const struct update_status *partner, char partner_id,
+			struct buf *out);
+
+#endif
