@@ -481,11 +481,14 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 	for (size_t i = 0; i < m->ncomponents; i++) {
 		if (flash_image_check(fi->s, fi->target, &m->components[i],
 				      e) < 0) {
+			char why[ERR_MESSAGE_MAX];
+
 			fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
+			memcpy(why, e->msg, sizeof(why));
 			return err_set(e, FLASH_ERR_READBACK,
 				       "read-back of %s failed: %.300s; bank "
 				       "%d not activated%s",
-				       m->components[i].name, e->msg,
+				       m->components[i].name, why,
 				       fi->target, unchanged_note(fi));
 		}
 		fi->done += m->components[i].size;
