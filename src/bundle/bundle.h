@@ -147,6 +147,13 @@ const struct err *bundle_verifier_error(const struct bundle_verifier *v);
 const struct bundle_manifest *bundle_verifier_manifest(
 	const struct bundle_verifier *v);
 uint64_t bundle_verifier_bytes_fed(const struct bundle_verifier *v);
+/*
+ * The exact signed bytes of manifest.json and manifest.sig, once the
+ * signature has been checked (-1 before): the flash store keeps them beside
+ * the images so a bank can be checked against what was signed.
+ */
+int bundle_verifier_signed_manifest(const struct bundle_verifier *v,
+				    struct slice *manifest, struct slice *sig);
 void bundle_verifier_free(struct bundle_verifier *v);
 
 /* Feeds a whole file through a new verifier; 0 only if it verified. */

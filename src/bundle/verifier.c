@@ -675,6 +675,18 @@ const struct bundle_manifest *bundle_verifier_manifest(
 	return v->manifest_ok ? &v->manifest : NULL;
 }
 
+int bundle_verifier_signed_manifest(const struct bundle_verifier *v,
+				    struct slice *manifest, struct slice *sig)
+{
+	if (!v->manifest_ok)
+		return -1;
+	manifest->ptr = (const uint8_t *)v->manifest_text.data;
+	manifest->len = v->manifest_text.len;
+	sig->ptr = (const uint8_t *)v->sig_text.data;
+	sig->len = v->sig_text.len;
+	return 0;
+}
+
 uint64_t bundle_verifier_bytes_fed(const struct bundle_verifier *v)
 {
 	return v->fed;

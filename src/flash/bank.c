@@ -1,0 +1,213 @@
+/*
+ * bank.c: the files of one bank (bank0/, bank1/): clearing it, naming its
+ * images, loading its manifest and reading images back through the page
+ * cache's back door. Never decides which bank is active.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flash/flash_impl.h"
+
+/* A path under <state>/flash; -1 if it would not fit. */
+int flash_path(const struct flash_store *s, char *out, size_t outlen,
+	       const char *fmt, ...)
+{
+	char tail[PATH_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tail, sizeof(tail), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tail))
+		return -1;
+	n = snprintf(out, outlen, "%s/%s", s->dir, tail);
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int flash_bank_file(const struct flash_store *s, int bank, const char *name,
+		    char *out, size_t outlen)
+{
+	return flash_path(s, out, outlen, "bank%d/%s", bank, name);
+}
+
+/*
+ * Asks the kernel to forget the file's clean pages, so the next read comes
+ * from the device instead of memory that still holds what we wrote.
+ */
+void flash_drop_cache(int fd)
+{
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+static int unlink_counted(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	fault_step("unlink");
+	return 0;
+}
+
+/*
+ * Empties a bank that is about to be written, and the kept bundle it came
+ * with. The manifest goes first: a bank without one is incomplete, so a cut
+ * halfway through never leaves a bank that looks whole.
+ */
+int flash_bank_clear(struct flash_store *s, int bank, struct err *e)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+	int rc;
+
+	flash_path(s, dir, sizeof(dir), "bank%d", bank);
+	flash_bank_file(s, bank, FLASH_MANIFEST_JSON, path, sizeof(path));
+	if ((rc = unlink_counted(path)) < 0)
+		goto fail;
+	if ((rc = fs_fsync_dir(dir)) < 0)
+		goto fail;
+	flash_path(s, path, sizeof(path), "bundle/bank%d.tar", bank);
+	if ((rc = unlink_counted(path)) < 0)
+		goto fail;
+	dp = opendir(dir);
+	if (!dp) {
+		rc = -errno;
+		goto fail;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+			continue;
+		if (flash_bank_file(s, bank, d->d_name, path, sizeof(path)) < 0)
+			continue;
+		if ((rc = unlink_counted(path)) < 0) {
+			closedir(dp);
+			goto fail;
+		}
+	}
+	closedir(dp);
+	if ((rc = fs_fsync_dir(dir)) < 0)
+		goto fail;
+	return 0;
+fail:
+	return err_set(e, rc == -ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
+		       "clearing bank %d: %s", bank, strerror(-rc));
+}
+
+/* The manifest a bank was written from; *present false if it has none. */
+int flash_bank_manifest(const struct flash_store *s, int bank,
+			struct bundle_manifest *m, bool *present,
+			struct err *e)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	int rc;
+
+	*present = false;
+	memset(m, 0, sizeof(*m));
+	flash_bank_file(s, bank, FLASH_MANIFEST_JSON, path, sizeof(path));
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	buf_init(&b, BUNDLE_MANIFEST_MAX);
+	rc = fs_read_file(path, BUNDLE_MANIFEST_MAX, &b, e);
+	if (rc == 0)
+		rc = bundle_manifest_parse((const uint8_t *)b.data, b.len, m,
+					   e);
+	buf_free(&b);
+	if (rc < 0) {
+		e->code = FLASH_ERR_CORRUPT;
+		return err_prefix(e, "bank %d manifest", bank);
+	}
+	*present = true;
+	return 0;
+}
+
+/*
+ * SHA-256 and size of a file as the device gives it back: cached pages are
+ * dropped first, then it is read in large aligned chunks.
+ */
+int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
+		     struct err *e)
+{
+	EVP_MD_CTX *md = NULL;
+	uint8_t *chunk = NULL;
+	uint64_t total = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, FLASH_ERR_IO, "%s: %s", path,
+			       strerror(errno));
+	flash_drop_cache(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	md = EVP_MD_CTX_new();
+	if (!md || posix_memalign((void **)&chunk, FLASH_IO_ALIGN,
+				  FLASH_IO_CHUNK) != 0 ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		rc = err_set(e, FLASH_ERR_IO, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, FLASH_IO_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(e, FLASH_ERR_IO, "%s: read failed: %s",
+				     path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, chunk, (size_t)n);
+		total += (uint64_t)n;
+	}
+	EVP_DigestFinal_ex(md, sha, NULL);
+	*size = total;
+	/* What we read we will not need again; keep the cache for others. */
+	flash_drop_cache(fd);
+out:
+	free(chunk);
+	EVP_MD_CTX_free(md);
+	close(fd);
+	return rc;
+}
+
+/* Reads one image of a bank back against its signed size and sha256. */
+int flash_image_check(const struct flash_store *s, int bank,
+		      const struct bundle_component *c, struct err *e)
+{
+	char path[PATH_MAX];
+	uint8_t sha[32];
+	uint64_t size;
+
+	if (flash_bank_file(s, bank, c->name, path, sizeof(path)) < 0)
+		return err_set(e, FLASH_ERR_IO, "%s: path too long", c->name);
+	if (access(path, F_OK) < 0)
+		return err_set(e, FLASH_ERR_READBACK,
+			       "%s in bank %d: image missing", c->name, bank);
+	if (flash_image_hash(path, sha, &size, e) < 0) {
+		e->code = FLASH_ERR_READBACK;
+		return err_prefix(e, "reading back %s in bank %d", c->name,
+				  bank);
+	}
+	if (size != c->size)
+		return err_set(e, FLASH_ERR_READBACK,
+			       "%s in bank %d reads back %llu bytes, the "
+			       "signed manifest says %llu", c->name, bank,
+			       (unsigned long long)size,
+			       (unsigned long long)c->size);
+	if (memcmp(sha, c->sha256, 32))
+		return err_set(e, FLASH_ERR_READBACK,
+			       "%s in bank %d reads back with a sha256 that "
+			       "differs from the signed manifest", c->name,
+			       bank);
+	return 0;
+}

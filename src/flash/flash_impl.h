@@ -1,0 +1,62 @@
+/*
+ * flash_impl.h: what the files of src/flash/ share and nobody else sees:
+ * the store handle, the boot record and the bank helpers. The public
+ * contract is flash.h.
+ */
+#ifndef TANDEM_FLASH_IMPL_H
+#define TANDEM_FLASH_IMPL_H
+
+#include <limits.h>
+
+#include "flash/flash.h"
+
+/* Limits of this part (STYLE.md: limits in one place). */
+#define FLASH_BOOTREC_SIZE	64
+#define FLASH_IO_CHUNK		(1024 * 1024)	/* write and read-back unit */
+#define FLASH_IO_ALIGN		4096
+#define FLASH_WRITEBACK_KICK	(8 * 1024 * 1024) /* start writeback after */
+#define FLASH_NOTE_MAX		4096		/* flash/last-result */
+#define FLASH_MANIFEST_SIG	"manifest.sig"
+#define FLASH_MANIFEST_JSON	"manifest.json"
+
+/* One boot record, decoded (layout in bootrec.c). */
+struct flash_bootrec {
+	uint32_t format;
+	uint64_t sequence;
+	uint32_t bank;
+	bool trial;
+	uint32_t boot_count;
+};
+
+struct flash_store {
+	char dir[PATH_MAX];		/* <state>/flash */
+	char bundle_path[PATH_MAX];	/* filled by flash_store_bundle_path */
+	struct flash_bootrec rec;	/* the newest valid record */
+	int rec_slot;			/* which bootrec.N holds it */
+};
+
+/* bootrec.c */
+void flash_bootrec_encode(const struct flash_bootrec *r,
+			  uint8_t out[FLASH_BOOTREC_SIZE]);
+int flash_bootrec_decode(const uint8_t *p, size_t len,
+			 struct flash_bootrec *out, struct err *e);
+int flash_bootrec_load(struct flash_store *s, struct err *e);
+int flash_bootrec_commit(struct flash_store *s, uint32_t bank, bool trial,
+			 uint32_t boot_count, struct err *e);
+
+/* bank.c */
+int flash_path(const struct flash_store *s, char *out, size_t outlen,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int flash_bank_file(const struct flash_store *s, int bank, const char *name,
+		    char *out, size_t outlen);
+int flash_bank_clear(struct flash_store *s, int bank, struct err *e);
+int flash_bank_manifest(const struct flash_store *s, int bank,
+			struct bundle_manifest *m, bool *present,
+			struct err *e);
+int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
+		     struct err *e);
+int flash_image_check(const struct flash_store *s, int bank,
+		      const struct bundle_component *c, struct err *e);
+void flash_drop_cache(int fd);
+
+#endif

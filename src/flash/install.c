@@ -1,0 +1,535 @@
+/*
+ * install.c: the streaming install. Bytes from any transport go to the
+ * kept-bundle temp file and through the verifier; verified component data
+ * goes into the inactive bank. Only after the tail verified and every image
+ * read back does the boot record flip (I1, I3 in store.c). Must not touch
+ * the active bank's files or write a boot record before that point.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flash/flash_impl.h"
+
+struct flash_install {
+	struct flash_store *s;
+	struct flash_install_options opt;
+	struct bundle_verifier *v;
+	int lock_fd;
+	int bundle_fd;
+	char bundle_tmp[PATH_MAX];
+	uint64_t bundle_kicked;		/* writeback started up to here */
+	int active, target;		/* banks */
+	struct bundle_manifest *active_m;	/* NULL when active is empty */
+	bool skip[BUNDLE_COMPONENTS_MAX];
+	bool all_skipped;
+	/* The image being written. */
+	int image_fd;
+	size_t index;
+	uint64_t image_off, image_kicked;
+	uint8_t *chunk;
+	size_t chunk_len;
+	uint64_t done, total;
+	struct flash_install_result res;
+	int code;			/* our own error behind a rejection */
+	struct err err;
+	bool ended;
+};
+
+static const char *unchanged_note(struct flash_install *fi)
+{
+	static __thread char note[64];
+
+	snprintf(note, sizeof(note), "; the active bank (%d) is unchanged",
+		 fi->active);
+	return note;
+}
+
+/* An errno from writing something into the target bank, as our error. */
+static int write_fail(struct flash_install *fi, struct err *e, int err_no,
+		      const char *what)
+{
+	return err_set(e, err_no == ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
+		       "writing %s to bank %d: %s%s", what, fi->target,
+		       strerror(err_no), unchanged_note(fi));
+}
+
+/* Starts the device on what is written so far, so fsync finds less to do. */
+static void writeback_kick(int fd, uint64_t upto, uint64_t *kicked)
+{
+	if (upto - *kicked < FLASH_WRITEBACK_KICK)
+		return;
+	sync_file_range(fd, (off64_t)*kicked, (off64_t)(upto - *kicked),
+			SYNC_FILE_RANGE_WRITE);
+	*kicked = upto;
+}
+
+static void progress(struct flash_install *fi, enum flash_stage stage)
+{
+	if (fi->opt.progress)
+		fi->opt.progress(fi->opt.progress_ctx, stage, fi->done,
+				 fi->total);
+}
+
+static int component_index(const struct bundle_manifest *m,
+			   const struct bundle_component *c)
+{
+	for (size_t i = 0; i < m->ncomponents; i++)
+		if (!strcmp(m->components[i].name, c->name))
+			return (int)i;
+	return -1;
+}
+
+/* "Already installed" means the active image reads back with this hash. */
+static bool already_installed(struct flash_install *fi,
+			      const struct bundle_component *c)
+{
+	const struct bundle_component *old;
+	struct err e;
+
+	if (!fi->active_m)
+		return false;
+	old = bundle_manifest_find(fi->active_m, c->name);
+	if (!old)
+		return false;
+	return flash_image_check(fi->s, fi->active, c, &e) == 0;
+}
+
+static int on_manifest(void *ctx, const struct bundle_manifest *m,
+		       struct err *e)
+{
+	struct flash_install *fi = ctx;
+	size_t nskip = 0;
+
+	fi->res.manifest = *m;
+	if (fi->active_m && !fi->opt.force &&
+	    bundle_version_compare(m->version, fi->active_m->version) < 0)
+		return fi->code = err_set(e, FLASH_ERR_VERSION,
+			"bundle %s is older than the installed %s; force "
+			"installs it anyway", m->version,
+			fi->active_m->version);
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		fi->total += m->components[i].size;
+		fi->skip[i] = !fi->opt.force &&
+			      already_installed(fi, &m->components[i]);
+		nskip += fi->skip[i];
+	}
+	fi->all_skipped = nskip == m->ncomponents;
+	if (fi->all_skipped)
+		return 0;	/* nothing will be written, not even a clear */
+	if (flash_bank_clear(fi->s, fi->target, e) < 0) {
+		fi->code = e->code;
+		return err_prefix(e, "bank %d not changed to %s%s", fi->target,
+				  m->version, unchanged_note(fi));
+	}
+	return 0;
+}
+
+static int on_begin(void *ctx, const struct bundle_component *c,
+		    struct err *e)
+{
+	struct flash_install *fi = ctx;
+	char path[PATH_MAX], from[PATH_MAX];
+	int i = component_index(&fi->res.manifest, c);
+
+	assert(i >= 0);
+	fi->index = (size_t)i;
+	if (fi->all_skipped) {
+		fi->res.outcome[i] = FLASH_COMPONENT_SKIPPED;
+		return BUNDLE_SKIP;
+	}
+	flash_bank_file(fi->s, fi->target, c->name, path, sizeof(path));
+	if (fi->skip[i]) {
+		/* A full set in every bank: share the unchanged inode. */
+		flash_bank_file(fi->s, fi->active, c->name, from,
+				sizeof(from));
+		if (link(from, path) < 0)
+			return fi->code = write_fail(fi, e, errno, c->name);
+		fault_step("link");
+		fi->res.outcome[i] = FLASH_COMPONENT_SKIPPED;
+		fi->done += c->size;
+		return BUNDLE_SKIP;
+	}
+	fi->image_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    (c->flags & BUNDLE_FLAG_EXECUTABLE) ? 0755 : 0644);
+	if (fi->image_fd < 0)
+		return fi->code = write_fail(fi, e, errno, c->name);
+	fi->image_off = fi->image_kicked = 0;
+	fi->chunk_len = 0;
+	fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
+	return 0;
+}
+
+static int image_flush(struct flash_install *fi,
+		       const struct bundle_component *c, struct err *e)
+{
+	int rc, injected;
+
+	if (!fi->chunk_len)
+		return 0;
+	fault_slow_flash();
+	injected = fault_write_errno(c->name);
+	rc = injected ? -injected
+		      : fs_write_all(fi->image_fd, fi->chunk, fi->chunk_len);
+	if (rc < 0)
+		return fi->code = write_fail(fi, e, -rc, c->name);
+	fault_step("write");
+	fi->image_off += fi->chunk_len;
+	fi->chunk_len = 0;
+	writeback_kick(fi->image_fd, fi->image_off, &fi->image_kicked);
+	return 0;
+}
+
+/* Collects data into one large aligned chunk per write. */
+static int on_data(void *ctx, const struct bundle_component *c,
+		   const uint8_t *data, size_t len, struct err *e)
+{
+	struct flash_install *fi = ctx;
+
+	while (len > 0) {
+		size_t n = FLASH_IO_CHUNK - fi->chunk_len;
+
+		if (n > len)
+			n = len;
+		memcpy(fi->chunk + fi->chunk_len, data, n);
+		fi->chunk_len += n;
+		data += n;
+		len -= n;
+		fi->done += n;
+		if (fi->chunk_len == FLASH_IO_CHUNK &&
+		    image_flush(fi, c, e) < 0)
+			return fi->code;
+	}
+	return 0;
+}
+
+/* A flipped bit the read-back must find (fault point "corrupt"). */
+static void corrupt_image(struct flash_install *fi)
+{
+	uint8_t byte;
+	off_t at = (off_t)(fi->image_off / 2);
+
+	if (fi->image_off == 0 || pread(fi->image_fd, &byte, 1, at) != 1)
+		return;
+	byte ^= 0x10;
+	if (pwrite(fi->image_fd, &byte, 1, at) == 1)
+		fault_step("write");
+}
+
+static int on_end(void *ctx, const struct bundle_component *c,
+		  struct err *e)
+{
+	struct flash_install *fi = ctx;
+	int fd;
+
+	if (fi->image_fd < 0)
+		return 0;	/* skipped: only hashed */
+	if (image_flush(fi, c, e) < 0)
+		return fi->code;
+	if (fault_corrupt(c->name))
+		corrupt_image(fi);
+	fd = fi->image_fd;
+	fi->image_fd = -1;
+	if (fsync(fd) < 0) {
+		int err_no = errno;
+
+		close(fd);
+		return fi->code = write_fail(fi, e, err_no, c->name);
+	}
+	fault_step("fsync");
+	flash_drop_cache(fd);
+	if (close(fd) < 0)
+		return fi->code = write_fail(fi, e, errno, c->name);
+	fi->res.outcome[fi->index] = FLASH_COMPONENT_INSTALLED;
+	progress(fi, FLASH_STAGE_RECEIVING);
+	return 0;
+}
+
+static const struct bundle_verifier_ops install_ops = {
+	.manifest = on_manifest,
+	.component_begin = on_begin,
+	.component_data = on_data,
+	.component_end = on_end,
+};
+
+static int lock_store(struct flash_install *fi, struct err *e)
+{
+	char path[PATH_MAX];
+
+	flash_path(fi->s, path, sizeof(path), "lock");
+	fi->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fi->lock_fd < 0)
+		return err_set(e, FLASH_ERR_IO, "%s: %s", path,
+			       strerror(errno));
+	if (flock(fi->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return err_set(e, errno == EWOULDBLOCK ? FLASH_ERR_BUSY
+						       : FLASH_ERR_IO,
+			       "another install is writing this flash store");
+	return 0;
+}
+
+static void release(struct flash_install *fi)
+{
+	if (fi->ended)
+		return;
+	if (fi->image_fd >= 0)
+		close(fi->image_fd);
+	fi->image_fd = -1;
+	if (fi->bundle_fd >= 0) {
+		close(fi->bundle_fd);
+		unlink(fi->bundle_tmp);
+	}
+	fi->bundle_fd = -1;
+	bundle_verifier_free(fi->v);
+	fi->v = NULL;
+	if (fi->lock_fd >= 0)
+		close(fi->lock_fd);	/* drops the flock */
+	fi->lock_fd = -1;
+	fi->ended = true;
+}
+
+struct flash_install *flash_install_begin(struct flash_store *s,
+	const struct flash_install_options *opt, struct err *e)
+{
+	struct bundle_verify_config cfg = { 0 };
+	struct flash_install *fi;
+	bool present;
+
+	assert(s && opt && opt->keys);
+	fi = calloc(1, sizeof(*fi));
+	if (!fi) {
+		err_set(e, FLASH_ERR_IO, "out of memory");
+		return NULL;
+	}
+	fi->s = s;
+	fi->opt = *opt;
+	fi->lock_fd = fi->bundle_fd = fi->image_fd = -1;
+	if (lock_store(fi, e) < 0)
+		goto fail;
+	/* Re-read under the lock: a loader or daemon may have moved on. */
+	if (flash_bootrec_load(s, e) < 0)
+		goto fail;
+	fi->active = (int)s->rec.bank;
+	fi->target = 1 - fi->active;
+	if (s->rec.trial) {
+		err_set(e, FLASH_ERR_TRIAL,
+			"the active bank (%d) is on trial until the controller "
+			"confirms itself healthy; installing now would lose "
+			"the known-good bank %d", fi->active, fi->target);
+		goto fail;
+	}
+	fi->active_m = malloc(sizeof(*fi->active_m));
+	if (!fi->active_m ||
+	    posix_memalign((void **)&fi->chunk, FLASH_IO_ALIGN,
+			   FLASH_IO_CHUNK) != 0) {
+		err_set(e, FLASH_ERR_IO, "out of memory");
+		goto fail;
+	}
+	if (flash_bank_manifest(s, fi->active, fi->active_m, &present, e) < 0)
+		goto fail;
+	if (!present) {
+		free(fi->active_m);
+		fi->active_m = NULL;
+	}
+	flash_path(s, fi->bundle_tmp, sizeof(fi->bundle_tmp),
+		   "bundle/incoming.tmp");
+	fi->bundle_fd = open(fi->bundle_tmp,
+			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fi->bundle_fd < 0) {
+		err_set(e, FLASH_ERR_IO, "%s: %s", fi->bundle_tmp,
+			strerror(errno));
+		goto fail;
+	}
+	cfg.keys = opt->keys;
+	cfg.model = opt->model;
+	fi->v = bundle_verifier_new(&cfg, &install_ops, fi);
+	if (!fi->v) {
+		err_set(e, FLASH_ERR_IO, "out of memory");
+		goto fail;
+	}
+	return fi;
+fail:
+	flash_install_free(fi);
+	return NULL;
+}
+
+/* A verifier failure: ours if a callback refused, else the bundle's. */
+static int verify_fail(struct flash_install *fi, struct err *e)
+{
+	const struct err *ve = bundle_verifier_error(fi->v);
+
+	if (fi->code < 0)
+		err_set(e, fi->code, "%s", ve->msg);
+	else
+		err_set(e, FLASH_ERR_VERIFY, "bundle rejected (%s): %s%s",
+			bundle_error_name(ve->code), ve->msg,
+			unchanged_note(fi));
+	release(fi);
+	return e->code;
+}
+
+int flash_install_feed(struct flash_install *fi, const void *data,
+		       size_t len, struct err *e)
+{
+	uint64_t fed;
+	int rc, injected;
+
+	if (fi->ended)
+		return err_set(e, FLASH_ERR_USAGE, "install already ended");
+	/* The kept copy takes the bytes exactly as they arrive. */
+	injected = fault_write_errno("bundle");
+	rc = injected ? -injected : fs_write_all(fi->bundle_fd, data, len);
+	if (rc < 0) {
+		err_set(e, rc == -ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
+			"keeping the bundle in flash/bundle: %s%s",
+			strerror(-rc), unchanged_note(fi));
+		release(fi);
+		return e->code;
+	}
+	if (len)
+		fault_step("write");
+	if (bundle_verifier_feed(fi->v, data, len) < 0)
+		return verify_fail(fi, e);
+	fed = bundle_verifier_bytes_fed(fi->v);
+	writeback_kick(fi->bundle_fd, fed, &fi->bundle_kicked);
+	return 0;
+}
+
+/* The signed manifest bytes go in last: they mark the bank complete. */
+static int bank_seal(struct flash_install *fi, struct err *e)
+{
+	struct slice mj, sig;
+	char path[PATH_MAX];
+
+	if (bundle_verifier_signed_manifest(fi->v, &mj, &sig) < 0)
+		return err_set(e, FLASH_ERR_VERIFY, "no verified manifest");
+	flash_bank_file(fi->s, fi->target, FLASH_MANIFEST_SIG, path,
+			sizeof(path));
+	if (fs_atomic_write(path, sig.ptr, sig.len, 0644, e) < 0)
+		return write_fail(fi, e, -e->code, FLASH_MANIFEST_SIG);
+	flash_bank_file(fi->s, fi->target, FLASH_MANIFEST_JSON, path,
+			sizeof(path));
+	if (fs_atomic_write(path, mj.ptr, mj.len, 0644, e) < 0)
+		return write_fail(fi, e, -e->code, FLASH_MANIFEST_JSON);
+	return 0;
+}
+
+/* The signed bundle, fsynced, under the name of the bank it filled. */
+static int bundle_keep(struct flash_install *fi, struct err *e)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int fd = fi->bundle_fd, rc;
+
+	fi->bundle_fd = -1;
+	if (fsync(fd) < 0) {
+		rc = errno;
+		close(fd);
+		unlink(fi->bundle_tmp);
+		return write_fail(fi, e, rc, "the kept bundle");
+	}
+	fault_step("fsync");
+	flash_drop_cache(fd);
+	close(fd);
+	flash_path(fi->s, path, sizeof(path), "bundle/bank%d.tar",
+		   fi->target);
+	flash_path(fi->s, dir, sizeof(dir), "bundle");
+	if (rename(fi->bundle_tmp, path) < 0) {
+		rc = errno;
+		unlink(fi->bundle_tmp);
+		return write_fail(fi, e, rc, "the kept bundle");
+	}
+	fault_step("rename");
+	if ((rc = fs_fsync_dir(dir)) < 0)
+		return write_fail(fi, e, -rc, "the kept bundle");
+	return 0;
+}
+
+static int finish_steps(struct flash_install *fi, struct err *e)
+{
+	const struct bundle_manifest *m = &fi->res.manifest;
+	char dir[PATH_MAX];
+	int rc;
+
+	if (bundle_verifier_finish(fi->v) < 0)
+		return verify_fail(fi, e);
+	fi->res.previous_version[0] = '\0';
+	if (fi->active_m)
+		snprintf(fi->res.previous_version,
+			 sizeof(fi->res.previous_version), "%s",
+			 fi->active_m->version);
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		if (fi->res.outcome[i] == FLASH_COMPONENT_SKIPPED)
+			fi->res.nskipped++;
+		else
+			fi->res.ninstalled++;
+	}
+	if (fi->all_skipped) {
+		fi->res.activated = false;
+		return 0;
+	}
+	flash_path(fi->s, dir, sizeof(dir), "bank%d", fi->target);
+	if ((rc = fs_fsync_dir(dir)) < 0)
+		return write_fail(fi, e, -rc, dir);
+	fi->done = 0;
+	progress(fi, FLASH_STAGE_READBACK);
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		if (flash_image_check(fi->s, fi->target, &m->components[i],
+				      e) < 0) {
+			char why[ERR_MESSAGE_MAX];
+
+			fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
+			memcpy(why, e->msg, sizeof(why));
+			return err_set(e, FLASH_ERR_READBACK,
+				       "read-back of %s failed: %.300s; bank "
+				       "%d not activated%s",
+				       m->components[i].name, why,
+				       fi->target, unchanged_note(fi));
+		}
+		fi->done += m->components[i].size;
+		progress(fi, FLASH_STAGE_READBACK);
+	}
+	if (bank_seal(fi, e) < 0 || bundle_keep(fi, e) < 0)
+		return e->code;
+	progress(fi, FLASH_STAGE_ACTIVATING);
+	if (flash_bootrec_commit(fi->s, (uint32_t)fi->target, true, 0, e) < 0)
+		return err_prefix(e, "activating bank %d%s", fi->target,
+				  unchanged_note(fi));
+	fi->res.activated = true;
+	progress(fi, FLASH_STAGE_DONE);
+	return 0;
+}
+
+int flash_install_finish(struct flash_install *fi,
+			 struct flash_install_result *res, struct err *e)
+{
+	int rc;
+
+	if (fi->ended)
+		return err_set(e, FLASH_ERR_USAGE, "install already ended");
+	rc = finish_steps(fi, e);
+	*res = fi->res;
+	release(fi);
+	return rc;
+}
+
+void flash_install_abort(struct flash_install *fi)
+{
+	if (fi && !fi->ended)
+		release(fi);
+}
+
+void flash_install_free(struct flash_install *fi)
+{
+	if (!fi)
+		return;
+	flash_install_abort(fi);
+	free(fi->active_m);
+	free(fi->chunk);
+	free(fi);
+}

@@ -1,0 +1,295 @@
+/*
+ * store.c: opening a controller's flash store and everything that reads it
+ * or flips only its boot record (status, confirm, check). Writing a bank is
+ * install.c's; choosing the bank at boot is boot.c's.
+ *
+ * Layout of <state>/flash:
+ *   bootrec.0, bootrec.1   boot records (bootrec.c)
+ *   bank0/, bank1/         one full image set each, named by component,
+ *                          plus manifest.json and manifest.sig (the exact
+ *                          signed bytes); manifest.json is written last
+ *   bundle/bankN.tar       the signed bundle bank N was installed from
+ *   bundle/incoming.tmp    the bundle of an install in progress
+ *   last-result            the loader's last rollback, as text
+ *   lock                   flock()ed by a running install
+ *
+ * Invariants (tests name them):
+ *   I1  An install writes only the inactive bank; the active bank's files
+ *       are never opened for writing, truncated or unlinked.
+ *   I2  The newest valid boot record is never overwritten: a write goes to
+ *       the other slot with sequence + 1.
+ *   I3  A bank is activated only after every image in it was fsynced and
+ *       read back with the signed sha256, and its manifest written last.
+ *   I4  While the active bank is on trial no install runs, so the other
+ *       bank is always the known-good fallback the loader rolls back to.
+ *   I5  A store of a newer format is refused, never rewritten.
+ *   I6  At most one install holds a store (flock on flash/lock).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flash/flash_impl.h"
+
+static int store_dir(const char *dir, char *out, size_t outlen,
+		     struct err *e)
+{
+	int n = snprintf(out, outlen, "%s/flash", dir);
+
+	if (n < 0 || (size_t)n >= outlen)
+		return err_set(e, FLASH_ERR_USAGE, "%s: path too long", dir);
+	return 0;
+}
+
+int flash_store_init(const char *dir, struct err *e)
+{
+	struct flash_store s = { .rec_slot = 1 };
+	char path[PATH_MAX];
+	struct err le;
+	int rc;
+
+	if (store_dir(dir, s.dir, sizeof(s.dir), e) < 0)
+		return e->code;
+	if (fs_mkdir_p(s.dir, 0755, e) < 0)
+		goto io;
+	for (int i = 0; i < FLASH_BANKS; i++) {
+		flash_path(&s, path, sizeof(path), "bank%d", i);
+		if (fs_mkdir_p(path, 0755, e) < 0)
+			goto io;
+	}
+	flash_path(&s, path, sizeof(path), "bundle");
+	if (fs_mkdir_p(path, 0755, e) < 0)
+		goto io;
+	/* An existing store is kept as it is, whatever its state. */
+	rc = flash_bootrec_load(&s, &le);
+	if (rc == 0)
+		return 0;
+	if (rc == FLASH_ERR_FORMAT) {
+		*e = le;
+		return rc;
+	}
+	flash_path(&s, path, sizeof(path), "bootrec.0");
+	if (access(path, F_OK) == 0 ||
+	    (flash_path(&s, path, sizeof(path), "bootrec.1"),
+	     access(path, F_OK) == 0))
+		return err_set(e, FLASH_ERR_CORRUPT,
+			       "%s: boot records exist but none is valid; "
+			       "not replacing them", s.dir);
+	/* Fresh: record 1 names the empty bank 0, not on trial. */
+	s.rec = (struct flash_bootrec){ .sequence = 0 };
+	if (flash_bootrec_commit(&s, 0, false, 0, e) < 0)
+		return e->code;
+	return fs_fsync_dir(dir) < 0 ? err_set(e, FLASH_ERR_IO,
+					       "%s: fsync failed", dir) : 0;
+io:
+	e->code = FLASH_ERR_IO;
+	return e->code;
+}
+
+int flash_store_open(const char *dir, struct flash_store **out,
+		     struct err *e)
+{
+	struct flash_store *s;
+	struct stat st;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return err_set(e, FLASH_ERR_IO, "out of memory");
+	if (store_dir(dir, s->dir, sizeof(s->dir), e) < 0)
+		goto fail;
+	if (stat(s->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		err_set(e, FLASH_ERR_NOT_INIT,
+			"%s: no flash store (run 'tandem flash init %s')",
+			s->dir, dir);
+		goto fail;
+	}
+	if (flash_bootrec_load(s, e) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	free(s);
+	return e->code;
+}
+
+void flash_store_close(struct flash_store *s)
+{
+	free(s);
+}
+
+int flash_store_status(struct flash_store *s, struct flash_status *out,
+		       struct err *e)
+{
+	struct bundle_manifest *m;
+	bool present;
+	int bank, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (flash_bootrec_load(s, e) < 0)
+		return e->code;
+	bank = (int)s->rec.bank;
+	out->active_bank = bank;
+	out->trial = s->rec.trial;
+	out->boot_count = s->rec.boot_count;
+	out->sequence = s->rec.sequence;
+	m = malloc(sizeof(*m));
+	if (!m)
+		return err_set(e, FLASH_ERR_IO, "out of memory");
+	rc = flash_bank_manifest(s, bank, m, &present, e);
+	if (rc == 0 && present) {
+		snprintf(out->bundle_version, sizeof(out->bundle_version), "%s",
+			 m->version);
+		snprintf(out->build_date, sizeof(out->build_date), "%s",
+			 m->build_date);
+		for (size_t i = 0; i < m->ncomponents; i++) {
+			struct flash_component_state *c = &out->components[i];
+
+			snprintf(c->name, sizeof(c->name), "%s",
+				 m->components[i].name);
+			snprintf(c->version, sizeof(c->version), "%s",
+				 m->components[i].version);
+			c->size = m->components[i].size;
+			memcpy(c->sha256, m->components[i].sha256, 32);
+			c->flags = m->components[i].flags;
+			c->bank = bank;
+		}
+		out->ncomponents = m->ncomponents;
+	}
+	if (rc == 0) {
+		struct err le;
+
+		/* The other bank only informs; a damaged one is no error. */
+		if (flash_bank_manifest(s, 1 - bank, m, &present, &le) == 0 &&
+		    present)
+			snprintf(out->previous_version,
+				 sizeof(out->previous_version), "%s",
+				 m->version);
+	}
+	free(m);
+	return rc;
+}
+
+int flash_store_confirm(struct flash_store *s, struct err *e)
+{
+	if (flash_bootrec_load(s, e) < 0)
+		return e->code;
+	if (!s->rec.trial)
+		return 0;
+	return flash_bootrec_commit(s, s->rec.bank, false, 0, e);
+}
+
+/* One bank against its manifest; 0 if intact (or empty). */
+static int check_bank(struct flash_store *s, int bank, struct buf *report,
+		      struct err *e)
+{
+	struct bundle_manifest *m;
+	char path[PATH_MAX];
+	bool present;
+	int rc, bad = 0;
+
+	m = malloc(sizeof(*m));
+	if (!m)
+		return err_set(e, FLASH_ERR_IO, "out of memory");
+	rc = flash_bank_manifest(s, bank, m, &present, e);
+	if (rc < 0) {
+		buf_appendf(report, "bank %d: %s\n", bank, e->msg);
+		goto out;
+	}
+	if (!present) {
+		buf_appendf(report, "bank %d: empty or incomplete (no "
+			    "manifest)\n", bank);
+		goto out;
+	}
+	buf_appendf(report, "bank %d: bundle %s, %zu components\n", bank,
+		    m->version, m->ncomponents);
+	flash_bank_file(s, bank, FLASH_MANIFEST_SIG, path, sizeof(path));
+	if (access(path, F_OK) < 0) {
+		buf_appendf(report, "  manifest.sig: missing\n");
+		rc = err_set(e, FLASH_ERR_CORRUPT,
+			     "bank %d: manifest.sig missing", bank);
+		bad++;
+	}
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		const struct bundle_component *c = &m->components[i];
+		struct err le;
+
+		if (flash_image_check(s, bank, c, &le) < 0) {
+			buf_appendf(report, "  %-12s %-16s FAILED: %s\n",
+				    c->name, c->version, le.msg);
+			if (!bad++)
+				rc = err_set(e, FLASH_ERR_CORRUPT, "%s",
+					     le.msg);
+		} else {
+			buf_appendf(report, "  %-12s %-16s ok\n", c->name,
+				    c->version);
+		}
+	}
+out:
+	free(m);
+	return rc;
+}
+
+int flash_store_check(struct flash_store *s, struct buf *report,
+		      struct err *e)
+{
+	struct err other;
+	int active, rc;
+
+	if (flash_bootrec_load(s, e) < 0)
+		return e->code;
+	active = (int)s->rec.bank;
+	buf_appendf(report, "boot record: sequence %llu, active bank %d%s\n",
+		    (unsigned long long)s->rec.sequence, active,
+		    s->rec.trial ? " (on trial)" : "");
+	rc = check_bank(s, active, report, e);
+	check_bank(s, 1 - active, report, &other);
+	buf_appendf(report, "active bank %d: %s\n", active,
+		    rc == 0 ? "intact" : "DAMAGED");
+	if (rc < 0) {
+		e->code = FLASH_ERR_CORRUPT;
+		return err_prefix(e, "active bank %d", active);
+	}
+	return 0;
+}
+
+const char *flash_store_bundle_path(struct flash_store *s)
+{
+	if (flash_path(s, s->bundle_path, sizeof(s->bundle_path),
+		       "bundle/bank%u.tar", s->rec.bank) < 0 ||
+	    access(s->bundle_path, R_OK) < 0)
+		return NULL;
+	return s->bundle_path;
+}
+
+int flash_store_image_path(struct flash_store *s, const char *component,
+			   char *out, size_t outlen)
+{
+	char path[PATH_MAX];
+
+	if (!bundle_name_valid(component) ||
+	    !strcmp(component, FLASH_MANIFEST_JSON) ||
+	    !strcmp(component, FLASH_MANIFEST_SIG))
+		return -1;
+	if (flash_bank_file(s, (int)s->rec.bank, component, path,
+			    sizeof(path)) < 0 || access(path, F_OK) < 0)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "%s", path) >= outlen)
+		return -1;
+	return 0;
+}
+
+int flash_store_last_result(struct flash_store *s, struct buf *out)
+{
+	char path[PATH_MAX];
+	struct err e;
+
+	buf_reset(out);
+	flash_path(s, path, sizeof(path), "last-result");
+	if (access(path, F_OK) < 0)
+		return 0;
+	return fs_read_file(path, FLASH_NOTE_MAX, out, &e) < 0 ? -1 : 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * loader.c: tandem-loader, the MC loader. Asks the flash store which bank
+ * to boot (counting trial boots, rolling back after FLASH_BOOT_TRIES), then
+ * execs that bank's executable MC image, or tandemd when the bank has none.
+ * Small on purpose: it changes rarely and must never be the broken part.
+ *
+ *   tandem-loader [--daemon PATH] STATE_DIR [-- ARGS...]
+ *
+ * The started program finds its controller in TANDEM_STATE_DIR and its bank
+ * in TANDEM_BOOT_BANK; it confirms itself healthy through the flash store
+ * (flash_store_confirm, or `tandem flash confirm STATE_DIR`).
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flash/flash.h"
+
+#define LOADER_ARGS_MAX 64
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tandem-loader [--daemon PATH] STATE_DIR "
+		   "[-- ARGS...]\n");
+}
+
+/* tandemd beside us when installed, or in ../daemon/ in the build tree. */
+static void default_daemon(char *out, size_t outlen)
+{
+	char self[PATH_MAX], dir[PATH_MAX - 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0) {
+		snprintf(out, outlen, "tandemd");
+		return;
+	}
+	self[n] = '\0';
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", dirname(self)) >=
+	    sizeof(dir)) {
+		snprintf(out, outlen, "tandemd");
+		return;
+	}
+	snprintf(out, outlen, "%s/tandemd", dir);
+	if (access(out, X_OK) == 0)
+		return;
+	snprintf(out, outlen, "%s/../daemon/tandemd", dir);
+}
+
+static void run(const char *path, char **args, size_t nargs)
+{
+	char *argv[LOADER_ARGS_MAX + 2];
+
+	argv[0] = (char *)path;
+	for (size_t i = 0; i < nargs; i++)
+		argv[i + 1] = args[i];
+	argv[nargs + 1] = NULL;
+	execv(path, argv);
+	log_error("cannot start %s: %s", path, strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *daemon = NULL, *state = NULL;
+	char daemon_path[PATH_MAX], bank[16];
+	struct flash_boot_choice choice;
+	struct flash_store *s;
+	char **args = NULL;
+	size_t nargs = 0;
+	struct err e;
+	int i;
+
+	log_set_program("tandem-loader");
+	fault_arm_from_env();
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			args = argv + i + 1;
+			nargs = (size_t)(argc - i - 1);
+			break;
+		} else if (!strcmp(argv[i], "--daemon") && i + 1 < argc) {
+			daemon = argv[++i];
+		} else if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] != '-' && !state) {
+			state = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!state || nargs > LOADER_ARGS_MAX) {
+		usage(stderr);
+		return 2;
+	}
+	if (daemon)
+		snprintf(daemon_path, sizeof(daemon_path), "%s", daemon);
+	else
+		default_daemon(daemon_path, sizeof(daemon_path));
+	setenv("TANDEM_STATE_DIR", state, 1);
+
+	if (flash_store_open(state, &s, &e) < 0) {
+		if (e.code != FLASH_ERR_NOT_INIT) {
+			/* Never guess over a damaged or newer store. */
+			log_error("%s", e.msg);
+			return 1;
+		}
+		log_info("%s; starting %s", e.msg, daemon_path);
+		run(daemon_path, args, nargs);
+		return 1;
+	}
+	if (flash_store_boot(s, &choice, &e) < 0) {
+		log_error("boot: %s", e.msg);
+		flash_store_close(s);
+		return 1;
+	}
+	flash_store_close(s);
+	if (choice.rolled_back)
+		log_warn("%s", choice.reason);
+	snprintf(bank, sizeof(bank), "%d", choice.bank);
+	setenv("TANDEM_BOOT_BANK", bank, 1);
+	if (choice.mc_image[0]) {
+		log_info("bank %d: starting %s", choice.bank, choice.mc_image);
+		run(choice.mc_image, args, nargs);
+	} else {
+		log_info("bank %d: no executable MC image; starting %s",
+			 choice.bank, daemon_path);
+		run(daemon_path, args, nargs);
+	}
+	return 1;
+}

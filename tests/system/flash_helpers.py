@@ -1,0 +1,70 @@
+"""Shared by the flash and loader system tests: keys, bundles whose MC
+image is a small shell script, and a state dir per controller."""
+import os
+import subprocess
+
+from conftest import program
+
+
+def keys(tmp, tandem):
+    k = tmp / "keys"
+    if not k.exists():
+        r = tandem("bundle", "keygen", "--out", k)
+        assert r.returncode == 0, r.stderr
+    return k
+
+
+def mc_script(path, tag, confirm=True):
+    """An MC image: prints its tag, confirms itself healthy (or fails)."""
+    tool = program("tandem")
+    body = f'#!/bin/sh\necho "mc {tag} started"\n'
+    if confirm:
+        body += f'exec "{tool}" flash confirm "$TANDEM_STATE_DIR"\n'
+    else:
+        body += "exit 3\n"
+    path.write_text(body)
+    return path
+
+
+def bundle(tmp, tandem, version, comps, executable="mc", name=None):
+    """comps: {name: (version, bytes or Path)}; returns the bundle path."""
+    k = keys(tmp, tandem)
+    args = []
+    for cname, (cver, data) in comps.items():
+        if isinstance(data, (bytes, bytearray)):
+            p = tmp / f"{cname}-{cver}.bin"
+            p.write_bytes(data)
+        else:
+            p = data
+        args += ["--component", f"{cname}={cver}:{p}"]
+    if executable:
+        args += ["--executable", executable]
+    out = tmp / (name or f"{version}.tar")
+    r = tandem("bundle", "create", "--key", k / "bundle.key", "--version",
+               version, "--model", "2324sa", *args, "-o", out)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def install(tandem, state, b, *extra, env=None):
+    return tandem("flash", "install", state, b, "--pubkey",
+                  b.parent / "keys" / "bundle.pub", *extra, env=env)
+
+
+def show(tandem, state):
+    import json
+    r = tandem("flash", "show", "--json", state)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def boot(state, env=None):
+    return subprocess.run([program("tandem-loader"), "--daemon", "/bin/false",
+                           str(state)], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+def faults(spec):
+    env = dict(os.environ)
+    env["TANDEM_FAULTS"] = spec
+    return env

@@ -1,0 +1,85 @@
+"""Power cut at every I/O step of an install (DESIGN.md "Fault points"):
+after each cut the controller boots, runs entirely the old or entirely the
+new bundle, `tandem flash check` passes, and the install then succeeds."""
+import os
+import pathlib
+import shutil
+
+from flash_helpers import bundle, boot, faults, install, mc_script, show
+
+POWERCUT_STATUS = 86
+
+
+def versions(s):
+    return {c["name"]: c["version"] for c in s["components"]}
+
+
+def test_powercut_at_every_step(tmp_path, tandem):
+    # tmpfs when there is one: the cut is _exit(), so fsync's cost buys
+    # nothing here and the order of steps is what is under test.
+    shm = pathlib.Path("/dev/shm")
+    work = pathlib.Path(
+        os.environ.get("TANDEM_CUT_DIR") or
+        (shm if shm.is_dir() and os.access(shm, os.W_OK) else tmp_path))
+    work = work / f"tandem-cut-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        run_cuts(tmp_path, work, tandem)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_cuts(tmp, work, tandem):
+    old = {"mc": ("M1", mc_script(tmp / "mc1", "v1"))}
+    new = {"mc": ("M2", mc_script(tmp / "mc2", "v2"))}
+    for i in range(6):
+        old[f"c{i}"] = (f"C{i}-1", os.urandom(20000 + i * 7000))
+        new[f"c{i}"] = (f"C{i}-2", os.urandom(20000 + i * 7000))
+    old["same"] = ("K1", b"unchanged" * 1000)
+    new["same"] = ("K1", tmp / "same-K1.bin")
+    v1 = bundle(tmp, tandem, "TS250P001", old)
+    v2 = bundle(tmp, tandem, "TS250P002", new)
+    want_old = {"bundle.xml": "TS250P001",
+                **{k: v[0] for k, v in old.items()}}
+    want_new = {"bundle.xml": "TS250P002",
+                **{k: v[0] for k, v in new.items()}}
+
+    pristine = work / "pristine"
+    assert tandem("flash", "init", pristine).returncode == 0
+    assert install(tandem, pristine, v1).returncode == 0
+    assert boot(pristine).returncode == 0
+    assert versions(show(tandem, pristine)) == want_old
+
+    cut_points = 0
+    n = 1
+    while True:
+        state = work / "a"
+        shutil.rmtree(state, ignore_errors=True)
+        shutil.copytree(pristine, state)
+        r = install(tandem, state, v2, "--chunk-size", "1024",
+                    env=faults(f"powercut={n}"))
+        if r.returncode == 0:
+            break  # the install has fewer than n steps: all were cut
+        assert r.returncode == POWERCUT_STATUS, (n, r.stderr)
+        cut_points += 1
+
+        # Restart: the loader boots whichever bank the records name.
+        b = boot(state)
+        assert b.returncode == 0, (n, b.stdout, b.stderr)
+        s = show(tandem, state)
+        got = versions(s)
+        assert got in (want_old, want_new), (n, got)
+        assert "mc v2 started" in b.stdout if got == want_new else \
+            "mc v1 started" in b.stdout
+        c = tandem("flash", "check", state)
+        assert c.returncode == 0, (n, c.stdout, c.stderr)
+
+        r = install(tandem, state, v2)
+        assert r.returncode == 0, (n, r.stderr)
+        assert boot(state).returncode == 0
+        assert versions(show(tandem, state)) == want_new, n
+        n += 1
+        assert n < 5000
+    print(f"\npower cut at each of {cut_points} I/O steps of the install")
+    assert cut_points >= 200
