@@ -18,6 +18,8 @@ struct tool_command {
 static const struct tool_command tool_commands[] = {
 	{ "bundle", tool_bundle,
 	  "keygen, create, inspect and verify signed firmware bundles" },
+	{ "enclosure", tool_enclosure,
+	  "run a simulated two-controller enclosure: init, up, down, status" },
 	{ "flash", tool_flash,
 	  "install a bundle into a controller's flash store, show it, check it" },
 };

@@ -5,6 +5,8 @@
 #ifndef TANDEM_TOOL_H
 #define TANDEM_TOOL_H
 
+#include <stddef.h>
+
 /* Exit codes shared by every subcommand (bundle errors add 10 + n). */
 #define TOOL_EXIT_OK		0
 #define TOOL_EXIT_FAILURE	1
@@ -15,6 +17,16 @@ int tool_bundle(int argc, char **argv);
 
 /* flash_cmd.c */
 int tool_flash(int argc, char **argv);
+
+/* enclosure_cmd.c */
+int tool_enclosure(int argc, char **argv);
+
+/* programs.c: the path of a sibling program (tandemd, tandem-loader). */
+int tool_find_program(const char *name, char *out, size_t len);
+
+/* programs.c: snprintf that says when a path did not fit (-1). */
+int tool_path(char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* main.c */
 void tool_usage_error(const char *fmt, ...)

@@ -1,0 +1,184 @@
+/*
+ * enclosure_init.c: `tandem enclosure init`: a simulated enclosure's state
+ * directory, made as a factory would make one: a signing key, the
+ * enclosure's link key, a factory bundle whose MC image is the real
+ * tandemd, installed and confirmed into both controllers' flash, and an
+ * update bundle beside it for the operator to load.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle/bundle.h"
+#include "flash/flash.h"
+#include "tool/enclosure.h"
+#include "tool/tool.h"
+
+/* A stand-in image for a component we do not run (SC, EC): its bytes
+ * depend on the version, so a new version really is a new image. */
+static int write_image(const char *path, const char *component,
+		       const char *version, size_t size, struct err *e)
+{
+	struct buf b;
+	size_t i;
+	int rc;
+
+	buf_init(&b, size + 256);
+	rc = buf_appendf(&b, "Tandem simulated %s firmware %s\n", component,
+			 version);
+	for (i = 0; rc == 0 && b.len < size; i++)
+		rc = buf_appendf(&b, "%s:%s:%08zx\n", component, version, i);
+	if (rc == 0)
+		rc = fs_atomic_write(path, b.data, b.len, 0644, e);
+	else
+		rc = err_set(e, -ENOMEM, "%s: out of memory", path);
+	buf_free(&b);
+	return rc;
+}
+
+static int make_bundle(const char *dir, const struct enclosure_release *r,
+		       const char *tandemd, struct err *e)
+{
+	char key[PATH_MAX], sc[PATH_MAX], ec[PATH_MAX], out[PATH_MAX];
+	struct bundle_create_spec spec = { 0 };
+
+	tool_path(key, sizeof(key), "%s/keys/bundle.key", dir);
+	tool_path(sc, sizeof(sc), "%s/bundles/.sc-%s.img", dir, r->sc);
+	tool_path(ec, sizeof(ec), "%s/bundles/.ec-%s.img", dir, r->ec);
+	tool_path(out, sizeof(out), "%s/bundles/%s.bundle", dir, r->bundle);
+	if (write_image(sc, "storage controller", r->sc, 256 * 1024, e) < 0 ||
+	    write_image(ec, "expander controller", r->ec, 64 * 1024, e) < 0)
+		return e->code;
+	spec.key_path = key;
+	spec.version = r->bundle;
+	spec.models[spec.nmodels++] = ENCLOSURE_MODEL;
+	spec.components[spec.ncomponents++] = (struct bundle_create_component){
+		"mc", r->mc, tandemd, BUNDLE_FLAG_EXECUTABLE };
+	spec.components[spec.ncomponents++] = (struct bundle_create_component){
+		"sc", r->sc, sc, 0 };
+	spec.components[spec.ncomponents++] = (struct bundle_create_component){
+		"ec", r->ec, ec, 0 };
+	if (bundle_create(&spec, out, e) < 0)
+		return e->code;
+	unlink(sc);
+	unlink(ec);
+	return 0;
+}
+
+/* Installs the factory bundle into one controller and confirms it, as the
+ * factory's burn-in would. */
+static int provision(const char *dir, char ctl, const char *bundle,
+		     const struct bundle_keyring *keys, struct err *e)
+{
+	struct flash_install_options opt = { .keys = keys,
+					     .model = ENCLOSURE_MODEL };
+	struct flash_install_result *res;
+	struct flash_install *fi;
+	struct flash_store *s;
+	char cdir[PATH_MAX], path[PATH_MAX], chunk[65536];
+	ssize_t n;
+	int fd, rc;
+
+	tool_path(cdir, sizeof(cdir), "%s/%c", dir, ctl);
+	tool_path(path, sizeof(path), "%s/config/keys", cdir);
+	if (fs_mkdir_p(path, 0700, e) < 0)
+		return e->code;
+	tool_path(path, sizeof(path), "%s/config/keys/bundle.pub", cdir);
+	{
+		char src[PATH_MAX];
+		struct buf pub;
+
+		tool_path(src, sizeof(src), "%s/keys/bundle.pub", dir);
+		buf_init(&pub, 4096);
+		rc = fs_read_file(src, 4096, &pub, e);
+		if (rc == 0)
+			rc = fs_atomic_write(path, pub.data, pub.len, 0644, e);
+		buf_free(&pub);
+		if (rc < 0)
+			return rc;
+	}
+	if (flash_store_init(cdir, e) < 0 || flash_store_open(cdir, &s, e) < 0)
+		return e->code;
+	fi = flash_install_begin(s, &opt, e);
+	if (!fi) {
+		flash_store_close(s);
+		return e->code;
+	}
+	fd = open(bundle, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		flash_install_abort(fi);
+		flash_install_free(fi);
+		flash_store_close(s);
+		return err_set(e, -errno, "%s: %s", bundle, strerror(errno));
+	}
+	rc = 0;
+	while (rc == 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		rc = flash_install_feed(fi, chunk, (size_t)n, e);
+	close(fd);
+	res = calloc(1, sizeof(*res));
+	if (rc == 0 && res)
+		rc = flash_install_finish(fi, res, e);
+	else
+		flash_install_abort(fi);
+	free(res);
+	flash_install_free(fi);
+	if (rc == 0)
+		rc = flash_store_confirm(s, e);
+	flash_store_close(s);
+	return rc;
+}
+
+const struct enclosure_release enclosure_factory = {
+	"TS250P001", "TSM250R01", "TSS250R01", "TSE0250"
+};
+const struct enclosure_release enclosure_update = {
+	"TS250P002", "TSM250R01", "TSS250R02", "TSE0250"
+};
+
+int enclosure_init(const char *dir, struct err *e)
+{
+	char path[PATH_MAX], tandemd[PATH_MAX], bundle[PATH_MAX];
+	unsigned char key[32];
+	char hex[65];
+	struct bundle_keyring keys = { 0 };
+	struct stat st;
+
+	tool_path(path, sizeof(path), "%s/enclosure.key", dir);
+	if (stat(path, &st) == 0)
+		return err_set(e, -EEXIST, "%s already holds an enclosure "
+			       "(remove it, or use it with "
+			       "'tandem enclosure up --dir %s')", dir, dir);
+	if (tool_find_program("tandemd", tandemd, sizeof(tandemd)) < 0)
+		return err_set(e, -ENOENT, "tandemd not found beside the "
+			       "tandem command; build the project first");
+	tool_path(path, sizeof(path), "%s/bundles", dir);
+	if (fs_mkdir_p(path, 0755, e) < 0)
+		return e->code;
+	tool_path(path, sizeof(path), "%s/keys", dir);
+	if (bundle_key_generate(path, e) < 0)
+		return e->code;
+	tool_path(path, sizeof(path), "%s/keys/bundle.pub", dir);
+	if (bundle_keyring_add_file(&keys, path, e) < 0)
+		return e->code;
+	if (make_bundle(dir, &enclosure_factory, tandemd, e) < 0 ||
+	    make_bundle(dir, &enclosure_update, tandemd, e) < 0)
+		return e->code;
+	tool_path(bundle, sizeof(bundle), "%s/bundles/%s.bundle", dir,
+		 enclosure_factory.bundle);
+	if (provision(dir, 'a', bundle, &keys, e) < 0 ||
+	    provision(dir, 'b', bundle, &keys, e) < 0)
+		return e->code;
+	/* Written last: its presence means the enclosure is complete. */
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return err_set(e, -EIO, "no random bytes for the link key");
+	hex_encode(key, sizeof(key), hex);
+	hex[64] = '\n';
+	tool_path(path, sizeof(path), "%s/enclosure.key", dir);
+	return fs_atomic_write(path, hex, sizeof(hex), 0600, e);
+}

@@ -1,0 +1,79 @@
+/*
+ * enclosure_layout.c: where each controller listens. As on the hardware,
+ * each has its own address (A 127.0.0.2, B 127.0.0.3: Linux routes all of
+ * 127/8 to loopback) and the family's standard ports, so scripts written
+ * for the arrays work unchanged; when those ports can't be bound (not root,
+ * or taken), a high-port layout that is printed at start.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tool/enclosure.h"
+
+static const char *const names[SVC_COUNT] = {
+	"ftp", "ssh", "telnet", "sftp",
+};
+static const uint16_t standard[SVC_COUNT] = { 21, 22, 23, 1022 };
+
+const char *enclosure_service_name(enum enclosure_service s)
+{
+	return names[s];
+}
+
+static int can_bind(const char *address, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port) };
+	int fd, one = 1, ok;
+
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1)
+		return 0;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+void enclosure_layout_pick(struct enclosure_layout *l)
+{
+	int c, s, all = 1;
+
+	memset(l, 0, sizeof(*l));
+	strcpy(l->address[0], "127.0.0.2");
+	strcpy(l->address[1], "127.0.0.3");
+	for (c = 0; c < 2; c++)
+		for (s = 0; s < SVC_COUNT; s++)
+			if (!can_bind(l->address[c], standard[s]))
+				all = 0;
+	l->standard = all;
+	for (c = 0; c < 2; c++)
+		for (s = 0; s < SVC_COUNT; s++)
+			l->port[c][s] = all ? standard[s] :
+				(uint16_t)(20000 + 1000 * c + standard[s] % 1000 +
+					   (s == SVC_SFTP ? 100 : 0));
+}
+
+void enclosure_layout_print(const struct enclosure_layout *l, FILE *out)
+{
+	int s;
+
+	fprintf(out, "%-12s %-22s %-22s\n", "", "controller A",
+		"controller B");
+	for (s = 0; s < SVC_COUNT; s++) {
+		char a[32], b[32];
+
+		snprintf(a, sizeof(a), "%s:%u", l->address[0], l->port[0][s]);
+		snprintf(b, sizeof(b), "%s:%u", l->address[1], l->port[1][s]);
+		fprintf(out, "%-12s %-22s %-22s\n", names[s], a, b);
+	}
+	if (!l->standard)
+		fprintf(out, "(the family's standard ports could not be bound "
+			"here, so each service is on a high port)\n");
+}
