@@ -103,7 +103,7 @@ void ftp_upload(struct ftp_session *s, bool force)
 		ops->upload_abort(s->cfg->ctx, job, e.msg);
 		snprintf(line, sizeof(line), "Received %llu bytes.", total);
 		ftp_reply_lines(s, failure_code(e.code),
-				"Transfer aborted: the firmware was not "
+				"Codeload failed: the firmware was not "
 				"changed.", line, e.msg);
 		return;
 	}

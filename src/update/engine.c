@@ -30,6 +30,7 @@ struct update_job {
 	void *keepalive_arg;
 	time_t last_keepalive;
 	enum flash_stage stage;
+	int failed;		/* flash error that stopped the feed, or 0 */
 };
 
 static void emit(struct update_engine *u, enum update_severity sev,
@@ -210,11 +211,6 @@ struct update_job *update_begin(struct update_engine *u, const char *source,
 	return j;
 }
 
-int update_feed(struct update_job *j, const void *data, size_t len,
-		struct err *e)
-{
-	return flash_install_feed(j->fi, data, len, e);
-}
 
 /* The errno-style code a transport maps to its own reply. */
 static int transport_code(int flash_code)
@@ -256,6 +252,26 @@ static int return_code(int flash_code)
 	}
 }
 
+/*
+ * The flash store checks as the bytes arrive (signature, model, version,
+ * each hash), so a feed can fail long before the end: say why in the
+ * transport's terms and remember the cause for the abort that follows.
+ */
+int update_feed(struct update_job *j, const void *data, size_t len,
+		struct err *e)
+{
+	int rc = flash_install_feed(j->fi, data, len, e);
+
+	if (rc == 0)
+		return 0;
+	j->failed = e->code;
+	if (e->code == FLASH_ERR_VERSION)
+		err_prefix(e, "Use flash:force to load the same or an older "
+			   "version. ");
+	e->code = transport_code(j->failed);
+	return e->code;
+}
+
 /* Ends the job under the lock and records its outcome for readers. */
 static void job_end(struct update_job *j, bool ok, int rc,
 		    const char *version, const char *message,
@@ -289,16 +305,18 @@ static void job_end(struct update_job *j, bool ok, int rc,
 void update_abort(struct update_job *j, const char *why)
 {
 	struct update_engine *u = j->u;
+	int rc = j->failed ? return_code(j->failed) : UPDATE_RC_ABORTED;
 	struct buf report;
 
 	flash_install_abort(j->fi);
-	j->fi = NULL;
+
 	buf_init(&report, UPDATE_REPORT_MAX);
 	buf_appendf(&report, "Codeload failed: %s\nThe firmware was not "
-		    "changed.\nRETURN_CODE: %d\n", why, UPDATE_RC_ABORTED);
-	emit(u, UPDATE_ERROR, "Firmware update progress: the code load was "
-	     "abandoned: %s. The firmware was not changed.", why);
-	job_end(j, false, UPDATE_RC_ABORTED, "", why, &report);
+		    "changed.\nRETURN_CODE: %d\n", why, rc);
+	emit(u, UPDATE_ERROR, "Firmware update progress: the code load %s: "
+	     "%s. The firmware was not changed.",
+	     j->failed ? "failed" : "was abandoned", why);
+	job_end(j, false, rc, "", why, &report);
 	buf_free(&report);
 }
 
