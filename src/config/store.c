@@ -69,6 +69,9 @@ static int file_parse(const struct buf *text, const char *path, json_t **body,
 	const char *sum;
 	json_t *root;
 
+	if (text->len == 0)
+		return err_set(e, CONFIG_ERR_CORRUPT,
+			       "%s: empty file, not valid JSON", path);
 	root = json_loadb(text->data, text->len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return err_set(e, CONFIG_ERR_CORRUPT,
@@ -108,13 +111,14 @@ static int file_parse(const struct buf *text, const char *path, json_t **body,
 	return 0;
 }
 
+/* Returns 1 when the file does not exist, 0 when good, < 0 when bad. */
 static int file_read_parse(const char *path, struct buf *text, json_t **body,
 			   struct err *e)
 {
 	int rc = fs_read_file(path, CONFIG_FILE_MAX, text, e);
 
 	if (rc == -ENOENT)
-		return rc;
+		return 1;
 	if (rc < 0)
 		return err_set(e, CONFIG_ERR_CORRUPT, "%s", e->msg);
 	return file_parse(text, path, body, e);
@@ -138,6 +142,7 @@ static int file_load(struct config *cfg, struct config_file *f, json_t **body,
 	char path[PATH_MAX], prev[PATH_MAX], aside[PATH_MAX];
 	char msg[CONFIG_NOTE_MAX];
 	struct err main_err, prev_err;
+	bool main_missing;
 	struct buf text;
 	int rc, prc;
 
@@ -151,21 +156,22 @@ static int file_load(struct config *cfg, struct config_file *f, json_t **body,
 	rc = file_read_parse(path, &f->good, body, &main_err);
 	if (rc == 0)
 		goto out;
+	main_missing = rc == 1;
 	prc = file_read_parse(prev, &text, body, &prev_err);
-	if (prc == -ENOENT && rc == -ENOENT) {
+	if (prc == 1 && main_missing) {
 		buf_reset(&f->good);
 		rc = 0;		/* fresh: the caller keeps the defaults */
 		goto out;
 	}
-	if (prc < 0) {
+	if (prc != 0) {
 		rc = err_set(e, CONFIG_ERR_CORRUPT,
 			     "%s; no good copy to fall back to: %s",
-			     rc == -ENOENT ? "file missing" : main_err.msg,
-			     prc == -ENOENT ? "no .prev file" : prev_err.msg);
+			     main_missing ? "file missing" : main_err.msg,
+			     prc == 1 ? "no .prev file" : prev_err.msg);
 		goto out;
 	}
 	/* C3: keep the damaged file, put the last good one in its place. */
-	if (rc != -ENOENT && rename(path, aside) < 0) {
+	if (!main_missing && rename(path, aside) < 0) {
 		rc = err_set(e, CONFIG_ERR_IO, "%s: cannot move aside: %s",
 			     path, strerror(errno));
 		goto out;
@@ -181,9 +187,9 @@ static int file_load(struct config *cfg, struct config_file *f, json_t **body,
 	if (snprintf(msg, sizeof(msg),
 		 "Configuration file %s was %s (%s); using the last good copy "
 		 "from %s.prev%s", path,
-		 main_err.code == -ENOENT ? "missing" : "corrupt",
-		 main_err.msg, f->name,
-		 main_err.code == -ENOENT ? "" :
+		 main_missing ? "missing" : "corrupt",
+		 main_missing ? "no such file" : main_err.msg, f->name,
+		 main_missing ? "" :
 		 "; the damaged file was kept as .corrupt") >= (int)sizeof(msg))
 		msg[sizeof(msg) - 1] = '\0';
 	note_add(cfg, msg);
