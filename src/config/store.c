@@ -39,6 +39,14 @@ const char *config_error_name(int code)
 	return config_error_names[-code];
 }
 
+/* Keeps the message, changes the code to this part's. */
+static int err_recode(struct err *e, int code)
+{
+	if (e)
+		e->code = code;
+	return code;
+}
+
 static int file_path(struct config *cfg, const char *name, const char *suffix,
 		     char *out, size_t outlen)
 {
@@ -120,7 +128,7 @@ static int file_read_parse(const char *path, struct buf *text, json_t **body,
 	if (rc == -ENOENT)
 		return 1;
 	if (rc < 0)
-		return err_set(e, CONFIG_ERR_CORRUPT, "%s", e->msg);
+		return err_recode(e, CONFIG_ERR_CORRUPT);
 	return file_parse(text, path, body, e);
 }
 
@@ -178,7 +186,7 @@ static int file_load(struct config *cfg, struct config_file *f, json_t **body,
 	}
 	rc = fs_atomic_write(path, text.data, text.len, f->mode, e);
 	if (rc < 0) {
-		rc = err_set(e, CONFIG_ERR_IO, "%s", e->msg);
+		rc = err_recode(e, CONFIG_ERR_IO);
 		goto out;
 	}
 	buf_reset(&f->good);
@@ -250,7 +258,7 @@ int config_file_save(struct config *cfg, struct config_file *f,
 	return 0;
 fail:
 	free(text);
-	return err_set(e, CONFIG_ERR_IO, "%s", e->msg);
+	return err_recode(e, CONFIG_ERR_IO);
 }
 
 void config_event(struct config *cfg, int severity, unsigned code,
@@ -340,7 +348,7 @@ int config_open(const char *dir, struct events_log *events,
 	config_settings_defaults(cfg);
 	rc = fs_mkdir_p(dir, 0700, e);
 	if (rc < 0) {
-		rc = err_set(e, CONFIG_ERR_IO, "%s", e->msg);
+		rc = err_recode(e, CONFIG_ERR_IO);
 		goto fail;
 	}
 
