@@ -4,7 +4,8 @@
  *                            printing "name N" once system-name is gen-N
  *                            on disk and "done N" after each iteration
  *   config-stress check DIR  opens the config and prints its state as JSON
- * Iteration N: system-name gen-N, system-contact gen-N, create monitor user
+ * Iteration N: system-name gen-N, pfu-attempt-limit N % 20 + 1, ftp
+ * enabled when N is odd, system-contact gen-N, create monitor user
  * uN (password Pass-N-x), delete every older u* user. A restart first
  * finishes the iteration it finds on disk.
  */
@@ -41,6 +42,10 @@ static void iteration(struct config *cfg, unsigned n)
 	if (config_set_string(cfg, CONFIG_SYSTEM_NAME, text, &e) < 0)
 		die("set name", &e);
 	printf("name %u\n", n);
+	/* More small settings writes, so kills land in them often. */
+	if (config_set_uint(cfg, CONFIG_PFU_ATTEMPT_LIMIT, n % 20 + 1, &e) < 0 ||
+	    config_set_bool(cfg, CONFIG_PROTO_FTP, n % 2, &e) < 0)
+		die("set pfu/ftp", &e);
 	if (config_set_string(cfg, CONFIG_SYSTEM_CONTACT, text, &e) < 0)
 		die("set contact", &e);
 	snprintf(name, sizeof(name), "u%u", n);
@@ -116,6 +121,11 @@ static int check(const char *dir)
 	json_object_set_new(out, "contact",
 			    json_integer(gen_of(cfg, CONFIG_SYSTEM_CONTACT)));
 	json_object_set_new(out, "users", users);
+	json_object_set_new(out, "pfu-attempt-limit",
+			    json_integer(config_get_uint(cfg,
+						CONFIG_PFU_ATTEMPT_LIMIT)));
+	json_object_set_new(out, "ftp",
+			    json_boolean(config_get_bool(cfg, CONFIG_PROTO_FTP)));
 	json_dumpf(out, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(out);
