@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -418,6 +420,113 @@ static void test_failed_save_undone(void **state)
 	buf_free(&after);
 }
 
+/*
+ * C1, C2: a power cut after every I/O step of a change (the fault points
+ * in fs_atomic_write) leaves the old or the new value, and opens clean.
+ */
+static void test_powercut_every_step(void **state)
+{
+	struct fixture *f = *state;
+	struct config *cfg = open_cfg(f);
+	bool saw_old = false, saw_new = false, completed = false;
+	struct err e;
+
+	assert_int_equal(config_set_string(cfg, CONFIG_SYSTEM_NAME, "step-0",
+					   &e), 0);
+	config_close(cfg);
+	for (int step = 1; step <= 20 && !completed; step++) {
+		char spec[32], want_old[16], want_new[16], text[CONFIG_STRING_MAX];
+		int status;
+		pid_t pid;
+
+		snprintf(want_old, sizeof(want_old), "step-%d", step - 1);
+		snprintf(want_new, sizeof(want_new), "step-%d", step);
+		cfg = open_cfg(f);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			snprintf(spec, sizeof(spec), "powercut=%d", step);
+			if (fault_arm(spec, &e) < 0)
+				_exit(1);
+			config_set_string(cfg, CONFIG_SYSTEM_NAME, want_new, &e);
+			_exit(0);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		completed = WEXITSTATUS(status) == 0;
+		if (!completed)
+			assert_int_equal(WEXITSTATUS(status), FAULT_POWERCUT_STATUS);
+		config_close(cfg);
+		cfg = open_cfg(f);
+		assert_string_equal(config_recovery_note(cfg), "");
+		config_get_string(cfg, CONFIG_SYSTEM_NAME, text, sizeof(text));
+		if (!strcmp(text, want_old)) {
+			saw_old = true;
+			/* Carry on from the old value: the next step's "old". */
+			assert_int_equal(config_set_string(cfg, CONFIG_SYSTEM_NAME,
+							   want_new, &e), 0);
+		} else {
+			assert_string_equal(text, want_new);
+			saw_new = true;
+		}
+		assert_false(completed && strcmp(text, want_new));
+		config_close(cfg);
+	}
+	assert_true(completed);
+	assert_true(saw_old);
+	assert_true(saw_new);
+}
+
+struct hammer {
+	struct config *cfg;
+	int id;
+	int failures;
+};
+
+static void *hammer_run(void *arg)
+{
+	struct hammer *h = arg;
+	char name[CONFIG_STRING_MAX];
+	struct err e;
+
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "thread-%d-%d", h->id, i);
+		if (config_set_string(h->cfg, CONFIG_SYSTEM_NAME, name, &e) < 0 ||
+		    config_set_bool(h->cfg, CONFIG_PROTO_FTP, i % 2, &e) < 0)
+			h->failures++;
+		config_get_string(h->cfg, CONFIG_SYSTEM_NAME, name, sizeof(name));
+		if (strncmp(name, "thread-", 7))
+			h->failures++;
+	}
+	return NULL;
+}
+
+/* One mutex: the CLI, FTP and SSH threads change settings at once. */
+static void test_concurrent_sets(void **state)
+{
+	struct fixture *f = *state;
+	struct config *cfg = open_cfg(f);
+	struct hammer h[4];
+	pthread_t t[4];
+	char name[CONFIG_STRING_MAX], last[CONFIG_STRING_MAX];
+
+	for (int i = 0; i < 4; i++) {
+		h[i] = (struct hammer){ .cfg = cfg, .id = i };
+		pthread_create(&t[i], NULL, hammer_run, &h[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(h[i].failures, 0);
+	}
+	config_get_string(cfg, CONFIG_SYSTEM_NAME, last, sizeof(last));
+	config_close(cfg);
+	cfg = open_cfg(f);
+	config_get_string(cfg, CONFIG_SYSTEM_NAME, name, sizeof(name));
+	assert_string_equal(name, last);
+	assert_string_equal(config_recovery_note(cfg), "");
+	config_close(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +542,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_save_undone, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_powercut_every_step, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_sets, setup,
 						teardown),
 	};
 
