@@ -183,6 +183,11 @@ void config_user_defaults(struct config_user *u, const char *name,
 int config_user_name_check(const char *name, struct err *e);
 int config_password_check(const char *password, struct err *e);
 int config_users_seed_defaults(struct config *cfg, struct err *e);
+int config_roles_parse(const char *text, unsigned *roles, struct err *e);
+int config_interfaces_parse(const char *text, unsigned *ifaces,
+			    struct err *e);
+int config_roles_format(unsigned roles, struct buf *out);
+int config_interfaces_format(unsigned ifaces, struct buf *out);
 
 /* auth.c */
 int config_auth_login(struct config *cfg, const char *user,

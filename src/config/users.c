@@ -31,6 +31,14 @@ static const struct {
 	{ "smis", CONFIG_IFACE_SMIS },
 };
 
+static const struct {
+	const char *name;
+	unsigned bit;
+} config_role_names[] = {
+	{ "monitor", CONFIG_ROLE_MONITOR },
+	{ "manage", CONFIG_ROLE_MANAGE },
+};
+
 static const char *const config_units[] = { "auto", "MB", "GB", "TB" };
 
 int config_user_name_check(const char *name, struct err *e)
@@ -509,4 +517,89 @@ int config_users_seed_defaults(struct config *cfg, struct err *e)
 			     "were created for the simulator; change their "
 			     "passwords before any real use.");
 	return added;
+}
+
+/*
+ * Comma-separated word lists as `create user` takes them and `show users`
+ * prints them: roles "monitor,manage", interfaces "cli,wbi,ftp,smis" or
+ * "none". Parsing refuses unknown or repeated words and changes nothing.
+ */
+static int words_parse(const char *text, unsigned *out, bool allow_none,
+		       const char *what, struct err *e,
+		       const char *(*name_of)(size_t), unsigned (*bit_of)(size_t),
+		       size_t count)
+{
+	char copy[128], *save = NULL, *w;
+	unsigned bits = 0;
+
+	if (strlen(text) >= sizeof(copy))
+		return err_set(e, CONFIG_ERR_VALUE, "%s list too long", what);
+	snprintf(copy, sizeof(copy), "%s", text);
+	if (allow_none && !strcmp(copy, "none")) {
+		*out = 0;
+		return 0;
+	}
+	for (w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < count; i++)
+			if (!strcmp(w, name_of(i)))
+				break;
+		if (i == count || (bits & bit_of(i)))
+			return err_set(e, CONFIG_ERR_VALUE,
+				       "bad or repeated word in %s list", what);
+		bits |= bit_of(i);
+	}
+	if (!bits)
+		return err_set(e, CONFIG_ERR_VALUE, "empty %s list", what);
+	*out = bits;
+	return 0;
+}
+
+static const char *role_name(size_t i) { return config_role_names[i].name; }
+static unsigned role_bit(size_t i) { return config_role_names[i].bit; }
+static const char *iface_name(size_t i) { return config_iface_names[i].name; }
+static unsigned iface_bit(size_t i) { return config_iface_names[i].bit; }
+
+int config_roles_parse(const char *text, unsigned *roles, struct err *e)
+{
+	return words_parse(text, roles, false, "roles", e, role_name, role_bit,
+			   ARRAY_SIZE(config_role_names));
+}
+
+int config_interfaces_parse(const char *text, unsigned *ifaces,
+			    struct err *e)
+{
+	return words_parse(text, ifaces, true, "interfaces", e, iface_name,
+			   iface_bit, ARRAY_SIZE(config_iface_names));
+}
+
+static int words_format(unsigned bits, struct buf *out,
+			const char *(*name_of)(size_t),
+			unsigned (*bit_of)(size_t), size_t count)
+{
+	bool first = true;
+	int rc = 0;
+
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		if (!(bits & bit_of(i)))
+			continue;
+		rc = buf_appendf(out, "%s%s", first ? "" : ",", name_of(i));
+		first = false;
+	}
+	if (first && rc == 0)
+		rc = buf_append_str(out, "none");
+	return rc;
+}
+
+int config_roles_format(unsigned roles, struct buf *out)
+{
+	return words_format(roles, out, role_name, role_bit,
+			    ARRAY_SIZE(config_role_names));
+}
+
+int config_interfaces_format(unsigned ifaces, struct buf *out)
+{
+	return words_format(ifaces, out, iface_name, iface_bit,
+			    ARRAY_SIZE(config_iface_names));
 }

@@ -361,6 +361,41 @@ static void test_lockout_per_source(void **state)
 	assert_non_null(strstr(c.message, "(invalid name)"));
 }
 
+static void test_word_lists(void **state)
+{
+	unsigned bits = 99;
+	struct buf b;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(config_roles_parse("manage,monitor", &bits, &e), 0);
+	assert_int_equal(bits, CONFIG_ROLE_MANAGE | CONFIG_ROLE_MONITOR);
+	assert_int_equal(config_roles_parse("monitor", &bits, &e), 0);
+	assert_int_equal(bits, CONFIG_ROLE_MONITOR);
+	bits = 99;
+	assert_int_equal(config_roles_parse("admin", &bits, &e), CONFIG_ERR_VALUE);
+	assert_int_equal(config_roles_parse("manage,manage", &bits, &e),
+			 CONFIG_ERR_VALUE);
+	assert_int_equal(config_roles_parse("none", &bits, &e), CONFIG_ERR_VALUE);
+	assert_int_equal(config_roles_parse("", &bits, &e), CONFIG_ERR_VALUE);
+	assert_int_equal(bits, 99);
+	assert_int_equal(config_interfaces_parse("wbi,cli,ftp", &bits, &e), 0);
+	assert_int_equal(bits, CONFIG_IFACE_WBI | CONFIG_IFACE_CLI |
+			 CONFIG_IFACE_FTP);
+	assert_int_equal(config_interfaces_parse("none", &bits, &e), 0);
+	assert_int_equal(bits, 0);
+	buf_init(&b, 128);
+	config_roles_format(CONFIG_ROLE_MANAGE | CONFIG_ROLE_MONITOR, &b);
+	assert_string_equal(b.data, "monitor,manage");
+	buf_reset(&b);
+	config_interfaces_format(CONFIG_IFACE_ALL, &b);
+	assert_string_equal(b.data, "cli,wbi,ftp,smis");
+	buf_reset(&b);
+	config_interfaces_format(0, &b);
+	assert_string_equal(b.data, "none");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +411,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lockout_per_source, setup,
 						teardown),
+		cmocka_unit_test(test_word_lists),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
