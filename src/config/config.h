@@ -1,0 +1,198 @@
+/*
+ * config.h: a controller's settings and users (DESIGN.md: <state>/<a|b>/
+ * config/), persisted atomically, and the login check with its lockout.
+ *
+ * Files: settings.json and users.json, each a JSON object with a
+ * "checksum" member (CRC32C, 8 hex digits, of the object without it,
+ * dumped compact with sorted keys). Before a file is replaced its last
+ * good contents are written to <name>.prev; both writes go through
+ * fs_atomic_write. A kill -9 at any moment leaves the old or the new
+ * file. A file that fails to parse or check is moved aside as
+ * <name>.corrupt, the .prev copy is used and rewritten in its place, and
+ * the daemon is told (event CONFIG_CORRUPT and config_recovery_note()).
+ *
+ * Thread-safe: one mutex per struct config. Password hashing runs outside
+ * it so a login does not stall other threads.
+ */
+#ifndef TANDEM_CONFIG_H
+#define TANDEM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "common/common.h"
+
+struct events_log;
+
+/* Limits of this part; each is tested under, at and over. */
+#define CONFIG_FILE_MAX		(256 * 1024)	/* bytes of one config file */
+#define CONFIG_STRING_MAX	80	/* string settings, with NUL (79 bytes) */
+#define CONFIG_USERS_MAX	16
+#define CONFIG_USER_NAME_MAX	30	/* with NUL: 1..29 bytes */
+#define CONFIG_PASSWORD_MIN	8
+#define CONFIG_PASSWORD_MAX	32
+#define CONFIG_HASH_MAX		128	/* yescrypt hash string, with NUL */
+#define CONFIG_WATCHERS_MAX	8
+#define CONFIG_LOCKOUT_SOURCES	64	/* failed-login sources remembered */
+#define CONFIG_SOURCE_MAX	64	/* source address text, with NUL */
+#define CONFIG_NOTE_MAX		1024
+
+enum config_error {
+	CONFIG_OK = 0,
+	CONFIG_ERR_IO = -1,		/* reading or writing a file failed */
+	CONFIG_ERR_CORRUPT = -2,	/* a file and its .prev are both bad */
+	CONFIG_ERR_UNKNOWN_KEY = -3,	/* no setting of that name */
+	CONFIG_ERR_VALUE = -4,		/* value of the wrong type or range */
+	CONFIG_ERR_USER_EXISTS = -5,
+	CONFIG_ERR_NO_USER = -6,
+	CONFIG_ERR_USER_NAME = -7,	/* breaks the name rules */
+	CONFIG_ERR_PASSWORD = -8,	/* breaks the password rules */
+	CONFIG_ERR_TOO_MANY = -9,	/* CONFIG_USERS_MAX reached */
+	CONFIG_ERR_LAST_MANAGER = -10,	/* would leave no manage user */
+	CONFIG_ERR_AUTH = -11,		/* wrong user name or password */
+	CONFIG_ERR_LOCKED_OUT = -12,	/* source locked out after failures */
+	CONFIG_ERR_INTERFACE = -13,	/* user may not use that interface */
+	CONFIG_ERR_NOMEM = -14,
+	CONFIG_ERR_HASH = -15,		/* the password hashing library failed */
+};
+#define CONFIG_ERR_COUNT 16
+
+/* Settings; the table in settings.c gives each its name, type, default. */
+enum config_key {
+	CONFIG_PARTNER_FIRMWARE_UPGRADE,
+	CONFIG_PFU_ATTEMPT_LIMIT,
+	CONFIG_LOGIN_LOCKOUT_THRESHOLD,
+	CONFIG_LOGIN_LOCKOUT_SECONDS,
+	CONFIG_CLI_TIMEOUT_SECONDS,
+	CONFIG_SYSTEM_NAME,
+	CONFIG_SYSTEM_CONTACT,
+	CONFIG_SYSTEM_LOCATION,
+	CONFIG_SYSTEM_INFORMATION,
+	/* Protocols, in `show protocols` order (MSA-REFERENCE.md). */
+	CONFIG_PROTO_HTTP,
+	CONFIG_PROTO_HTTPS,
+	CONFIG_PROTO_TELNET,
+	CONFIG_PROTO_SSH,
+	CONFIG_PROTO_SMIS,
+	CONFIG_PROTO_USMIS,
+	CONFIG_PROTO_SLP,
+	CONFIG_PROTO_FTP,
+	CONFIG_PROTO_SFTP,
+	CONFIG_PROTO_SNMP,
+	CONFIG_PROTO_DEBUG,
+	CONFIG_PROTO_SES,
+	CONFIG_PROTO_ACTIVITY,
+	CONFIG_KEY_COUNT
+};
+#define CONFIG_PROTO_FIRST CONFIG_PROTO_HTTP
+#define CONFIG_PROTO_LAST  CONFIG_PROTO_ACTIVITY
+
+enum config_type { CONFIG_BOOL, CONFIG_UINT, CONFIG_STRING };
+
+/* Where a setting belongs; enclosure settings are mirrored to the partner. */
+enum config_scope { CONFIG_SCOPE_CONTROLLER, CONFIG_SCOPE_ENCLOSURE };
+
+struct config_key_info {
+	enum config_key key;
+	const char *name;	/* settings.json name and the CLI's get/set name */
+	const char *group;	/* "advanced-settings", "protocols", "system", "security" */
+	const char *xml_name;	/* property name in the family's XML, or NULL */
+	const char *display;	/* console label */
+	enum config_type type;
+	enum config_scope scope;
+	bool served;		/* protocols: Tandem really runs this service */
+	bool default_bool;
+	unsigned default_uint, min_uint, max_uint;
+	const char *default_string;
+};
+
+/* Roles and interfaces of a user, as bit sets. */
+#define CONFIG_ROLE_MONITOR	0x1u
+#define CONFIG_ROLE_MANAGE	0x2u
+
+enum config_interface {
+	CONFIG_IFACE_CLI = 0x1,		/* console, telnet, SSH */
+	CONFIG_IFACE_WBI = 0x2,		/* web UI and HTTP API */
+	CONFIG_IFACE_FTP = 0x4,		/* FTP and SFTP */
+	CONFIG_IFACE_SMIS = 0x8,
+};
+#define CONFIG_IFACE_ALL 0xfu
+
+enum config_temperature { CONFIG_CELSIUS, CONFIG_FAHRENHEIT };
+
+/* What `show users` prints for each user; the hash never leaves config. */
+struct config_user {
+	char name[CONFIG_USER_NAME_MAX];
+	unsigned roles;
+	unsigned interfaces;
+	char locale[16];		/* "English" */
+	unsigned base;			/* storage size base: 2 or 10 */
+	unsigned precision;		/* 1..10 */
+	char units[8];			/* "auto", "MB", "GB", "TB" */
+	enum config_temperature temperature;
+	unsigned timeout;		/* CLI idle seconds */
+};
+
+typedef void (*config_watch_fn)(void *ctx, enum config_key key);
+
+struct config;
+
+/* store.c */
+int config_open(const char *dir, struct events_log *events,
+		struct config **out, struct err *e);
+void config_close(struct config *cfg);
+const char *config_recovery_note(struct config *cfg);
+int config_watch(struct config *cfg, config_watch_fn fn, void *ctx);
+const char *config_error_name(int code);
+
+/* settings.c */
+const struct config_key_info *config_keys(size_t *count);
+const struct config_key_info *config_key_find(const char *name);
+const struct config_key_info *config_protocol_find(const char *cli_name);
+bool config_get_bool(struct config *cfg, enum config_key key);
+unsigned config_get_uint(struct config *cfg, enum config_key key);
+void config_get_string(struct config *cfg, enum config_key key, char *out,
+		       size_t outlen);
+int config_set_bool(struct config *cfg, enum config_key key, bool value,
+		    struct err *e);
+int config_set_uint(struct config *cfg, enum config_key key, unsigned value,
+		    struct err *e);
+int config_set_string(struct config *cfg, enum config_key key,
+		      const char *value, struct err *e);
+int config_get_text(struct config *cfg, const char *name, char *out,
+		    size_t outlen, struct err *e);
+int config_set_text(struct config *cfg, const char *name, const char *value,
+		    struct err *e);
+int config_parse_switch(const char *text, bool *out);
+
+/* users.c */
+int config_user_create(struct config *cfg, const struct config_user *user,
+		       const char *password, struct err *e);
+int config_user_delete(struct config *cfg, const char *name, struct err *e);
+int config_user_set_password(struct config *cfg, const char *name,
+			     const char *password, struct err *e);
+int config_user_update(struct config *cfg, const struct config_user *user,
+		       struct err *e);
+int config_user_get(struct config *cfg, const char *name,
+		    struct config_user *out);
+size_t config_users_list(struct config *cfg, struct config_user *out,
+			 size_t max);
+void config_user_defaults(struct config_user *u, const char *name,
+			  unsigned roles);
+int config_user_name_check(const char *name, struct err *e);
+int config_password_check(const char *password, struct err *e);
+int config_users_seed_defaults(struct config *cfg, struct err *e);
+int config_roles_parse(const char *text, unsigned *roles, struct err *e);
+int config_interfaces_parse(const char *text, unsigned *ifaces,
+			    struct err *e);
+int config_roles_format(unsigned roles, struct buf *out);
+int config_interfaces_format(unsigned ifaces, struct buf *out);
+
+/* auth.c */
+int config_auth_login(struct config *cfg, const char *user,
+		      const char *password, enum config_interface iface,
+		      const char *source, unsigned *roles, struct err *e);
+void config_auth_set_clock(struct config *cfg, time_t (*now)(void));
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * internal.h: struct config and the helpers its files share. Not for use
+ * outside src/config/.
+ */
+#ifndef TANDEM_CONFIG_INTERNAL_H
+#define TANDEM_CONFIG_INTERNAL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+
+#include "config/config.h"
+
+#define CONFIG_FORMAT_VERSION	1
+#define CONFIG_SETTINGS_FILE	"settings.json"
+#define CONFIG_USERS_FILE	"users.json"
+
+struct config_value {
+	bool b;
+	unsigned u;
+	char s[CONFIG_STRING_MAX];
+};
+
+struct config_user_record {
+	struct config_user pub;
+	char hash[CONFIG_HASH_MAX];
+};
+
+struct config_lockout {
+	char source[CONFIG_SOURCE_MAX];	/* "" = free slot */
+	unsigned failures;
+	time_t last_failure;
+	time_t locked_until;		/* 0 = not locked */
+};
+
+/* The last good bytes of one file, written to .prev before replacing it. */
+struct config_file {
+	const char *name;
+	int mode;
+	struct buf good;
+};
+
+struct config {
+	pthread_mutex_t lock;
+	char dir[PATH_MAX];
+	struct events_log *events;
+	struct config_value values[CONFIG_KEY_COUNT];
+	struct config_user_record users[CONFIG_USERS_MAX];
+	size_t nusers;
+	struct config_file settings_file, users_file;
+	struct {
+		config_watch_fn fn;
+		void *ctx;
+	} watchers[CONFIG_WATCHERS_MAX];
+	size_t nwatchers;
+	struct config_lockout lockouts[CONFIG_LOCKOUT_SOURCES];
+	time_t (*now)(void);
+	char note[CONFIG_NOTE_MAX];
+};
+
+/* store.c */
+int config_file_save(struct config *cfg, struct config_file *f,
+		     json_t *body, struct err *e);
+void config_notify(struct config *cfg, enum config_key key);
+void config_event(struct config *cfg, int severity, unsigned code,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* settings.c */
+void config_settings_defaults(struct config *cfg);
+json_t *config_settings_to_json(struct config *cfg);
+int config_settings_from_json(struct config *cfg, json_t *body,
+			      struct err *e);
+int config_settings_save(struct config *cfg, struct err *e);
+
+/* users.c */
+json_t *config_users_to_json(struct config *cfg);
+int config_users_from_json(struct config *cfg, json_t *body, struct err *e);
+int config_users_save(struct config *cfg, struct err *e);
+struct config_user_record *config_user_find(struct config *cfg,
+					    const char *name);
+
+/* auth.c */
+int config_password_hash(const char *password, char *out, size_t outlen,
+			 struct err *e);
+
+#endif

@@ -1,0 +1,422 @@
+/*
+ * settings.c: the settings key table (name, type, default, range) and
+ * their typed get/set, by key or by name for the CLI. Persisting is
+ * store.c's job; here a set is: check, change, save, undo on failure (C4),
+ * then event and watchers outside the lock.
+ *
+ * Console labels of the protocols are the family's (MSA-REFERENCE.md
+ * "show protocols"): the FTP one is seen, the others recalled.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/internal.h"
+#include "events/events.h"
+
+#define BOOL_KEY(k, n, g, x, d, sc, def) \
+	{ .key = k, .name = n, .group = g, .xml_name = x, .display = d, \
+	  .type = CONFIG_BOOL, .scope = sc, .default_bool = def }
+#define PROTO_KEY(k, n, x, d, served_, def) \
+	{ .key = k, .name = n, .group = "protocols", .xml_name = x, \
+	  .display = d, .type = CONFIG_BOOL, .scope = CONFIG_SCOPE_ENCLOSURE, \
+	  .served = served_, .default_bool = def }
+#define UINT_KEY(k, n, g, d, sc, def, lo, hi) \
+	{ .key = k, .name = n, .group = g, .display = d, .type = CONFIG_UINT, \
+	  .scope = sc, .default_uint = def, .min_uint = lo, .max_uint = hi }
+#define STRING_KEY(k, n, x, d, def) \
+	{ .key = k, .name = n, .group = "system", .xml_name = x, .display = d, \
+	  .type = CONFIG_STRING, .scope = CONFIG_SCOPE_ENCLOSURE, \
+	  .default_string = def }
+
+/*
+ * Defaults follow DESIGN.md "Security": FTP and telnet off; services
+ * Tandem does not run (served = false) are off and say so honestly.
+ */
+static const struct config_key_info config_key_table[CONFIG_KEY_COUNT] = {
+	BOOL_KEY(CONFIG_PARTNER_FIRMWARE_UPGRADE, "partner-firmware-upgrade",
+		 "advanced-settings", "partner-firmware-upgrade",
+		 "Partner Firmware Upgrade", CONFIG_SCOPE_ENCLOSURE, true),
+	UINT_KEY(CONFIG_PFU_ATTEMPT_LIMIT, "pfu-attempt-limit",
+		 "advanced-settings", "PFU Attempt Limit",
+		 CONFIG_SCOPE_ENCLOSURE, 3, 1, 20),
+	UINT_KEY(CONFIG_LOGIN_LOCKOUT_THRESHOLD, "login-lockout-threshold",
+		 "security", "Login Lockout Threshold",
+		 CONFIG_SCOPE_CONTROLLER, 5, 1, 100),
+	UINT_KEY(CONFIG_LOGIN_LOCKOUT_SECONDS, "login-lockout-seconds",
+		 "security", "Login Lockout Duration",
+		 CONFIG_SCOPE_CONTROLLER, 300, 1, 86400),
+	UINT_KEY(CONFIG_CLI_TIMEOUT_SECONDS, "cli-timeout",
+		 "security", "Timeout",
+		 CONFIG_SCOPE_CONTROLLER, 1800, 120, 43200),
+	STRING_KEY(CONFIG_SYSTEM_NAME, "system-name", "system-name",
+		   "System Name", "Uninitialized Name"),
+	STRING_KEY(CONFIG_SYSTEM_CONTACT, "system-contact", "system-contact",
+		   "System Contact", "Uninitialized Contact"),
+	STRING_KEY(CONFIG_SYSTEM_LOCATION, "system-location",
+		   "system-location", "System Location",
+		   "Uninitialized Location"),
+	STRING_KEY(CONFIG_SYSTEM_INFORMATION, "system-information",
+		   "system-information", "System Information",
+		   "Uninitialized Info"),
+	PROTO_KEY(CONFIG_PROTO_HTTP, "http", "wbi-http",
+		  "Web Browser Interface (WBI)", true, true),
+	PROTO_KEY(CONFIG_PROTO_HTTPS, "https", "wbi-https",
+		  "Secure Web Browser Interface (Secure WBI)", true, true),
+	PROTO_KEY(CONFIG_PROTO_TELNET, "telnet", "cli-telnet",
+		  "Command Line Interface (CLI)", true, false),
+	PROTO_KEY(CONFIG_PROTO_SSH, "ssh", "cli-ssh",
+		  "Secure Command Line Interface (Secure CLI)", true, true),
+	PROTO_KEY(CONFIG_PROTO_SMIS, "smis", "smis",
+		  "Storage Management Initiative Specification (SMI-S)",
+		  false, false),
+	PROTO_KEY(CONFIG_PROTO_USMIS, "usmis", "usmis",
+		  "Unsecure Storage Management Initiative Specification "
+		  "(SMI-S 5988)", false, false),
+	PROTO_KEY(CONFIG_PROTO_SLP, "slp", "slp",
+		  "Service Location Protocol (SLP)", false, false),
+	PROTO_KEY(CONFIG_PROTO_FTP, "ftp", "ftp",
+		  "File Transfer Protocol (FTP)", true, false),
+	PROTO_KEY(CONFIG_PROTO_SFTP, "sftp", "sftp",
+		  "Secure File Transfer Protocol (SFTP)", true, true),
+	PROTO_KEY(CONFIG_PROTO_SNMP, "snmp", "snmp",
+		  "Simple Network Management Protocol (SNMP)", false, false),
+	PROTO_KEY(CONFIG_PROTO_DEBUG, "debug", "debug-interface",
+		  "Service Debug", false, false),
+	PROTO_KEY(CONFIG_PROTO_SES, "ses", "inband-ses",
+		  "In-band SES Management (SES)", false, false),
+	PROTO_KEY(CONFIG_PROTO_ACTIVITY, "activity", "activity-progress",
+		  "Activity Progress Reporting (activity)", false, false),
+};
+
+const struct config_key_info *config_keys(size_t *count)
+{
+	*count = CONFIG_KEY_COUNT;
+	return config_key_table;
+}
+
+const struct config_key_info *config_key_find(const char *name)
+{
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++)
+		if (!strcmp(config_key_table[i].name, name))
+			return &config_key_table[i];
+	return NULL;
+}
+
+/* A `set protocols` parameter name: "ftp", "telnet", ... */
+const struct config_key_info *config_protocol_find(const char *cli_name)
+{
+	const struct config_key_info *k = config_key_find(cli_name);
+
+	return k && !strcmp(k->group, "protocols") ? k : NULL;
+}
+
+/* The family's switch words: enabled/disabled and on/off. */
+int config_parse_switch(const char *text, bool *out)
+{
+	if (!strcasecmp(text, "enabled") || !strcasecmp(text, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcasecmp(text, "disabled") || !strcasecmp(text, "off")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+void config_settings_defaults(struct config *cfg)
+{
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+		const struct config_key_info *k = &config_key_table[i];
+		struct config_value *v = &cfg->values[i];
+
+		memset(v, 0, sizeof(*v));
+		v->b = k->default_bool;
+		v->u = k->default_uint;
+		if (k->default_string)
+			snprintf(v->s, sizeof(v->s), "%s", k->default_string);
+	}
+}
+
+static int string_check(const struct config_key_info *k, const char *s,
+			struct err *e)
+{
+	json_t *probe;
+
+	if (strlen(s) >= CONFIG_STRING_MAX)
+		return err_set(e, CONFIG_ERR_VALUE,
+			       "%s is longer than %d bytes", k->name,
+			       CONFIG_STRING_MAX - 1);
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' ||
+		    *p == '<' || *p == '>' || *p == '\\')
+			return err_set(e, CONFIG_ERR_VALUE,
+				       "%s may not contain control characters "
+				       "or any of \" < > \\", k->name);
+	probe = json_string(s);
+	if (!probe)
+		return err_set(e, CONFIG_ERR_VALUE, "%s is not valid UTF-8",
+			       k->name);
+	json_decref(probe);
+	return 0;
+}
+
+static int value_check(const struct config_key_info *k,
+		       const struct config_value *v, struct err *e)
+{
+	if (k->type == CONFIG_UINT && (v->u < k->min_uint || v->u > k->max_uint))
+		return err_set(e, CONFIG_ERR_VALUE,
+			       "%s must be between %u and %u", k->name,
+			       k->min_uint, k->max_uint);
+	if (k->type == CONFIG_STRING)
+		return string_check(k, v->s, e);
+	return 0;
+}
+
+json_t *config_settings_to_json(struct config *cfg)
+{
+	json_t *root = json_object(), *s = json_object();
+
+	if (!root || !s) {
+		json_decref(root);
+		json_decref(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+		const struct config_key_info *k = &config_key_table[i];
+		const struct config_value *v = &cfg->values[i];
+		json_t *j = k->type == CONFIG_BOOL ? json_boolean(v->b) :
+			    k->type == CONFIG_UINT ? json_integer(v->u) :
+			    json_string(v->s);
+
+		if (json_object_set_new(s, k->name, j) < 0) {
+			json_decref(root);
+			json_decref(s);
+			return NULL;
+		}
+	}
+	json_object_set_new(root, "settings", s);
+	return root;
+}
+
+/*
+ * Strict on what it knows: a known key of the wrong type or out of range
+ * fails the file. A key missing (added by a newer build) keeps its default.
+ */
+int config_settings_from_json(struct config *cfg, json_t *body, struct err *e)
+{
+	struct config_value vals[CONFIG_KEY_COUNT];
+	json_t *s = json_object_get(body, "settings");
+
+	if (!json_is_object(s))
+		return err_set(e, CONFIG_ERR_CORRUPT,
+			       "%s/%s: no settings object", cfg->dir,
+			       CONFIG_SETTINGS_FILE);
+	memcpy(vals, cfg->values, sizeof(vals));
+	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
+		const struct config_key_info *k = &config_key_table[i];
+		json_t *j = json_object_get(s, k->name);
+		bool ok;
+
+		if (!j)
+			continue;
+		if (k->type == CONFIG_BOOL) {
+			ok = json_is_boolean(j);
+			vals[i].b = json_is_true(j);
+		} else if (k->type == CONFIG_UINT) {
+			ok = json_is_integer(j) && json_integer_value(j) >= 0 &&
+			     json_integer_value(j) <= k->max_uint;
+			vals[i].u = ok ? (unsigned)json_integer_value(j) : 0;
+		} else {
+			ok = json_is_string(j) &&
+			     json_string_length(j) < CONFIG_STRING_MAX;
+			if (ok)
+				snprintf(vals[i].s, sizeof(vals[i].s), "%s",
+					 json_string_value(j));
+		}
+		if (!ok || value_check(k, &vals[i], e) < 0)
+			return err_set(e, CONFIG_ERR_CORRUPT,
+				       "%s/%s: bad value for %s", cfg->dir,
+				       CONFIG_SETTINGS_FILE, k->name);
+	}
+	memcpy(cfg->values, vals, sizeof(vals));
+	return 0;
+}
+
+int config_settings_save(struct config *cfg, struct err *e)
+{
+	return config_file_save(cfg, &cfg->settings_file,
+				config_settings_to_json(cfg), e);
+}
+
+static void value_text(const struct config_key_info *k,
+		       const struct config_value *v, char *out, size_t outlen)
+{
+	if (k->type == CONFIG_BOOL)
+		snprintf(out, outlen, "%s", v->b ? "Enabled" : "Disabled");
+	else if (k->type == CONFIG_UINT)
+		snprintf(out, outlen, "%u", v->u);
+	else
+		snprintf(out, outlen, "%s", v->s);
+}
+
+/* Check, change, save; undo if the save fails (C4); then tell. */
+static int setting_store(struct config *cfg, const struct config_key_info *k,
+			 const struct config_value *nv, struct err *e)
+{
+	struct config_value old;
+	char text[CONFIG_STRING_MAX];
+	bool same;
+	int rc;
+
+	rc = value_check(k, nv, e);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&cfg->lock);
+	old = cfg->values[k->key];
+	same = k->type == CONFIG_BOOL ? old.b == nv->b :
+	       k->type == CONFIG_UINT ? old.u == nv->u : !strcmp(old.s, nv->s);
+	if (same) {
+		pthread_mutex_unlock(&cfg->lock);
+		return 0;
+	}
+	cfg->values[k->key] = *nv;
+	rc = config_settings_save(cfg, e);
+	if (rc < 0)
+		cfg->values[k->key] = old;
+	pthread_mutex_unlock(&cfg->lock);
+	if (rc < 0)
+		return rc;
+	value_text(k, nv, text, sizeof(text));
+	config_event(cfg, EVENTS_INFORMATIONAL, EVENTS_CODE_CONFIG_CHANGED,
+		     "Setting '%s' was set to '%s'.", k->name, text);
+	config_notify(cfg, k->key);
+	return 0;
+}
+
+bool config_get_bool(struct config *cfg, enum config_key key)
+{
+	bool v;
+
+	pthread_mutex_lock(&cfg->lock);
+	v = cfg->values[key].b;
+	pthread_mutex_unlock(&cfg->lock);
+	return v;
+}
+
+unsigned config_get_uint(struct config *cfg, enum config_key key)
+{
+	unsigned v;
+
+	pthread_mutex_lock(&cfg->lock);
+	v = cfg->values[key].u;
+	pthread_mutex_unlock(&cfg->lock);
+	return v;
+}
+
+void config_get_string(struct config *cfg, enum config_key key, char *out,
+		       size_t outlen)
+{
+	pthread_mutex_lock(&cfg->lock);
+	snprintf(out, outlen, "%s", cfg->values[key].s);
+	pthread_mutex_unlock(&cfg->lock);
+}
+
+static int key_typed(enum config_key key, enum config_type type,
+		     const struct config_key_info **k, struct err *e)
+{
+	if ((unsigned)key >= CONFIG_KEY_COUNT ||
+	    config_key_table[key].type != type)
+		return err_set(e, CONFIG_ERR_UNKNOWN_KEY,
+			       "no setting of that type");
+	*k = &config_key_table[key];
+	return 0;
+}
+
+int config_set_bool(struct config *cfg, enum config_key key, bool value,
+		    struct err *e)
+{
+	const struct config_key_info *k = NULL;
+	struct config_value v = { .b = value };
+	int rc = key_typed(key, CONFIG_BOOL, &k, e);
+
+	if (rc < 0)
+		return rc;
+	return setting_store(cfg, k, &v, e);
+}
+
+int config_set_uint(struct config *cfg, enum config_key key, unsigned value,
+		    struct err *e)
+{
+	const struct config_key_info *k = NULL;
+	struct config_value v = { .u = value };
+	int rc = key_typed(key, CONFIG_UINT, &k, e);
+
+	if (rc < 0)
+		return rc;
+	return setting_store(cfg, k, &v, e);
+}
+
+int config_set_string(struct config *cfg, enum config_key key,
+		      const char *value, struct err *e)
+{
+	const struct config_key_info *k = NULL;
+	struct config_value v = { 0 };
+	int rc = key_typed(key, CONFIG_STRING, &k, e);
+
+	if (rc < 0)
+		return rc;
+	if (strlen(value) >= sizeof(v.s))
+		return err_set(e, CONFIG_ERR_VALUE,
+			       "%s is longer than %d bytes", k->name,
+			       CONFIG_STRING_MAX - 1);
+	snprintf(v.s, sizeof(v.s), "%s", value);
+	return setting_store(cfg, k, &v, e);
+}
+
+/* Booleans read "Enabled"/"Disabled", as the family prints them. */
+int config_get_text(struct config *cfg, const char *name, char *out,
+		    size_t outlen, struct err *e)
+{
+	const struct config_key_info *k = config_key_find(name);
+
+	if (!k)
+		return err_set(e, CONFIG_ERR_UNKNOWN_KEY,
+			       "no setting named '%s'", name);
+	pthread_mutex_lock(&cfg->lock);
+	value_text(k, &cfg->values[k->key], out, outlen);
+	pthread_mutex_unlock(&cfg->lock);
+	return 0;
+}
+
+int config_set_text(struct config *cfg, const char *name, const char *value,
+		    struct err *e)
+{
+	const struct config_key_info *k = config_key_find(name);
+	uint64_t n;
+	bool b;
+
+	if (!k)
+		return err_set(e, CONFIG_ERR_UNKNOWN_KEY,
+			       "no setting named '%s'", name);
+	switch (k->type) {
+	case CONFIG_BOOL:
+		if (config_parse_switch(value, &b) < 0)
+			return err_set(e, CONFIG_ERR_VALUE,
+				       "%s takes enabled|disabled or on|off",
+				       k->name);
+		return config_set_bool(cfg, k->key, b, e);
+	case CONFIG_UINT:
+		if (!u64_parse(value, k->max_uint, &n) || n < k->min_uint)
+			return err_set(e, CONFIG_ERR_VALUE,
+				       "%s must be a number between %u and %u",
+				       k->name, k->min_uint, k->max_uint);
+		return config_set_uint(cfg, k->key, (unsigned)n, e);
+	case CONFIG_STRING:
+		return config_set_string(cfg, k->key, value, e);
+	}
+	return err_set(e, CONFIG_ERR_UNKNOWN_KEY, "bad setting type");
+}

@@ -1,0 +1,408 @@
+/*
+ * log.c: the event log file: open with repair, durable append, bounded
+ * size, newest-first iteration. Owns the file descriptor and the in-memory
+ * index of record offsets; the record bytes are record.c's business.
+ *
+ * Invariants:
+ *  E1: every record before log->size is whole and valid (checked at open,
+ *      appended only as whole records, truncated back after a failed write).
+ *  E2: events_append() returns 0 only after the record is on disk.
+ *  E3: compaction replaces the file atomically (fs_atomic_write): a crash
+ *      leaves the old or the new file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events/events.h"
+
+/* A log bigger than this is not ours to read whole, whatever its cap. */
+#define EVENTS_FILE_READ_MAX	(64u * 1024 * 1024)
+
+struct events_log {
+	pthread_mutex_t lock;
+	char path[PATH_MAX];
+	int fd;
+	char controller;
+	size_t max_bytes;
+	size_t size;
+	uint64_t next_seq;
+	size_t *offsets;	/* start of each valid record, oldest first */
+	size_t count, cap;
+	events_listener_fn listener;
+	void *listener_ctx;
+};
+
+static int index_push(struct events_log *log, size_t off)
+{
+	if (log->count == log->cap) {
+		size_t ncap = log->cap ? log->cap * 2 : 256, bytes;
+		size_t *p;
+
+		if (!size_mul(ncap, sizeof(*p), &bytes))
+			return -ENOMEM;
+		p = realloc(log->offsets, bytes);
+		if (!p)
+			return -ENOMEM;
+		log->offsets = p;
+		log->cap = ncap;
+	}
+	log->offsets[log->count++] = off;
+	return 0;
+}
+
+/* The next offset after pos where a whole valid record starts, or len. */
+static size_t resync(const uint8_t *data, size_t len, size_t pos)
+{
+	struct event ev;
+	size_t used;
+
+	for (size_t q = pos + 1; q < len; q++)
+		if (events_record_decode(data + q, len - q, &ev, &used) == 0)
+			return q;
+	return len;
+}
+
+/*
+ * Splits data into valid records (copied to keep, if not NULL) and
+ * damage. Returns the length of the clean prefix before a torn tail.
+ */
+static size_t scan(const uint8_t *data, size_t len, struct buf *keep,
+		   struct events_open_info *info, uint64_t *max_seq)
+{
+	struct event ev;
+	size_t pos = 0, end = 0, used;
+
+	while (pos < len) {
+		size_t next;
+
+		if (events_record_decode(data + pos, len - pos, &ev,
+					 &used) == 0) {
+			if (keep)
+				buf_append(keep, data + pos, used);
+			if (ev.seq > *max_seq)
+				*max_seq = ev.seq;
+			info->records++;
+			pos += used;
+			end = pos;
+			continue;
+		}
+		next = resync(data, len, pos);
+		if (next == len) {
+			info->torn_bytes = len - pos;
+			break;
+		}
+		info->corrupt_bytes += next - pos;
+		info->corrupt_runs++;
+		pos = next;
+	}
+	return end;
+}
+
+static int index_build(struct events_log *log, const uint8_t *data,
+		       size_t len)
+{
+	struct event ev;
+	size_t pos = 0, used;
+
+	log->count = 0;
+	while (pos < len &&
+	       events_record_decode(data + pos, len - pos, &ev, &used) == 0) {
+		if (index_push(log, pos) < 0)
+			return -ENOMEM;
+		pos += used;
+	}
+	log->size = pos;
+	return 0;
+}
+
+/* Loads, repairs and indexes the file; leaves log->fd open for append. */
+static int events_load(struct events_log *log, struct events_open_info *info,
+		       struct err *e)
+{
+	struct buf data, keep;
+	uint64_t max_seq = 0;
+	size_t clean;
+	int rc = 0;
+
+	buf_init(&data, EVENTS_FILE_READ_MAX);
+	buf_init(&keep, EVENTS_FILE_READ_MAX);
+	rc = fs_read_file(log->path, EVENTS_FILE_READ_MAX, &data, e);
+	if (rc == -ENOENT) {
+		err_clear(e);
+		rc = 0;
+	} else if (rc < 0) {
+		goto out;
+	}
+	clean = scan((uint8_t *)data.data, data.len, &keep, info, &max_seq);
+	log->next_seq = max_seq + 1;
+	if (info->corrupt_runs) {
+		/* Keep the damaged file for inspection, then the good records. */
+		char aside[PATH_MAX + 16];
+
+		snprintf(aside, sizeof(aside), "%s.corrupt", log->path);
+		rc = fs_atomic_write(aside, data.data, data.len, 0644, e);
+		if (rc == 0)
+			rc = fs_atomic_write(log->path, keep.data, keep.len,
+					     0644, e);
+		if (rc < 0)
+			goto out;
+	} else if (info->torn_bytes) {
+		/* E1: drop the torn tail so appends follow a whole record. */
+		if (truncate(log->path, (off_t)clean) < 0) {
+			rc = err_set(e, -errno, "%s: cannot drop torn record: %s",
+				     log->path, strerror(errno));
+			goto out;
+		}
+	}
+	log->fd = open(log->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
+		       0644);
+	if (log->fd < 0) {
+		rc = err_set(e, -errno, "%s: cannot open: %s", log->path,
+			     strerror(errno));
+		goto out;
+	}
+	if (info->torn_bytes && fsync(log->fd) < 0) {
+		rc = err_set(e, -errno, "%s: fsync failed: %s", log->path,
+			     strerror(errno));
+		goto out;
+	}
+	if (data.len == 0) {
+		char dir[PATH_MAX], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", log->path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), slash ? "/" : ".");
+		fs_fsync_dir(dir);
+	}
+	rc = index_build(log, (uint8_t *)keep.data, keep.len);
+	if (rc < 0)
+		err_set(e, rc, "%s: out of memory indexing events", log->path);
+out:
+	buf_free(&data);
+	buf_free(&keep);
+	return rc;
+}
+
+int events_open(const char *path, char controller, size_t max_bytes,
+		struct events_log **out, struct events_open_info *info,
+		struct err *e)
+{
+	struct events_open_info scratch;
+	struct events_log *log;
+	int rc;
+
+	if (controller != 'A' && controller != 'B')
+		return err_set(e, -EINVAL, "events: controller must be A or B");
+	if (max_bytes == 0)
+		max_bytes = EVENTS_LOG_MAX_DEFAULT;
+	if (max_bytes < EVENTS_LOG_MIN)
+		return err_set(e, -EINVAL, "events: cap %zu below %d bytes",
+			       max_bytes, EVENTS_LOG_MIN);
+	if (!info)
+		info = &scratch;
+	memset(info, 0, sizeof(*info));
+	log = calloc(1, sizeof(*log));
+	if (!log)
+		return err_set(e, -ENOMEM, "events: out of memory");
+	if (snprintf(log->path, sizeof(log->path), "%s", path) >=
+	    (int)sizeof(log->path)) {
+		free(log);
+		return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
+	}
+	log->fd = -1;
+	log->controller = controller;
+	log->max_bytes = max_bytes;
+	pthread_mutex_init(&log->lock, NULL);
+	rc = events_load(log, info, e);
+	if (rc < 0) {
+		events_close(log);
+		return rc;
+	}
+	if (info->corrupt_runs)
+		events_append(log, EVENTS_WARNING, EVENTS_CODE_EVENTS_CORRUPT,
+			      "Event log: skipped %zu corrupt byte(s) in %zu "
+			      "place(s); the damaged file was kept as %s.corrupt",
+			      info->corrupt_bytes, info->corrupt_runs,
+			      log->path);
+	*out = log;
+	return 0;
+}
+
+void events_close(struct events_log *log)
+{
+	if (!log)
+		return;
+	if (log->fd >= 0)
+		close(log->fd);
+	pthread_mutex_destroy(&log->lock);
+	free(log->offsets);
+	free(log);
+}
+
+/* Keeps the newest records that fit in half the cap (E3). Locked. */
+static int events_compact(struct events_log *log)
+{
+	size_t k = 0, base, len, got;
+	struct err e;
+	uint8_t *data;
+	int rc, fd;
+
+	while (k < log->count && log->size - log->offsets[k] > log->max_bytes / 2)
+		k++;
+	base = k < log->count ? log->offsets[k] : log->size;
+	len = log->size - base;
+	data = malloc(len ? len : 1);
+	if (!data)
+		return -ENOMEM;
+	if (len && (lseek(log->fd, (off_t)base, SEEK_SET) < 0 ||
+		    fs_read_all(log->fd, data, len, &got) < 0 || got != len)) {
+		free(data);
+		return -EIO;
+	}
+	rc = fs_atomic_write(log->path, data, len, 0644, &e);
+	free(data);
+	if (rc < 0) {
+		log_warn("%s", e.msg);
+		return rc;
+	}
+	fd = open(log->path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(log->fd);
+	log->fd = fd;
+	for (size_t i = k; i < log->count; i++)
+		log->offsets[i - k] = log->offsets[i] - base;
+	log->count -= k;
+	log->size = len;
+	return 0;
+}
+
+int events_appendv(struct events_log *log, enum events_severity severity,
+		   unsigned code, const char *fmt, va_list ap)
+{
+	uint8_t rec[EVENTS_RECORD_MAX];
+	events_listener_fn listener;
+	struct event ev;
+	void *lctx;
+	size_t n;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.time = (int64_t)time(NULL);
+	ev.code = (uint16_t)code;
+	ev.severity = severity;
+	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
+	pthread_mutex_lock(&log->lock);
+	ev.seq = log->next_seq;
+	ev.controller = log->controller;
+	n = events_record_encode(&ev, rec, sizeof(rec));
+	if (log->size + n > log->max_bytes) {
+		rc = events_compact(log);
+		if (rc < 0)
+			log_warn("%s: compaction failed: %s", log->path,
+				 strerror(-rc));
+	}
+	rc = fs_write_all(log->fd, rec, n);
+	fault_step("events-append");
+	if (rc == 0 && fdatasync(log->fd) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		/* E1: never leave part of a record behind a later one. */
+		if (ftruncate(log->fd, (off_t)log->size) < 0)
+			log_warn("%s: cannot undo failed append: %s",
+				 log->path, strerror(errno));
+		log_warn("%s: event not recorded: %s", log->path,
+			 strerror(-rc));
+		pthread_mutex_unlock(&log->lock);
+		return rc;
+	}
+	rc = index_push(log, log->size);
+	log->size += n;
+	log->next_seq++;
+	listener = log->listener;
+	lctx = log->listener_ctx;
+	pthread_mutex_unlock(&log->lock);
+	if (listener)
+		listener(lctx, &ev);
+	return rc;
+}
+
+int events_append(struct events_log *log, enum events_severity severity,
+		  unsigned code, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = events_appendv(log, severity, code, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
+ * Calls fn for up to limit events (0 = all) whose severity is in
+ * severity_mask, newest first. fn runs under the log's lock: it must not
+ * call back into this log.
+ */
+int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
+		events_fn fn, void *ctx)
+{
+	uint8_t rec[EVENTS_RECORD_MAX];
+	size_t shown = 0, i;
+	int rc = 0;
+
+	pthread_mutex_lock(&log->lock);
+	for (i = log->count; i-- > 0 && (!limit || shown < limit);) {
+		size_t off = log->offsets[i], len, used;
+		struct event ev;
+		ssize_t got;
+
+		len = (i + 1 < log->count ? log->offsets[i + 1] : log->size) - off;
+		if (len > sizeof(rec))
+			len = sizeof(rec);
+		got = pread(log->fd, rec, len, (off_t)off);
+		if (got < 0 || (size_t)got != len ||
+		    events_record_decode(rec, len, &ev, &used) != 0) {
+			rc = -EIO;
+			break;
+		}
+		if (!(severity_mask & EVENTS_SEVERITY_BIT(ev.severity)))
+			continue;
+		shown++;
+		rc = fn(ctx, &ev);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&log->lock);
+	return rc;
+}
+
+size_t events_count(struct events_log *log)
+{
+	size_t n;
+
+	pthread_mutex_lock(&log->lock);
+	n = log->count;
+	pthread_mutex_unlock(&log->lock);
+	return n;
+}
+
+void events_set_listener(struct events_log *log, events_listener_fn fn,
+			 void *ctx)
+{
+	pthread_mutex_lock(&log->lock);
+	log->listener = fn;
+	log->listener_ctx = ctx;
+	pthread_mutex_unlock(&log->lock);
+}
