@@ -1,0 +1,488 @@
+/*
+ * test_cli.c: the CLI engine against the test backend: golden replies of
+ * every command in console, api and json modes (CLI_GOLDEN_UPDATE=1 or
+ * `ninja cli-golden-update` rewrites them), the parser's limits, keyword
+ * prefixes, roles, error forms, and that a failed set changes nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "cli_test_backend.h"
+
+struct fixture {
+	struct cli_test_backend backend;
+	struct cli_session *s;
+	struct buf out;
+	int rc;
+};
+
+static struct fixture *fx_new(enum cli_role role, bool partner_up)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	cli_test_backend_init(&f->backend);
+	f->backend.partner_up = partner_up;
+	f->s = cli_session_new(&cli_test_backend_ops, &f->backend,
+			       role == CLI_ROLE_MANAGE ? "manage" : "monitor",
+			       role);
+	assert_non_null(f->s);
+	buf_init(&f->out, CLI_OUTPUT_MAX);
+	return f;
+}
+
+static void fx_free(struct fixture *f)
+{
+	buf_free(&f->out);
+	cli_session_free(f->s);
+	free(f);
+}
+
+/* Runs one line; the reply is in f->out.data ("" if none). */
+static const char *run(struct fixture *f, const char *line)
+{
+	buf_reset(&f->out);
+	f->rc = cli_session_execute(f->s, line, strlen(line), &f->out);
+	return f->out.data ? f->out.data : "";
+}
+
+/* ---- golden files ---- */
+
+struct golden {
+	const char *name;
+	const char *pre;		/* run first, reply ignored */
+	const char *line;
+	enum cli_role role;
+	bool partner_down;
+};
+
+static const struct golden goldens[] = {
+	{ "show_versions", NULL, "show versions", CLI_ROLE_MANAGE, false },
+	{ "show_versions_partner_down", NULL, "show versions",
+	  CLI_ROLE_MANAGE, true },
+	{ "show_controllers", NULL, "show controllers", CLI_ROLE_MANAGE,
+	  false },
+	{ "show_system", NULL, "show system", CLI_ROLE_MANAGE, true },
+	{ "show_advanced_settings", NULL, "show advanced-settings",
+	  CLI_ROLE_MANAGE, false },
+	{ "set_advanced_settings", NULL,
+	  "set advanced-settings partner-firmware-upgrade disabled",
+	  CLI_ROLE_MANAGE, false },
+	{ "show_protocols", NULL, "show protocols", CLI_ROLE_MANAGE, false },
+	{ "set_protocols", NULL, "set protocols ftp enabled telnet on",
+	  CLI_ROLE_MANAGE, false },
+	{ "show_events", NULL, "show events", CLI_ROLE_MANAGE, false },
+	{ "show_events_filtered", NULL, "show events last 1 error critical",
+	  CLI_ROLE_MANAGE, false },
+	{ "show_firmware_update_status", NULL, "show firmware-update-status",
+	  CLI_ROLE_MANAGE, false },
+	{ "show_configuration", NULL, "show configuration", CLI_ROLE_MANAGE,
+	  false },
+	{ "show_cli_parameters", "set cli-parameters pager off timeout 600",
+	  "show cli-parameters", CLI_ROLE_MANAGE, false },
+	{ "set_cli_parameters", NULL, "set cli-parameters pager off",
+	  CLI_ROLE_MANAGE, false },
+	{ "show_users", "create user roles manage interfaces cli,ftp password Secret-1 ops",
+	  "show users", CLI_ROLE_MANAGE, false },
+	{ "create_user", NULL,
+	  "create user password Secret-1 roles monitor bob",
+	  CLI_ROLE_MANAGE, false },
+	{ "set_password", NULL, "set password user monitor password N3w-pass",
+	  CLI_ROLE_MANAGE, false },
+	{ "delete_user", NULL, "delete user noprompt monitor",
+	  CLI_ROLE_MANAGE, false },
+	{ "restart", NULL, "restart sc both", CLI_ROLE_MANAGE, false },
+	{ "restart_partner_down", NULL, "restart mc b", CLI_ROLE_MANAGE,
+	  true },
+	{ "shutdown", NULL, "shutdown a", CLI_ROLE_MANAGE, false },
+	{ "help", NULL, "help", CLI_ROLE_MANAGE, false },
+	{ "help_monitor", NULL, "help", CLI_ROLE_MONITOR, false },
+	{ "help_show_events", NULL, "help show events", CLI_ROLE_MANAGE,
+	  false },
+	{ "error_unknown", NULL, "frobnicate the array", CLI_ROLE_MANAGE,
+	  false },
+	{ "error_ambiguous", NULL, "show c", CLI_ROLE_MANAGE, false },
+	{ "error_parameter", NULL, "set protocols ftp maybe",
+	  CLI_ROLE_MANAGE, false },
+	{ "error_monitor", NULL, "set protocols ftp enabled",
+	  CLI_ROLE_MONITOR, false },
+};
+
+static const char *const golden_modes[] = { "console", "api", "json" };
+
+static void golden_check(const char *name, const char *mode,
+			 const char *got)
+{
+	char path[512];
+	struct buf want;
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/golden/cli/%s.%s.txt", TEST_SRCDIR,
+		 name, mode);
+	if (getenv("CLI_GOLDEN_UPDATE")) {
+		assert_int_equal(fs_atomic_write(path, got, strlen(got), 0644,
+						 &e), 0);
+		return;
+	}
+	buf_init(&want, CLI_OUTPUT_MAX);
+	if (fs_read_file(path, CLI_OUTPUT_MAX, &want, &e) < 0)
+		fail_msg("%s: %s (run `ninja cli-golden-update`)", path,
+			 e.msg);
+	if (strcmp(want.data ? want.data : "", got) != 0) {
+		fprintf(stderr, "--- %s\n%s--- got\n%s", path,
+			want.data ? want.data : "", got);
+		fail_msg("%s differs", path);
+	}
+	buf_free(&want);
+}
+
+static void test_golden(void **state)
+{
+	char line[128];
+	size_t i, m;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(goldens); i++) {
+		for (m = 0; m < ARRAY_SIZE(golden_modes); m++) {
+			const struct golden *g = &goldens[i];
+			struct fixture *f = fx_new(g->role, !g->partner_down);
+
+			snprintf(line, sizeof(line), "set cli-parameters %s",
+				 golden_modes[m]);
+			run(f, line);
+			if (g->pre)
+				run(f, g->pre);
+			golden_check(g->name, golden_modes[m], run(f, g->line));
+			fx_free(f);
+		}
+	}
+}
+
+static void test_golden_api_embed(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+
+	(void)state;
+	run(f, "set cli-parameters api-embed");
+	golden_check("show_versions", "api-embed", run(f, "show versions"));
+	fx_free(f);
+}
+
+/* ---- parser ---- */
+
+static void test_prefix_and_case(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	char *full;
+
+	(void)state;
+	full = strdup(run(f, "show versions"));
+	assert_string_equal(run(f, "show version"), full);
+	assert_string_equal(run(f, "SHOW VERSIONS"), full);
+	assert_string_equal(run(f, "sho ver"), full);
+	assert_string_equal(run(f, "  show\tversions  \r\n"), full);
+	free(full);
+	assert_non_null(strstr(run(f, "s versions"),
+			       "Error: The command 's' is ambiguous"));
+	/* exact beats prefix: "api" is not ambiguous with api-embed */
+	run(f, "set cli-parameters api");
+	assert_int_equal(cli_session_parameters(f->s)->output,
+			 CLI_OUTPUT_API);
+	run(f, "set cli-parameters console");
+	assert_non_null(strstr(run(f, "set cli-parameters a"),
+			       "is ambiguous"));
+	fx_free(f);
+}
+
+static void test_errors_name_the_word(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	const char *r;
+
+	(void)state;
+	r = run(f, "show nonsense");
+	assert_non_null(strstr(r, "Error: The parameter 'nonsense' was not recognized: expected advanced-settings"));
+	r = run(f, "show");
+	assert_non_null(strstr(r, "Error: The command 'show' is incomplete"));
+	r = run(f, "set protocols ftp");
+	assert_non_null(strstr(r, "incomplete: expected enabled|disabled"));
+	r = run(f, "show versions now");
+	assert_non_null(strstr(r, "'now' was not recognized"));
+	r = run(f, "show \"unterminated");
+	assert_non_null(strstr(r, "not closed"));
+	r = run(f, "show \x1b[2Jversions");
+	assert_non_null(strstr(r, "control character"));
+	/* Bytes that are not printable never come back verbatim. */
+	r = run(f, "\xff\xfe\x80");
+	assert_non_null(strstr(r, "'?" "?" "?' was not recognized"));
+	assert_int_equal(f->rc, CLI_EXECUTE_CONTINUE);
+	run(f, "set cli-parameters api");
+	r = run(f, "bogus");
+	assert_non_null(strstr(r, "<PROPERTY name=\"response-type\" type=\"string\" size=\"12\" draw=\"false\" sort=\"nosort\" display-name=\"Response Type\">Error</PROPERTY>"));
+	assert_non_null(strstr(r, ">-1</PROPERTY>"));
+	fx_free(f);
+}
+
+static void test_line_limits(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	char *line = malloc(CLI_LINE_MAX + 2);
+	size_t i;
+
+	(void)state;
+	/* "help" + spaces: at the limit it runs, one over it is refused. */
+	memset(line, ' ', CLI_LINE_MAX + 1);
+	memcpy(line, "help", 4);
+	buf_reset(&f->out);
+	cli_session_execute(f->s, line, CLI_LINE_MAX, &f->out);
+	assert_null(strstr(f->out.data, "Error"));
+	buf_reset(&f->out);
+	cli_session_execute(f->s, line, CLI_LINE_MAX + 1, &f->out);
+	assert_non_null(strstr(f->out.data, "longer than 4096 bytes"));
+	/* Words: CLI_WORDS_MAX fit, one more does not. */
+	line[0] = '\0';
+	for (i = 0; i < CLI_WORDS_MAX; i++)
+		strcat(line, i == 0 ? "help" : " x");
+	assert_null(strstr(run(f, line), "more than"));
+	strcat(line, " x");
+	assert_non_null(strstr(run(f, line), "more than 64 words"));
+	free(line);
+	fx_free(f);
+}
+
+static void test_every_prefix(void **state)
+{
+	const char *lines[] = {
+		"set protocols ftp enabled telnet on",
+		"create user interfaces cli,wbi password \"a b\" roles manage x",
+		"show events last 3 a critical",
+	};
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		for (n = 0; n <= strlen(lines[i]); n++) {
+			struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+
+			buf_reset(&f->out);
+			cli_session_execute(f->s, lines[i], n, &f->out);
+			assert_int_equal(f->rc, CLI_EXECUTE_CONTINUE);
+			if (n > 0 && lines[i][n - 1] != ' ')
+				assert_non_null(strstr(f->out.data, ": "));
+			fx_free(f);
+		}
+	}
+}
+
+/* ---- behaviour ---- */
+
+static void test_monitor_role(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MONITOR, true);
+	const char *denied[] = {
+		"set protocols ftp enabled",
+		"set advanced-settings partner-firmware-upgrade disabled",
+		"create user password x y", "delete user manage",
+		"set password password abc", "restart mc a", "shutdown both",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(denied); i++)
+		assert_non_null(strstr(run(f, denied[i]),
+				       "Error: Permission denied"));
+	assert_string_equal(cli_test_backend_setting(&f->backend, "ftp"),
+			    "disabled");
+	assert_int_equal(f->backend.nusers, 2);
+	assert_string_equal(f->backend.last_action, "");
+	assert_non_null(strstr(run(f, "show protocols"), "Success"));
+	assert_non_null(strstr(run(f, "set cli-parameters pager off"),
+			       "Success"));
+	assert_false(cli_session_parameters(f->s)->pager);
+	run(f, "exit");
+	assert_int_equal(f->rc, CLI_EXECUTE_EXIT);
+	fx_free(f);
+}
+
+static void test_set_protocols_all_or_nothing(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+
+	(void)state;
+	assert_non_null(strstr(run(f, "set protocols ftp enabled telnet maybe"),
+			       "Error:"));
+	assert_string_equal(cli_test_backend_setting(&f->backend, "ftp"),
+			    "disabled");
+	assert_non_null(strstr(run(f, "set protocols ftp on snmp enabled"),
+			       "not provided by this controller"));
+	assert_string_equal(cli_test_backend_setting(&f->backend, "ftp"),
+			    "disabled");
+	assert_non_null(strstr(run(f, "set protocols ftp on ftp off"),
+			       "more than once"));
+	f->backend.fail_settings = true;
+	assert_non_null(strstr(run(f, "set protocols ftp on"),
+			       "Error: The settings were not changed: config write failed"));
+	f->backend.fail_settings = false;
+	assert_non_null(strstr(run(f, "set protocols ftp on telnet enabled"),
+			       "Info: Parameter 'ftp' was set to 'enabled'. (2021-06-02 09:51:26)\nInfo: Parameter 'telnet' was set to 'enabled'. (2021-06-02 09:51:26)\nSuccess: Command completed successfully. - The settings were changed successfully. (2021-06-02 09:51:26)\n"));
+	assert_string_equal(cli_test_backend_setting(&f->backend, "ftp"),
+			    "enabled");
+	assert_string_equal(cli_test_backend_setting(&f->backend,
+						     "cli-telnet"), "enabled");
+	assert_non_null(strstr(run(f, "show protocols"),
+			       "File Transfer Protocol (FTP): Enabled"));
+	run(f, "set advanced-settings partner-firmware-upgrade off");
+	assert_string_equal(cli_test_backend_setting(&f->backend,
+						     CLI_SETTING_PFU),
+			    "disabled");
+	assert_non_null(strstr(run(f, "show advanced-settings"),
+			       "Partner Firmware Upgrade: Disabled"));
+	fx_free(f);
+}
+
+static void test_partner_unavailable(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, false);
+	const char *r;
+
+	(void)state;
+	r = run(f, "show versions");
+	assert_non_null(strstr(r, "Controller A Versions"));
+	assert_null(strstr(r, "Controller B Versions"));
+	assert_non_null(strstr(r, "Warning: Controller B is not available: no heartbeat"));
+	r = run(f, "shutdown both");
+	assert_non_null(strstr(r, "Error: The shutdown was not started: the partner controller is not available"));
+	assert_string_equal(f->backend.last_action, "");
+	assert_non_null(strstr(run(f, "shutdown a"), "Success"));
+	assert_string_equal(f->backend.last_action, "shutdown 1");
+	fx_free(f);
+}
+
+static void test_users(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+
+	(void)state;
+	assert_non_null(strstr(run(f, "create user roles manage bob"),
+			       "A password is required"));
+	assert_non_null(strstr(run(f, "create user password x bad,name"),
+			       "user name is not valid"));
+	assert_non_null(strstr(run(f, "create user password \"a\\b\" bob"),
+			       "password is not valid"));
+	assert_non_null(strstr(run(f, "create user password 123456789012345678901234567890123 bob"),
+			       "password is not valid"));
+	assert_non_null(strstr(run(f, "create user password 12345678901234567890123456789012 abcdefghijklmnopqrstuvwxyz123"),
+			       "Success"));
+	assert_non_null(strstr(run(f, "create user password x abcdefghijklmnopqrstuvwxyz1234"),
+			       "user name is not valid"));
+	assert_int_equal(f->backend.nusers, 3);
+	assert_non_null(strstr(run(f, "create user password \"two words\" roles manage bob"),
+			       "Success"));
+	assert_string_equal(f->backend.passwords[3], "two words");
+	assert_int_equal(f->backend.users[3].role, CLI_ROLE_MANAGE);
+	assert_non_null(strstr(run(f, "create user password y bob"),
+			       "already exists"));
+	assert_non_null(strstr(run(f, "delete user manage"),
+			       "cannot be deleted"));
+	assert_non_null(strstr(run(f, "delete user nobody"),
+			       "there is no user 'nobody'"));
+	assert_non_null(strstr(run(f, "set password password mine"),
+			       "Success"));
+	assert_string_equal(f->backend.passwords[0], "mine");
+	assert_non_null(strstr(run(f, "delete user bob"), "Success"));
+	assert_int_equal(f->backend.nusers, 3);
+	fx_free(f);
+}
+
+static void test_events_filters(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	const char *r;
+
+	(void)state;
+	r = run(f, "show events last 2");
+	assert_non_null(strstr(r, "#A1437"));
+	assert_non_null(strstr(r, "#B212"));
+	assert_null(strstr(r, "#A1436"));
+	r = run(f, "show events critical");
+	assert_non_null(strstr(r, "#A1436"));
+	assert_null(strstr(r, "#A1437"));
+	r = run(f, "show events b");
+	assert_non_null(strstr(r, "#B212"));
+	assert_null(strstr(r, "#A14"));
+	assert_non_null(strstr(run(f, "show events last 0"), "Error:"));
+	assert_non_null(strstr(run(f, "show events last 1001"), "Error:"));
+	assert_null(strstr(run(f, "show events last 1000"), "Error:"));
+	assert_non_null(strstr(run(f, "show events last"),
+			       "incomplete: expected a number"));
+	fx_free(f);
+}
+
+static void test_json_parses(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	json_error_t je;
+	json_t *root, *v, *st;
+
+	(void)state;
+	run(f, "set cli-parameters json");
+	root = json_loads(run(f, "show versions"), 0, &je);
+	assert_non_null(root);
+	v = json_array_get(json_object_get(root, "versions"), 1);
+	assert_string_equal(json_string_value(json_object_get(v,
+			    "bundle-version")), "TS251R004-05");
+	assert_string_equal(json_string_value(json_object_get(v, "meta")),
+			    "/meta/versions");
+	st = json_array_get(json_object_get(root, "status"), 0);
+	assert_int_equal(json_integer_value(json_object_get(st,
+			 "response-type-numeric")), 0);
+	json_decref(root);
+	fx_free(f);
+}
+
+static void test_output_cap(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+
+	(void)state;
+	/* A small transport buffer: the reply is replaced by a short error. */
+	buf_free(&f->out);
+	buf_init(&f->out, 400);
+	buf_append_str(&f->out, "keep:");
+	f->rc = cli_session_execute(f->s, "show configuration", 18, &f->out);
+	assert_int_equal(strncmp(f->out.data, "keep:Error: The reply is too large", 34), 0);
+	assert_non_null(strstr(run(f, ""), ""));
+	assert_int_equal(f->out.len, 0);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_golden_api_embed),
+		cmocka_unit_test(test_prefix_and_case),
+		cmocka_unit_test(test_errors_name_the_word),
+		cmocka_unit_test(test_line_limits),
+		cmocka_unit_test(test_every_prefix),
+		cmocka_unit_test(test_monitor_role),
+		cmocka_unit_test(test_set_protocols_all_or_nothing),
+		cmocka_unit_test(test_partner_unavailable),
+		cmocka_unit_test(test_users),
+		cmocka_unit_test(test_events_filters),
+		cmocka_unit_test(test_json_parses),
+		cmocka_unit_test(test_output_cap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
