@@ -105,23 +105,25 @@ static int read_line_raw(struct console_io *c, char *line, int timeout_ms)
 	}
 }
 
-static int console_read_line(struct shell_io *io, char *line, bool secret,
-			     int timeout_ms)
+static int console_read_line(struct shell_io *io, char *line, int timeout_ms)
+{
+	return read_line_raw((struct console_io *)io, line, timeout_ms);
+}
+
+/* On a terminal the line discipline echoes: turn that off and back on. */
+static int console_secret(struct shell_io *io, bool on)
 {
 	struct console_io *c = (struct console_io *)io;
-	struct termios old, quiet;
-	bool tty = secret && tcgetattr(c->in_fd, &old) == 0;
-	int n;
+	struct termios t;
 
-	if (tty) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(c->in_fd, TCSANOW, &quiet);
-	}
-	n = read_line_raw(c, line, timeout_ms);
-	if (tty)
-		tcsetattr(c->in_fd, TCSANOW, &old);
-	return n;
+	if (tcgetattr(c->in_fd, &t) < 0)
+		return 0;	/* a pipe or socket echoes nothing */
+	if (on)
+		t.c_lflag &= ~(tcflag_t)ECHO;
+	else
+		t.c_lflag |= ECHO;
+	tcsetattr(c->in_fd, TCSANOW, &t);
+	return 0;
 }
 
 static void console_io_init(struct console_io *c, int in_fd, int out_fd,
@@ -132,6 +134,7 @@ static void console_io_init(struct console_io *c, int in_fd, int out_fd,
 	c->out_fd = out_fd;
 	c->io.read_line = console_read_line;
 	c->io.write = console_write;
+	c->io.secret = console_secret;
 	c->io.iface = iface;
 	c->io.peer = peer;
 }

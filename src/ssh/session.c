@@ -65,7 +65,7 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 
 		if (shell_io_write_str(io, SHELL_LOGIN_PROMPT) < 0)
 			return -1;
-		n = io->read_line(io, line, false, left_ms(deadline));
+		n = io->read_line(io, line, left_ms(deadline));
 		if (n == SHELL_READ_CLOSED || n == SHELL_READ_TIMEOUT)
 			return -1;
 		if (n == 0)
@@ -73,11 +73,13 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 		user[0] = '\0';
 		if (n > 0 && (size_t)n < SHELL_USER_MAX)
 			memcpy(user, line, (size_t)n + 1);
-		if (shell_io_write_str(io, SHELL_PASSWORD_PROMPT) < 0)
+		if (io->secret(io, true) < 0 ||
+		    shell_io_write_str(io, SHELL_PASSWORD_PROMPT) < 0)
 			return -1;
-		n = io->read_line(io, line, true, left_ms(deadline));
+		n = io->read_line(io, line, left_ms(deadline));
 		/* The user's Enter was not echoed either. */
-		if (shell_io_write_str(io, "\n") < 0 ||
+		if (io->secret(io, false) < 0 ||
+		    shell_io_write_str(io, "\n") < 0 ||
 		    n == SHELL_READ_CLOSED || n == SHELL_READ_TIMEOUT)
 			return -1;
 		tries++;
@@ -119,7 +121,7 @@ static void command_loop(const struct shell_service *svc, struct shell_io *io,
 		svc->ops->prompt(session, &out);
 		if (io->write(io, out.data, out.len) < 0)
 			break;
-		n = io->read_line(io, line, false, idle_ms);
+		n = io->read_line(io, line, idle_ms);
 		if (n == SHELL_READ_TIMEOUT) {
 			shell_io_write_str(io, "\nSession idle too long; "
 					   "logged out.\n");

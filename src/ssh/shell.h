@@ -165,9 +165,11 @@ enum shell_read {
 
 struct shell_io {
 	/* One line into line[SHELL_LINE_MAX + 1]: its length, or a
-	 * SHELL_READ_* code. secret: do not echo it. */
-	int (*read_line)(struct shell_io *io, char *line, bool secret,
-			 int timeout_ms);
+	 * SHELL_READ_* code. */
+	int (*read_line)(struct shell_io *io, char *line, int timeout_ms);
+	/* Echo off (true) before the password prompt is written, so no
+	 * keystroke typed after it is ever shown; back on after. */
+	int (*secret)(struct shell_io *io, bool on);
 	int (*write)(struct shell_io *io, const char *data, size_t len);
 	const char *iface;
 	const char *peer;

@@ -124,23 +124,18 @@ static int read_line_raw(struct telnet_conn *c, char *line, int timeout_ms)
 	}
 }
 
-static int conn_read_line(struct shell_io *io, char *line, bool secret,
-			  int timeout_ms)
+static int conn_read_line(struct shell_io *io, char *line, int timeout_ms)
+{
+	return read_line_raw((struct telnet_conn *)io, line, timeout_ms);
+}
+
+/* WILL ECHO: the client stops echoing, and we echo nothing. */
+static int conn_secret(struct shell_io *io, bool on)
 {
 	struct telnet_conn *c = (struct telnet_conn *)io;
-	int n;
 
-	if (!secret)
-		return read_line_raw(c, line, timeout_ms);
-	/* WILL ECHO: the client stops echoing and we echo nothing. */
-	telnet_parser_echo(&c->parser, true);
-	if (flush_replies(c) < 0)
-		return SHELL_READ_CLOSED;
-	n = read_line_raw(c, line, timeout_ms);
-	telnet_parser_echo(&c->parser, false);
-	if (flush_replies(c) < 0)
-		return SHELL_READ_CLOSED;
-	return n;
+	telnet_parser_echo(&c->parser, on);
+	return flush_replies(c);
 }
 
 static void telnet_serve(void *arg, int fd, const char *peer)
@@ -153,6 +148,7 @@ static void telnet_serve(void *arg, int fd, const char *peer)
 	c->fd = fd;
 	c->io.read_line = conn_read_line;
 	c->io.write = conn_write;
+	c->io.secret = conn_secret;
 	c->io.iface = "telnet";
 	c->io.peer = peer;
 	telnet_parser_init(&c->parser);
