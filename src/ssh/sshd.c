@@ -328,6 +328,18 @@ static void run_shell(struct ssh_conn *c)
 		c->shell_fd = -1;
 		return;
 	}
+	/* Keystrokes that came with the request (a script's piped
+	 * commands) wait in the channel: hand them over first, in order,
+	 * then let the callback take the rest. */
+	for (;;) {
+		char early[4096];
+		int n = ssh_channel_read_nonblocking(c->channel, early,
+						     sizeof(early), 0);
+
+		if (n <= 0)
+			break;
+		fs_write_all(c->shell_fd, early, (size_t)n);
+	}
 	c->channel_cb.channel_data_function = on_data;
 	ssh_event_add_fd(c->event, c->shell_fd, POLLIN, on_shell_output, c);
 	while (!c->shell_done) {

@@ -63,6 +63,9 @@ class Tandemd:
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=15)
+        err = self.proc.stderr.read().decode(errors="replace")
+        # Sanitizer builds: any finding fails the test that ran.
+        assert "runtime error" not in err and "Sanitizer" not in err, err
         return rc
 
 
