@@ -488,8 +488,13 @@ void sftp_subsystem_run(const struct sftp_service *svc,
 		return;
 	}
 	for (;;) {
-		sftp_client_message msg = sftp_get_client_message(c.sftp);
+		sftp_client_message msg;
 
+		/* An idle client gives its session slot back. */
+		if (ssh_channel_poll_timeout(channel, SFTP_IDLE_SECONDS * 1000,
+					     0) <= 0)
+			break;
+		msg = sftp_get_client_message(c.sftp);
 		if (!msg)
 			break;
 		dispatch(&c, msg);

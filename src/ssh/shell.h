@@ -24,6 +24,7 @@
 #define SHELL_LOGIN_SECONDS	60	/* to finish logging in */
 #define SHELL_IDLE_SECONDS	1800	/* default when ops give none */
 #define SHELL_OUTPUT_MAX	(4u << 20)	/* one command's output */
+#define SFTP_IDLE_SECONDS	600	/* no request from an SFTP client */
 #define SFTP_READ_MAX		(64 * 1024)	/* one READ reply */
 #define SFTP_DOCUMENT_MAX	(1u << 20)	/* progress documents */
 

@@ -8,6 +8,7 @@
  * the CLI reported an error (SHELL_EXEC_FAILED), 255 when it could not run.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pty.h>
@@ -23,6 +24,8 @@
 #include <libssh/server.h>
 
 #include "ssh/shell.h"
+
+#define SSHD_PENDING_MAX 8192
 
 struct sshd_server {
 	struct sshd_config cfg;
@@ -56,6 +59,10 @@ struct ssh_conn {
 	/* the shell's other end: a pty master or a socket */
 	int shell_fd;
 	bool shell_done;
+	/* keystrokes on their way to shell_fd (non-blocking): what does
+	 * not fit stays in libssh's channel window, so the client waits */
+	char pending[SSHD_PENDING_MAX];
+	size_t pending_len;
 	struct ssh_server_callbacks_struct server_cb;
 	struct ssh_channel_callbacks_struct channel_cb;
 };
@@ -193,18 +200,55 @@ static void on_close(ssh_session session, ssh_channel channel,
 	c->channel_closed = true;
 }
 
-/* Client keystrokes into the shell's pty or socket. */
+static void pending_flush(struct ssh_conn *c)
+{
+	while (c->pending_len > 0 && !c->shell_done) {
+		ssize_t n = write(c->shell_fd, c->pending, c->pending_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			c->shell_done = true;
+			return;
+		}
+		memmove(c->pending, c->pending + n, c->pending_len - (size_t)n);
+		c->pending_len -= (size_t)n;
+	}
+}
+
+/* Client keystrokes into the shell's pty or socket, as much as fits. */
 static int on_data(ssh_session session, ssh_channel channel, void *data,
 		   uint32_t len, int is_stderr, void *userdata)
 {
 	struct ssh_conn *c = userdata;
+	size_t take = sizeof(c->pending) - c->pending_len;
 
 	(void)session, (void)channel, (void)is_stderr;
 	if (c->shell_fd < 0 || c->shell_done)
 		return (int)len;
-	if (fs_write_all(c->shell_fd, data, len) < 0)
-		c->shell_done = true;
-	return (int)len;
+	if (take > len)
+		take = len;
+	memcpy(c->pending + c->pending_len, data, take);
+	c->pending_len += take;
+	pending_flush(c);
+	return (int)take;
+}
+
+/* What libssh kept back (before the callback, or while we were full). */
+static void pending_pull(struct ssh_conn *c)
+{
+	while (c->pending_len < sizeof(c->pending) && !c->shell_done) {
+		int n = ssh_channel_read_nonblocking(
+			c->channel, c->pending + c->pending_len,
+			(uint32_t)(sizeof(c->pending) - c->pending_len), 0);
+
+		if (n <= 0)
+			break;
+		c->pending_len += (size_t)n;
+		pending_flush(c);
+	}
 }
 
 /* Shell output to the client. */
@@ -328,25 +372,20 @@ static void run_shell(struct ssh_conn *c)
 		c->shell_fd = -1;
 		return;
 	}
-	/* Keystrokes that came with the request (a script's piped
-	 * commands) wait in the channel: hand them over first, in order,
-	 * then let the callback take the rest. */
-	for (;;) {
-		char early[4096];
-		int n = ssh_channel_read_nonblocking(c->channel, early,
-						     sizeof(early), 0);
-
-		if (n <= 0)
-			break;
-		fs_write_all(c->shell_fd, early, (size_t)n);
-	}
+	fcntl(c->shell_fd, F_SETFL, fcntl(c->shell_fd, F_GETFL) | O_NONBLOCK);
+	/* Keystrokes that came with the request (a script's piped commands)
+	 * wait in the channel: take them first, then the callback the rest. */
+	pending_pull(c);
 	c->channel_cb.channel_data_function = on_data;
 	ssh_event_add_fd(c->event, c->shell_fd, POLLIN, on_shell_output, c);
 	while (!c->shell_done) {
-		if (ssh_event_dopoll(c->event, 200) == SSH_ERROR)
+		if (ssh_event_dopoll(c->event, c->pending_len ? 10 : 200) ==
+		    SSH_ERROR)
 			break;
-		if ((c->channel_eof || c->channel_closed) &&
-		    !eof_sent) {
+		pending_flush(c);
+		pending_pull(c);
+		if ((c->channel_eof || c->channel_closed) && !eof_sent &&
+		    c->pending_len == 0) {
 			/* The client has no more to say: the loop reads EOF. */
 			eof_sent = true;
 			if (c->pty)
