@@ -311,8 +311,17 @@ static void run_exec(struct ssh_conn *c)
 	}
 	if (session)
 		svc->ops->session_close(session);
-	if (out.len)
+	if (out.len && c->pty) {
+		/* `ssh -t host command`: the client's terminal is raw. */
+		struct buf crlf;
+
+		buf_init(&crlf, 2 * (size_t)SHELL_OUTPUT_MAX + 16);
+		telnet_escape(out.data, out.len, &crlf);
+		ssh_channel_write(c->channel, crlf.data, (uint32_t)crlf.len);
+		buf_free(&crlf);
+	} else if (out.len) {
 		ssh_channel_write(c->channel, out.data, (uint32_t)out.len);
+	}
 	buf_free(&out);
 	send_exit(c, status);
 }

@@ -205,12 +205,40 @@ def test_telnet_raw_bytes_iac_and_crnul(tandemd):
     s.close()
 
 
+def test_lockout_from_one_source_reaches_the_client(tandemd):
+    """The stand-in locks a source out after 5 failures (the real policy is
+    src/config's); the transport must say so and refuse the right password."""
+    for _ in range(2):
+        t = Pty(["telnet", "127.0.0.1", str(tandemd.ports["telnet"])])
+        for _ in range(3):
+            try:
+                t.expect("login: ", timeout=5)
+            except AssertionError:
+                break
+            t.send("manage\r")
+            t.expect("Password: ")
+            t.send("bad\r")
+        t.wait()
+    t = telnet_login(tandemd.ports["telnet"], *MANAGE)
+    t.expect("Login locked out")
+    t.wait()
+    assert b"# " not in t.seen
+
+
 def ssh_run(port, user, password, *command, stdin=None, tty=False):
     args = ["sshpass", "-p", password, "ssh", *SSH_OPTS, "-p", str(port)]
     args += ["-tt"] if tty else ["-T"]
     return subprocess.run(args + ["%s@127.0.0.1" % user, *command],
                           input=stdin, capture_output=True, text=True,
                           timeout=30)
+
+
+def test_ssh_stock_exec_with_tty(tandemd):
+    r = subprocess.run(["sshpass", "-p", MANAGE[1], "ssh", *SSH_OPTS, "-tt",
+                        "-p", str(tandemd.ports["ssh"]), "manage@127.0.0.1",
+                        "show versions"], capture_output=True, timeout=30)
+    assert r.returncode == 0
+    assert b"Tandem Version: 0.1.0\r\n" in r.stdout
 
 
 def test_ssh_stock_exec_exit_status(tandemd):
