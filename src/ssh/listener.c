@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -106,6 +108,7 @@ static void session_start(struct tcp_listener *l, int fd,
 static void *accept_main(void *arg)
 {
 	struct tcp_listener *l = arg;
+	int one = 1;
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -124,8 +127,11 @@ static void *accept_main(void *arg)
 			continue;
 		fd = accept4(l->listen_fd, (struct sockaddr *)&peer, &len,
 			     SOCK_CLOEXEC);
-		if (fd >= 0)
-			session_start(l, fd, &peer, len);
+		if (fd < 0)
+			continue;
+		/* Interactive: a reply must not wait for the last ACK. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		session_start(l, fd, &peer, len);
 	}
 	return NULL;
 }

@@ -113,14 +113,15 @@ static void command_loop(const struct shell_service *svc, struct shell_io *io,
 	char line[SHELL_LINE_MAX + 1];
 	struct buf out;
 
-	buf_init(&out, SHELL_OUTPUT_MAX);
+	buf_init(&out, SHELL_OUTPUT_MAX + 1024);
 	for (;;) {
-		int n, rc;
+		int n, rc = SHELL_EXEC_OK;
 
-		buf_reset(&out);
+		/* Output and the next prompt leave in one write. */
 		svc->ops->prompt(session, &out);
 		if (io->write(io, out.data, out.len) < 0)
 			break;
+		buf_reset(&out);
 		n = io->read_line(io, line, idle_ms);
 		if (n == SHELL_READ_TIMEOUT) {
 			shell_io_write_str(io, "\nSession idle too long; "
@@ -129,20 +130,17 @@ static void command_loop(const struct shell_service *svc, struct shell_io *io,
 		}
 		if (n == SHELL_READ_CLOSED)
 			break;
-		buf_reset(&out);
 		if (n == SHELL_READ_TOO_LONG) {
 			buf_appendf(&out, "Error: The command line is longer "
 				    "than %d characters.\n", SHELL_LINE_MAX);
-			rc = SHELL_EXEC_FAILED;
-		} else if (n == 0) {
-			continue;
-		} else {
+		} else if (n > 0) {
 			rc = svc->ops->execute(session, line, (size_t)n, &out);
 		}
-		if (out.len && io->write(io, out.data, out.len) < 0)
+		if (rc == SHELL_EXEC_EXIT) {
+			if (out.len)
+				io->write(io, out.data, out.len);
 			break;
-		if (rc == SHELL_EXEC_EXIT)
-			break;
+		}
 	}
 	buf_free(&out);
 }
