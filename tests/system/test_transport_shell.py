@@ -34,7 +34,12 @@ class Tandemd:
             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.ports = {}
         self.pending = b""
-        self.wait_for_line(r"^(ssh|sftp) listening", count=2)
+        try:
+            self.wait_for_line(r"^(ssh|sftp) listening", count=2)
+        except BaseException:
+            self.proc.kill()             # never leave a daemon behind
+            self.proc.wait()
+            raise
 
     def wait_for_line(self, pattern, count=1, timeout=10):
         """Reads stdout lines until `count` lines match; records ports."""
