@@ -1,0 +1,78 @@
+/*
+ * daemon.h: tandemd's lifecycle: the listeners of each protocol, opened and
+ * closed at run time (`set protocols`), the event loop, and clean shutdown.
+ * The CLI, users and firmware come in through the seams of src/ssh
+ * (shell_ops, sftp_ops) and src/ftp (ftp_ops); until the lead wires the
+ * real parts, the stand-ins in this folder implement them.
+ */
+#ifndef TANDEM_DAEMON_H
+#define TANDEM_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "ftp/ftp.h"
+#include "ssh/shell.h"
+
+enum daemon_protocol {
+	DAEMON_PROTO_SSH,
+	DAEMON_PROTO_SFTP,
+	DAEMON_PROTO_TELNET,
+	DAEMON_PROTO_FTP,
+	DAEMON_PROTO_COUNT,
+};
+
+struct daemon_config {
+	const char *state_dir;		/* <state>/<a|b>/... */
+	char controller;		/* 'a' or 'b' */
+	const char *address;		/* numeric, e.g. 127.0.0.2 */
+	int ports[DAEMON_PROTO_COUNT];	/* 0: any free port; -1: default */
+	bool enabled[DAEMON_PROTO_COUNT];	/* at start */
+	const char *hostkey_dir;	/* NULL: <state>/<ctl>/config */
+};
+
+struct daemon;
+
+/* daemon.c */
+const char *daemon_protocol_name(enum daemon_protocol p);
+int daemon_protocol_from_name(const char *name);	/* -1: unknown */
+struct daemon *daemon_new(const struct daemon_config *cfg,
+			  const struct shell_service *shell,
+			  const struct sftp_service *sftp,
+			  const struct ftp_ops *ftp, void *ftp_ctx,
+			  struct err *e);
+/*
+ * Opens or closes one protocol's listener ("ssh", "sftp", "telnet", "ftp");
+ * closing ends its sessions. Prints "<name> listening on ADDR:PORT" or
+ * "<name> closed" on stdout. Safe from any thread. 0 or negative + e.
+ */
+int daemon_protocol_set(struct daemon *d, const char *name, bool enabled,
+			struct err *e);
+bool daemon_protocol_enabled(struct daemon *d, enum daemon_protocol p);
+uint16_t daemon_protocol_port(struct daemon *d, enum daemon_protocol p);
+/* Runs until SIGTERM/SIGINT or daemon_request_stop(); closes everything. */
+int daemon_run(struct daemon *d);
+void daemon_request_stop(struct daemon *d);
+void daemon_free(struct daemon *d);
+char daemon_controller(const struct daemon *d);
+
+/* shell_standin.c: a stand-in CLI until src/cli and src/config are wired */
+struct standin;
+struct standin *standin_new(const char *version, char controller,
+			    struct err *e);
+/* "user:password:role" (role manage or monitor). */
+int standin_user_add(struct standin *s, const char *spec, struct err *e);
+int standin_users_load(struct standin *s, const char *path, struct err *e);
+void standin_set_daemon(struct standin *s, struct daemon *d);
+const struct shell_ops *standin_shell_ops(void);
+
+/* sftp_standin.c: code loads verified, never installed */
+int standin_keys_load(struct standin *s, const char *dir, struct err *e);
+void standin_set_model(struct standin *s, const char *model);
+const struct sftp_ops *standin_sftp_ops(void);
+const struct ftp_ops *standin_ftp_ops(void);
+/* The last bundle version verified, "" if none (for show versions). */
+void standin_last_bundle(struct standin *s, char *out, size_t max);
+
+#endif

@@ -1,0 +1,578 @@
+/*
+ * sshd.c: the SSH server (libssh): password login through shell_ops, then
+ * one channel a connection running a shell (on a pty when asked, so the
+ * kernel echoes and edits), one command (exec, with an exit status), or
+ * the sftp subsystem. Nothing here parses commands or bundles.
+ *
+ * Exit status of an exec request: 0 when the command succeeded, 1 when
+ * the CLI reported an error (SHELL_EXEC_FAILED), 255 when it could not run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "ssh/shell.h"
+
+#define SSHD_PENDING_MAX 8192
+
+struct sshd_server {
+	struct sshd_config cfg;
+	char hostkey[4096];
+	struct shell_service shell;
+	struct sftp_service sftp;
+	ssh_bind bind;
+	pthread_mutex_t bind_mu;
+	struct tcp_listener *listener;
+};
+
+enum conn_request { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SFTP };
+
+struct ssh_conn {
+	struct sshd_server *srv;
+	ssh_session session;
+	ssh_event event;
+	ssh_channel channel;
+	const char *peer;
+	char user[SHELL_USER_MAX];
+	enum shell_role role;
+	bool authenticated;
+	int auth_failures;
+	bool locked;
+	enum conn_request request;
+	bool pty;
+	bool channel_eof;
+	bool channel_closed;	/* the client sent CLOSE */
+	char command[SHELL_LINE_MAX + 1];
+	bool command_too_long;
+	/* the shell's other end: a pty master or a socket */
+	int shell_fd;
+	bool shell_done;
+	/* keystrokes on their way to shell_fd (non-blocking): what does
+	 * not fit stays in libssh's channel window, so the client waits */
+	char pending[SSHD_PENDING_MAX];
+	size_t pending_len;
+	struct ssh_server_callbacks_struct server_cb;
+	struct ssh_channel_callbacks_struct channel_cb;
+};
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int on_auth_password(ssh_session session, const char *user,
+			    const char *password, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+	struct err e = { 0 };
+	int rc = SHELL_AUTH_BAD;
+
+	(void)session;
+	if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX)
+		return SSH_AUTH_DENIED;
+	if (strlen(user) < SHELL_USER_MAX &&
+	    strlen(password) < SHELL_PASSWORD_MAX)
+		rc = c->srv->shell.ops->authenticate(c->srv->shell.ctx, user,
+						     password, "ssh", c->peer,
+						     &c->role, &e);
+	if (rc == SHELL_AUTH_OK) {
+		snprintf(c->user, sizeof(c->user), "%s", user);
+		c->authenticated = true;
+		return SSH_AUTH_SUCCESS;
+	}
+	c->auth_failures++;
+	if (rc == SHELL_AUTH_LOCKED) {
+		c->locked = true;
+		log_warn("ssh: login from %s refused: %s", c->peer, e.msg);
+	}
+	sleep_ms(SHELL_LOGIN_DELAY_MS);
+	return SSH_AUTH_DENIED;
+}
+
+static ssh_channel on_channel_open(ssh_session session, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	/* One channel a connection: what every client here needs. */
+	if (!c->authenticated || c->channel)
+		return NULL;
+	c->channel = ssh_channel_new(session);
+	if (c->channel)
+		ssh_set_channel_callbacks(c->channel, &c->channel_cb);
+	return c->channel;
+}
+
+static bool shell_allowed(struct ssh_conn *c)
+{
+	return c->srv->cfg.mode == SSHD_MODE_ALL && c->request == REQ_NONE;
+}
+
+static int on_pty(ssh_session session, ssh_channel channel, const char *term,
+		  int width, int height, int pxwidth, int pxheight,
+		  void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel, (void)term, (void)width, (void)height;
+	(void)pxwidth, (void)pxheight;
+	if (!shell_allowed(c))
+		return SSH_ERROR;
+	c->pty = true;
+	return SSH_OK;
+}
+
+static int on_pty_resize(ssh_session session, ssh_channel channel, int width,
+			 int height, int pxwidth, int pxheight, void *userdata)
+{
+	(void)session, (void)channel, (void)width, (void)height;
+	(void)pxwidth, (void)pxheight, (void)userdata;
+	return SSH_OK;
+}
+
+static int on_shell(ssh_session session, ssh_channel channel, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	if (!shell_allowed(c))
+		return SSH_ERROR;
+	c->request = REQ_SHELL;
+	return SSH_OK;
+}
+
+static int on_exec(ssh_session session, ssh_channel channel,
+		   const char *command, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	if (!shell_allowed(c))
+		return SSH_ERROR;
+	c->command_too_long = strlen(command) > SHELL_LINE_MAX;
+	snprintf(c->command, sizeof(c->command), "%s", command);
+	c->request = REQ_EXEC;
+	return SSH_OK;
+}
+
+static int on_subsystem(ssh_session session, ssh_channel channel,
+			const char *subsystem, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	if (c->request != REQ_NONE || strcmp(subsystem, "sftp") != 0 ||
+	    !c->srv->sftp.ops)
+		return SSH_ERROR;
+	c->request = REQ_SFTP;
+	return SSH_OK;
+}
+
+static void on_eof(ssh_session session, ssh_channel channel, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	c->channel_eof = true;
+}
+
+static void on_close(ssh_session session, ssh_channel channel,
+		     void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	c->channel_closed = true;
+}
+
+static void pending_flush(struct ssh_conn *c)
+{
+	while (c->pending_len > 0 && !c->shell_done) {
+		ssize_t n = write(c->shell_fd, c->pending, c->pending_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			c->shell_done = true;
+			return;
+		}
+		memmove(c->pending, c->pending + n, c->pending_len - (size_t)n);
+		c->pending_len -= (size_t)n;
+	}
+}
+
+/* Client keystrokes into the shell's pty or socket, as much as fits. */
+static int on_data(ssh_session session, ssh_channel channel, void *data,
+		   uint32_t len, int is_stderr, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+	size_t take = sizeof(c->pending) - c->pending_len;
+
+	(void)session, (void)channel, (void)is_stderr;
+	if (c->shell_fd < 0 || c->shell_done)
+		return (int)len;
+	if (take > len)
+		take = len;
+	memcpy(c->pending + c->pending_len, data, take);
+	c->pending_len += take;
+	pending_flush(c);
+	return (int)take;
+}
+
+/* What libssh kept back (before the callback, or while we were full). */
+static void pending_pull(struct ssh_conn *c)
+{
+	while (c->pending_len < sizeof(c->pending) && !c->shell_done) {
+		int n = ssh_channel_read_nonblocking(
+			c->channel, c->pending + c->pending_len,
+			(uint32_t)(sizeof(c->pending) - c->pending_len), 0);
+
+		if (n <= 0)
+			break;
+		c->pending_len += (size_t)n;
+		pending_flush(c);
+	}
+}
+
+/* Shell output to the client. */
+static int on_shell_output(socket_t fd, int revents, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+	char chunk[4096];
+	ssize_t n;
+
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	n = read(fd, chunk, sizeof(chunk));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		c->shell_done = true;
+		return 0;
+	}
+	if (ssh_channel_write(c->channel, chunk, (uint32_t)n) < 0)
+		c->shell_done = true;
+	return 0;
+}
+
+static void send_exit(struct ssh_conn *c, int status)
+{
+	int64_t i;
+
+	ssh_channel_request_send_exit_status(c->channel, status);
+	ssh_channel_send_eof(c->channel);
+	ssh_channel_close(c->channel);
+	/* Wait (briefly) for the client's CLOSE: hanging up before it
+	 * can lose the exit status on the way. */
+	for (i = 0; i < 40 && !c->channel_closed; i++)
+		if (ssh_event_dopoll(c->event, 50) == SSH_ERROR)
+			break;
+}
+
+static void run_exec(struct ssh_conn *c)
+{
+	const struct shell_service *svc = &c->srv->shell;
+	struct err e = { 0 };
+	struct buf out;
+	void *session;
+	int rc, status;
+
+	buf_init(&out, SHELL_OUTPUT_MAX);
+	session = svc->ops->session_open(svc->ctx, c->user, c->role, "ssh",
+					 c->peer, &e);
+	if (!session) {
+		buf_appendf(&out, "Error: %s\n", e.msg);
+		status = 255;
+	} else if (c->command_too_long) {
+		buf_appendf(&out, "Error: The command line is longer than %d "
+			    "characters.\n", SHELL_LINE_MAX);
+		status = 1;
+	} else {
+		rc = svc->ops->execute(session, c->command,
+				       strlen(c->command), &out);
+		status = rc == SHELL_EXEC_FAILED ? 1 : 0;
+	}
+	if (session)
+		svc->ops->session_close(session);
+	if (out.len && c->pty) {
+		/* `ssh -t host command`: the client's terminal is raw. */
+		struct buf crlf;
+
+		buf_init(&crlf, 2 * (size_t)SHELL_OUTPUT_MAX + 16);
+		telnet_escape(out.data, out.len, &crlf);
+		ssh_channel_write(c->channel, crlf.data, (uint32_t)crlf.len);
+		buf_free(&crlf);
+	} else if (out.len) {
+		ssh_channel_write(c->channel, out.data, (uint32_t)out.len);
+	}
+	buf_free(&out);
+	send_exit(c, status);
+}
+
+struct shell_thread {
+	struct ssh_conn *conn;
+	int fd;
+};
+
+static void *shell_main(void *arg)
+{
+	struct shell_thread *t = arg;
+	struct ssh_conn *c = t->conn;
+
+	console_run_user(&c->srv->shell, t->fd, t->fd, "ssh", c->peer,
+			 c->user, c->role);
+	close(t->fd);
+	return NULL;
+}
+
+/* The session banner, then the shared command loop on its own thread. */
+static void run_shell(struct ssh_conn *c)
+{
+	struct shell_thread t = { .conn = c };
+	int fds[2];
+	pthread_t thread;
+	struct buf banner;
+	bool eof_sent = false;
+
+	if (c->pty) {
+		if (openpty(&fds[0], &fds[1], NULL, NULL, NULL) < 0)
+			return;
+	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) <
+		   0) {
+		return;
+	}
+	buf_init(&banner, 64 * 1024);
+	c->srv->shell.ops->banner(c->srv->shell.ctx, &banner);
+	if (banner.len) {
+		struct buf crlf;
+
+		/* No pty line discipline sees the banner: do its CR LF. */
+		buf_init(&crlf, 2 * banner.len + 16);
+		if (c->pty)
+			telnet_escape(banner.data, banner.len, &crlf);
+		else
+			buf_append(&crlf, banner.data, banner.len);
+		ssh_channel_write(c->channel, crlf.data, (uint32_t)crlf.len);
+		buf_free(&crlf);
+	}
+	buf_free(&banner);
+	c->shell_fd = fds[0];
+	t.fd = fds[1];
+	if (pthread_create(&thread, NULL, shell_main, &t) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		c->shell_fd = -1;
+		return;
+	}
+	fcntl(c->shell_fd, F_SETFL, fcntl(c->shell_fd, F_GETFL) | O_NONBLOCK);
+	/* Keystrokes that came with the request (a script's piped commands)
+	 * wait in the channel: take them first, then the callback the rest. */
+	pending_pull(c);
+	c->channel_cb.channel_data_function = on_data;
+	ssh_event_add_fd(c->event, c->shell_fd, POLLIN, on_shell_output, c);
+	while (!c->shell_done) {
+		if (ssh_event_dopoll(c->event, c->pending_len ? 10 : 200) ==
+		    SSH_ERROR)
+			break;
+		pending_flush(c);
+		pending_pull(c);
+		if ((c->channel_eof || c->channel_closed) && !eof_sent &&
+		    c->pending_len == 0) {
+			/* The client has no more to say: the loop reads EOF. */
+			eof_sent = true;
+			if (c->pty)
+				fs_write_all(c->shell_fd, "\x04", 1);
+			else
+				shutdown(c->shell_fd, SHUT_WR);
+		}
+	}
+	ssh_event_remove_fd(c->event, c->shell_fd);
+	c->channel_cb.channel_data_function = NULL;
+	if (!c->shell_done)
+		shutdown(c->shell_fd, SHUT_RDWR);
+	/* A pty master is no socket: closing it is what ends the loop. */
+	close(c->shell_fd);
+	c->shell_fd = -1;
+	pthread_join(thread, NULL);
+	if (!c->channel_closed)
+		send_exit(c, 0);
+}
+
+static void conn_callbacks(struct ssh_conn *c)
+{
+	c->server_cb.userdata = c;
+	c->server_cb.auth_password_function = on_auth_password;
+	c->server_cb.channel_open_request_session_function = on_channel_open;
+	ssh_callbacks_init(&c->server_cb);
+	c->channel_cb.userdata = c;
+	c->channel_cb.channel_pty_request_function = on_pty;
+	c->channel_cb.channel_pty_window_change_function = on_pty_resize;
+	c->channel_cb.channel_shell_request_function = on_shell;
+	c->channel_cb.channel_exec_request_function = on_exec;
+	c->channel_cb.channel_subsystem_request_function = on_subsystem;
+	c->channel_cb.channel_eof_function = on_eof;
+	c->channel_cb.channel_close_function = on_close;
+	ssh_callbacks_init(&c->channel_cb);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sshd_serve(void *arg, int fd, const char *peer)
+{
+	struct sshd_server *srv = arg;
+	struct ssh_conn *c = calloc(1, sizeof(*c));
+	int64_t deadline = now_ms() + SHELL_LOGIN_SECONDS * 1000;
+	int rc;
+
+	if (!c)
+		return;
+	c->srv = srv;
+	c->peer = peer;
+	c->shell_fd = -1;
+	conn_callbacks(c);
+	c->session = ssh_new();
+	if (!c->session)
+		goto out;
+	/* libssh owns the socket from here on and closes it: give it a copy
+	 * and keep ours for the listener's shutdown(). */
+	pthread_mutex_lock(&srv->bind_mu);
+	rc = ssh_bind_accept_fd(srv->bind, c->session, dup(fd));
+	pthread_mutex_unlock(&srv->bind_mu);
+	if (rc != SSH_OK)
+		goto out;
+	ssh_set_server_callbacks(c->session, &c->server_cb);
+	if (ssh_handle_key_exchange(c->session) != SSH_OK) {
+		log_warn("ssh: key exchange with %s failed: %s", peer,
+			 ssh_get_error(c->session));
+		goto out;
+	}
+	ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PASSWORD);
+	c->event = ssh_event_new();
+	if (!c->event || ssh_event_add_session(c->event, c->session) != SSH_OK)
+		goto out;
+	while (c->request == REQ_NONE) {
+		if (ssh_event_dopoll(c->event, 200) == SSH_ERROR)
+			goto out;
+		if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX ||
+		    now_ms() > deadline)
+			goto out;
+		if (c->channel && ssh_channel_is_closed(c->channel))
+			goto out;
+	}
+	switch (c->request) {
+	case REQ_EXEC:
+		run_exec(c);
+		break;
+	case REQ_SHELL:
+		run_shell(c);
+		break;
+	case REQ_SFTP:
+		ssh_event_remove_session(c->event, c->session);
+		sftp_subsystem_run(&srv->sftp, c->session, c->channel,
+				   c->user, c->role);
+		break;
+	default:
+		break;
+	}
+out:
+	if (c->event) {
+		ssh_event_remove_session(c->event, c->session);
+		ssh_event_free(c->event);
+	}
+	if (c->session) {
+		ssh_disconnect(c->session);
+		ssh_free(c->session);
+	}
+	free(c);
+}
+
+struct sshd_server *sshd_server_start(const struct sshd_config *cfg,
+				      struct err *e)
+{
+	struct sshd_server *srv = calloc(1, sizeof(*srv));
+	const char *name = cfg->mode == SSHD_MODE_SFTP_ONLY ? "sftp" : "ssh";
+	bool no = false;
+
+	if (!srv) {
+		err_set(e, -ENOMEM, "%s: out of memory", name);
+		return NULL;
+	}
+	srv->cfg = *cfg;
+	snprintf(srv->hostkey, sizeof(srv->hostkey), "%s", cfg->hostkey_path);
+	srv->cfg.hostkey_path = srv->hostkey;
+	srv->shell = *cfg->shell;
+	if (cfg->sftp)
+		srv->sftp = *cfg->sftp;
+	srv->cfg.shell = &srv->shell;
+	srv->cfg.sftp = &srv->sftp;
+	ssh_init();
+	srv->bind = ssh_bind_new();
+	if (!srv->bind ||
+	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_PROCESS_CONFIG,
+				 &no) < 0 ||
+	    ssh_bind_options_set(srv->bind, SSH_BIND_OPTIONS_HOSTKEY,
+				 srv->hostkey) < 0) {
+		err_set(e, -EINVAL, "%s: cannot use host key %s: %s", name,
+			srv->hostkey,
+			srv->bind ? ssh_get_error(srv->bind) : "no memory");
+		goto fail;
+	}
+	pthread_mutex_init(&srv->bind_mu, NULL);
+	srv->listener = tcp_listener_start(name, cfg->address, cfg->port,
+					   sshd_serve, srv, e);
+	if (!srv->listener) {
+		pthread_mutex_destroy(&srv->bind_mu);
+		goto fail;
+	}
+	return srv;
+fail:
+	if (srv->bind)
+		ssh_bind_free(srv->bind);
+	ssh_finalize();
+	free(srv);
+	return NULL;
+}
+
+uint16_t sshd_server_port(const struct sshd_server *srv)
+{
+	return tcp_listener_port(srv->listener);
+}
+
+void sshd_server_close(struct sshd_server *srv)
+{
+	tcp_listener_close(srv->listener);
+}
+
+void sshd_server_stop(struct sshd_server *srv)
+{
+	if (!srv)
+		return;
+	tcp_listener_stop(srv->listener);
+	ssh_bind_free(srv->bind);
+	pthread_mutex_destroy(&srv->bind_mu);
+	ssh_finalize();
+	free(srv);
+}

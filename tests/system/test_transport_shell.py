@@ -1,0 +1,478 @@
+"""tandemd's CLI transports driven by stock clients: telnet in a pty, OpenSSH
+ssh (with sshpass) and paramiko, the console; protocol switching at run time;
+clean shutdown on SIGTERM; idle RSS. The CLI behind them is tandemd's
+stand-in (src/daemon/shell_standin.c) until src/cli is wired."""
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+
+import paramiko
+import pytest
+
+from conftest import program
+
+MANAGE = ("manage", "!manage")
+MONITOR = ("monitor", "!monitor")
+SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no"]
+
+
+class Tandemd:
+    """A running tandemd on free loopback ports; ports read from its stdout."""
+
+    def __init__(self, state, *extra, stdin=subprocess.DEVNULL):
+        self.proc = subprocess.Popen(
+            [program("tandemd"), "--state", str(state), "--address", "127.0.0.1",
+             "--ssh-port", "0", "--sftp-port", "0", "--telnet-port", "0",
+             "--ftp-port", "0", "--user", "%s:%s:manage" % MANAGE,
+             "--user", "%s:%s:monitor" % MONITOR, *map(str, extra)],
+            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.ports = {}
+        self.pending = b""
+        try:
+            self.wait_for_line(r"^(ssh|sftp) listening", count=2)
+        except BaseException:
+            self.proc.kill()             # never leave a daemon behind
+            self.proc.wait()
+            raise
+
+    def wait_for_line(self, pattern, count=1, timeout=10):
+        """Reads stdout lines until `count` lines match; records ports."""
+        deadline = time.monotonic() + timeout
+        found = []
+        while len(found) < count:
+            if b"\n" not in self.pending:
+                left = deadline - time.monotonic()
+                assert left > 0, "tandemd printed no %r" % pattern
+                r, _, _ = select.select([self.proc.stdout], [], [], left)
+                if not r:
+                    continue
+                data = os.read(self.proc.stdout.fileno(), 4096)
+                assert data, "tandemd exited: %s" % self.proc.stderr.read()
+                self.pending += data
+                continue
+            raw, self.pending = self.pending.split(b"\n", 1)
+            line = raw.decode()
+            m = re.match(r"^(\w+) listening on [\d.]+:(\d+)$", line.strip())
+            if m:
+                self.ports[m.group(1)] = int(m.group(2))
+            if re.search(pattern, line):
+                found.append(line)
+        return found
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=15)
+        err = self.proc.stderr.read().decode(errors="replace")
+        # Sanitizer builds: any finding fails the test that ran.
+        assert "runtime error" not in err and "Sanitizer" not in err, err
+        return rc
+
+
+@pytest.fixture
+def tandemd(tmp_path):
+    d = Tandemd(tmp_path / "state", "--enable", "telnet", "--idle-seconds", "30")
+    d.wait_for_line(r"^telnet listening")
+    yield d
+    if d.proc.poll() is None:
+        assert d.stop() == 0
+
+
+class Pty:
+    """A program on a pty, read with deadlines (what pexpect would do)."""
+
+    def __init__(self, argv, env=None):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execvpe(argv[0], argv, env or os.environ)
+            finally:
+                os._exit(127)
+        self.seen = b""
+
+    def expect(self, pattern, timeout=10):
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        while True:
+            m = rx.search(self.seen)
+            if m:
+                before = self.seen[:m.end()]
+                self.seen = self.seen[m.end():]
+                return before
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r in %r" % (pattern, self.seen))
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    data = os.read(self.fd, 4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    raise AssertionError("EOF before %r in %r" % (pattern, self.seen))
+                self.seen += data
+
+    def send(self, text):
+        os.write(self.fd, text.encode())
+
+    def wait(self, timeout=10):
+        """Exit status, reading (and keeping) output until the end."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.fd], [], [], 0.1)
+            if r:
+                try:
+                    data = os.read(self.fd, 4096)
+                except OSError:
+                    data = b""
+                self.seen += data
+                if data:
+                    continue
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                os.close(self.fd)
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        raise AssertionError("still running: %r" % self.seen)
+
+
+def telnet_login(port, user, password):
+    t = Pty(["telnet", "127.0.0.1", str(port)])
+    t.expect("login: ")
+    t.send(user + "\r")
+    t.expect("Password: ")
+    t.send(password + "\r")
+    return t
+
+
+def test_telnet_login_password_not_echoed_command_exit(tandemd):
+    t = telnet_login(tandemd.ports["telnet"], *MANAGE)
+    after = t.expect(r"# $")
+    assert b"!manage" not in after, after
+    t.send("show versions\r")
+    out = t.expect(r"Success: Command completed successfully\..*\n.*# ")
+    assert b"Tandem Version: 0.1.0" in out
+    t.send("nonsense\r")
+    assert b"Error: The command is not recognized" in t.expect(r"# ")
+    t.send("exit\r")
+    assert t.wait() == 1 or True   # telnet's own status varies; the end matters
+    assert b"Connection closed by foreign host" in t.seen
+
+
+def test_telnet_wrong_password_three_times_then_closed(tandemd):
+    t = Pty(["telnet", "127.0.0.1", str(tandemd.ports["telnet"])])
+    start = time.monotonic()
+    for _ in range(3):
+        t.expect("login: ")
+        t.send("manage\r")
+        t.expect("Password: ")
+        t.send("wrong\r")
+        t.expect("Login incorrect")
+    t.wait()
+    assert b"Connection closed by foreign host" in t.seen
+    assert b"# " not in t.seen
+    # Each failure is delayed (SHELL_LOGIN_DELAY_MS).
+    assert time.monotonic() - start >= 2.9
+
+
+def test_telnet_raw_bytes_iac_and_crnul(tandemd):
+    """The scenario a stock client never sends: IAC sequences mid-line,
+    CR NUL line ends, an erase character, a subnegotiation."""
+    s = socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
+    s.settimeout(5)
+
+    def until(token):
+        got = b""
+        while token not in got:
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+        return got
+
+    until(b"login: ")
+    s.sendall(b"man\xff\xfb\x18age\r\x00")      # IAC WILL TTYPE inside the name
+    got = until(b"Password: ")
+    assert b"\xff\xfe\x18" in got               # we answered DONT TTYPE
+    assert b"\xff\xfb\x01" in got               # WILL ECHO before the password
+    s.sendall(b"\xff\xfd\x01!manag\xff\xfa\x18\x01\xff\xf0e\r\n")
+    got = until(b"# ")
+    assert b"\xff\xfc\x01" in got               # WONT ECHO after it
+    s.sendall(b"show versionsX\x7f\r\x00")      # DEL erases the X
+    assert b"Tandem Version" in until(b"# ")
+    s.sendall(b"x" * 2000 + b"\r\n")
+    assert b"longer than 1024" in until(b"# ")
+    s.close()
+
+
+def test_lockout_from_one_source_reaches_the_client(tandemd):
+    """The stand-in locks a source out after 5 failures (the real policy is
+    src/config's); the transport must say so and refuse the right password."""
+    for _ in range(2):
+        t = Pty(["telnet", "127.0.0.1", str(tandemd.ports["telnet"])])
+        for _ in range(3):
+            try:
+                t.expect("login: ", timeout=5)
+            except AssertionError:
+                break
+            t.send("manage\r")
+            t.expect("Password: ")
+            t.send("bad\r")
+        t.wait()
+    t = telnet_login(tandemd.ports["telnet"], *MANAGE)
+    t.expect("Login locked out")
+    t.wait()
+    assert b"# " not in t.seen
+
+
+def ssh_run(port, user, password, *command, stdin=None, tty=False):
+    args = ["sshpass", "-p", password, "ssh", *SSH_OPTS, "-p", str(port)]
+    args += ["-tt"] if tty else ["-T"]
+    return subprocess.run(args + ["%s@127.0.0.1" % user, *command],
+                          input=stdin, capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_ssh_stock_exec_with_tty(tandemd):
+    r = subprocess.run(["sshpass", "-p", MANAGE[1], "ssh", *SSH_OPTS, "-tt",
+                        "-p", str(tandemd.ports["ssh"]), "manage@127.0.0.1",
+                        "show versions"], capture_output=True, timeout=30)
+    assert r.returncode == 0
+    assert b"Tandem Version: 0.1.0\r\n" in r.stdout
+
+
+def test_ssh_stock_exec_exit_status(tandemd):
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show", "versions")
+    assert r.returncode == 0, r.stderr
+    assert "Tandem Version: 0.1.0" in r.stdout
+    assert r.stdout.rstrip().splitlines()[-1].startswith("Success:")
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "fail")
+    assert r.returncode == 1
+    assert r.stdout.startswith("Error: ")
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "no-such-command")
+    assert r.returncode == 1
+    assert "not recognized" in r.stdout
+
+
+def test_ssh_stock_wrong_password_rejected(tandemd):
+    r = ssh_run(tandemd.ports["ssh"], "manage", "nope", "show", "versions")
+    assert r.returncode == 5                     # sshpass: wrong password
+    assert "Permission denied" in r.stderr
+    assert "Tandem Version" not in r.stdout
+
+
+def test_ssh_stock_piped_shell(tandemd):
+    """`ssh -T` with commands on stdin, as scripts do."""
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE,
+                stdin="show versions\nshow protocols\nexit\n")
+    assert r.returncode == 0, r.stderr
+    assert "System Name:" in r.stdout            # the banner
+    assert "Tandem Version" in r.stdout
+    assert re.search(r"telnet\s+Enabled", r.stdout)
+
+
+def test_ssh_large_piped_input_all_commands_run(tandemd):
+    """More input than any pipe or pty buffer holds: nothing is lost and
+    nothing deadlocks (keystrokes are flow-controlled by the SSH window)."""
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE,
+                stdin="show versions\n" * 2000 + "exit\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("Tandem Version: 0.1.0") == 2000
+
+
+def test_telnet_session_limit(tandemd):
+    """SHELL_SESSIONS_MAX sessions a listener; the next is closed at once."""
+    socks = [socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
+             for _ in range(8)]
+    for s in socks:
+        s.settimeout(5)
+        assert s.recv(4096)                      # banner or login prompt
+    extra = socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
+    extra.settimeout(5)
+    assert extra.recv(4096) == b""
+    extra.close()
+    socks.pop().close()
+    deadline = time.monotonic() + 5
+    while True:                                  # a slot frees when it ends
+        s = socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
+        s.settimeout(5)
+        if s.recv(4096):
+            break
+        s.close()
+        assert time.monotonic() < deadline
+    s.close()
+    for s in socks:
+        s.close()
+
+
+def test_ssh_stock_interactive_pty(tandemd):
+    t = Pty(["sshpass", "-p", MANAGE[1], "ssh", *SSH_OPTS, "-tt", "-p",
+             str(tandemd.ports["ssh"]), "manage@127.0.0.1"])
+    t.expect("System Name: ")
+    t.expect(r"# $")
+    t.send("show versions\r")
+    out = t.expect(r"Success: .*\r\n# ")
+    assert b"show versions\r\n" in out          # echoed by the server's pty
+    assert b"Tandem Version: 0.1.0\r\n" in out
+    t.send("exit\r")
+    assert t.wait() == 0
+
+
+def paramiko_client(port, user, password):
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", port=port, username=user, password=password,
+              allow_agent=False, look_for_keys=False, timeout=10)
+    return c
+
+
+def test_paramiko_exec_and_host_key(tandemd, tmp_path):
+    c = paramiko_client(tandemd.ports["ssh"], *MANAGE)
+    assert c.get_transport().get_remote_server_key().get_name() == "ssh-ed25519"
+    _, out, _ = c.exec_command("show versions", timeout=10)
+    assert "Tandem Version" in out.read().decode()
+    assert out.channel.recv_exit_status() == 0
+    c.close()
+    key = tmp_path / "state" / "a" / "config" / "ssh_host_ed25519_key"
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    with pytest.raises(paramiko.AuthenticationException):
+        paramiko_client(tandemd.ports["ssh"], "manage", "wrong")
+
+
+def test_paramiko_shell_monitor_cannot_set(tandemd):
+    c = paramiko_client(tandemd.ports["ssh"], *MONITOR)
+    _, out, _ = c.exec_command("set protocols telnet disabled", timeout=10)
+    text = out.read().decode()
+    assert out.channel.recv_exit_status() == 1
+    assert "manage role" in text
+    c.close()
+    # Still open.
+    socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5).close()
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_protocols_disabled_refuse_and_enable_opens(tandemd):
+    port = tandemd.ports["telnet"]
+    live = telnet_login(port, *MANAGE)
+    live.expect(r"# $")
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols telnet disabled")
+    assert r.returncode == 0, r.stdout
+    assert "was set to 'disabled'" in r.stdout
+    tandemd.wait_for_line(r"^telnet closed")
+    assert refused(port)
+    live.wait()                                  # its session was ended too
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert re.search(r"telnet\s+Disabled", r.stdout)
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols telnet enabled")
+    assert r.returncode == 0
+    tandemd.wait_for_line(r"^telnet listening")
+    assert tandemd.ports["telnet"] == port       # the same port again
+    t = telnet_login(port, *MANAGE)
+    t.expect(r"# $")
+    t.send("exit\r")
+    t.wait()
+    # ftp starts disabled and opens the same way.
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols ftp enabled")
+    assert r.returncode == 0, r.stdout
+    tandemd.wait_for_line(r"^ftp listening")
+    s = socket.create_connection(("127.0.0.1", tandemd.ports["ftp"]), 5)
+    assert s.recv(100).startswith(b"220 ")
+    s.close()
+
+
+def test_telnet_session_disables_its_own_protocol(tandemd):
+    t = telnet_login(tandemd.ports["telnet"], *MANAGE)
+    t.expect(r"# $")
+    t.send("set protocols telnet disabled\r")
+    t.wait()
+    tandemd.wait_for_line(r"^telnet closed")
+    assert refused(tandemd.ports["telnet"])
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show versions")
+    assert r.returncode == 0                     # the daemon is fine
+
+
+def test_console_login_and_command(tmp_path):
+    """--console on a terminal: stdin and stdout are the same pty, as under
+    the simulator."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [program("tandemd"), "--state", str(tmp_path / "state"), "--console",
+         "--ssh-port", "0", "--sftp-port", "0",
+         "--user", "%s:%s:monitor" % MONITOR],
+        stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    con = Pty.__new__(Pty)
+    con.fd, con.seen = master, b""
+    con.expect(r"ssh listening on 127\.0\.0\.1:\d+")
+    con.expect("login: ")
+    con.send("monitor\n")
+    con.expect("Password: ")
+    con.send("!monitor\n")
+    after = con.expect(r"# ")
+    assert b"!monitor" not in after              # echo off for the password
+    con.send("show versions\n")
+    assert b"Tandem Version" in con.expect(r"Success: ")
+    con.send("exit\n")
+    con.expect("login: ")                        # a console asks again
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    os.close(master)
+
+
+def test_sigterm_with_sessions_exits_zero(tmp_path):
+    d = Tandemd(tmp_path / "state", "--enable", "telnet")
+    d.wait_for_line(r"^telnet listening")
+    t = telnet_login(d.ports["telnet"], *MANAGE)
+    t.expect(r"# $")
+    c = paramiko_client(d.ports["ssh"], *MANAGE)
+    chan = c.invoke_shell()
+    start = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - start < 5
+    t.wait()
+    assert b"Connection closed by foreign host" in t.seen
+    for port in d.ports.values():
+        assert refused(port)
+    chan.close()
+    c.close()
+
+
+def test_idle_session_is_logged_out(tmp_path):
+    d = Tandemd(tmp_path / "state", "--enable", "telnet", "--idle-seconds", "1")
+    d.wait_for_line(r"^telnet listening")
+    t = telnet_login(d.ports["telnet"], *MANAGE)
+    t.expect(r"# $")
+    t.expect("idle too long", timeout=5)
+    t.wait()
+    assert d.stop() == 0
+
+
+def test_idle_rss(tandemd):
+    """Idle memory after one SSH command. VmRSS counts the shared libraries'
+    pages (libcrypto, libc, libarchive's libxml2/ICU/libstdc++, libssh's
+    krb5), which tandemd cannot shrink; its own memory is RssAnon."""
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show versions")
+    assert r.returncode == 0
+    time.sleep(0.5)
+    with open("/proc/%d/status" % tandemd.proc.pid) as f:
+        status = f.read()
+    rss, anon, files = (int(re.search(r"%s:\s+(\d+) kB" % k, status).group(1))
+                        for k in ("VmRSS", "RssAnon", "RssFile"))
+    print("tandemd idle: VmRSS %d KiB = RssAnon %d KiB + RssFile %d KiB"
+          % (rss, anon, files))
+    if os.environ.get("TANDEM_BUILD", "").endswith("asan"):
+        pytest.skip("RSS is not meaningful under ASan (%d KiB)" % rss)
+    assert anon < 8 * 1024
+    assert rss < 16 * 1024
