@@ -432,6 +432,9 @@ const char *cli_session_prompt(const struct cli_session *s);
 const struct cli_parameters *cli_session_parameters(
 	const struct cli_session *s);
 const char *cli_session_user(const struct cli_session *s);
+/* Whether the last command answered with an Error status (SSH exec's
+ * exit status follows it). */
+bool cli_session_last_failed(const struct cli_session *s);
 enum cli_role cli_session_role(const struct cli_session *s);
 
 /* ---- internal: the command table and the commands ---- */

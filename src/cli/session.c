@@ -17,6 +17,7 @@ struct cli_session {
 	char user[CLI_USER_NAME_MAX + 1];
 	enum cli_role role;
 	struct cli_parameters params;
+	bool last_failed;	/* the last command answered Error */
 };
 
 struct cli_session *cli_session_new(const struct cli_backend *backend,
@@ -243,8 +244,14 @@ int cli_session_execute(struct cli_session *s, const char *line, size_t len,
 			render(s, &result, out);
 		}
 	}
+	s->last_failed = result.status.type == CLI_RESPONSE_ERROR;
 	cli_result_free(&result);
 	free(request);
 	free(w);
 	return exit_now ? CLI_EXECUTE_EXIT : CLI_EXECUTE_CONTINUE;
+}
+
+bool cli_session_last_failed(const struct cli_session *s)
+{
+	return s->last_failed;
 }
