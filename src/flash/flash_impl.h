@@ -30,7 +30,6 @@ struct flash_bootrec {
 
 struct flash_store {
 	char dir[PATH_MAX];		/* <state>/flash */
-	char bundle_path[PATH_MAX];	/* filled by flash_store_bundle_path */
 	struct flash_bootrec rec;	/* the newest valid record */
 	int rec_slot;			/* which bootrec.N holds it */
 };

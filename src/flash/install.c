@@ -1,7 +1,8 @@
 /*
- * install.c: the streaming install. Bytes from any transport go to the
- * kept-bundle temp file and through the verifier; verified component data
- * goes into the inactive bank. Only after the tail verified and every image
+ * install.c: the streaming install. Bytes from any transport go through
+ * the verifier; verified component data goes into the inactive bank. The
+ * bundle itself is not kept: the bank holds the signed manifest and every
+ * image, from which export.c rebuilds it. Only after the tail verified and every image
  * read back does the boot record flip (I1, I3 in store.c). Must not touch
  * the active bank's files or write a boot record before that point.
  */
@@ -22,9 +23,7 @@ struct flash_install {
 	struct flash_install_options opt;
 	struct bundle_verifier *v;
 	int lock_fd;
-	int bundle_fd;
-	char bundle_tmp[PATH_MAX];
-	uint64_t bundle_kicked;		/* writeback started up to here */
+	size_t write_unit;		/* bytes per image write */
 	int active, target;		/* banks */
 	struct bundle_manifest *active_m;	/* NULL when active is empty */
 	bool skip[BUNDLE_COMPONENTS_MAX];
@@ -193,7 +192,7 @@ static int on_data(void *ctx, const struct bundle_component *c,
 	struct flash_install *fi = ctx;
 
 	while (len > 0) {
-		size_t n = FLASH_IO_CHUNK - fi->chunk_len;
+		size_t n = fi->write_unit - fi->chunk_len;
 
 		if (n > len)
 			n = len;
@@ -202,7 +201,7 @@ static int on_data(void *ctx, const struct bundle_component *c,
 		data += n;
 		len -= n;
 		fi->done += n;
-		if (fi->chunk_len == FLASH_IO_CHUNK &&
+		if (fi->chunk_len == fi->write_unit &&
 		    image_flush(fi, c, e) < 0)
 			return fi->code;
 	}
@@ -281,11 +280,6 @@ static void release(struct flash_install *fi)
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
-	if (fi->bundle_fd >= 0) {
-		close(fi->bundle_fd);
-		unlink(fi->bundle_tmp);
-	}
-	fi->bundle_fd = -1;
 	bundle_verifier_free(fi->v);
 	fi->v = NULL;
 	if (fi->lock_fd >= 0)
@@ -309,7 +303,9 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	}
 	fi->s = s;
 	fi->opt = *opt;
-	fi->lock_fd = fi->bundle_fd = fi->image_fd = -1;
+	fi->lock_fd = fi->image_fd = -1;
+	fi->write_unit = opt->write_unit && opt->write_unit < FLASH_IO_CHUNK
+			 ? opt->write_unit : FLASH_IO_CHUNK;
 	if (lock_store(fi, e) < 0)
 		goto fail;
 	/* Re-read under the lock: a loader or daemon may have moved on. */
@@ -336,15 +332,6 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	if (!present) {
 		free(fi->active_m);
 		fi->active_m = NULL;
-	}
-	flash_path(s, fi->bundle_tmp, sizeof(fi->bundle_tmp),
-		   "bundle/incoming.tmp");
-	fi->bundle_fd = open(fi->bundle_tmp,
-			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fi->bundle_fd < 0) {
-		err_set(e, FLASH_ERR_IO, "%s: %s", fi->bundle_tmp,
-			strerror(errno));
-		goto fail;
 	}
 	cfg.keys = opt->keys;
 	cfg.model = opt->model;
@@ -377,27 +364,10 @@ static int verify_fail(struct flash_install *fi, struct err *e)
 int flash_install_feed(struct flash_install *fi, const void *data,
 		       size_t len, struct err *e)
 {
-	uint64_t fed;
-	int rc, injected;
-
 	if (fi->ended)
 		return err_set(e, FLASH_ERR_USAGE, "install already ended");
-	/* The kept copy takes the bytes exactly as they arrive. */
-	injected = fault_write_errno("bundle");
-	rc = injected ? -injected : fs_write_all(fi->bundle_fd, data, len);
-	if (rc < 0) {
-		err_set(e, rc == -ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
-			"keeping the bundle in flash/bundle: %s%s",
-			strerror(-rc), unchanged_note(fi));
-		release(fi);
-		return e->code;
-	}
-	if (len)
-		fault_step("write");
 	if (bundle_verifier_feed(fi->v, data, len) < 0)
 		return verify_fail(fi, e);
-	fed = bundle_verifier_bytes_fed(fi->v);
-	writeback_kick(fi->bundle_fd, fed, &fi->bundle_kicked);
 	return 0;
 }
 
@@ -417,36 +387,6 @@ static int bank_seal(struct flash_install *fi, struct err *e)
 			sizeof(path));
 	if (fs_atomic_write(path, mj.ptr, mj.len, 0644, e) < 0)
 		return write_fail(fi, e, -e->code, FLASH_MANIFEST_JSON);
-	return 0;
-}
-
-/* The signed bundle, fsynced, under the name of the bank it filled. */
-static int bundle_keep(struct flash_install *fi, struct err *e)
-{
-	char path[PATH_MAX], dir[PATH_MAX];
-	int fd = fi->bundle_fd, rc;
-
-	fi->bundle_fd = -1;
-	if (fsync(fd) < 0) {
-		rc = errno;
-		close(fd);
-		unlink(fi->bundle_tmp);
-		return write_fail(fi, e, rc, "the kept bundle");
-	}
-	fault_step("fsync");
-	flash_drop_cache(fd);
-	close(fd);
-	flash_path(fi->s, path, sizeof(path), "bundle/bank%d.tar",
-		   fi->target);
-	flash_path(fi->s, dir, sizeof(dir), "bundle");
-	if (rename(fi->bundle_tmp, path) < 0) {
-		rc = errno;
-		unlink(fi->bundle_tmp);
-		return write_fail(fi, e, rc, "the kept bundle");
-	}
-	fault_step("rename");
-	if ((rc = fs_fsync_dir(dir)) < 0)
-		return write_fail(fi, e, -rc, "the kept bundle");
 	return 0;
 }
 
@@ -494,7 +434,7 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		fi->done += m->components[i].size;
 		progress(fi, FLASH_STAGE_READBACK);
 	}
-	if (bank_seal(fi, e) < 0 || bundle_keep(fi, e) < 0)
+	if (bank_seal(fi, e) < 0)
 		return e->code;
 	progress(fi, FLASH_STAGE_ACTIVATING);
 	if (flash_bootrec_commit(fi->s, (uint32_t)fi->target, true, 0, e) < 0)
