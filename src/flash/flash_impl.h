@@ -58,4 +58,15 @@ int flash_image_check(const struct flash_store *s, int bank,
 		      const struct bundle_component *c, struct err *e);
 void flash_drop_cache(int fd);
 
+/* writer.c: one image write in flight on its own thread. */
+struct flash_writer;
+struct flash_writer *flash_writer_new(void);
+/* data must stay untouched until flash_writer_wait returns. */
+void flash_writer_start(struct flash_writer *w, int fd, const void *data,
+			size_t len, const char *component, uint64_t *off,
+			uint64_t *kicked);
+/* Waits for the write in flight: 0 or its -errno. */
+int flash_writer_wait(struct flash_writer *w);
+void flash_writer_free(struct flash_writer *w);	/* waits first */
+
 #endif

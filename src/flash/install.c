@@ -31,8 +31,10 @@ struct flash_install {
 	/* The image being written. */
 	int image_fd;
 	size_t index;
-	uint64_t image_off, image_kicked;
-	uint8_t *chunk;
+	uint64_t image_off, image_kicked;	/* the writer's, after wait */
+	struct flash_writer *writer;
+	uint8_t *chunks[2];	/* one filling, one being written */
+	uint8_t *chunk;		/* the one filling */
 	size_t chunk_len;
 	uint64_t done, total;
 	struct flash_install_result res;
@@ -57,16 +59,6 @@ static int write_fail(struct flash_install *fi, struct err *e, int err_no,
 	return err_set(e, err_no == ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
 		       "writing %s to bank %d: %s%s", what, fi->target,
 		       strerror(err_no), unchanged_note(fi));
-}
-
-/* Starts the device on what is written so far, so fsync finds less to do. */
-static void writeback_kick(int fd, uint64_t upto, uint64_t *kicked)
-{
-	if (upto - *kicked < FLASH_WRITEBACK_KICK)
-		return;
-	sync_file_range(fd, (off64_t)*kicked, (off64_t)(upto - *kicked),
-			SYNC_FILE_RANGE_WRITE);
-	*kicked = upto;
 }
 
 static void progress(struct flash_install *fi, enum flash_stage stage)
@@ -165,23 +157,30 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 	return 0;
 }
 
+/* The write in flight (always of component c) has ended. */
+static int image_wait(struct flash_install *fi,
+		      const struct bundle_component *c, struct err *e)
+{
+	int rc = flash_writer_wait(fi->writer);
+
+	if (rc < 0)
+		return fi->code = write_fail(fi, e, -rc, c->name);
+	return 0;
+}
+
+/* Hands the filled chunk to the writer and fills the other meanwhile. */
 static int image_flush(struct flash_install *fi,
 		       const struct bundle_component *c, struct err *e)
 {
-	int rc, injected;
-
 	if (!fi->chunk_len)
 		return 0;
-	fault_slow_flash();
-	injected = fault_write_errno(c->name);
-	rc = injected ? -injected
-		      : fs_write_all(fi->image_fd, fi->chunk, fi->chunk_len);
-	if (rc < 0)
-		return fi->code = write_fail(fi, e, -rc, c->name);
-	fault_step("write");
-	fi->image_off += fi->chunk_len;
+	if (image_wait(fi, c, e) < 0)
+		return fi->code;
+	flash_writer_start(fi->writer, fi->image_fd, fi->chunk, fi->chunk_len,
+			   c->name, &fi->image_off, &fi->image_kicked);
+	fi->chunk = fi->chunk == fi->chunks[0] ? fi->chunks[1]
+					       : fi->chunks[0];
 	fi->chunk_len = 0;
-	writeback_kick(fi->image_fd, fi->image_off, &fi->image_kicked);
 	return 0;
 }
 
@@ -229,7 +228,7 @@ static int on_end(void *ctx, const struct bundle_component *c,
 
 	if (fi->image_fd < 0)
 		return 0;	/* skipped: only hashed */
-	if (image_flush(fi, c, e) < 0)
+	if (image_flush(fi, c, e) < 0 || image_wait(fi, c, e) < 0)
 		return fi->code;
 	if (fault_corrupt(c->name))
 		corrupt_image(fi);
@@ -277,6 +276,8 @@ static void release(struct flash_install *fi)
 {
 	if (fi->ended)
 		return;
+	if (fi->writer)
+		flash_writer_wait(fi->writer);	/* before its fd closes */
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
@@ -322,11 +323,15 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	}
 	fi->active_m = malloc(sizeof(*fi->active_m));
 	if (!fi->active_m ||
-	    posix_memalign((void **)&fi->chunk, FLASH_IO_ALIGN,
-			   FLASH_IO_CHUNK) != 0) {
+	    posix_memalign((void **)&fi->chunks[0], FLASH_IO_ALIGN,
+			   FLASH_IO_CHUNK) != 0 ||
+	    posix_memalign((void **)&fi->chunks[1], FLASH_IO_ALIGN,
+			   FLASH_IO_CHUNK) != 0 ||
+	    !(fi->writer = flash_writer_new())) {
 		err_set(e, FLASH_ERR_IO, "out of memory");
 		goto fail;
 	}
+	fi->chunk = fi->chunks[0];
 	if (flash_bank_manifest(s, fi->active, fi->active_m, &present, e) < 0)
 		goto fail;
 	if (!present) {
@@ -470,6 +475,8 @@ void flash_install_free(struct flash_install *fi)
 		return;
 	flash_install_abort(fi);
 	free(fi->active_m);
-	free(fi->chunk);
+	flash_writer_free(fi->writer);
+	free(fi->chunks[0]);
+	free(fi->chunks[1]);
 	free(fi);
 }
