@@ -57,8 +57,7 @@ static int unlink_counted(const char *path)
 }
 
 /*
- * Empties a bank that is about to be written, and the kept bundle it came
- * with. The manifest goes first: a bank without one is incomplete, so a cut
+ * Empties a bank that is about to be written. The manifest goes first: a bank without one is incomplete, so a cut
  * halfway through never leaves a bank that looks whole.
  */
 int flash_bank_clear(struct flash_store *s, int bank, struct err *e)
@@ -73,9 +72,6 @@ int flash_bank_clear(struct flash_store *s, int bank, struct err *e)
 	if ((rc = unlink_counted(path)) < 0)
 		goto fail;
 	if ((rc = fs_fsync_dir(dir)) < 0)
-		goto fail;
-	flash_path(s, path, sizeof(path), "bundle/bank%d.tar", bank);
-	if ((rc = unlink_counted(path)) < 0)
 		goto fail;
 	dp = opendir(dir);
 	if (!dp) {

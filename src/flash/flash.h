@@ -1,6 +1,7 @@
 /*
  * flash.h: one controller's flash store (DESIGN.md "Flash store"): two banks,
- * two CRC'd boot records, the last installed signed bundle. Nothing outside
+ * two CRC'd boot records; each bank holds the signed manifest and images it
+ * was installed from, so its bundle can be exported again. Nothing outside
  * src/flash/ touches these files. An install streams a bundle through the
  * verifier into the inactive bank, reads every image back against the signed
  * manifest, and only then flips the boot record; the new bank is on trial
@@ -79,6 +80,9 @@ struct flash_install_options {
 	const struct bundle_keyring *keys;	/* trusted keys, required */
 	const char *model;			/* NULL: any */
 	bool force;	/* same/older versions; reinstall even if identical */
+	/* Bytes per image write; 0 is the default (1 MiB). Tests make it
+	 * small to put a power-cut point inside every image. */
+	size_t write_unit;
 	/* Progress, called from the feeding thread; may be NULL. */
 	void (*progress)(void *ctx, enum flash_stage stage, uint64_t done,
 			 uint64_t total);
@@ -109,8 +113,18 @@ int flash_store_confirm(struct flash_store *s, struct err *e);
 /* Offline integrity check of both banks; 0 only if the active one is good. */
 int flash_store_check(struct flash_store *s, struct buf *report,
 		      struct err *e);
-/* Path of the stored signed bundle (for the partner), or NULL if none. */
-const char *flash_store_bundle_path(struct flash_store *s);
+/*
+ * export.c: the signed bundle of the active bank, rebuilt as a ustar
+ * stream (manifest.json, manifest.sig, each image in manifest order) and
+ * handed to write() in pieces; for the partner's PFU and `tandem flash
+ * export`. Each image is checked against the signed manifest as it
+ * streams: a bad one stops the export, naming it, before its last bytes
+ * and the end of the archive are written. 0, or the error (write's own
+ * error as it returned it).
+ */
+int flash_store_bundle_export(struct flash_store *s,
+	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
+	void *ctx, struct err *e);
 /* Path of the active bank's image of a component, or NULL. */
 int flash_store_image_path(struct flash_store *s, const char *component,
 			   char *out, size_t outlen);

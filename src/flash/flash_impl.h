@@ -30,7 +30,6 @@ struct flash_bootrec {
 
 struct flash_store {
 	char dir[PATH_MAX];		/* <state>/flash */
-	char bundle_path[PATH_MAX];	/* filled by flash_store_bundle_path */
 	struct flash_bootrec rec;	/* the newest valid record */
 	int rec_slot;			/* which bootrec.N holds it */
 };
@@ -58,5 +57,16 @@ int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
 int flash_image_check(const struct flash_store *s, int bank,
 		      const struct bundle_component *c, struct err *e);
 void flash_drop_cache(int fd);
+
+/* writer.c: one image write in flight on its own thread. */
+struct flash_writer;
+struct flash_writer *flash_writer_new(void);
+/* data must stay untouched until flash_writer_wait returns. */
+void flash_writer_start(struct flash_writer *w, int fd, const void *data,
+			size_t len, const char *component, uint64_t *off,
+			uint64_t *kicked);
+/* Waits for the write in flight: 0 or its -errno. */
+int flash_writer_wait(struct flash_writer *w);
+void flash_writer_free(struct flash_writer *w);	/* waits first */
 
 #endif

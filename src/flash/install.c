@@ -1,7 +1,8 @@
 /*
- * install.c: the streaming install. Bytes from any transport go to the
- * kept-bundle temp file and through the verifier; verified component data
- * goes into the inactive bank. Only after the tail verified and every image
+ * install.c: the streaming install. Bytes from any transport go through
+ * the verifier; verified component data goes into the inactive bank. The
+ * bundle itself is not kept: the bank holds the signed manifest and every
+ * image, from which export.c rebuilds it. Only after the tail verified and every image
  * read back does the boot record flip (I1, I3 in store.c). Must not touch
  * the active bank's files or write a boot record before that point.
  */
@@ -22,9 +23,7 @@ struct flash_install {
 	struct flash_install_options opt;
 	struct bundle_verifier *v;
 	int lock_fd;
-	int bundle_fd;
-	char bundle_tmp[PATH_MAX];
-	uint64_t bundle_kicked;		/* writeback started up to here */
+	size_t write_unit;		/* bytes per image write */
 	int active, target;		/* banks */
 	struct bundle_manifest *active_m;	/* NULL when active is empty */
 	bool skip[BUNDLE_COMPONENTS_MAX];
@@ -32,8 +31,10 @@ struct flash_install {
 	/* The image being written. */
 	int image_fd;
 	size_t index;
-	uint64_t image_off, image_kicked;
-	uint8_t *chunk;
+	uint64_t image_off, image_kicked;	/* the writer's, after wait */
+	struct flash_writer *writer;
+	uint8_t *chunks[2];	/* one filling, one being written */
+	uint8_t *chunk;		/* the one filling */
 	size_t chunk_len;
 	uint64_t done, total;
 	struct flash_install_result res;
@@ -58,16 +59,6 @@ static int write_fail(struct flash_install *fi, struct err *e, int err_no,
 	return err_set(e, err_no == ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
 		       "writing %s to bank %d: %s%s", what, fi->target,
 		       strerror(err_no), unchanged_note(fi));
-}
-
-/* Starts the device on what is written so far, so fsync finds less to do. */
-static void writeback_kick(int fd, uint64_t upto, uint64_t *kicked)
-{
-	if (upto - *kicked < FLASH_WRITEBACK_KICK)
-		return;
-	sync_file_range(fd, (off64_t)*kicked, (off64_t)(upto - *kicked),
-			SYNC_FILE_RANGE_WRITE);
-	*kicked = upto;
 }
 
 static void progress(struct flash_install *fi, enum flash_stage stage)
@@ -166,23 +157,30 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 	return 0;
 }
 
+/* The write in flight (always of component c) has ended. */
+static int image_wait(struct flash_install *fi,
+		      const struct bundle_component *c, struct err *e)
+{
+	int rc = flash_writer_wait(fi->writer);
+
+	if (rc < 0)
+		return fi->code = write_fail(fi, e, -rc, c->name);
+	return 0;
+}
+
+/* Hands the filled chunk to the writer and fills the other meanwhile. */
 static int image_flush(struct flash_install *fi,
 		       const struct bundle_component *c, struct err *e)
 {
-	int rc, injected;
-
 	if (!fi->chunk_len)
 		return 0;
-	fault_slow_flash();
-	injected = fault_write_errno(c->name);
-	rc = injected ? -injected
-		      : fs_write_all(fi->image_fd, fi->chunk, fi->chunk_len);
-	if (rc < 0)
-		return fi->code = write_fail(fi, e, -rc, c->name);
-	fault_step("write");
-	fi->image_off += fi->chunk_len;
+	if (image_wait(fi, c, e) < 0)
+		return fi->code;
+	flash_writer_start(fi->writer, fi->image_fd, fi->chunk, fi->chunk_len,
+			   c->name, &fi->image_off, &fi->image_kicked);
+	fi->chunk = fi->chunk == fi->chunks[0] ? fi->chunks[1]
+					       : fi->chunks[0];
 	fi->chunk_len = 0;
-	writeback_kick(fi->image_fd, fi->image_off, &fi->image_kicked);
 	return 0;
 }
 
@@ -193,7 +191,7 @@ static int on_data(void *ctx, const struct bundle_component *c,
 	struct flash_install *fi = ctx;
 
 	while (len > 0) {
-		size_t n = FLASH_IO_CHUNK - fi->chunk_len;
+		size_t n = fi->write_unit - fi->chunk_len;
 
 		if (n > len)
 			n = len;
@@ -202,7 +200,7 @@ static int on_data(void *ctx, const struct bundle_component *c,
 		data += n;
 		len -= n;
 		fi->done += n;
-		if (fi->chunk_len == FLASH_IO_CHUNK &&
+		if (fi->chunk_len == fi->write_unit &&
 		    image_flush(fi, c, e) < 0)
 			return fi->code;
 	}
@@ -230,7 +228,7 @@ static int on_end(void *ctx, const struct bundle_component *c,
 
 	if (fi->image_fd < 0)
 		return 0;	/* skipped: only hashed */
-	if (image_flush(fi, c, e) < 0)
+	if (image_flush(fi, c, e) < 0 || image_wait(fi, c, e) < 0)
 		return fi->code;
 	if (fault_corrupt(c->name))
 		corrupt_image(fi);
@@ -278,14 +276,11 @@ static void release(struct flash_install *fi)
 {
 	if (fi->ended)
 		return;
+	if (fi->writer)
+		flash_writer_wait(fi->writer);	/* before its fd closes */
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
-	if (fi->bundle_fd >= 0) {
-		close(fi->bundle_fd);
-		unlink(fi->bundle_tmp);
-	}
-	fi->bundle_fd = -1;
 	bundle_verifier_free(fi->v);
 	fi->v = NULL;
 	if (fi->lock_fd >= 0)
@@ -309,7 +304,9 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	}
 	fi->s = s;
 	fi->opt = *opt;
-	fi->lock_fd = fi->bundle_fd = fi->image_fd = -1;
+	fi->lock_fd = fi->image_fd = -1;
+	fi->write_unit = opt->write_unit && opt->write_unit < FLASH_IO_CHUNK
+			 ? opt->write_unit : FLASH_IO_CHUNK;
 	if (lock_store(fi, e) < 0)
 		goto fail;
 	/* Re-read under the lock: a loader or daemon may have moved on. */
@@ -326,25 +323,20 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	}
 	fi->active_m = malloc(sizeof(*fi->active_m));
 	if (!fi->active_m ||
-	    posix_memalign((void **)&fi->chunk, FLASH_IO_ALIGN,
-			   FLASH_IO_CHUNK) != 0) {
+	    posix_memalign((void **)&fi->chunks[0], FLASH_IO_ALIGN,
+			   FLASH_IO_CHUNK) != 0 ||
+	    posix_memalign((void **)&fi->chunks[1], FLASH_IO_ALIGN,
+			   FLASH_IO_CHUNK) != 0 ||
+	    !(fi->writer = flash_writer_new())) {
 		err_set(e, FLASH_ERR_IO, "out of memory");
 		goto fail;
 	}
+	fi->chunk = fi->chunks[0];
 	if (flash_bank_manifest(s, fi->active, fi->active_m, &present, e) < 0)
 		goto fail;
 	if (!present) {
 		free(fi->active_m);
 		fi->active_m = NULL;
-	}
-	flash_path(s, fi->bundle_tmp, sizeof(fi->bundle_tmp),
-		   "bundle/incoming.tmp");
-	fi->bundle_fd = open(fi->bundle_tmp,
-			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fi->bundle_fd < 0) {
-		err_set(e, FLASH_ERR_IO, "%s: %s", fi->bundle_tmp,
-			strerror(errno));
-		goto fail;
 	}
 	cfg.keys = opt->keys;
 	cfg.model = opt->model;
@@ -377,27 +369,10 @@ static int verify_fail(struct flash_install *fi, struct err *e)
 int flash_install_feed(struct flash_install *fi, const void *data,
 		       size_t len, struct err *e)
 {
-	uint64_t fed;
-	int rc, injected;
-
 	if (fi->ended)
 		return err_set(e, FLASH_ERR_USAGE, "install already ended");
-	/* The kept copy takes the bytes exactly as they arrive. */
-	injected = fault_write_errno("bundle");
-	rc = injected ? -injected : fs_write_all(fi->bundle_fd, data, len);
-	if (rc < 0) {
-		err_set(e, rc == -ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
-			"keeping the bundle in flash/bundle: %s%s",
-			strerror(-rc), unchanged_note(fi));
-		release(fi);
-		return e->code;
-	}
-	if (len)
-		fault_step("write");
 	if (bundle_verifier_feed(fi->v, data, len) < 0)
 		return verify_fail(fi, e);
-	fed = bundle_verifier_bytes_fed(fi->v);
-	writeback_kick(fi->bundle_fd, fed, &fi->bundle_kicked);
 	return 0;
 }
 
@@ -417,36 +392,6 @@ static int bank_seal(struct flash_install *fi, struct err *e)
 			sizeof(path));
 	if (fs_atomic_write(path, mj.ptr, mj.len, 0644, e) < 0)
 		return write_fail(fi, e, -e->code, FLASH_MANIFEST_JSON);
-	return 0;
-}
-
-/* The signed bundle, fsynced, under the name of the bank it filled. */
-static int bundle_keep(struct flash_install *fi, struct err *e)
-{
-	char path[PATH_MAX], dir[PATH_MAX];
-	int fd = fi->bundle_fd, rc;
-
-	fi->bundle_fd = -1;
-	if (fsync(fd) < 0) {
-		rc = errno;
-		close(fd);
-		unlink(fi->bundle_tmp);
-		return write_fail(fi, e, rc, "the kept bundle");
-	}
-	fault_step("fsync");
-	flash_drop_cache(fd);
-	close(fd);
-	flash_path(fi->s, path, sizeof(path), "bundle/bank%d.tar",
-		   fi->target);
-	flash_path(fi->s, dir, sizeof(dir), "bundle");
-	if (rename(fi->bundle_tmp, path) < 0) {
-		rc = errno;
-		unlink(fi->bundle_tmp);
-		return write_fail(fi, e, rc, "the kept bundle");
-	}
-	fault_step("rename");
-	if ((rc = fs_fsync_dir(dir)) < 0)
-		return write_fail(fi, e, -rc, "the kept bundle");
 	return 0;
 }
 
@@ -494,7 +439,7 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		fi->done += m->components[i].size;
 		progress(fi, FLASH_STAGE_READBACK);
 	}
-	if (bank_seal(fi, e) < 0 || bundle_keep(fi, e) < 0)
+	if (bank_seal(fi, e) < 0)
 		return e->code;
 	progress(fi, FLASH_STAGE_ACTIVATING);
 	if (flash_bootrec_commit(fi->s, (uint32_t)fi->target, true, 0, e) < 0)
@@ -530,6 +475,8 @@ void flash_install_free(struct flash_install *fi)
 		return;
 	flash_install_abort(fi);
 	free(fi->active_m);
-	free(fi->chunk);
+	flash_writer_free(fi->writer);
+	free(fi->chunks[0]);
+	free(fi->chunks[1]);
 	free(fi);
 }

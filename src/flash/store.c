@@ -7,9 +7,9 @@
  *   bootrec.0, bootrec.1   boot records (bootrec.c)
  *   bank0/, bank1/         one full image set each, named by component,
  *                          plus manifest.json and manifest.sig (the exact
- *                          signed bytes); manifest.json is written last
- *   bundle/bankN.tar       the signed bundle bank N was installed from
- *   bundle/incoming.tmp    the bundle of an install in progress
+ *                          signed bytes); manifest.json is written last.
+ *                          That is the whole signed bundle: export.c
+ *                          rebuilds it from the active bank on demand.
  *   last-result            the loader's last rollback, as text
  *   lock                   flock()ed by a running install
  *
@@ -60,9 +60,6 @@ int flash_store_init(const char *dir, struct err *e)
 		if (fs_mkdir_p(path, 0755, e) < 0)
 			goto io;
 	}
-	flash_path(&s, path, sizeof(path), "bundle");
-	if (fs_mkdir_p(path, 0755, e) < 0)
-		goto io;
 	/* An existing store is kept as it is, whatever its state. */
 	rc = flash_bootrec_load(&s, &le);
 	if (rc == 0)
@@ -254,15 +251,6 @@ int flash_store_check(struct flash_store *s, struct buf *report,
 		return err_prefix(e, "active bank %d", active);
 	}
 	return 0;
-}
-
-const char *flash_store_bundle_path(struct flash_store *s)
-{
-	if (flash_path(s, s->bundle_path, sizeof(s->bundle_path),
-		       "bundle/bank%u.tar", s->rec.bank) < 0 ||
-	    access(s->bundle_path, R_OK) < 0)
-		return NULL;
-	return s->bundle_path;
 }
 
 int flash_store_image_path(struct flash_store *s, const char *component,

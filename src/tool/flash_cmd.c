@@ -1,5 +1,6 @@
 /*
- * flash_cmd.c: `tandem flash init|install|show|check|confirm STATE_DIR`.
+ * flash_cmd.c: `tandem flash init|install|show|check|confirm|export
+ * STATE_DIR`.
  * Offline access to one controller's flash store through the same flash
  * API the daemon uses; prints, never touches the store's files itself.
  * Exit status: 0, 1 failure, 2 usage, or 40 + n for flash error -n.
@@ -160,6 +161,9 @@ static int cmd_install(int argc, char **argv)
 				tool_usage_error("--chunk-size: 1..64M bytes");
 				return TOOL_EXIT_USAGE;
 			}
+			/* Also the image write unit (capped at 1 MiB), so a
+			 * small one gives a cut point inside every image. */
+			opt.write_unit = (size_t)chunk;
 			break;
 		default:
 			printf("usage: tandem flash install STATE_DIR BUNDLE "
@@ -335,6 +339,96 @@ static int cmd_confirm(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+struct export_out {
+	int fd;
+	const char *name;
+};
+
+static int export_write(void *ctx, const void *data, size_t len,
+			struct err *e)
+{
+	struct export_out *o = ctx;
+	int rc = fs_write_all(o->fd, data, len);
+
+	if (rc < 0)
+		return err_set(e, rc == -ENOSPC ? FLASH_ERR_NOSPACE
+						: FLASH_ERR_IO,
+			       "writing %s: %s", o->name, strerror(-rc));
+	return 0;
+}
+
+/* To a file: a temp beside it, fsynced, renamed only when complete. */
+static int export_file(struct flash_store *s, const char *out, struct err *e)
+{
+	struct export_out o = { .name = out };
+	char tmp[4096];
+	int rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", out) >= sizeof(tmp))
+		return err_set(e, FLASH_ERR_USAGE, "%s: path too long", out);
+	o.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (o.fd < 0)
+		return err_set(e, FLASH_ERR_IO, "%s: %s", tmp,
+			       strerror(errno));
+	rc = flash_store_bundle_export(s, export_write, &o, e);
+	if (rc == 0 && fsync(o.fd) < 0)
+		rc = err_set(e, FLASH_ERR_IO, "%s: fsync: %s", tmp,
+			     strerror(errno));
+	if (close(o.fd) < 0 && rc == 0)
+		rc = err_set(e, FLASH_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, out) < 0)
+		rc = err_set(e, FLASH_ERR_IO, "%s: %s", out, strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct export_out o = { .fd = STDOUT_FILENO, .name = "stdout" };
+	const char *out = NULL;
+	struct flash_store *s;
+	struct err e;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		default:
+			printf("usage: tandem flash export STATE_DIR -o FILE|-\n");
+			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || !out) {
+		tool_usage_error("flash export: needs STATE_DIR and -o FILE "
+				 "(or -o - for stdout)");
+		return TOOL_EXIT_USAGE;
+	}
+	if (!strcmp(out, "-") && isatty(STDOUT_FILENO)) {
+		tool_usage_error("flash export: not writing a bundle to a "
+				 "terminal");
+		return TOOL_EXIT_USAGE;
+	}
+	if ((rc = open_store(argv[optind], &s)) != 0)
+		return rc;
+	if (!strcmp(out, "-"))
+		rc = flash_store_bundle_export(s, export_write, &o, &e);
+	else
+		rc = export_file(s, out, &e);
+	flash_store_close(s);
+	if (rc < 0)
+		return flash_fail(&e);
+	if (strcmp(out, "-"))
+		printf("exported the active bank's bundle to %s\n", out);
+	return TOOL_EXIT_OK;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -345,6 +439,7 @@ static const struct {
 	{ "show", cmd_show, "banks, versions, trial state, last result" },
 	{ "check", cmd_check, "read both banks back against their manifests" },
 	{ "confirm", cmd_confirm, "mark the trial bank healthy" },
+	{ "export", cmd_export, "write the active bank's signed bundle" },
 };
 
 int tool_flash(int argc, char **argv)

@@ -39,7 +39,8 @@ def test_install_activates_inactive_bank_on_trial(store, tandem):
     # sc was identical on read-back: skipped, not rewritten (I1: bank 1
     # keeps its own copy, shared with bank 0).
     assert "sc           S1               skipped" in r.stdout
-    assert (state / "flash/bundle/bank0.tar").read_bytes() == v2.read_bytes()
+    # No second copy of the bundle: the bank is the bundle (export.c).
+    assert not (state / "flash/bundle").exists()
     assert tandem("flash", "check", state).returncode == 0
 
 
@@ -116,7 +117,7 @@ def test_corruption_caught_by_readback_names_component(store, tandem):
     assert tandem("flash", "check", state).returncode == 0
 
 
-@pytest.mark.parametrize("comp", ["mc", "sc", "bundle"])
+@pytest.mark.parametrize("comp", ["mc", "sc", "bundle.xml"])
 def test_enospc_leaves_active_bank_untouched(store, tandem, comp):
     _, state, _, v2 = store
     active = {p.name: p.read_bytes()
@@ -125,11 +126,10 @@ def test_enospc_leaves_active_bank_untouched(store, tandem, comp):
     assert r.returncode == 42, r.stderr
     assert "No space left on device" in r.stderr
     assert "the active bank (1) is unchanged" in r.stderr
-    if comp != "bundle":
-        assert f"writing {comp} to bank 0" in r.stderr
+    assert f"writing {comp} to bank 0" in r.stderr
     assert {p.name: p.read_bytes()
             for p in (state / "flash/bank1").iterdir()} == active
-    assert not (state / "flash/bundle/incoming.tmp").exists()
+    assert not (state / "flash/bank0/manifest.json").exists()
     assert show(tandem, state)["active_bank"] == 1
     assert install(tandem, state, v2).returncode == 0
 
