@@ -2,8 +2,8 @@
  * daemon.h: tandemd's lifecycle: the listeners of each protocol, opened and
  * closed at run time (`set protocols`), the event loop, and clean shutdown.
  * The CLI, users and firmware come in through the seams of src/ssh
- * (shell_ops, sftp_ops) and src/ftp (ftp_ops); until the lead wires the
- * real parts, the stand-ins in this folder implement them.
+ * (shell_ops, sftp_ops) and src/ftp (ftp_ops), which controller.h
+ * implements over the real parts.
  */
 #ifndef TANDEM_DAEMON_H
 #define TANDEM_DAEMON_H
@@ -56,23 +56,5 @@ int daemon_run(struct daemon *d);
 void daemon_request_stop(struct daemon *d);
 void daemon_free(struct daemon *d);
 char daemon_controller(const struct daemon *d);
-
-/* shell_standin.c: a stand-in CLI until src/cli and src/config are wired */
-struct standin;
-struct standin *standin_new(const char *version, char controller,
-			    struct err *e);
-/* "user:password:role" (role manage or monitor). */
-int standin_user_add(struct standin *s, const char *spec, struct err *e);
-int standin_users_load(struct standin *s, const char *path, struct err *e);
-void standin_set_daemon(struct standin *s, struct daemon *d);
-const struct shell_ops *standin_shell_ops(void);
-
-/* sftp_standin.c: code loads verified, never installed */
-int standin_keys_load(struct standin *s, const char *dir, struct err *e);
-void standin_set_model(struct standin *s, const char *model);
-const struct sftp_ops *standin_sftp_ops(void);
-const struct ftp_ops *standin_ftp_ops(void);
-/* The last bundle version verified, "" if none (for show versions). */
-void standin_last_bundle(struct standin *s, char *out, size_t max);
 
 #endif

@@ -1,7 +1,9 @@
 /*
- * main.c: tandemd's command line: options, the stand-ins until the real
- * parts are wired, the console thread, and the exit status (0 after a
- * clean SIGTERM shutdown).
+ * main.c: tandemd's command line. Opens the controller's parts, starts the
+ * listeners the protocol settings ask for, confirms a trial boot once they
+ * are up, and runs until SIGTERM (exit 0), a shutdown (exit 0) or an MC
+ * restart (exit CONTROLLER_EXIT_RESTART, for the supervisor to start the
+ * loader again).
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -11,10 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/daemon.h"
-#include "daemon/standin.h"
-
-#define TANDEMD_VERSION "0.1.0"
+#include "daemon/controller.h"
 
 static void usage(FILE *f)
 {
@@ -23,13 +22,16 @@ static void usage(FILE *f)
 		"         [--ssh-port N] [--sftp-port N] [--telnet-port N] "
 		"[--ftp-port N]\n"
 		"         [--enable PROTO]... [--disable PROTO]... [--console]\n"
-		"         [--user USER:PASSWORD:manage|monitor]... "
-		"[--users FILE]\n"
-		"         [--keys DIR] [--model MODEL] [--idle-seconds N]\n"
-		"         [--config FILE] [-n] [--foreground]\n"
+		"         [--user NAME:PASSWORD:manage|monitor]... "
+		"[--keys DIR] [--model MODEL]\n"
+		"         [--idle-seconds N] [--simulator] [-n]\n"
+		"DIR is this controller's state directory (flash, config, "
+		"events.log).\n"
 		"Ports: 0 picks a free port; each open listener prints\n"
-		"\"PROTO listening on ADDR:PORT\". telnet and ftp start "
-		"disabled.\n");
+		"\"PROTO listening on ADDR:PORT\". --enable/--disable change "
+		"the stored\nprotocol settings (telnet and ftp are disabled "
+		"by default). --simulator\nadds the family's well-known "
+		"default users to an empty user list.\n");
 }
 
 struct console_arg {
@@ -57,6 +59,42 @@ static int port_arg(const char *s, int *out)
 	return 0;
 }
 
+/* NAME:PASSWORD:ROLE, created unless the user exists (provisioning). */
+static int user_arg(struct controller *c, const char *spec, struct err *e)
+{
+	char buf[256], *pw, *role;
+	struct config_user u;
+	unsigned roles;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	pw = strchr(buf, ':');
+	role = pw ? strrchr(pw + 1, ':') : NULL;
+	if (!pw || !role)
+		return err_set(e, -1, "--user %s: expected NAME:PASSWORD:ROLE",
+			       spec);
+	*pw++ = '\0';
+	*role++ = '\0';
+	if (config_user_get(c->config, buf, &u) == 0)
+		return 0;
+	if (config_roles_parse(role, &roles, e) < 0)
+		return e->code;
+	config_user_defaults(&u, buf, roles);
+	return config_user_create(c->config, &u, pw, e);
+}
+
+struct options {
+	const char *state;
+	const char *keys;
+	const char *model;
+	const char *users[16];
+	size_t nusers;
+	const char *protocols[16];
+	bool protocol_on[16];
+	size_t nprotocols;
+	bool console, check_only, simulator;
+	long idle;
+};
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -71,11 +109,10 @@ int main(int argc, char **argv)
 		{ "disable", required_argument, NULL, 'D' },
 		{ "console", no_argument, NULL, 'C' },
 		{ "user", required_argument, NULL, 'u' },
-		{ "users", required_argument, NULL, 'U' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "idle-seconds", required_argument, NULL, 'i' },
-		{ "config", required_argument, NULL, 'f' },
+		{ "simulator", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -84,29 +121,25 @@ int main(int argc, char **argv)
 		.controller = 'a',
 		.address = "127.0.0.1",
 		.ports = { 22, 1022, 23, 21 },
-		.enabled = { true, true, false, false },
 	};
-	bool console = false, check_only = false;
-	const char *keys = NULL, *config = NULL;
+	static struct controller ctl;
+	struct options o = { .idle = -1 };
+	struct shell_service svc = { &controller_shell_ops, &ctl };
+	struct sftp_service sftp = { &controller_sftp_ops, &ctl };
 	struct console_arg carg;
-	struct standin *standin;
-	struct daemon *d;
+	char hostkeys[PATH_MAX + 16];
 	struct err e = { 0 };
 	pthread_t console_thread;
+	size_t i;
 	int c, p, rc;
 	uint64_t v;
 
 	log_set_program("tandemd");
 	fault_arm_from_env();
-	standin = standin_new(TANDEMD_VERSION, 'a', &e);
-	if (!standin) {
-		log_error("%s", e.msg);
-		return 1;
-	}
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			cfg.state_dir = optarg;
+			o.state = optarg;
 			break;
 		case 'c':
 			if (strcmp(optarg, "a") && strcmp(optarg, "b")) {
@@ -114,7 +147,6 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.controller = optarg[0];
-			standin->controller = optarg[0];
 			break;
 		case 'a':
 			cfg.address = optarg;
@@ -133,49 +165,45 @@ int main(int argc, char **argv)
 		}
 		case 'E':
 		case 'D':
-			p = daemon_protocol_from_name(optarg);
-			if (p < 0) {
+			if (daemon_protocol_from_name(optarg) < 0 ||
+			    o.nprotocols == ARRAY_SIZE(o.protocols)) {
 				log_error("unknown protocol '%s' (ssh, sftp, "
 					  "telnet, ftp)", optarg);
 				return 2;
 			}
-			cfg.enabled[p] = c == 'E';
+			o.protocols[o.nprotocols] = optarg;
+			o.protocol_on[o.nprotocols++] = c == 'E';
 			break;
 		case 'C':
-			console = true;
+			o.console = true;
 			break;
 		case 'u':
-			if (standin_user_add(standin, optarg, &e) < 0) {
-				log_error("%s", e.msg);
+			if (o.nusers == ARRAY_SIZE(o.users)) {
+				log_error("too many --user options");
 				return 2;
 			}
-			break;
-		case 'U':
-			if (standin_users_load(standin, optarg, &e) < 0) {
-				log_error("%s", e.msg);
-				return 2;
-			}
+			o.users[o.nusers++] = optarg;
 			break;
 		case 'k':
-			keys = optarg;
+			o.keys = optarg;
 			break;
 		case 'm':
-			standin_set_model(standin, optarg);
+			o.model = optarg;
 			break;
 		case 'i':
-			if (!u64_parse(optarg, 86400, &v)) {
+			if (!u64_parse(optarg, 86400, &v) || v == 0) {
 				log_error("bad --idle-seconds '%s'", optarg);
 				return 2;
 			}
-			standin->idle_seconds = (unsigned)v;
+			o.idle = (long)v;
 			break;
-		case 'f':
-			config = optarg;
+		case 'S':
+			o.simulator = true;
 			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
-			check_only = true;
+			o.check_only = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -185,47 +213,75 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !cfg.state_dir) {
+	if (optind != argc || !o.state) {
 		usage(stderr);
 		return 2;
 	}
-	if (config)
-		log_warn("--config %s: the config part is not wired yet; "
-			 "ignored", config);
-	if (keys && standin_keys_load(standin, keys, &e) < 0) {
+	if (controller_open(&ctl, o.state, cfg.controller, cfg.address,
+			    o.simulator, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;
 	}
-	if (check_only) {
-		printf("state %s\ncontroller %c\naddress %s\n", cfg.state_dir,
-		       cfg.controller, cfg.address);
-		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
-			printf("%s %s port %d\n", daemon_protocol_name(p),
-			       cfg.enabled[p] ? "enabled" : "disabled",
-			       cfg.ports[p]);
-		return 0;
+	if (o.keys && bundle_keyring_add_dir(&ctl.keys, o.keys, &e) < 0) {
+		log_error("%s", e.msg);
+		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	{
-		/* Only the event loop takes these signals (via libevent). */
-		struct shell_service svc = { standin_shell_ops(), standin };
-		struct sftp_service sftp = { standin_sftp_ops(), standin };
+	if (o.model)
+		controller_set_model(&ctl, o.model);
+	if (o.idle > 0)
+		ctl.idle_override = (unsigned)o.idle;
+	for (i = 0; i < o.nusers; i++) {
+		if (user_arg(&ctl, o.users[i], &e) < 0) {
+			log_error("%s", e.msg);
+			return 2;
+		}
+	}
+	for (i = 0; i < o.nprotocols; i++) {
+		const struct config_key_info *k =
+			config_protocol_find(o.protocols[i]);
 
-		d = daemon_new(&cfg, &svc, &sftp, standin_ftp_ops(), standin,
-			       &e);
-		if (!d) {
+		if (k && config_set_bool(ctl.config, k->key, o.protocol_on[i],
+					 &e) < 0) {
 			log_error("%s", e.msg);
 			return 1;
 		}
-		carg.svc = svc;
 	}
-	standin_set_daemon(standin, d);
-	carg.d = d;
-	if (console &&
+	if (o.check_only) {
+		printf("state %s\ncontroller %c\naddress %s\n", o.state,
+		       ctl.id, cfg.address);
+		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
+			printf("%s port %d\n", daemon_protocol_name(p),
+			       cfg.ports[p]);
+		controller_close(&ctl);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(hostkeys, sizeof(hostkeys), "%s/config", o.state);
+	cfg.state_dir = o.state;
+	cfg.hostkey_dir = hostkeys;
+	/* Listeners open below, from the settings, once ctl.daemon is set. */
+	ctl.daemon = daemon_new(&cfg, &svc, &sftp, &controller_ftp_ops, &ctl,
+				&e);
+	if (!ctl.daemon) {
+		log_error("%s", e.msg);
+		controller_close(&ctl);
+		return 1;
+	}
+	controller_apply_protocols(&ctl);
+	config_watch(ctl.config, controller_setting_changed, &ctl);
+	controller_started(&ctl);
+	carg.svc = svc;
+	carg.d = ctl.daemon;
+	if (o.console &&
 	    pthread_create(&console_thread, NULL, console_main, &carg) == 0)
 		pthread_detach(console_thread);
-	rc = daemon_run(d);
-	daemon_free(d);
+	rc = daemon_run(ctl.daemon);
+	daemon_free(ctl.daemon);
+	rc = rc < 0 ? 1 : ctl.exit_status;
+	controller_event(&ctl, EVENTS_INFORMATIONAL, EVENTS_CODE_DAEMON_STOP,
+			 "Management controller %c stopped%s.", ctl.id,
+			 rc == CONTROLLER_EXIT_RESTART ? " to restart" : "");
+	controller_close(&ctl);
 	log_info("stopped");
-	return rc < 0 ? 1 : 0;
+	return rc;
 }

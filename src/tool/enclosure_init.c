@@ -74,7 +74,8 @@ static int make_bundle(const char *dir, const struct enclosure_release *r,
 /* Installs the factory bundle into one controller and confirms it, as the
  * factory's burn-in would. */
 static int provision(const char *dir, char ctl, const char *bundle,
-		     const struct bundle_keyring *keys, struct err *e)
+		     const struct bundle_keyring *keys, const char *serial,
+		     struct err *e)
 {
 	struct flash_install_options opt = { .keys = keys,
 					     .model = ENCLOSURE_MODEL };
@@ -103,6 +104,10 @@ static int provision(const char *dir, char ctl, const char *bundle,
 		if (rc < 0)
 			return rc;
 	}
+	/* Both controllers sit in one enclosure: one midplane serial. */
+	tool_path(path, sizeof(path), "%s/config/midplane-serial", cdir);
+	if (fs_atomic_write(path, serial, strlen(serial), 0644, e) < 0)
+		return e->code;
 	if (flash_store_init(cdir, e) < 0 || flash_store_open(cdir, &s, e) < 0)
 		return e->code;
 	fi = flash_install_begin(s, &opt, e);
@@ -171,8 +176,15 @@ int enclosure_init(const char *dir, struct err *e)
 		return e->code;
 	tool_path(bundle, sizeof(bundle), "%s/bundles/%s.bundle", dir,
 		 enclosure_factory.bundle);
-	if (provision(dir, 'a', bundle, &keys, e) < 0 ||
-	    provision(dir, 'b', bundle, &keys, e) < 0)
+	if (RAND_bytes(key, sizeof(key)) != 1)
+		return err_set(e, -EIO, "no random bytes for the link key");
+	hex_encode(key, 6, hex);
+	memmove(hex + 2, hex, 13);
+	memcpy(hex, "TE", 2);
+	hex[14] = '\n';
+	hex[15] = '\0';
+	if (provision(dir, 'a', bundle, &keys, hex, e) < 0 ||
+	    provision(dir, 'b', bundle, &keys, hex, e) < 0)
 		return e->code;
 	/* Written last: its presence means the enclosure is complete. */
 	if (RAND_bytes(key, sizeof(key)) != 1)

@@ -29,8 +29,7 @@ class Tandemd:
         self.proc = subprocess.Popen(
             [program("tandemd"), "--state", str(state), "--address", "127.0.0.1",
              "--ssh-port", "0", "--sftp-port", "0", "--telnet-port", "0",
-             "--ftp-port", "0", "--user", "%s:%s:manage" % MANAGE,
-             "--user", "%s:%s:monitor" % MONITOR, *map(str, extra)],
+             "--ftp-port", "0", "--simulator", *map(str, extra)],
             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.ports = {}
         self.pending = b""

@@ -1,0 +1,493 @@
+/*
+ * backend.c: the CLI's view of this controller (struct cli_backend) over
+ * the real parts: versions from the flash store, settings and users from
+ * config, events from the event log, code load progress from the update
+ * engine. The partner link does not exist yet, so everything about the
+ * partner answers CLI_BACKEND_UNAVAILABLE with that reason.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon/controller.h"
+
+#define PARTNER_REASON "it cannot be reached (this build has no partner " \
+	"link yet)"
+
+static int partner_unavailable(char ctl, struct err *e)
+{
+	(void)ctl;
+	return err_set(e, CLI_BACKEND_UNAVAILABLE, "%s", PARTNER_REASON);
+}
+
+static time_t be_now(void *ctx)
+{
+	(void)ctx;
+	return time(NULL);
+}
+
+static char be_local(void *ctx)
+{
+	return ((struct controller *)ctx)->id;
+}
+
+static void field(char *dst, const char *src)
+{
+	snprintf(dst, CLI_FIELD_MAX, "%s", src && *src ? src : "N/A");
+}
+
+static const struct flash_component_state *component(
+	const struct flash_status *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncomponents; i++)
+		if (!strcmp(st->components[i].name, name))
+			return &st->components[i];
+	return NULL;
+}
+
+static const char *component_version(const struct flash_status *st,
+				     const char *name)
+{
+	const struct flash_component_state *cs = component(st, name);
+
+	return cs ? cs->version : NULL;
+}
+
+static int be_versions(void *ctx, char ctl, struct cli_versions *out,
+		       struct err *e)
+{
+	struct controller *c = ctx;
+	struct flash_status st;
+
+	if (ctl != c->id)
+		return partner_unavailable(ctl, e);
+	if (flash_store_status(c->store, &st, e) < 0)
+		return CLI_BACKEND_FAILED;
+	memset(out, 0, sizeof(*out));
+	/* What Tandem has no counterpart for stays N/A (docs/compat.md). */
+	field(out->sc_cpu_type, NULL);
+	field(out->bundle_version, st.bundle_version);
+	field(out->bundle_base_version, NULL);
+	field(out->build_date, st.build_date);
+	field(out->sc_fw, component_version(&st, "sc"));
+	field(out->sc_baselevel, NULL);
+	field(out->sc_memory, NULL);
+	field(out->sc_fu_version, NULL);
+	field(out->sc_loader, NULL);
+	field(out->capi_version, NULL);
+	field(out->mc_fw, component_version(&st, "mc"));
+	field(out->mc_loader, CONTROLLER_VERSION);
+	field(out->mc_base_fw, NULL);
+	field(out->fw_default_platform_brand, NULL);
+	field(out->ec_fw, component_version(&st, "ec"));
+	field(out->pld_rev, component_version(&st, "cpld"));
+	field(out->pm_cpld_version, NULL);
+	field(out->prm_version, NULL);
+	field(out->hw_rev, NULL);
+	return 0;
+}
+
+static int be_controller(void *ctx, char ctl, struct cli_controller *out,
+			 struct err *e)
+{
+	struct controller *c = ctx;
+	struct flash_status st;
+
+	if (ctl != c->id)
+		return partner_unavailable(ctl, e);
+	memset(out, 0, sizeof(*out));
+	out->controller_id = c->id;
+	field(out->serial_number, c->serial);
+	field(out->sc_cpu_type, NULL);
+	field(out->ip_address, c->address);
+	out->status = CLI_CONTROLLER_OPERATIONAL;
+	out->position_top = c->id == 'A';
+	if (flash_store_status(c->store, &st, e) < 0) {
+		field(out->sc_fw, NULL);
+		out->health = CLI_HEALTH_FAULT;
+		snprintf(out->health_reason, sizeof(out->health_reason),
+			 "The flash store cannot be read: %.180s", e->msg);
+		return 0;
+	}
+	field(out->sc_fw, component_version(&st, "sc"));
+	out->health = st.trial ? CLI_HEALTH_DEGRADED : CLI_HEALTH_OK;
+	if (st.trial)
+		snprintf(out->health_reason, sizeof(out->health_reason),
+			 "Bundle %s is on trial and not yet confirmed.",
+			 st.bundle_version);
+	return 0;
+}
+
+static int be_system(void *ctx, struct cli_system *out, struct err *e)
+{
+	struct controller *c = ctx;
+	struct update_status us;
+
+	(void)e;
+	memset(out, 0, sizeof(*out));
+	config_get_string(c->config, CONFIG_SYSTEM_NAME, out->system_name,
+			  sizeof(out->system_name));
+	config_get_string(c->config, CONFIG_SYSTEM_CONTACT,
+			  out->system_contact, sizeof(out->system_contact));
+	config_get_string(c->config, CONFIG_SYSTEM_LOCATION,
+			  out->system_location, sizeof(out->system_location));
+	config_get_string(c->config, CONFIG_SYSTEM_INFORMATION,
+			  out->system_information,
+			  sizeof(out->system_information));
+	field(out->midplane_serial_number, c->midplane_serial);
+	field(out->vendor_name, CONTROLLER_VENDOR);
+	field(out->product_id, CONTROLLER_MODEL);
+	field(out->product_brand, CONTROLLER_VENDOR);
+	out->health = CLI_HEALTH_DEGRADED;
+	snprintf(out->health_reason, sizeof(out->health_reason),
+		 "Controller %c is not available: %s.", c->id == 'A' ? 'B' :
+		 'A', PARTNER_REASON);
+	field(out->other_mc_status, "Not Operational");
+	out->other_mc_status_numeric = 0;
+	update_status_get(c->update, &us);
+	field(out->pfu_status, "Idle");
+	return 0;
+}
+
+/* The CLI names settings as the XML does (cli-telnet, wbi-http...). */
+static const struct config_key_info *key_for(const char *name)
+{
+	const struct config_key_info *k;
+	size_t n, i;
+
+	k = config_keys(&n);
+	for (i = 0; i < n; i++)
+		if ((k[i].xml_name && !strcmp(k[i].xml_name, name)) ||
+		    !strcmp(k[i].name, name))
+			return &k[i];
+	return NULL;
+}
+
+/* Services this build really runs; the others read Disabled. */
+static bool served(enum config_key key)
+{
+	return key == CONFIG_PROTO_SSH || key == CONFIG_PROTO_SFTP ||
+	       key == CONFIG_PROTO_TELNET || key == CONFIG_PROTO_FTP ||
+	       !(key >= CONFIG_PROTO_FIRST && key <= CONFIG_PROTO_LAST);
+}
+
+static int be_setting_get(void *ctx, const char *name, char *value,
+			  size_t len, struct err *e)
+{
+	struct controller *c = ctx;
+	const struct config_key_info *k = key_for(name);
+
+	if (!k)
+		return err_set(e, CLI_BACKEND_NOT_FOUND, "no setting '%s'",
+			       name);
+	if (k->type == CONFIG_BOOL) {
+		bool on = served(k->key) && config_get_bool(c->config, k->key);
+
+		snprintf(value, len, "%s", on ? "enabled" : "disabled");
+		return 0;
+	}
+	if (config_get_text(c->config, k->name, value, len, e) < 0)
+		return CLI_BACKEND_FAILED;
+	return 0;
+}
+
+static int be_settings_set(void *ctx, const struct cli_setting *pairs,
+			   size_t n, struct err *e)
+{
+	struct controller *c = ctx;
+	const struct config_key_info *keys[CLI_SETTINGS_MAX];
+	bool values[CLI_SETTINGS_MAX], old[CLI_SETTINGS_MAX];
+	size_t i;
+
+	if (n > CLI_SETTINGS_MAX)
+		n = CLI_SETTINGS_MAX;
+	/* Check every pair before changing anything: all or none. */
+	for (i = 0; i < n; i++) {
+		keys[i] = key_for(pairs[i].name);
+		if (!keys[i] || keys[i]->type != CONFIG_BOOL) {
+			err_set(e, CLI_BACKEND_NOT_FOUND, "no setting '%s'",
+				pairs[i].name);
+			return CLI_BACKEND_NOT_FOUND;
+		}
+		if (config_parse_switch(pairs[i].value, &values[i]) < 0) {
+			err_set(e, CLI_BACKEND_FAILED, "'%s' is not enabled "
+				"or disabled", pairs[i].value);
+			return CLI_BACKEND_FAILED;
+		}
+		if (values[i] && !served(keys[i]->key)) {
+			err_set(e, CLI_BACKEND_REFUSED, "%s is not provided "
+				"by this controller, so it cannot be enabled.",
+				keys[i]->display);
+			return CLI_BACKEND_REFUSED;
+		}
+		old[i] = config_get_bool(c->config, keys[i]->key);
+	}
+	for (i = 0; i < n; i++) {
+		if (config_set_bool(c->config, keys[i]->key, values[i], e) <
+		    0) {
+			struct err undo;
+
+			while (i-- > 0)
+				config_set_bool(c->config, keys[i]->key,
+						old[i], &undo);
+			return CLI_BACKEND_FAILED;
+		}
+	}
+	return 0;
+}
+
+struct events_walk {
+	cli_event_fn fn;
+	void *arg;
+};
+
+static int event_one(void *ctx, const struct event *ev)
+{
+	struct events_walk *w = ctx;
+	struct cli_event out = { 0 };
+
+	out.time = (time_t)ev->time;
+	out.code = ev->code;
+	snprintf(out.event_id, sizeof(out.event_id), "%c%llu", ev->controller,
+		 (unsigned long long)ev->seq);
+	out.controller = ev->controller;
+	switch (ev->severity) {
+	case EVENTS_WARNING:
+		out.severity = CLI_SEVERITY_WARNING;
+		break;
+	case EVENTS_ERROR:
+		out.severity = CLI_SEVERITY_ERROR;
+		break;
+	case EVENTS_CRITICAL:
+		out.severity = CLI_SEVERITY_CRITICAL;
+		break;
+	default:
+		out.severity = CLI_SEVERITY_INFORMATIONAL;
+		break;
+	}
+	snprintf(out.message, sizeof(out.message), "%.*s",
+		 (int)sizeof(out.message) - 1, ev->message);
+	return w->fn(w->arg, &out);
+}
+
+static int be_events(void *ctx, cli_event_fn fn, void *arg, struct err *e)
+{
+	struct controller *c = ctx;
+	struct events_walk w = { fn, arg };
+	int rc = events_each(c->events, 0, EVENTS_SEVERITY_ALL, event_one,
+			     &w);
+
+	if (rc < 0)
+		return err_set(e, CLI_BACKEND_FAILED, "the event log cannot "
+			       "be read");
+	return 0;
+}
+
+static int be_firmware(void *ctx, struct cli_firmware_status *out,
+		       struct err *e)
+{
+	struct controller *c = ctx;
+	struct update_status st;
+	struct buf report;
+
+	(void)e;
+	memset(out, 0, sizeof(*out));
+	update_status_get(c->update, &st);
+	field(out->activity, st.state == UPDATE_RUNNING ? "codeload" : "none");
+	field(out->stage, st.stage);
+	field(out->bundle_version, st.last_version[0] && st.state !=
+	      UPDATE_RUNNING ? st.last_version : NULL);
+	out->bytes_done = st.bytes_received;
+	out->bytes_total = st.bytes_total;
+	out->percent = st.state == UPDATE_RUNNING || st.have_last ?
+		       st.percent : 0;
+	field(out->completion_status, st.state == UPDATE_RUNNING ?
+	      "In Progress" : !st.have_last ? NULL :
+	      st.last_ok ? "Success" : "Failed");
+	if (st.have_last)
+		snprintf(out->last_outcome, sizeof(out->last_outcome),
+			 "%.200s (RETURN_CODE: %d)", st.last_message,
+			 st.last_return_code);
+	else
+		field(out->last_outcome, NULL);
+	field(out->pfu_status, "Idle");
+	out->pfu_attempts = 0;
+	out->pfu_attempts_max = config_get_uint(c->config,
+						CONFIG_PFU_ATTEMPT_LIMIT);
+	field(out->pfu_reason, NULL);
+	/* One step per line of the last report's component summary. */
+	buf_init(&report, UPDATE_REPORT_MAX);
+	if (st.have_last && update_last_report(c->update, &report) == 0) {
+		const char *p = strstr(report.data, "Load Summary:\n");
+
+		p = p ? p + strlen("Load Summary:\n") : NULL;
+		while (p && *p && out->nsteps < CLI_FW_STEPS_MAX) {
+			const char *nl = strchr(p, '\n'), *colon;
+			struct cli_fw_step *s = &out->steps[out->nsteps];
+
+			colon = strstr(p, " Software: ");
+			if (!nl || !colon || colon > nl)
+				break;
+			snprintf(s->name, sizeof(s->name), "%.*s Software",
+				 (int)(colon - p), p);
+			colon += strlen(" Software: ");
+			snprintf(s->status, sizeof(s->status), "%s",
+				 !strncmp(colon, "SUCCESSFUL", 10) ? "OK" :
+				 !strncmp(colon, "NOT ATTEMPTED", 13) ? "N/A" :
+				 "Failed");
+			out->nsteps++;
+			p = nl + 1;
+		}
+	}
+	buf_free(&report);
+	return 0;
+}
+
+struct users_walk {
+	cli_user_fn fn;
+	void *arg;
+};
+
+static int be_users(void *ctx, cli_user_fn fn, void *arg, struct err *e)
+{
+	struct controller *c = ctx;
+	struct config_user list[CONFIG_USERS_MAX];
+	size_t n = config_users_list(c->config, list, CONFIG_USERS_MAX), i;
+	int rc;
+
+	(void)e;
+	for (i = 0; i < n; i++) {
+		struct cli_user u = { 0 };
+
+		snprintf(u.name, sizeof(u.name), "%.*s", (int)sizeof(u.name) - 1,
+			 list[i].name);
+		u.role = (list[i].roles & CONFIG_ROLE_MANAGE) ?
+			 CLI_ROLE_MANAGE : CLI_ROLE_MONITOR;
+		u.interfaces = ((list[i].interfaces & CONFIG_IFACE_CLI) ?
+				CLI_INTERFACE_CLI : 0) |
+			       ((list[i].interfaces & CONFIG_IFACE_WBI) ?
+				CLI_INTERFACE_WBI : 0) |
+			       ((list[i].interfaces & CONFIG_IFACE_FTP) ?
+				CLI_INTERFACE_FTP : 0);
+		rc = fn(arg, &u);
+		if (rc)
+			return rc < 0 ? rc : 0;
+	}
+	return 0;
+}
+
+/* config's errors in the CLI's terms; the message is kept. */
+static int config_rc(int rc)
+{
+	switch (rc) {
+	case CONFIG_ERR_USER_EXISTS:
+		return CLI_BACKEND_EXISTS;
+	case CONFIG_ERR_NO_USER:
+		return CLI_BACKEND_NOT_FOUND;
+	case CONFIG_ERR_LAST_MANAGER:
+	case CONFIG_ERR_TOO_MANY:
+		return CLI_BACKEND_REFUSED;
+	default:
+		return CLI_BACKEND_FAILED;
+	}
+}
+
+static int be_user_create(void *ctx, const struct cli_user *user,
+			  const char *password, struct err *e)
+{
+	struct controller *c = ctx;
+	struct config_user u;
+	int rc;
+
+	config_user_defaults(&u, user->name, user->role == CLI_ROLE_MANAGE ?
+			     CONFIG_ROLE_MANAGE | CONFIG_ROLE_MONITOR :
+			     CONFIG_ROLE_MONITOR);
+	u.interfaces = ((user->interfaces & CLI_INTERFACE_CLI) ?
+			CONFIG_IFACE_CLI : 0) |
+		       ((user->interfaces & CLI_INTERFACE_WBI) ?
+			CONFIG_IFACE_WBI : 0) |
+		       ((user->interfaces & CLI_INTERFACE_FTP) ?
+			CONFIG_IFACE_FTP : 0);
+	rc = config_user_create(c->config, &u, password, e);
+	return rc < 0 ? config_rc(rc) : 0;
+}
+
+static int be_user_delete(void *ctx, const char *name, struct err *e)
+{
+	int rc = config_user_delete(((struct controller *)ctx)->config, name,
+				    e);
+
+	return rc < 0 ? config_rc(rc) : 0;
+}
+
+static int be_user_password(void *ctx, const char *name,
+			    const char *password, struct err *e)
+{
+	int rc = config_user_set_password(((struct controller *)ctx)->config,
+					  name, password, e);
+
+	return rc < 0 ? config_rc(rc) : 0;
+}
+
+/* restart and shutdown act on this controller; the partner is away. */
+static int local_target(struct controller *c, enum cli_target t,
+			struct err *e)
+{
+	bool mine = (t == CLI_TARGET_A && c->id == 'A') ||
+		    (t == CLI_TARGET_B && c->id == 'B') ||
+		    t == CLI_TARGET_BOTH;
+
+	if (t == CLI_TARGET_BOTH ||
+	    !mine)
+		return partner_unavailable(c->id == 'A' ? 'B' : 'A', e);
+	return 0;
+}
+
+static int be_restart(void *ctx, enum cli_processor what,
+		      enum cli_target t, struct err *e)
+{
+	struct controller *c = ctx;
+
+	if (what == CLI_PROCESSOR_SC)
+		return err_set(e, CLI_BACKEND_REFUSED, "This controller has "
+			       "no storage controller processor to restart: "
+			       "Tandem is the management controller only.");
+	if (local_target(c, t, e) < 0)
+		return CLI_BACKEND_UNAVAILABLE;
+	controller_schedule_stop(c, CONTROLLER_EXIT_RESTART,
+				 CONTROLLER_RESTART_DELAY,
+				 "restart mc requested from the CLI");
+	return 0;
+}
+
+static int be_shutdown(void *ctx, enum cli_target t, struct err *e)
+{
+	struct controller *c = ctx;
+
+	if (local_target(c, t, e) < 0)
+		return CLI_BACKEND_UNAVAILABLE;
+	controller_schedule_stop(c, 0, CONTROLLER_RESTART_DELAY,
+				 "shutdown requested from the CLI");
+	return 0;
+}
+
+const struct cli_backend controller_cli_backend = {
+	.now = be_now,
+	.local_controller = be_local,
+	.versions_get = be_versions,
+	.controller_get = be_controller,
+	.system_get = be_system,
+	.setting_get = be_setting_get,
+	.settings_set = be_settings_set,
+	.events_iterate = be_events,
+	.firmware_status_get = be_firmware,
+	.users_iterate = be_users,
+	.user_create = be_user_create,
+	.user_delete = be_user_delete,
+	.user_set_password = be_user_password,
+	.restart = be_restart,
+	.shutdown = be_shutdown,
+};

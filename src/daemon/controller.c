@@ -1,0 +1,302 @@
+/*
+ * controller.c: brings a controller's parts up in order (event log first,
+ * so every later problem can be recorded), turns what the loader and the
+ * config store found at start into events, and owns the MC's lifecycle:
+ * confirming a trial boot, restarting after a code load, shutting down.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "daemon/controller.h"
+
+void controller_event(struct controller *c, enum events_severity sev,
+		      unsigned code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (events_appendv(c->events, sev, code, fmt, ap) < 0)
+		log_warn("event log: could not append an event");
+	va_end(ap);
+}
+
+static void update_event(void *ctx, enum update_severity sev, int code,
+			 const char *message)
+{
+	static const enum events_severity map[] = {
+		[UPDATE_INFO] = EVENTS_INFORMATIONAL,
+		[UPDATE_WARNING] = EVENTS_WARNING,
+		[UPDATE_ERROR] = EVENTS_ERROR,
+		[UPDATE_CRITICAL] = EVENTS_CRITICAL,
+	};
+
+	controller_event(ctx, map[sev], (unsigned)code, "%s", message);
+}
+
+/* The controller's serial number, made at first start and kept. */
+static int identity(struct controller *c, struct err *e)
+{
+	char path[PATH_MAX + 16];
+	struct buf b;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/config/serial", c->dir);
+	buf_init(&b, 64);
+	rc = fs_read_file(path, 64, &b, e);
+	if (rc == 0 && b.len > 0 && b.len < sizeof(c->serial)) {
+		snprintf(c->serial, sizeof(c->serial), "%.*s",
+			 (int)strcspn(b.data, "\n"), b.data);
+	} else {
+		unsigned char r[6];
+		char hex[13];
+
+		if (RAND_bytes(r, sizeof(r)) != 1) {
+			buf_free(&b);
+			return err_set(e, -EIO, "no random bytes for a serial");
+		}
+		hex_encode(r, sizeof(r), hex);
+		snprintf(c->serial, sizeof(c->serial), "TD%c%s", c->id, hex);
+		buf_reset(&b);
+		buf_appendf(&b, "%s\n", c->serial);
+		rc = fs_atomic_write(path, b.data, b.len, 0644, e);
+	}
+	buf_reset(&b);
+	snprintf(path, sizeof(path), "%.4000s/config/midplane-serial", c->dir);
+	if (rc == 0 && fs_read_file(path, 64, &b, e) == 0)
+		snprintf(c->midplane_serial, sizeof(c->midplane_serial),
+			 "%.*s", (int)strcspn(b.data, "\n"), b.data);
+	buf_free(&b);
+	return rc;
+}
+
+/*
+ * The loader writes why it rolled back into the flash store; each note is
+ * turned into an event once (the last one logged is remembered).
+ */
+static void loader_note(struct controller *c)
+{
+	char path[PATH_MAX + 32];
+	struct buf note, seen;
+	struct err e;
+
+	buf_init(&note, 4096);
+	buf_init(&seen, 4096);
+	snprintf(path, sizeof(path), "%s/config/loader-note-logged", c->dir);
+	if (flash_store_last_result(c->store, &note) == 0 && note.len > 0 &&
+	    (fs_read_file(path, 4096, &seen, &e) < 0 ||
+	     strcmp(seen.data, note.data) != 0)) {
+		controller_event(c, strstr(note.data, "rollback") ?
+				 EVENTS_CRITICAL : EVENTS_WARNING,
+				 EVENTS_CODE_FIRMWARE_UPDATE,
+				 "MC loader: %.*s", (int)strcspn(note.data,
+				 "\n"), note.data);
+		fs_atomic_write(path, note.data, note.len, 0644, &e);
+	}
+	buf_free(&note);
+	buf_free(&seen);
+}
+
+int controller_open(struct controller *c, const char *dir, char id,
+		    const char *address, bool simulator, struct err *e)
+{
+	struct update_config ucfg = { 0 };
+	struct events_open_info info;
+	char path[PATH_MAX + 32];
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->id = (char)(id == 'b' || id == 'B' ? 'B' : 'A');
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	snprintf(c->address, sizeof(c->address), "%s", address);
+	c->simulator = simulator;
+	c->started = time(NULL);
+	snprintf(c->model, sizeof(c->model), "%s", CONTROLLER_MODEL);
+	pthread_mutex_init(&c->lock, NULL);
+
+	snprintf(path, sizeof(path), "%s/config/keys", dir);
+	if (fs_mkdir_p(path, 0700, e) < 0)
+		return e->code;
+	snprintf(path, sizeof(path), "%s/events.log", dir);
+	if (events_open(path, c->id, 0, &c->events, &info, e) < 0)
+		return e->code;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	if (config_open(path, c->events, &c->config, e) < 0)
+		return e->code;
+	if (identity(c, e) < 0)
+		return e->code;
+	if (simulator) {
+		struct config_user u;
+
+		if (config_users_list(c->config, &u, 1) == 0 &&
+		    config_users_seed_defaults(c->config, e) < 0)
+			return e->code;
+	}
+	rc = flash_store_open(dir, &c->store, e);
+	if (rc == FLASH_ERR_NOT_INIT) {
+		if (flash_store_init(dir, e) < 0 ||
+		    flash_store_open(dir, &c->store, e) < 0)
+			return e->code;
+	} else if (rc < 0) {
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/config/keys", dir);
+	err_clear(e);
+	if (bundle_keyring_add_dir(&c->keys, path, e) < 0 ||
+	    c->keys.nkeys == 0)
+		controller_event(c, EVENTS_WARNING, EVENTS_CODE_FIRMWARE_UPDATE,
+				 "No trusted bundle key in %s: every firmware "
+				 "upload will be refused until one is "
+				 "installed.", path);
+	ucfg.store = c->store;
+	ucfg.keys = &c->keys;
+	ucfg.model = c->model;
+	ucfg.controller = c->id;
+	ucfg.event = update_event;
+	ucfg.ctx = c;
+	c->update = update_engine_new(&ucfg, e);
+	if (!c->update)
+		return e->code;
+	loader_note(c);
+	return 0;
+}
+
+void controller_close(struct controller *c)
+{
+	update_engine_free(c->update);
+	if (c->store)
+		flash_store_close(c->store);
+	if (c->config)
+		config_close(c->config);
+	if (c->events)
+		events_close(c->events);
+	pthread_mutex_destroy(&c->lock);
+}
+
+void controller_started(struct controller *c)
+{
+	struct flash_status st;
+	struct err e;
+
+	err_clear(&e);
+	if (flash_store_status(c->store, &st, &e) < 0) {
+		controller_event(c, EVENTS_ERROR, EVENTS_CODE_DAEMON_START,
+				 "Management controller started; the flash "
+				 "store cannot be read: %s", e.msg);
+		return;
+	}
+	if (st.trial) {
+		if (flash_store_confirm(c->store, &e) < 0)
+			controller_event(c, EVENTS_ERROR,
+					 EVENTS_CODE_FIRMWARE_UPDATE,
+					 "Could not confirm bundle %s: %s",
+					 st.bundle_version, e.msg);
+		else
+			controller_event(c, EVENTS_INFORMATIONAL,
+					 EVENTS_CODE_FIRMWARE_UPDATE,
+					 "Firmware update progress: bundle %s "
+					 "started on bank %d and is confirmed "
+					 "healthy (trial boot %u).",
+					 st.bundle_version, st.active_bank,
+					 st.boot_count);
+	}
+	controller_event(c, EVENTS_INFORMATIONAL, EVENTS_CODE_DAEMON_START,
+			 "Management controller %c started (tandemd %s, "
+			 "bundle %s).", c->id, CONTROLLER_VERSION,
+			 st.bundle_version[0] ? st.bundle_version : "none");
+}
+
+struct stop_request {
+	struct controller *c;
+	unsigned delay;
+};
+
+static void *stop_later(void *arg)
+{
+	struct stop_request *r = arg;
+
+	sleep(r->delay);
+	daemon_request_stop(r->c->daemon);
+	free(r);
+	return NULL;
+}
+
+void controller_schedule_stop(struct controller *c, int status,
+			      unsigned delay, const char *why)
+{
+	struct stop_request *r;
+	pthread_t t;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->restarting) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->restarting = true;
+	c->exit_status = status;
+	pthread_mutex_unlock(&c->lock);
+	controller_event(c, EVENTS_INFORMATIONAL, EVENTS_CODE_DAEMON_STOP,
+			 "Management controller %c %s in %u s: %s.", c->id,
+			 status == CONTROLLER_EXIT_RESTART ? "restarting" :
+			 "shutting down", delay, why);
+	r = malloc(sizeof(*r));
+	if (r) {
+		r->c = c;
+		r->delay = delay;
+		if (pthread_create(&t, NULL, stop_later, r) == 0) {
+			pthread_detach(t);
+			return;
+		}
+		free(r);
+	}
+	daemon_request_stop(c->daemon);
+}
+
+static const struct {
+	enum config_key key;
+	const char *protocol;
+} served[] = {
+	{ CONFIG_PROTO_SSH, "ssh" },
+	{ CONFIG_PROTO_SFTP, "sftp" },
+	{ CONFIG_PROTO_TELNET, "telnet" },
+	{ CONFIG_PROTO_FTP, "ftp" },
+};
+
+void controller_apply_protocols(struct controller *c)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(served); i++) {
+		bool on = config_get_bool(c->config, served[i].key);
+		struct err e;
+
+		err_clear(&e);
+		if (daemon_protocol_set(c->daemon, served[i].protocol, on,
+					&e) < 0)
+			controller_event(c, EVENTS_ERROR,
+					 EVENTS_CODE_CONFIG_CHANGED,
+					 "Could not %s %s: %s",
+					 on ? "open" : "close",
+					 served[i].protocol, e.msg);
+	}
+}
+
+void controller_setting_changed(void *ctx, enum config_key key)
+{
+	struct controller *c = ctx;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(served); i++)
+		if (served[i].key == key)
+			controller_apply_protocols(c);
+}
+
+void controller_set_model(struct controller *c, const char *model)
+{
+	snprintf(c->model, sizeof(c->model), "%s", model);
+}

@@ -1,0 +1,83 @@
+/*
+ * controller.h: one controller's parts wired together: event log, config,
+ * flash store, trusted keys and update engine, and the implementations of
+ * the seams the transports and the CLI call (shell_ops, sftp_ops, ftp_ops,
+ * cli_backend). src/daemon/main.c builds one and runs it.
+ */
+#ifndef TANDEM_DAEMON_CONTROLLER_H
+#define TANDEM_DAEMON_CONTROLLER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "bundle/bundle.h"
+#include "cli/cli.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "events/events.h"
+#include "flash/flash.h"
+#include "ftp/ftp.h"
+#include "ssh/shell.h"
+#include "update/update.h"
+
+#define CONTROLLER_MODEL	"2324sa"
+#define CONTROLLER_VENDOR	"Tandem"
+#define CONTROLLER_VERSION	"0.1.0"
+/* tandemd's exit status asking its supervisor to start it again. */
+#define CONTROLLER_EXIT_RESTART	75
+/* Seconds between a code load's reply and the MC restart, so the client
+ * reads its result before the session drops. */
+#define CONTROLLER_RESTART_DELAY 2
+
+struct controller {
+	char id;			/* 'A' or 'B' */
+	char dir[PATH_MAX];		/* <state>/<a|b> */
+	char address[64];
+	char serial[32];
+	char midplane_serial[32];	/* the enclosure's, "" if not known */
+	char model[BUNDLE_NAME_MAX];	/* bundles must name it */
+	unsigned idle_override;		/* --idle-seconds, else 0 */
+	bool simulator;
+	time_t started;
+	struct events_log *events;
+	struct config *config;
+	struct flash_store *store;
+	struct bundle_keyring keys;
+	struct update_engine *update;
+	struct daemon *daemon;
+	pthread_mutex_t lock;
+	bool restarting;		/* a restart or shutdown is scheduled */
+	int exit_status;		/* what main() returns */
+};
+
+/* controller.c */
+int controller_open(struct controller *c, const char *dir, char id,
+		    const char *address, bool simulator, struct err *e);
+void controller_close(struct controller *c);
+/* After the listeners are up: confirm a trial boot, note the start. */
+void controller_started(struct controller *c);
+/* Stop after delay seconds with status (restart, or 0 for shutdown). */
+void controller_schedule_stop(struct controller *c, int status,
+			      unsigned delay, const char *why);
+/* Opens/closes listeners to match the protocol settings. */
+void controller_apply_protocols(struct controller *c);
+/* config_watch callback: `set protocols` takes effect at once. */
+void controller_setting_changed(void *ctx, enum config_key key);
+void controller_set_model(struct controller *c, const char *model);
+void controller_event(struct controller *c, enum events_severity sev,
+		      unsigned code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* backend.c */
+extern const struct cli_backend controller_cli_backend;
+
+/* ops_shell.c */
+extern const struct shell_ops controller_shell_ops;
+
+/* ops_upload.c */
+extern const struct ftp_ops controller_ftp_ops;
+extern const struct sftp_ops controller_sftp_ops;
+
+#endif

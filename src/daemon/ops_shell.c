@@ -1,0 +1,110 @@
+/*
+ * ops_shell.c: what the console, telnet and SSH transports call: logins
+ * checked by config (with its lockout), and a CLI session per login.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/controller.h"
+
+static enum config_interface interface_of(const char *iface)
+{
+	if (!strcmp(iface, "sftp") || !strcmp(iface, "ftp"))
+		return CONFIG_IFACE_FTP;
+	return CONFIG_IFACE_CLI;
+}
+
+static int sh_authenticate(void *ctx, const char *user, const char *password,
+			   const char *iface, const char *peer,
+			   enum shell_role *role, struct err *e)
+{
+	struct controller *c = ctx;
+	unsigned roles = 0;
+	int rc;
+
+	rc = config_auth_login(c->config, user, password, interface_of(iface),
+			       peer, &roles, e);
+	if (rc == CONFIG_ERR_LOCKED_OUT)
+		return SHELL_AUTH_LOCKED;
+	if (rc < 0)
+		return SHELL_AUTH_BAD;
+	*role = (roles & CONFIG_ROLE_MANAGE) ? SHELL_ROLE_MANAGE :
+		SHELL_ROLE_MONITOR;
+	return SHELL_AUTH_OK;
+}
+
+static void *sh_open(void *ctx, const char *user, enum shell_role role,
+		     const char *iface, const char *peer, struct err *e)
+{
+	struct cli_session *s;
+
+	(void)iface;
+	(void)peer;
+	s = cli_session_new(&controller_cli_backend, ctx, user,
+			    role == SHELL_ROLE_MANAGE ? CLI_ROLE_MANAGE :
+			    CLI_ROLE_MONITOR);
+	if (!s)
+		err_set(e, -1, "out of memory for a CLI session");
+	return s;
+}
+
+static int sh_execute(void *session, const char *line, size_t len,
+		      struct buf *out)
+{
+	int rc = cli_session_execute(session, line, len, out);
+
+	if (rc == CLI_EXECUTE_EXIT)
+		return SHELL_EXEC_EXIT;
+	/* An SSH exec's exit status: non-zero when the command failed. */
+	if (cli_session_last_failed(session))
+		return SHELL_EXEC_FAILED;
+	return SHELL_EXEC_OK;
+}
+
+static void sh_prompt(void *session, struct buf *out)
+{
+	buf_append_str(out, cli_session_prompt(session));
+}
+
+static void sh_banner(void *ctx, struct buf *out)
+{
+	struct controller *c = ctx;
+	struct flash_status st;
+	char name[CONFIG_STRING_MAX];
+	struct err e;
+
+	config_get_string(c->config, CONFIG_SYSTEM_NAME, name, sizeof(name));
+	if (flash_store_status(c->store, &st, &e) < 0)
+		st.bundle_version[0] = '\0';
+	buf_appendf(out, "%s %s, controller %c\nSystem Name: %s\n"
+		    "Version: %s\n", CONTROLLER_VENDOR, CONTROLLER_MODEL,
+		    c->id, name, st.bundle_version[0] ? st.bundle_version :
+		    "none");
+	if (c->simulator)
+		buf_append_str(out, "Simulator: the family's well-known "
+			       "default users are present.\n");
+}
+
+static void sh_close(void *session)
+{
+	cli_session_free(session);
+}
+
+static unsigned sh_idle(void *ctx)
+{
+	struct controller *c = ctx;
+
+	return c->idle_override ? c->idle_override :
+	       config_get_uint(c->config, CONFIG_CLI_TIMEOUT_SECONDS);
+}
+
+const struct shell_ops controller_shell_ops = {
+	.authenticate = sh_authenticate,
+	.session_open = sh_open,
+	.execute = sh_execute,
+	.prompt = sh_prompt,
+	.banner = sh_banner,
+	.session_close = sh_close,
+	.idle_seconds = sh_idle,
+};

@@ -1,0 +1,201 @@
+/*
+ * ops_upload.c: the FTP server's and the SFTP subsystem's way into the
+ * update engine. Both are thin: logins go to config, bytes to the engine,
+ * and a load that activated a new bank restarts the MC once the client
+ * has its reply.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/controller.h"
+
+static int ftp_authenticate(void *ctx, const char *user, const char *password,
+			    const char *peer, bool *may_flash, struct err *e)
+{
+	struct controller *c = ctx;
+	unsigned roles = 0;
+	int rc;
+
+	rc = config_auth_login(c->config, user, password, CONFIG_IFACE_FTP,
+			       peer, &roles, e);
+	if (rc < 0)
+		return rc;
+	*may_flash = (roles & CONFIG_ROLE_MANAGE) != 0;
+	return 0;
+}
+
+static void ftp_login_text(void *ctx, struct buf *out)
+{
+	struct controller *c = ctx;
+	struct flash_status st;
+	struct err e;
+
+	if (flash_store_status(c->store, &st, &e) < 0)
+		st.bundle_version[0] = '\0';
+	buf_appendf(out,
+		"Controller %c of %s %s, running bundle %s.\n"
+		"To update this controller's firmware:\n"
+		"  ftp> bin\n"
+		"  ftp> put <bundle file> flash        a newer bundle\n"
+		"  ftp> put <bundle file> flash:force  also the same or an "
+		"older one\n"
+		"The bundle is verified as it arrives (signature, model, "
+		"every component's\n"
+		"size and sha256), written to the inactive bank, read back "
+		"and activated.\n"
+		"The result is shown here; then the management controller "
+		"restarts.\n"
+		"Only the flash targets exist: nothing can be read or listed.",
+		c->id, CONTROLLER_VENDOR, CONTROLLER_MODEL,
+		st.bundle_version[0] ? st.bundle_version : "none");
+}
+
+static void *begin(struct controller *c, const char *source,
+		   const char *user, bool force, struct err *e)
+{
+	bool restarting;
+
+	pthread_mutex_lock(&c->lock);
+	restarting = c->restarting;
+	pthread_mutex_unlock(&c->lock);
+	if (restarting) {
+		err_set(e, -EBUSY, "The management controller is restarting; "
+			"try again when it is back.");
+		return NULL;
+	}
+	return update_begin(c->update, source, user, force, e);
+}
+
+static void *ftp_begin(void *ctx, const char *user, bool force,
+		       struct err *e)
+{
+	return begin(ctx, "FTP", user, force, e);
+}
+
+static int ftp_feed(void *ctx, void *job, const void *data, size_t len,
+		    struct err *e)
+{
+	(void)ctx;
+	return update_feed(job, data, len, e);
+}
+
+static int ftp_finish(void *ctx, void *job, struct buf *report,
+		      void (*keepalive)(void *session, const char *line),
+		      void *session, struct err *e)
+{
+	(void)ctx;
+	return update_finish(job, report, keepalive, session, e);
+}
+
+static void ftp_abort(void *ctx, void *job, const char *why)
+{
+	(void)ctx;
+	update_abort(job, why);
+}
+
+static void restart_if_loaded(struct controller *c)
+{
+	if (update_restart_pending(c->update))
+		controller_schedule_stop(c, CONTROLLER_EXIT_RESTART,
+					 CONTROLLER_RESTART_DELAY,
+					 "a new bundle was activated");
+}
+
+static void ftp_done(void *ctx)
+{
+	restart_if_loaded(ctx);
+}
+
+const struct ftp_ops controller_ftp_ops = {
+	.authenticate = ftp_authenticate,
+	.login_text = ftp_login_text,
+	.upload_begin = ftp_begin,
+	.upload_feed = ftp_feed,
+	.upload_finish = ftp_finish,
+	.upload_abort = ftp_abort,
+	.upload_done = ftp_done,
+};
+
+/* SFTP hands only the upload back, so it carries its controller. */
+struct sftp_upload {
+	struct controller *c;
+	struct update_job *job;
+};
+
+static void *sftp_begin(void *ctx, const char *target, const char *user,
+			enum shell_role role, struct err *e)
+{
+	struct sftp_upload *u;
+
+	if (role != SHELL_ROLE_MANAGE) {
+		err_set(e, -EPERM, "User %s has the monitor role and may not "
+			"load firmware.", user);
+		return NULL;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		err_set(e, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	u->c = ctx;
+	u->job = begin(ctx, "SFTP", user, !strcmp(target, FTP_TARGET_FORCE),
+		       e);
+	if (!u->job) {
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+static int sftp_feed(void *upload, const void *data, size_t len,
+		     struct err *e)
+{
+	struct sftp_upload *u = upload;
+
+	return update_feed(u->job, data, len, e);
+}
+
+static int sftp_finish(void *upload, struct buf *report, struct err *e)
+{
+	struct sftp_upload *u = upload;
+	struct controller *c = u->c;
+	int rc = update_finish(u->job, report, NULL, NULL, e);
+
+	free(u);
+	if (rc == 0)
+		restart_if_loaded(c);
+	return rc;
+}
+
+static void sftp_abort(void *upload, const char *why)
+{
+	struct sftp_upload *u = upload;
+
+	update_abort(u->job, why);
+	free(u);
+}
+
+static void sftp_progress(void *ctx, struct buf *out)
+{
+	struct controller *c = ctx;
+	struct update_status st;
+
+	update_status_get(c->update, &st);
+	update_progress_xml(&st, c->id, NULL, c->id == 'A' ? 'B' : 'A', out);
+}
+
+static void sftp_last(void *ctx, struct buf *out)
+{
+	update_last_report(((struct controller *)ctx)->update, out);
+}
+
+const struct sftp_ops controller_sftp_ops = {
+	.upload_begin = sftp_begin,
+	.upload_feed = sftp_feed,
+	.upload_finish = sftp_finish,
+	.upload_abort = sftp_abort,
+	.progress_xml = sftp_progress,
+	.last_codeload_text = sftp_last,
+};
