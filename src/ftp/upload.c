@@ -66,6 +66,21 @@ static int data_read(struct ftp_session *s, int fd, size_t *n,
 	}
 }
 
+/*
+ * The bundle was refused before its end (bad signature, wrong model...).
+ * Clients read the reply only once they have sent everything, and one
+ * whose data connection is cut reports a socket error instead of our
+ * reason: so read and drop the rest, then answer.
+ */
+static void drain(struct ftp_session *s, int fd)
+{
+	struct err ignored;
+	size_t n;
+
+	while (data_read(s, fd, &n, &ignored) > 0)
+		;
+}
+
 void ftp_upload(struct ftp_session *s, bool force)
 {
 	const struct ftp_ops *ops = s->cfg->ops;
@@ -93,8 +108,10 @@ void ftp_upload(struct ftp_session *s, bool force)
 	while ((rc = data_read(s, fd, &n, &e)) > 0) {
 		total += n;
 		rc = ops->upload_feed(s->cfg->ctx, job, s->chunk, n, &e);
-		if (rc < 0)
+		if (rc < 0) {
+			drain(s, fd);
 			break;
+		}
 	}
 	close(fd);
 	if (rc < 0) {
