@@ -1,0 +1,112 @@
+"""The main job as an operator meets it: `tandem enclosure up` runs both
+controllers under their loaders; a bundle loaded over FTP into A restarts
+A's MC into the new bank (confirmed, with events), B is untouched, and a
+fault armed in B (a flash write error) is reported and changes nothing."""
+import ftplib
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import program
+
+
+def layout(d):
+    ports = {}
+    for line in (d / "run" / "layout").read_text().splitlines():
+        ctl, svc, addr, port = line.split()
+        ports[(ctl, svc)] = (addr, int(port))
+    return ports
+
+
+def ssh(ports, ctl, command):
+    addr, port = ports[(ctl, "ssh")]
+    return subprocess.run(
+        ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no",
+         "manage@" + addr, command], capture_output=True, text=True,
+        timeout=30)
+
+
+def wait_for(fn, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            r = fn()
+            if r:
+                return r
+        except (OSError, subprocess.SubprocessError):
+            pass
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def enclosure(tmp_path):
+    d = tmp_path / "enc"
+    log = open(tmp_path / "up.log", "w+")
+    p = subprocess.Popen([program("tandem"), "enclosure", "up", "--dir", d,
+                          "--faults", "b:write-error=sc"],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "Both controllers are up" in
+                 (tmp_path / "up.log").read_text(), timeout=60)
+        yield d, layout(d), tmp_path / "up.log"
+    finally:
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=30) == 0
+        assert "enclosure stopped" in (tmp_path / "up.log").read_text()
+
+
+def bundle_version(ports, ctl):
+    r = ssh(ports, ctl, "show versions")
+    m = re.search(r"^Bundle Version: (\S+)", r.stdout, re.M)
+    return m and m.group(1)
+
+
+def upload(ports, ctl, path):
+    addr, port = ports[(ctl, "ftp")]
+    f = ftplib.FTP()
+    f.connect(addr, port, timeout=60)
+    f.login("manage", "!manage")
+    try:
+        with open(path, "rb") as fh:
+            return f.storbinary("STOR flash", fh)
+    except ftplib.error_temp as e:
+        return str(e)
+    finally:
+        f.close()
+
+
+def test_update_a_over_ftp_and_a_fault_in_b(enclosure):
+    d, ports, uplog = enclosure
+    assert bundle_version(ports, "a") == "TS250P001"
+    assert bundle_version(ports, "b") == "TS250P001"
+    for ctl in "ab":
+        r = ssh(ports, ctl, "set protocols ftp enabled")
+        assert "Success" in r.stdout, r.stdout
+    new = d / "bundles" / "TS250P002.bundle"
+
+    reply = upload(ports, "a", new)
+    assert "Codeload completed successfully." in reply
+    assert "MC Software: NOT ATTEMPTED (Versions match)" in reply
+    assert "SC Software: SUCCESSFUL" in reply
+    wait_for(lambda: "controller A: its MC is restarting" in uplog.read_text())
+    assert wait_for(lambda: bundle_version(ports, "a") == "TS250P002")
+    events = ssh(ports, "a", "show events last 20").stdout
+    assert "TS250P002 started on bank" in events
+    assert "confirmed healthy" in events
+
+    # B has a flash write error armed: the load fails, B keeps running.
+    reply = upload(ports, "b", new)
+    assert reply.startswith("451"), reply
+    assert "sc" in reply
+    assert bundle_version(ports, "b") == "TS250P001"
+    st = subprocess.run([program("tandem"), "flash", "check", d / "b"],
+                        capture_output=True, text=True)
+    assert st.returncode == 0, st.stdout + st.stderr
+    status = ssh(ports, "b", "show firmware-update-status").stdout
+    assert "Failed" in status
