@@ -159,6 +159,8 @@ int controller_open(struct controller *c, const char *dir, char id,
 	ucfg.controller = c->id;
 	ucfg.event = update_event;
 	ucfg.ctx = c;
+	snprintf(path, sizeof(path), "%.4000s/last-codeload.json", dir);
+	ucfg.last_path = path;
 	c->update = update_engine_new(&ucfg, e);
 	if (!c->update)
 		return e->code;

@@ -12,10 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "update/update.h"
 
 struct update_engine {
 	struct update_config cfg;
+	char *last_path;
 	pthread_mutex_t lock;		/* guards status, last_report, job */
 	struct update_status status;
 	struct update_job *job;
@@ -120,6 +123,68 @@ static void on_progress(void *arg, enum flash_stage st, uint64_t done,
 	j->stage = st;
 }
 
+/* Called with the lock held, after a job ended. */
+static void last_save(struct update_engine *u)
+{
+	struct update_status *st = &u->status;
+	struct err e;
+	json_t *o;
+	char *text;
+
+	if (!u->last_path)
+		return;
+	o = json_pack("{s:b, s:i, s:s, s:s, s:I, s:s}", "ok", st->last_ok,
+		      "return_code", st->last_return_code, "version",
+		      st->last_version, "message", st->last_message,
+		      "finished", (json_int_t)st->last_finished, "report",
+		      u->last_report ? u->last_report : "");
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (!text || fs_atomic_write(u->last_path, text, strlen(text), 0644,
+				     &e) < 0)
+		log_warn("update: could not keep the last code load's report "
+			 "in %s", u->last_path);
+	free(text);
+	json_decref(o);
+}
+
+static void last_load(struct update_engine *u)
+{
+	struct update_status *st = &u->status;
+	json_t *o, *report;
+	struct buf b;
+	struct err e;
+	const char *version = "", *message = "";
+	json_int_t finished = 0;
+	int ok = 0, rc = 0;
+
+	buf_init(&b, UPDATE_REPORT_MAX * 2);
+	if (!u->last_path || fs_read_file(u->last_path, UPDATE_REPORT_MAX * 2,
+					  &b, &e) < 0) {
+		buf_free(&b);
+		return;
+	}
+	o = json_loadb(b.data, b.len, 0, NULL);
+	if (o && json_unpack(o, "{s:b, s:i, s:s, s:s, s:I, s:o}", "ok", &ok,
+			     "return_code", &rc, "version", &version,
+			     "message", &message, "finished", &finished,
+			     "report", &report) == 0 && json_is_string(report)) {
+		st->have_last = true;
+		st->last_ok = ok;
+		st->last_return_code = rc;
+		snprintf(st->last_version, sizeof(st->last_version), "%s",
+			 version);
+		snprintf(st->last_message, sizeof(st->last_message), "%s",
+			 message);
+		st->last_finished = (time_t)finished;
+		u->last_report = strdup(json_string_value(report));
+	} else {
+		log_warn("update: %s is not a code load record; ignored",
+			 u->last_path);
+	}
+	json_decref(o);
+	buf_free(&b);
+}
+
 struct update_engine *update_engine_new(const struct update_config *cfg,
 					struct err *e)
 {
@@ -137,7 +202,12 @@ struct update_engine *update_engine_new(const struct update_config *cfg,
 	}
 	u->cfg = *cfg;
 	u->status.stage = "idle";
+	if (cfg->last_path) {
+		u->last_path = strdup(cfg->last_path);
+		u->cfg.last_path = u->last_path;
+	}
 	pthread_mutex_init(&u->lock, NULL);
+	last_load(u);
 	return u;
 }
 
@@ -147,6 +217,7 @@ void update_engine_free(struct update_engine *u)
 		return;
 	pthread_mutex_destroy(&u->lock);
 	free(u->last_report);
+	free(u->last_path);
 	free(u);
 }
 
@@ -296,6 +367,7 @@ static void job_end(struct update_job *j, bool ok, int rc,
 		free(u->last_report);
 		u->last_report = strdup(report->data ? report->data : "");
 	}
+	last_save(u);
 	pthread_mutex_unlock(&u->lock);
 	if (j->fi)
 		flash_install_free(j->fi);

@@ -59,6 +59,9 @@ struct update_config {
 	const struct bundle_keyring *keys;
 	const char *model;		/* NULL: any */
 	char controller;		/* 'A' or 'B' */
+	/* Where the last code load's outcome and report are kept, so they
+	 * survive the MC restart that follows a load; NULL: memory only. */
+	const char *last_path;
 	/* Event sink (the daemon's event log); may be NULL. */
 	void (*event)(void *ctx, enum update_severity sev, int code,
 		      const char *message);

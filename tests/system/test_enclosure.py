@@ -96,6 +96,9 @@ def test_update_a_over_ftp_and_a_fault_in_b(enclosure):
     assert "SC Software: SUCCESSFUL" in reply
     wait_for(lambda: "controller A: its MC is restarting" in uplog.read_text())
     assert wait_for(lambda: bundle_version(ports, "a") == "TS250P002")
+    # The outcome survives the restart, for tools that poll afterwards.
+    status = ssh(ports, "a", "show firmware-update-status").stdout
+    assert "Completion Status: Success" in status
     events = ssh(ports, "a", "show events last 20").stdout
     assert "TS250P002 started on bank" in events
     assert "confirmed healthy" in events

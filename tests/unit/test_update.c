@@ -281,6 +281,51 @@ static void test_bad_bundles_change_nothing(void **state)
 	buf_free(&good);
 }
 
+/* The outcome survives the MC restart that follows a load. */
+static void test_last_load_is_kept_across_restarts(void **state)
+{
+	struct buf b = bundle("TS250P006", 6), r;
+	struct update_config cfg = { 0 };
+	struct update_status st;
+	struct update_engine *again;
+	char path[128];
+	struct err e;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/last-codeload.json", fx.dir);
+	update_engine_free(fx.u);
+	cfg.store = fx.store;
+	cfg.keys = &fx.ring;
+	cfg.model = "2324sa";
+	cfg.controller = 'B';
+	cfg.last_path = path;
+	fx.u = update_engine_new(&cfg, &e);
+	assert_non_null(fx.u);
+	buf_init(&r, UPDATE_REPORT_MAX);
+	assert_int_equal(load(&b, false, &r), 0);
+
+	again = update_engine_new(&cfg, &e);
+	assert_non_null(again);
+	update_status_get(again, &st);
+	assert_true(st.have_last && st.last_ok);
+	assert_int_equal(st.last_return_code, UPDATE_RC_LOADED);
+	assert_string_equal(st.last_version, "TS250P006");
+	buf_reset(&r);
+	assert_int_equal(update_last_report(again, &r), 0);
+	assert_non_null(strstr(r.data, "Codeload completed successfully.\n"));
+	update_engine_free(again);
+
+	/* A damaged record is ignored, not trusted. */
+	assert_int_equal(fs_atomic_write(path, "{\"ok\": tru", 11, 0644, &e),
+			 0);
+	again = update_engine_new(&cfg, &e);
+	update_status_get(again, &st);
+	assert_false(st.have_last);
+	update_engine_free(again);
+	buf_free(&r);
+	buf_free(&b);
+}
+
 static void test_labels(void **state)
 {
 	(void)state;
@@ -300,6 +345,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_bad_bundles_change_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_last_load_is_kept_across_restarts, setup, teardown),
 		cmocka_unit_test(test_labels),
 	};
 
