@@ -1,0 +1,66 @@
+"""The loader with the real MC: a bundle whose MC image fails to start is
+rolled back after 3 boots, and the tandemd of the previous bank then runs
+the previous versions and says why in its event log."""
+import os
+import pathlib
+import re
+import select
+import signal
+import subprocess
+import time
+
+from conftest import program
+from flash_helpers import bundle, install, show
+
+
+def test_broken_mc_rolled_back_and_reported(tmp_path, tandem):
+    state = tmp_path / "a"
+    assert tandem("flash", "init", state).returncode == 0
+    broken = tmp_path / "broken-mc"
+    broken.write_text("#!/bin/sh\necho 'mc cannot start' >&2\nexit 3\n")
+    v1 = bundle(tmp_path, tandem, "TS250P001", {
+        "mc": ("M1", pathlib.Path(program("tandemd"))),
+        "sc": ("S1", os.urandom(4000))})
+    v2 = bundle(tmp_path, tandem, "TS250P002", {
+        "mc": ("M2", broken), "sc": ("S2", os.urandom(4000))})
+    assert install(tandem, state, v1).returncode == 0
+    assert tandem("flash", "confirm", state).returncode == 0
+    assert install(tandem, state, v2).returncode == 0
+
+    argv = [program("tandem-loader"), str(state), "--", "--state", str(state),
+            "--address", "127.0.0.1", "--ssh-port", "0", "--sftp-port", "0",
+            "--telnet-port", "0", "--ftp-port", "0", "--simulator"]
+    for n in range(1, 4):
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 3 and "mc cannot start" in r.stderr
+        assert show(tandem, state)["boot_count"] == n
+
+    d = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, port, deadline = b"", None, time.monotonic() + 30
+        while port is None:
+            assert time.monotonic() < deadline, out
+            r, _, _ = select.select([d.stdout], [], [], 1)
+            if r:
+                chunk = os.read(d.stdout.fileno(), 4096)
+                assert chunk, d.stderr.read()
+                out += chunk
+                m = re.search(rb"^ssh listening on [\d.]+:(\d+)$", out, re.M)
+                port = m and int(m.group(1))
+        ssh = ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
+               "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
+               "-o", "PubkeyAuthentication=no", "manage@127.0.0.1"]
+        v = subprocess.run(ssh + ["show versions"], capture_output=True,
+                           text=True, timeout=30)
+        assert "Bundle Version: TS250P001" in v.stdout, v.stdout
+        ev = subprocess.run(ssh + ["show events"], capture_output=True,
+                            text=True, timeout=30).stdout
+        assert re.search(r"CRITICAL MC loader: .*rollback: bank \d \(bundle "
+                         r"TS250P002\) started 3 times without confirming",
+                         ev), ev
+    finally:
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(timeout=20) == 0
+    s = show(tandem, state)
+    assert s["bundle_version"] == "TS250P001" and not s["trial"]
