@@ -391,6 +391,13 @@ static void run_shell(struct ssh_conn *c)
 		if (ssh_event_dopoll(c->event, c->pending_len ? 10 : 200) ==
 		    SSH_ERROR)
 			break;
+		/* A dead socket (the client vanished, or the listener's
+		 * shutdown() at stop) closes no channel and dopoll need not
+		 * report it: without this the shell thread would wait out
+		 * its idle limit and stop would hang joining it. */
+		if (ssh_get_status(c->session) & (SSH_CLOSED |
+						  SSH_CLOSED_ERROR))
+			break;
 		pending_flush(c);
 		pending_pull(c);
 		if ((c->channel_eof || c->channel_closed) && !eof_sent &&

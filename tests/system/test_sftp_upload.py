@@ -1,16 +1,23 @@
 """SFTP code loads with stock clients: OpenSSH sftp in batch mode (sshpass),
-curl sftp:// and paramiko for the requests stock clients never send. The code
-load behind the subsystem is tandemd's stand-in (src/daemon/sftp_standin.c):
-the real bundle verifier over the stream, nothing installed."""
+curl sftp:// and paramiko for the requests stock clients never send. Behind
+the subsystem is the real update engine: verify, write the inactive bank,
+read back, activate; then tandemd exits 75 (CONTROLLER_EXIT_RESTART) for its
+supervisor, which here is the test: it starts tandemd again on the same
+state dir and checks `show versions` and `tandem flash show`."""
+import json
 import os
-import re
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import paramiko
 import pytest
 
-from test_transport_shell import MANAGE, MONITOR, SSH_OPTS, Tandemd, paramiko_client
+from conftest import program
+from test_transport_shell import (MANAGE, MONITOR, SSH_OPTS, Tandemd,
+                                  paramiko_client, ssh_run)
+
+EXIT_RESTART = 75
 
 
 @pytest.fixture
@@ -21,11 +28,13 @@ def bundles(tmp_path, tandem):
     tandem("bundle", "keygen", "--out", other, check=True)
     (tmp_path / "mc.bin").write_bytes(os.urandom(300000))
     made = {}
-    for name, key in (("good", keys), ("foreign", other)):
+    for name, key, version in (("good", keys, "TS250P003"),
+                               ("newer", keys, "TS250P004"),
+                               ("foreign", other, "TS250P005")):
         out = tmp_path / (name + ".tar")
         tandem("bundle", "create", "--key", key / "bundle.key", "--version",
-               "TS250P003", "--model", "2324sa", "--component",
-               "mc=TSM250P003:%s" % (tmp_path / "mc.bin"), "-o", out,
+               version, "--model", "2324sa", "--component",
+               "mc=TSM%s:%s" % (version[2:], tmp_path / "mc.bin"), "-o", out,
                check=True)
         made[name] = out
     data = made["good"].read_bytes()
@@ -35,12 +44,53 @@ def bundles(tmp_path, tandem):
     return made
 
 
+def start(tmp_path, bundles):
+    return Tandemd(tmp_path / "state", "--keys", bundles["keys"],
+                   "--model", "2324sa")
+
+
 @pytest.fixture
 def tandemd(tmp_path, bundles):
-    d = Tandemd(tmp_path / "state", "--keys", bundles["keys"], "--model", "2324sa")
+    d = start(tmp_path, bundles)
     yield d
     if d.proc.poll() is None:
         assert d.stop() == 0
+
+
+def flash_show(tmp_path):
+    r = subprocess.run([program("tandem"), "flash", "show", "--json",
+                        str(tmp_path / "state")], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def assert_unchanged(d, tmp_path):
+    """The firmware is as a fresh controller has it, and tandemd runs on."""
+    assert flash_show(tmp_path)["bundle_version"] == ""
+    r = ssh_run(d.ports["ssh"], *MANAGE, "show versions")
+    assert r.returncode == 0, r.stderr
+    assert "Bundle Version: N/A" in r.stdout
+    assert d.proc.poll() is None
+
+
+def restarted(d, tmp_path, bundles):
+    """Waits for the MC restart a code load schedules, then starts tandemd
+    again on the same state, as its supervisor would."""
+    rc = d.proc.wait(timeout=15)
+    err = d.proc.stderr.read().decode(errors="replace")
+    assert rc == EXIT_RESTART, err
+    assert "runtime error" not in err and "Sanitizer" not in err, err
+    return start(tmp_path, bundles)
+
+
+def assert_running(d, version):
+    """`show versions` over ssh exec shows the bundle, confirmed."""
+    r = ssh_run(d.ports["ssh"], *MANAGE, "show versions")
+    assert r.returncode == 0, r.stderr
+    assert "Bundle Version: %s\n" % version in r.stdout, r.stdout
+    assert "Management Controller Code Version: TSM%s\n" % version[2:] \
+        in r.stdout
 
 
 def sftp_batch(port, user, password, commands, cwd):
@@ -53,26 +103,82 @@ def sftp_batch(port, user, password, commands, cwd):
         capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
+def progress(text):
+    """controller A's properties from the `get progress` document."""
+    root = ET.fromstring(text)
+    assert root.tag == "RESPONSE"
+    objs = {o.get("name"): {p.get("name"): p.text for p in o.iter("PROPERTY")}
+            for o in root.iter("OBJECT")}
+    return objs["controller-a-progress"]
+
+
 def test_openssh_sftp_put_flash_and_get_progress(tandemd, bundles, tmp_path):
     r = sftp_batch(tandemd.ports["sftp"], *MANAGE,
                    ["put %s flash" % bundles["good"], "get progress p.xml",
-                    "get progress:lastcodeload:text last.txt"], tmp_path)
-    assert r.returncode == 0, r.stderr
+                    "get progress:lastcodeload:text last.txt",
+                    # The MC restarts in 2 s: nothing more is taken.
+                    "put %s flash:force" % bundles["newer"]], tmp_path)
     last = (tmp_path / "last.txt").read_text()
-    assert "Bundle TS250P003 verified" in last
-    root = ET.parse(tmp_path / "p.xml").getroot()
-    assert root.tag == "RESPONSE"
-    props = {p.get("name"): p.text for p in root.iter("PROPERTY")}
+    assert "Bundle TS250P003 (built " in last
+    assert "Controller A current bundle: none, loading bundle TS250P003" in last
+    assert "STATUS: Updated Management Controller firmware to TSM250P003." \
+        in last
+    assert "Codeload completed successfully.\n" in last
+    assert "RETURN_CODE: " in last
+    props = progress((tmp_path / "p.xml").read_text())
     assert props["activity"] == "none"
     assert props["controller"] == "A"
-    assert int(props["bytes-received"]) == bundles["good"].stat().st_size
+    assert props["last-codeload"] == "success"
+    assert props["last-codeload-version"] == "TS250P003"
+    # The second put was refused: the batch failed on it.
+    assert r.returncode != 0
+    assert 'dest open "/flash:force": Failure' in r.stderr, r.stderr
+    fl = flash_show(tmp_path)
+    assert fl["bundle_version"] == "TS250P003"
+    # The flash store counts the components' bytes it took in, not the
+    # tar's headers and padding.
+    assert int(props["bytes-received"]) == \
+        sum(c["size"] for c in fl["components"])
+    assert fl["trial"] is True                   # until the MC starts again
+    d = restarted(tandemd, tmp_path, bundles)
+    try:
+        assert_running(d, "TS250P003")
+        assert flash_show(tmp_path)["trial"] is False   # confirmed at start
+    finally:
+        assert d.stop() == 0
 
 
 def test_openssh_sftp_force_target_and_ssh_port(tandemd, bundles, tmp_path):
-    """flash:force arrives as its own name; the SSH port serves sftp too."""
+    """The SSH port serves sftp too; the same version loads only with
+    flash:force."""
     r = sftp_batch(tandemd.ports["ssh"], *MANAGE,
-                   ["put %s flash:force" % bundles["good"]], tmp_path)
+                   ["put %s flash" % bundles["good"]], tmp_path)
     assert r.returncode == 0, r.stderr
+    d = restarted(tandemd, tmp_path, bundles)
+    try:
+        seq = flash_show(tmp_path)["sequence"]
+        r = sftp_batch(d.ports["ssh"], *MANAGE,
+                       ["put %s flash" % bundles["good"],
+                        "get progress:lastcodeload:text last.txt"], tmp_path)
+        assert r.returncode == 0, r.stderr
+        last = (tmp_path / "last.txt").read_text()
+        assert "MC Software: NOT ATTEMPTED (Versions match)" in last
+        assert "Not attempted (Versions match)" in last
+        assert flash_show(tmp_path)["sequence"] == seq   # nothing written
+        time.sleep(2.5)
+        assert d.proc.poll() is None                    # and no restart
+        r = sftp_batch(d.ports["ssh"], *MANAGE,
+                       ["put %s flash:force" % bundles["good"],
+                        "get progress:lastcodeload:text last.txt"], tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "Codeload completed successfully." in \
+            (tmp_path / "last.txt").read_text()
+        assert flash_show(tmp_path)["sequence"] > seq
+        d = restarted(d, tmp_path, bundles)
+        assert_running(d, "TS250P003")
+    finally:
+        if d.proc.poll() is None:
+            assert d.stop() == 0
 
 
 def test_openssh_sftp_truncated_bundle_fails(tandemd, bundles, tmp_path):
@@ -82,8 +188,12 @@ def test_openssh_sftp_truncated_bundle_fails(tandemd, bundles, tmp_path):
     r = sftp_batch(tandemd.ports["sftp"], *MANAGE,
                    ["get progress:lastcodeload:text last.txt"], tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "Codeload failed: bundle rejected (truncated)" in \
-        (tmp_path / "last.txt").read_text()
+    last = (tmp_path / "last.txt").read_text()
+    assert "Controller A: bundle rejected (truncated)" in last
+    assert "the active bank (0) is unchanged" in last
+    assert "RETURN_CODE: " in last
+    assert "Codeload completed successfully." not in last
+    assert_unchanged(tandemd, tmp_path)
 
 
 def test_openssh_sftp_monitor_may_not_flash(tandemd, bundles, tmp_path):
@@ -95,6 +205,8 @@ def test_openssh_sftp_monitor_may_not_flash(tandemd, bundles, tmp_path):
     r = sftp_batch(tandemd.ports["sftp"], *MONITOR, ["get progress p.xml"],
                    tmp_path)
     assert r.returncode == 0, r.stderr
+    assert progress((tmp_path / "p.xml").read_text())["activity"] == "none"
+    assert_unchanged(tandemd, tmp_path)
 
 
 def test_openssh_sftp_other_names_refused(tandemd, bundles, tmp_path):
@@ -104,6 +216,7 @@ def test_openssh_sftp_other_names_refused(tandemd, bundles, tmp_path):
         r = sftp_batch(tandemd.ports["sftp"], *MANAGE, [cmd], tmp_path)
         assert r.returncode != 0, cmd
     assert not (tmp_path / "x").exists()
+    assert_unchanged(tandemd, tmp_path)
 
 
 def curl(*args, home):
@@ -118,9 +231,24 @@ def test_curl_upload_and_progress(tandemd, bundles, tmp_path):
     assert r.returncode == 0, r.stderr
     r = curl(url + "/progress:lastcodeload:text", home=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "Bundle TS250P003 verified" in r.stdout
+    assert "Bundle TS250P003 (built " in r.stdout
+    assert "Codeload completed successfully." in r.stdout
     r = curl(url + "/progress", home=tmp_path)
-    assert "<PROPERTY name=\"activity\" type=\"string\">none</PROPERTY>" in r.stdout
+    assert "<PROPERTY name=\"activity\" type=\"string\"" in r.stdout
+    assert progress(r.stdout)["activity"] == "none"
+    assert flash_show(tmp_path)["bundle_version"] == "TS250P003"
+    d = restarted(tandemd, tmp_path, bundles)
+    try:
+        assert_running(d, "TS250P003")
+        # A newer bundle over curl on the restarted controller.
+        url = "sftp://manage:%%21manage@127.0.0.1:%d" % d.ports["sftp"]
+        r = curl("-T", bundles["newer"], url + "/flash", home=tmp_path)
+        assert r.returncode == 0, r.stderr
+        d = restarted(d, tmp_path, bundles)
+        assert_running(d, "TS250P004")
+    finally:
+        if d.proc.poll() is None:
+            assert d.stop() == 0
 
 
 def test_curl_foreign_signature_fails_during_upload(tandemd, bundles, tmp_path):
@@ -131,9 +259,11 @@ def test_curl_foreign_signature_fails_during_upload(tandemd, bundles, tmp_path):
     assert r.returncode != 0
     r = curl(url + "/progress:lastcodeload:text", home=tmp_path)
     assert "unknown-key" in r.stdout or "signature" in r.stdout, r.stdout
+    assert "The firmware was not changed." in r.stdout, r.stdout
+    assert_unchanged(tandemd, tmp_path)
 
 
-def test_paramiko_out_of_order_write_refused(tandemd, bundles):
+def test_paramiko_out_of_order_write_refused(tandemd, bundles, tmp_path):
     c = paramiko_client(tandemd.ports["sftp"], *MANAGE)
     sftp = c.open_sftp()
     data = bundles["good"].read_bytes()
@@ -146,20 +276,28 @@ def test_paramiko_out_of_order_write_refused(tandemd, bundles):
     f.close()            # paramiko swallows the CLOSE failure
     assert "Out-of-order write at offset 65536 (expected 4096)" in \
         sftp.open("progress:lastcodeload:text").read().decode()
-    # A second code load may start afterwards: the first was aborted.
-    with sftp.open("flash", "wb") as g:
-        g.write(data)
-    assert "verified" in sftp.open("progress:lastcodeload:text").read().decode()
+    assert flash_show(tmp_path)["bundle_version"] == ""
     assert sorted(sftp.listdir("/")) == ["flash", "flash:force", "progress",
                                         "progress:lastcodeload:text"]
     with pytest.raises(IOError):
         sftp.remove("progress")
     with pytest.raises(IOError):
         sftp.rename("flash", "x")
+    # A second code load may start afterwards: the first was aborted.
+    with sftp.open("flash", "wb") as g:
+        g.write(data)
+    assert "Codeload completed successfully." in \
+        sftp.open("progress:lastcodeload:text").read().decode()
     c.close()
+    d = restarted(tandemd, tmp_path, bundles)
+    try:
+        assert_running(d, "TS250P003")
+    finally:
+        assert d.stop() == 0
 
 
-def test_paramiko_second_upload_while_one_runs_is_busy(tandemd, bundles):
+def test_paramiko_second_upload_while_one_runs_is_busy(tandemd, bundles,
+                                                       tmp_path):
     data = bundles["good"].read_bytes()
     c1 = paramiko_client(tandemd.ports["sftp"], *MANAGE)
     c2 = paramiko_client(tandemd.ports["sftp"], *MANAGE)
@@ -169,17 +307,19 @@ def test_paramiko_second_upload_while_one_runs_is_busy(tandemd, bundles):
     s2 = c2.open_sftp()
     with pytest.raises(IOError, match="already in progress"):
         s2.open("flash", "wb")
-    xml = s2.open("progress").read().decode()
-    assert re.search(r">codeload<", xml)
+    props = progress(s2.open("progress").read().decode())
+    assert props["activity"] == "codeload"
     # The first client vanishes mid-upload: the code load is abandoned.
     c1.close()
-    for _ in range(50):
-        if ">none<" in s2.open("progress").read().decode():
-            break
-        import time
+    deadline = time.monotonic() + 10
+    while progress(s2.open("progress").read().decode())["activity"] != "none":
+        assert time.monotonic() < deadline, "the code load never ended"
         time.sleep(0.1)
-    assert "client went away" in s2.open("progress:lastcodeload:text").read().decode()
+    last = s2.open("progress:lastcodeload:text").read().decode()
+    assert "Codeload failed: the SFTP client went away" in last
+    assert "The firmware was not changed." in last
     c2.close()
+    assert_unchanged(tandemd, tmp_path)
 
 
 def test_sftp_port_refuses_shell(tandemd):

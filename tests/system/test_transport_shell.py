@@ -1,7 +1,8 @@
 """tandemd's CLI transports driven by stock clients: telnet in a pty, OpenSSH
 ssh (with sshpass) and paramiko, the console; protocol switching at run time;
-clean shutdown on SIGTERM; idle RSS. The CLI behind them is tandemd's
-stand-in (src/daemon/shell_standin.c) until src/cli is wired."""
+clean shutdown on SIGTERM; idle RSS. Behind them is the real controller:
+src/cli's command table over src/config's users (the simulator's default
+users, yescrypt hashes) and lockout, and its protocol settings."""
 import os
 import pty
 import re
@@ -18,6 +19,11 @@ from conftest import program
 
 MANAGE = ("manage", "!manage")
 MONITOR = ("monitor", "!monitor")
+OPERATOR = ("operator", "Tandem-2324x")     # passes src/config's policy
+# `show versions` on a lone controller: controller A's object, then the
+# Warning status for the partner (docs/compat.md), never a bare Success.
+LOADER_LINE = "Management Controller Loader Code Version: 0.1.0"
+PARTNER_WARNING = "Warning: Controller B is not available"
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no"]
 
@@ -155,10 +161,15 @@ def test_telnet_login_password_not_echoed_command_exit(tandemd):
     after = t.expect(r"# $")
     assert b"!manage" not in after, after
     t.send("show versions\r")
-    out = t.expect(r"Success: Command completed successfully\..*\n.*# ")
-    assert b"Tandem Version: 0.1.0" in out
+    out = t.expect(PARTNER_WARNING + r".*\r\n# ")
+    assert b"Controller A Versions\r\n" in out
+    assert LOADER_LINE.encode() + b"\r\n" in out
+    assert b"Bundle Version: N/A\r\n" in out  # a fresh flash store
+    t.send("show protocols\r")
+    out = t.expect(r"Success: Command completed successfully\. .*\r\n# ")
+    assert b"Command Line Interface (Telnet): Enabled" in out
     t.send("nonsense\r")
-    assert b"Error: The command is not recognized" in t.expect(r"# ")
+    assert b"Error: The command 'nonsense' was not recognized" in t.expect(r"# ")
     t.send("exit\r")
     assert t.wait() == 1 or True   # telnet's own status varies; the end matters
     assert b"Connection closed by foreign host" in t.seen
@@ -203,17 +214,19 @@ def test_telnet_raw_bytes_iac_and_crnul(tandemd):
     got = until(b"# ")
     assert b"\xff\xfc\x01" in got               # WONT ECHO after it
     s.sendall(b"show versionsX\x7f\r\x00")      # DEL erases the X
-    assert b"Tandem Version" in until(b"# ")
+    assert b"Controller A Versions" in until(b"# ")
     s.sendall(b"x" * 2000 + b"\r\n")
     assert b"longer than 1024" in until(b"# ")
     s.close()
 
 
 def test_lockout_from_one_source_reaches_the_client(tandemd):
-    """The stand-in locks a source out after 5 failures (the real policy is
-    src/config's); the transport must say so and refuse the right password."""
+    """src/config's policy: 5 failed logins from one source lock it out for
+    300 s on every transport, the right password included; another source
+    is not affected, and the lockout is in the event log."""
+    port = tandemd.ports["telnet"]
     for _ in range(2):
-        t = Pty(["telnet", "127.0.0.1", str(tandemd.ports["telnet"])])
+        t = Pty(["telnet", "127.0.0.1", str(port)])
         for _ in range(3):
             try:
                 t.expect("login: ", timeout=5)
@@ -223,14 +236,26 @@ def test_lockout_from_one_source_reaches_the_client(tandemd):
             t.expect("Password: ")
             t.send("bad\r")
         t.wait()
-    t = telnet_login(tandemd.ports["telnet"], *MANAGE)
+    t = telnet_login(port, *MANAGE)
     t.expect("Login locked out")
     t.wait()
     assert b"# " not in t.seen
+    # The same source over SSH, with the right password: refused too.
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show versions")
+    assert r.returncode == 5, (r.returncode, r.stdout, r.stderr)
+    assert "Controller A Versions" not in r.stdout
+    # 127.0.0.2 is another source on the same loopback.
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show events",
+                opts=["-o", "BindAddress=127.0.0.2"])
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"WARNING Login lockout: 5 failed logins from "
+                     r"127\.0\.0\.1 \(last as user 'manage'\); logins from "
+                     r"there are refused for 300 second\(s\)\.", r.stdout), \
+        r.stdout
 
 
-def ssh_run(port, user, password, *command, stdin=None, tty=False):
-    args = ["sshpass", "-p", password, "ssh", *SSH_OPTS, "-p", str(port)]
+def ssh_run(port, user, password, *command, stdin=None, tty=False, opts=()):
+    args = ["sshpass", "-p", password, "ssh", *SSH_OPTS, *opts, "-p", str(port)]
     args += ["-tt"] if tty else ["-T"]
     return subprocess.run(args + ["%s@127.0.0.1" % user, *command],
                           input=stdin, capture_output=True, text=True,
@@ -242,20 +267,33 @@ def test_ssh_stock_exec_with_tty(tandemd):
                         "-p", str(tandemd.ports["ssh"]), "manage@127.0.0.1",
                         "show versions"], capture_output=True, timeout=30)
     assert r.returncode == 0
-    assert b"Tandem Version: 0.1.0\r\n" in r.stdout
+    assert LOADER_LINE.encode() + b"\r\n" in r.stdout   # the pty's line ends
+    assert PARTNER_WARNING.encode() in r.stdout
 
 
 def test_ssh_stock_exec_exit_status(tandemd):
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show", "versions")
     assert r.returncode == 0, r.stderr
-    assert "Tandem Version: 0.1.0" in r.stdout
-    assert r.stdout.rstrip().splitlines()[-1].startswith("Success:")
-    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "fail")
+    assert LOADER_LINE in r.stdout
+    # A Warning is not a failure: the command did what it could.
+    assert r.stdout.rstrip().splitlines()[-1].startswith(PARTNER_WARNING)
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show", "protocols")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip().splitlines()[-1].startswith(
+        "Success: Command completed successfully.")
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols bogus enabled")
     assert r.returncode == 1
-    assert r.stdout.startswith("Error: ")
+    assert r.stdout.startswith("Error: The parameter 'bogus' was not "
+                               "recognized: expected a protocol"), r.stdout
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "no-such-command")
     assert r.returncode == 1
-    assert "not recognized" in r.stdout
+    assert r.stdout.startswith("Error: The command 'no-such-command' was not "
+                               "recognized"), r.stdout
+    # A failed set changed nothing; a good one exits 0 and takes effect.
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols ftp enabled")
+    assert r.returncode == 0, r.stdout
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert "File Transfer Protocol (FTP): Enabled" in r.stdout
 
 
 def test_ssh_stock_wrong_password_rejected(tandemd):
@@ -270,9 +308,10 @@ def test_ssh_stock_piped_shell(tandemd):
     r = ssh_run(tandemd.ports["ssh"], *MANAGE,
                 stdin="show versions\nshow protocols\nexit\n")
     assert r.returncode == 0, r.stderr
-    assert "System Name:" in r.stdout            # the banner
-    assert "Tandem Version" in r.stdout
-    assert re.search(r"telnet\s+Enabled", r.stdout)
+    assert "System Name: Uninitialized Name" in r.stdout   # the banner
+    assert LOADER_LINE in r.stdout
+    assert "Command Line Interface (Telnet): Enabled" in r.stdout
+    assert r.stdout.count("\n# ") == 3          # a prompt before each line
 
 
 def test_ssh_large_piped_input_all_commands_run(tandemd):
@@ -281,7 +320,7 @@ def test_ssh_large_piped_input_all_commands_run(tandemd):
     r = ssh_run(tandemd.ports["ssh"], *MANAGE,
                 stdin="show versions\n" * 2000 + "exit\n")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.count("Tandem Version: 0.1.0") == 2000
+    assert r.stdout.count(LOADER_LINE) == 2000
 
 
 def test_telnet_session_limit(tandemd):
@@ -315,9 +354,9 @@ def test_ssh_stock_interactive_pty(tandemd):
     t.expect("System Name: ")
     t.expect(r"# $")
     t.send("show versions\r")
-    out = t.expect(r"Success: .*\r\n# ")
+    out = t.expect(PARTNER_WARNING + r".*\r\n# ")
     assert b"show versions\r\n" in out          # echoed by the server's pty
-    assert b"Tandem Version: 0.1.0\r\n" in out
+    assert LOADER_LINE.encode() + b"\r\n" in out
     t.send("exit\r")
     assert t.wait() == 0
 
@@ -334,10 +373,10 @@ def test_paramiko_exec_and_host_key(tandemd, tmp_path):
     c = paramiko_client(tandemd.ports["ssh"], *MANAGE)
     assert c.get_transport().get_remote_server_key().get_name() == "ssh-ed25519"
     _, out, _ = c.exec_command("show versions", timeout=10)
-    assert "Tandem Version" in out.read().decode()
+    assert LOADER_LINE in out.read().decode()
     assert out.channel.recv_exit_status() == 0
     c.close()
-    key = tmp_path / "state" / "a" / "config" / "ssh_host_ed25519_key"
+    key = tmp_path / "state" / "config" / "ssh_host_ed25519_key"
     assert os.stat(key).st_mode & 0o777 == 0o600
     with pytest.raises(paramiko.AuthenticationException):
         paramiko_client(tandemd.ports["ssh"], "manage", "wrong")
@@ -348,7 +387,13 @@ def test_paramiko_shell_monitor_cannot_set(tandemd):
     _, out, _ = c.exec_command("set protocols telnet disabled", timeout=10)
     text = out.read().decode()
     assert out.channel.recv_exit_status() == 1
-    assert "manage role" in text
+    assert text.startswith("Error: Permission denied: the user 'monitor' has "
+                           "the monitor role"), text
+    c.close()
+    c = paramiko_client(tandemd.ports["ssh"], *MONITOR)  # a channel each
+    _, out, _ = c.exec_command("show protocols", timeout=10)
+    assert "Command Line Interface (Telnet): Enabled" in out.read().decode()
+    assert out.channel.recv_exit_status() == 0
     c.close()
     # Still open.
     socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5).close()
@@ -373,7 +418,7 @@ def test_protocols_disabled_refuse_and_enable_opens(tandemd):
     assert refused(port)
     live.wait()                                  # its session was ended too
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
-    assert re.search(r"telnet\s+Disabled", r.stdout)
+    assert "Command Line Interface (Telnet): Disabled" in r.stdout
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols telnet enabled")
     assert r.returncode == 0
     tandemd.wait_for_line(r"^telnet listening")
@@ -409,25 +454,39 @@ def test_console_login_and_command(tmp_path):
     proc = subprocess.Popen(
         [program("tandemd"), "--state", str(tmp_path / "state"), "--console",
          "--ssh-port", "0", "--sftp-port", "0",
-         "--user", "%s:%s:monitor" % MONITOR],
+         "--user", "%s:%s:monitor" % OPERATOR],
         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
     con = Pty.__new__(Pty)
     con.fd, con.seen = master, b""
     con.expect(r"ssh listening on 127\.0\.0\.1:\d+")
     con.expect("login: ")
-    con.send("monitor\n")
+    con.send(OPERATOR[0] + "\n")
     con.expect("Password: ")
-    con.send("!monitor\n")
+    con.send(OPERATOR[1] + "\n")
     after = con.expect(r"# ")
-    assert b"!monitor" not in after              # echo off for the password
+    assert OPERATOR[1].encode() not in after     # echo off for the password
     con.send("show versions\n")
-    assert b"Tandem Version" in con.expect(r"Success: ")
+    assert LOADER_LINE.encode() in con.expect(PARTNER_WARNING + r".*\n# ")
+    con.send("set protocols telnet enabled\n")  # --user gave monitor only
+    assert b"Error: Permission denied: the user 'operator' has the monitor " \
+        b"role" in con.expect(r"# ")
     con.send("exit\n")
     con.expect("login: ")                        # a console asks again
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
     os.close(master)
+
+
+def test_user_option_weak_password_refused(tmp_path):
+    """--user goes through src/config's password policy."""
+    r = subprocess.run([program("tandemd"), "--state", str(tmp_path / "state"),
+                        "--user", "weak:weakpassword:manage", "-n"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert "a password needs an upper-case letter" in r.stderr
+    assert not (tmp_path / "state" / "config" / "users.json").exists() or \
+        "weak" not in (tmp_path / "state" / "config" / "users.json").read_text()
 
 
 def test_sigterm_with_sessions_exits_zero(tmp_path):
