@@ -200,9 +200,13 @@ static int on_data(void *ctx, const struct bundle_component *c,
 		data += n;
 		len -= n;
 		fi->done += n;
-		if (fi->chunk_len == fi->write_unit &&
-		    image_flush(fi, c, e) < 0)
-			return fi->code;
+		if (fi->chunk_len == fi->write_unit) {
+			if (image_flush(fi, c, e) < 0)
+				return fi->code;
+			/* Once a write unit: cheap, and often enough for
+			 * `show firmware-update-status`. */
+			progress(fi, FLASH_STAGE_RECEIVING);
+		}
 	}
 	return 0;
 }
