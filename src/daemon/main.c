@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		"         [--idle-seconds N] [--simulator] [-n]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
+		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
+		"\n(kept) or in --keys DIR (this run only).\n"
 		"Ports: 0 picks a free port; each open listener prints\n"
 		"\"PROTO listening on ADDR:PORT\". --enable/--disable change "
 		"the stored\nprotocol settings (telnet and ftp are disabled "
