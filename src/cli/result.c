@@ -197,6 +197,10 @@ void cli_object_add_enum(struct cli_object *o, const char *name,
 
 static void message_set(struct cli_message *m, enum cli_response_type type,
 			const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void message_set(struct cli_message *m, enum cli_response_type type,
+			const char *fmt, va_list ap)
 {
 	char raw[sizeof(m->text)];
 	char *clean;
