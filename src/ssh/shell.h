@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/common.h"
+#include "common/listener.h"
 
 /* Limits of this part (STYLE.md: limits in one place). */
 #define SHELL_SESSIONS_MAX	8	/* per listener */
@@ -184,25 +185,6 @@ void shell_session_run(const struct shell_service *svc, struct shell_io *io,
 		       const char *user, enum shell_role role);
 int shell_io_write_str(struct shell_io *io, const char *s);
 unsigned shell_idle_seconds(const struct shell_service *svc);
-
-/* ---- listener.c: TCP listener with a thread per connection ---- */
-
-struct tcp_listener;
-/* Serves one connection on the calling thread; the fd is closed after. */
-typedef void (*tcp_serve_fn)(void *arg, int fd, const char *peer);
-
-struct tcp_listener *tcp_listener_start(const char *name, const char *address,
-					uint16_t port, tcp_serve_fn serve,
-					void *arg, struct err *e);
-uint16_t tcp_listener_port(const struct tcp_listener *l);
-unsigned tcp_listener_sessions(struct tcp_listener *l);
-/*
- * _close: stop accepting (the port refuses at once) and cut every session;
- * does not wait, so a session may close its own listener. _stop: close,
- * then wait for the session threads and free; never from a session.
- */
-void tcp_listener_close(struct tcp_listener *l);
-void tcp_listener_stop(struct tcp_listener *l);
 
 /* ---- telnet.c ---- */
 

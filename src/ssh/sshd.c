@@ -548,8 +548,10 @@ struct sshd_server *sshd_server_start(const struct sshd_config *cfg,
 		goto fail;
 	}
 	pthread_mutex_init(&srv->bind_mu, NULL);
-	srv->listener = tcp_listener_start(name, cfg->address, cfg->port,
-					   sshd_serve, srv, e);
+	srv->listener = tcp_listener_start(&(struct tcp_listener_cfg){
+		.name = name, .address = cfg->address, .port = cfg->port,
+		.max_sessions = SHELL_SESSIONS_MAX, .nodelay = true,
+		.serve = sshd_serve, .arg = srv }, e);
 	if (!srv->listener) {
 		pthread_mutex_destroy(&srv->bind_mu);
 		goto fail;

@@ -167,8 +167,10 @@ struct telnet_server *telnet_server_start(const char *address, uint16_t port,
 		return NULL;
 	}
 	t->svc = *svc;
-	t->listener = tcp_listener_start("telnet", address, port, telnet_serve,
-					 t, e);
+	t->listener = tcp_listener_start(&(struct tcp_listener_cfg){
+		.name = "telnet", .address = address, .port = port,
+		.max_sessions = SHELL_SESSIONS_MAX, .nodelay = true,
+		.serve = telnet_serve, .arg = t }, e);
 	if (!t->listener) {
 		free(t);
 		return NULL;

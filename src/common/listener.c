@@ -1,7 +1,7 @@
 /*
- * listener.c: a TCP listener that gives each connection its own thread, at
- * most SHELL_SESSIONS_MAX at once, and on stop ends them all (shutdown()
- * of their sockets wakes any blocked read) before it returns.
+ * listener.c: a TCP listener that gives each connection its own thread in
+ * one of a fixed number of slots; it owns the sockets and threads, never
+ * what is spoken on them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ssh/shell.h"
+#include "common/listener.h"
 
 struct tcp_slot {
 	struct tcp_listener *owner;
@@ -29,14 +29,17 @@ struct tcp_slot {
 struct tcp_listener {
 	char name[16];
 	tcp_serve_fn serve;
+	tcp_refuse_fn refuse;
 	void *arg;
+	unsigned max_sessions;
+	bool nodelay;
 	int listen_fd;
 	int wake[2];
 	uint16_t port;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	bool closed;
-	struct tcp_slot slots[SHELL_SESSIONS_MAX];
+	struct tcp_slot slots[];
 };
 
 static void *slot_main(void *arg)
@@ -59,7 +62,7 @@ static struct tcp_slot *slot_take(struct tcp_listener *l)
 	struct tcp_slot *free_slot = NULL;
 	size_t i;
 
-	for (i = 0; i < SHELL_SESSIONS_MAX; i++) {
+	for (i = 0; i < l->max_sessions; i++) {
 		struct tcp_slot *slot = &l->slots[i];
 		bool done;
 
@@ -83,8 +86,11 @@ static void session_start(struct tcp_listener *l, int fd,
 	char host[INET6_ADDRSTRLEN];
 
 	if (!slot) {
-		log_warn("%s: %d sessions already; connection refused",
-			 l->name, SHELL_SESSIONS_MAX);
+		if (l->refuse)
+			l->refuse(l->arg, fd);
+		else
+			log_warn("%s: %u sessions already; connection refused",
+				 l->name, l->max_sessions);
 		close(fd);
 		return;
 	}
@@ -130,7 +136,9 @@ static void *accept_main(void *arg)
 		if (fd < 0)
 			continue;
 		/* Interactive: a reply must not wait for the last ACK. */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (l->nodelay)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
 		session_start(l, fd, &peer, len);
 	}
 	return NULL;
@@ -167,23 +175,26 @@ static int listen_on(const char *name, const char *address, uint16_t port,
 	return fd;
 }
 
-struct tcp_listener *tcp_listener_start(const char *name, const char *address,
-					uint16_t port, tcp_serve_fn serve,
-					void *arg, struct err *e)
+struct tcp_listener *tcp_listener_start(const struct tcp_listener_cfg *cfg,
+					struct err *e)
 {
+	const char *name = cfg->name;
 	struct sockaddr_storage addr;
 	socklen_t len = sizeof(addr);
 	struct tcp_listener *l;
 
-	l = calloc(1, sizeof(*l));
+	l = calloc(1, sizeof(*l) + cfg->max_sessions * sizeof(l->slots[0]));
 	if (!l) {
 		err_set(e, -ENOMEM, "%s: out of memory", name);
 		return NULL;
 	}
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->serve = serve;
-	l->arg = arg;
-	l->listen_fd = listen_on(name, address, port, e);
+	l->serve = cfg->serve;
+	l->refuse = cfg->refuse;
+	l->arg = cfg->arg;
+	l->max_sessions = cfg->max_sessions;
+	l->nodelay = cfg->nodelay;
+	l->listen_fd = listen_on(name, cfg->address, cfg->port, e);
 	if (l->listen_fd < 0) {
 		free(l);
 		return NULL;
@@ -222,7 +233,7 @@ unsigned tcp_listener_sessions(struct tcp_listener *l)
 	size_t i;
 
 	pthread_mutex_lock(&l->mu);
-	for (i = 0; i < SHELL_SESSIONS_MAX; i++)
+	for (i = 0; i < l->max_sessions; i++)
 		n += l->slots[i].used && !l->slots[i].done;
 	pthread_mutex_unlock(&l->mu);
 	return n;
@@ -243,7 +254,7 @@ void tcp_listener_close(struct tcp_listener *l)
 	close(l->wake[0]);
 	close(l->wake[1]);
 	pthread_mutex_lock(&l->mu);
-	for (i = 0; i < SHELL_SESSIONS_MAX; i++)
+	for (i = 0; i < l->max_sessions; i++)
 		if (l->slots[i].used && !l->slots[i].done)
 			shutdown(l->slots[i].fd, SHUT_RDWR);
 	pthread_mutex_unlock(&l->mu);
@@ -256,7 +267,7 @@ void tcp_listener_stop(struct tcp_listener *l)
 	if (!l)
 		return;
 	tcp_listener_close(l);
-	for (i = 0; i < SHELL_SESSIONS_MAX; i++)
+	for (i = 0; i < l->max_sessions; i++)
 		if (l->slots[i].used)
 			pthread_join(l->slots[i].thread, NULL);
 	pthread_mutex_destroy(&l->mu);
