@@ -38,6 +38,7 @@ struct daemon {
 	struct sshd_server *sshd[2];		/* ssh, sftp */
 	struct ftp_server *ftpd;
 	struct event_base *base;
+	struct event *term, *intr;	/* watched from daemon_new on */
 	bool stopped;
 };
 
@@ -205,6 +206,8 @@ static void close_listener(struct daemon *d, enum daemon_protocol p,
 	stop_server(p, server);
 }
 
+static void on_signal(evutil_socket_t sig, short what, void *arg);
+
 struct daemon *daemon_new(const struct daemon_config *cfg,
 			  const struct shell_service *shell,
 			  const struct sftp_service *sftp,
@@ -246,6 +249,19 @@ struct daemon *daemon_new(const struct daemon_config *cfg,
 		err_set(e, -ENOMEM, "tandemd: cannot make the event loop");
 		pthread_mutex_destroy(&d->mu);
 		free(d);
+		return NULL;
+	}
+	/*
+	 * Watch for SIGTERM before any listener opens: a supervisor may stop
+	 * us as soon as it sees a port, and the signal is then handled when
+	 * the loop starts instead of killing us mid-start.
+	 */
+	d->term = evsignal_new(d->base, SIGTERM, on_signal, d);
+	d->intr = evsignal_new(d->base, SIGINT, on_signal, d);
+	if (!d->term || !d->intr || evsignal_add(d->term, NULL) < 0 ||
+	    evsignal_add(d->intr, NULL) < 0) {
+		err_set(e, -EIO, "tandemd: cannot watch for signals");
+		daemon_free(d);
 		return NULL;
 	}
 	for (i = 0; i < DAEMON_PROTO_COUNT; i++) {
@@ -334,22 +350,8 @@ static void close_all(struct daemon *d)
 
 int daemon_run(struct daemon *d)
 {
-	struct event *term, *intr;
-	int rc;
+	int rc = event_base_loop(d->base, EVLOOP_NO_EXIT_ON_EMPTY);
 
-	term = evsignal_new(d->base, SIGTERM, on_signal, d);
-	intr = evsignal_new(d->base, SIGINT, on_signal, d);
-	if (!term || !intr || evsignal_add(term, NULL) < 0 ||
-	    evsignal_add(intr, NULL) < 0) {
-		log_error("cannot watch for signals");
-		rc = -1;
-	} else {
-		rc = event_base_loop(d->base, EVLOOP_NO_EXIT_ON_EMPTY);
-	}
-	if (term)
-		event_free(term);
-	if (intr)
-		event_free(intr);
 	close_all(d);
 	return rc < 0 ? -1 : 0;
 }
@@ -359,6 +361,10 @@ void daemon_free(struct daemon *d)
 	if (!d)
 		return;
 	close_all(d);
+	if (d->term)
+		event_free(d->term);
+	if (d->intr)
+		event_free(d->intr);
 	event_base_free(d->base);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
