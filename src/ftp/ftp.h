@@ -28,7 +28,6 @@
 #define FTP_DATA_WAIT_SECONDS	60	/* data connection to appear */
 #define FTP_DATA_IDLE_SECONDS	120	/* no bytes on the data connection */
 #define FTP_CHUNK		(256 * 1024)
-#define FTP_PIPE_BUFFERS	8	/* FTP_CHUNK each, between recv and feed */
 #define FTP_USER_MAX		64
 #define FTP_PASSWORD_MAX	128
 
@@ -175,17 +174,6 @@ int ftp_data_open(struct ftp_session *s, struct err *e);
 
 /* upload.c */
 void ftp_upload(struct ftp_session *s, bool force);
-
-/* pipe.c: receive and feed at once, through FTP_PIPE_BUFFERS buffers */
-struct ftp_pipe;
-struct ftp_pipe *ftp_pipe_start(const struct ftp_ops *ops, void *ctx,
-				void *job, struct err *e);
-/* A free buffer of FTP_CHUNK bytes, or NULL once a feed has failed. */
-uint8_t *ftp_pipe_buffer(struct ftp_pipe *p);
-void ftp_pipe_push(struct ftp_pipe *p, size_t len);
-bool ftp_pipe_failed(struct ftp_pipe *p);
-/* End of data: waits for the feeder; 0, or the feed's error in e. */
-int ftp_pipe_finish(struct ftp_pipe *p, struct err *e);
 
 /* server.c */
 bool ftp_server_stopping(struct ftp_server *srv);

@@ -26,9 +26,9 @@ static int failure_code(int code)
 	}
 }
 
-/* 1: more data read into buf (*n bytes); 0: end of data; <0: failure. */
-static int data_read(struct ftp_session *s, int fd, uint8_t *buf, size_t cap,
-		     size_t *n, struct err *e)
+/* 1: more data read into s->chunk (*n); 0: end of data; <0: failure. */
+static int data_read(struct ftp_session *s, int fd, size_t *n,
+		     struct err *e)
 {
 	int64_t deadline = ftp_now() + FTP_DATA_IDLE_SECONDS;
 
@@ -55,7 +55,7 @@ static int data_read(struct ftp_session *s, int fd, uint8_t *buf, size_t cap,
 				       "was lost during the upload");
 		if (rc <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		got = recv(fd, buf, cap, 0);
+		got = recv(fd, s->chunk, FTP_CHUNK, 0);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
@@ -77,49 +77,8 @@ static void drain(struct ftp_session *s, int fd)
 	struct err ignored;
 	size_t n;
 
-	while (data_read(s, fd, s->chunk, FTP_CHUNK, &n, &ignored) > 0)
+	while (data_read(s, fd, &n, &ignored) > 0)
 		;
-}
-
-/*
- * Reads the data connection to its end while a feeder thread verifies and
- * writes what has arrived. 0 at a complete transfer the engine took; else
- * the error (the engine's own reason when it refused the bundle).
- */
-static int receive(struct ftp_session *s, int fd, void *job,
-		   unsigned long long *total, struct err *e)
-{
-	struct ftp_pipe *pipe;
-	struct err fe;
-	int rc = 1, frc;
-
-	pipe = ftp_pipe_start(s->cfg->ops, s->cfg->ctx, job, e);
-	if (!pipe)
-		return e->code;
-	while (rc > 0) {
-		uint8_t *b = ftp_pipe_buffer(pipe);
-		size_t fill = 0, n = 0;
-
-		if (!b) {
-			drain(s, fd);
-			break;
-		}
-		while (fill < FTP_CHUNK &&
-		       (rc = data_read(s, fd, b + fill, FTP_CHUNK - fill, &n,
-				       e)) > 0)
-			fill += n;
-		if (fill > 0) {
-			*total += fill;
-			ftp_pipe_push(pipe, fill);
-		}
-	}
-	err_clear(&fe);
-	frc = ftp_pipe_finish(pipe, &fe);
-	if (frc < 0) {
-		*e = fe;
-		return frc;
-	}
-	return rc;
 }
 
 void ftp_upload(struct ftp_session *s, bool force)
@@ -129,6 +88,7 @@ void ftp_upload(struct ftp_session *s, bool force)
 	struct buf report;
 	struct err e;
 	void *job;
+	size_t n = 0;
 	int fd, rc;
 
 	err_clear(&e);
@@ -145,7 +105,14 @@ void ftp_upload(struct ftp_session *s, bool force)
 		return;
 	}
 	ftp_reply(s, 150, "Ok to send data.");
-	rc = receive(s, fd, job, &total, &e);
+	while ((rc = data_read(s, fd, &n, &e)) > 0) {
+		total += n;
+		rc = ops->upload_feed(s->cfg->ctx, job, s->chunk, n, &e);
+		if (rc < 0) {
+			drain(s, fd);
+			break;
+		}
+	}
 	close(fd);
 	if (rc < 0) {
 		char line[FTP_LINE_MAX];
