@@ -18,13 +18,16 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
 
-#define VERIFY_FILE_CHUNK (1024 * 1024)
+#define VERIFY_FILE_CHUNK (64 * 1024)
+#define VERIFY_FILE_WINDOW (1u << 20)	/* bytes mapped at a time */
 
 enum verifier_stage {
 	STAGE_MANIFEST,
@@ -705,43 +708,75 @@ void bundle_verifier_free(struct bundle_verifier *v)
 	free(v);
 }
 
+/*
+ * Feeds a regular file through windows mapped one at a time: the verifier
+ * hashes straight from the page cache, without a read() copy, and each
+ * window is unmapped before the next so the resident size stays bounded.
+ * 1 if the file can't be mapped (a pipe...): the caller reads instead.
+ */
+static int feed_mapped(struct bundle_verifier *v, int fd, const char *path,
+		       struct err *e)
+{
+	struct stat st;
+	off_t off;
+	int rc = 0;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return 1;
+	for (off = 0; off < st.st_size && rc == 0; off += VERIFY_FILE_WINDOW) {
+		size_t len = (size_t)(st.st_size - off) < VERIFY_FILE_WINDOW ?
+			     (size_t)(st.st_size - off) : VERIFY_FILE_WINDOW;
+		void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, off);
+
+		if (p == MAP_FAILED) {
+			if (off == 0)
+				return 1;
+			return err_set(e, BUNDLE_ERR_IO, "%s: cannot map: %m",
+				       path);
+		}
+		madvise(p, len, MADV_SEQUENTIAL | MADV_WILLNEED);
+		rc = bundle_verifier_feed(v, p, len);
+		munmap(p, len);
+	}
+	return rc < 0 ? rc : bundle_verifier_finish(v);
+}
+
 int bundle_verify_file(const char *path, const struct bundle_verify_config *cfg,
 		       const struct bundle_verifier_ops *ops, void *ctx,
 		       struct bundle_manifest *out, struct err *e)
 {
 	struct bundle_verifier *v;
-	uint8_t *chunk;
-	int fd, rc = 0;
+	uint8_t *chunk = NULL;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, BUNDLE_ERR_IO, "%s: %m", path);
-	chunk = malloc(VERIFY_FILE_CHUNK);
-	v = chunk ? bundle_verifier_new(cfg, ops, ctx) : NULL;
+	v = bundle_verifier_new(cfg, ops, ctx);
 	if (!v) {
-		free(chunk);
 		close(fd);
 		return err_set(e, BUNDLE_ERR_NOMEM, "out of memory");
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		ssize_t n = read(fd, chunk, VERIFY_FILE_CHUNK);
+	rc = feed_mapped(v, fd, path, e);
+	if (rc == 1)
+		chunk = malloc(VERIFY_FILE_CHUNK);
+	while (rc == 1) {
+		ssize_t n = chunk ? read(fd, chunk, VERIFY_FILE_CHUNK) : -1;
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (!chunk)
+			rc = err_set(e, BUNDLE_ERR_NOMEM, "out of memory");
+		else if (n < 0)
 			rc = err_set(e, BUNDLE_ERR_IO, "%s: read failed: %m",
 				     path);
-			break;
-		}
-		if (n == 0) {
+		else if (n == 0)
 			rc = bundle_verifier_finish(v);
-			break;
-		}
-		if ((rc = bundle_verifier_feed(v, chunk, (size_t)n)) < 0)
-			break;
+		else if ((rc = bundle_verifier_feed(v, chunk, (size_t)n)) == 0)
+			rc = 1;
 	}
-	if (rc < 0 && rc != BUNDLE_ERR_IO)
+	if (rc < 0 && rc != BUNDLE_ERR_IO && rc != BUNDLE_ERR_NOMEM)
 		*e = *bundle_verifier_error(v);
 	if (rc == 0 && out)
 		*out = *bundle_verifier_manifest(v);
