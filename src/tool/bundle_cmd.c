@@ -13,8 +13,14 @@
 
 static int bundle_fail(const struct err *e)
 {
-	fprintf(stderr, "tandem bundle: %s: %s\n", bundle_error_name(e->code),
-		e->msg);
+	const char *name = bundle_error_name(e->code);
+	size_t n = strlen(name);
+
+	/* Some messages already begin with their error's name. */
+	if (!strncmp(e->msg, name, n) && e->msg[n] == ':')
+		fprintf(stderr, "tandem bundle: %s\n", e->msg);
+	else
+		fprintf(stderr, "tandem bundle: %s: %s\n", name, e->msg);
 	return bundle_error_exit_code(e->code);
 }
 
