@@ -18,8 +18,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +25,6 @@
 #include "bundle/bundle.h"
 
 #define VERIFY_FILE_CHUNK (64 * 1024)
-#define VERIFY_FILE_WINDOW (1u << 20)	/* bytes mapped at a time */
 
 enum verifier_stage {
 	STAGE_MANIFEST,
@@ -708,37 +705,11 @@ void bundle_verifier_free(struct bundle_verifier *v)
 	free(v);
 }
 
-/*
- * Feeds a regular file through windows mapped one at a time: the verifier
- * hashes straight from the page cache, without a read() copy, and each
- * window is unmapped before the next so the resident size stays bounded.
- * 1 if the file can't be mapped (a pipe...): the caller reads instead.
- */
-static int feed_mapped(struct bundle_verifier *v, int fd, const char *path,
-		       struct err *e)
+static int feed_piece(void *ctx, const uint8_t *data, size_t len,
+		      struct err *e)
 {
-	struct stat st;
-	off_t off;
-	int rc = 0;
-
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
-		return 1;
-	for (off = 0; off < st.st_size && rc == 0; off += VERIFY_FILE_WINDOW) {
-		size_t len = (size_t)(st.st_size - off) < VERIFY_FILE_WINDOW ?
-			     (size_t)(st.st_size - off) : VERIFY_FILE_WINDOW;
-		void *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, off);
-
-		if (p == MAP_FAILED) {
-			if (off == 0)
-				return 1;
-			return err_set(e, BUNDLE_ERR_IO, "%s: cannot map: %m",
-				       path);
-		}
-		madvise(p, len, MADV_SEQUENTIAL | MADV_WILLNEED);
-		rc = bundle_verifier_feed(v, p, len);
-		munmap(p, len);
-	}
-	return rc < 0 ? rc : bundle_verifier_finish(v);
+	(void)e;
+	return bundle_verifier_feed(ctx, data, len);
 }
 
 int bundle_verify_file(const char *path, const struct bundle_verify_config *cfg,
@@ -758,7 +729,10 @@ int bundle_verify_file(const char *path, const struct bundle_verify_config *cfg,
 		return err_set(e, BUNDLE_ERR_NOMEM, "out of memory");
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	rc = feed_mapped(v, fd, path, e);
+	/* A regular file is hashed straight from the page cache. */
+	rc = fs_map_each(fd, FS_MAP_WINDOW, feed_piece, v, e);
+	if (rc == 0)
+		rc = bundle_verifier_finish(v);
 	if (rc == 1)
 		chunk = malloc(VERIFY_FILE_CHUNK);
 	while (rc == 1) {
@@ -776,8 +750,10 @@ int bundle_verify_file(const char *path, const struct bundle_verify_config *cfg,
 		else if ((rc = bundle_verifier_feed(v, chunk, (size_t)n)) == 0)
 			rc = 1;
 	}
-	if (rc < 0 && rc != BUNDLE_ERR_IO && rc != BUNDLE_ERR_NOMEM)
+	if (rc < 0 && bundle_verifier_error(v)->code < 0)
 		*e = *bundle_verifier_error(v);
+	else if (rc == FS_MAP_FAILED)
+		rc = e->code = BUNDLE_ERR_IO;
 	if (rc == 0 && out)
 		*out = *bundle_verifier_manifest(v);
 	bundle_verifier_free(v);

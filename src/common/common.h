@@ -79,6 +79,12 @@ int fs_read_file(const char *path, size_t max, struct buf *out,
 		 struct err *e);
 int fs_mkdir_p(const char *path, int mode, struct err *e);
 int fs_remove_tree(const char *path);
+#define FS_MAP_WINDOW	(1u << 20)	/* bytes fs_map_each maps at once */
+#define FS_MAP_FAILED	(-1000)		/* a window could not be mapped */
+int fs_map_each(int fd, size_t piece,
+		int (*fn)(void *ctx, const uint8_t *data, size_t len,
+			  struct err *e),
+		void *ctx, struct err *e);
 
 /* crc32c.c: CRC-32C (Castagnoli), as used by the boot records. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);

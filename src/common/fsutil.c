@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,5 +221,45 @@ int fs_remove_tree(const char *path)
 	closedir(dir);
 	if (rc == 0 && rmdir(path) < 0)
 		rc = -errno;
+	return rc;
+}
+
+/*
+ * Hands a regular file to fn in pieces of at most `piece` bytes, straight
+ * from the page cache through one mapped window at a time: no read() copy,
+ * and the resident size stays one window. 1 when fd can't be mapped (a
+ * pipe, an empty file): the caller then reads it. Else 0, fn's error, or
+ * FS_MAP_FAILED.
+ */
+int fs_map_each(int fd, size_t piece,
+		int (*fn)(void *ctx, const uint8_t *data, size_t len,
+			  struct err *e),
+		void *ctx, struct err *e)
+{
+	struct stat st;
+	off_t off;
+	int rc = 0;
+
+	if (piece == 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size == 0)
+		return 1;
+	for (off = 0; off < st.st_size && rc == 0; off += FS_MAP_WINDOW) {
+		size_t len = (size_t)(st.st_size - off) < FS_MAP_WINDOW ?
+			     (size_t)(st.st_size - off) : FS_MAP_WINDOW;
+		uint8_t *p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, off);
+		size_t done;
+
+		if (p == MAP_FAILED) {
+			if (off == 0)
+				return 1;
+			return err_set(e, FS_MAP_FAILED, "cannot map the "
+				       "file: %s", strerror(errno));
+		}
+		madvise(p, len, MADV_SEQUENTIAL | MADV_WILLNEED);
+		for (done = 0; done < len && rc == 0; done += piece)
+			rc = fn(ctx, p + done, len - done < piece ?
+				len - done : piece, e);
+		munmap(p, len);
+	}
 	return rc;
 }

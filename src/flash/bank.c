@@ -145,13 +145,13 @@ int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	md = EVP_MD_CTX_new();
 	if (!md || posix_memalign((void **)&chunk, FLASH_IO_ALIGN,
-				  FLASH_IO_CHUNK) != 0 ||
+				  FLASH_READBACK_CHUNK) != 0 ||
 	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		rc = err_set(e, FLASH_ERR_IO, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(fd, chunk, FLASH_IO_CHUNK);
+		ssize_t n = read(fd, chunk, FLASH_READBACK_CHUNK);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -12,7 +12,10 @@
 
 /* Limits of this part (STYLE.md: limits in one place). */
 #define FLASH_BOOTREC_SIZE	64
-#define FLASH_IO_CHUNK		(1024 * 1024)	/* write and read-back unit */
+#define FLASH_IO_CHUNK		(1024 * 1024)	/* write unit */
+/* Read-back unit: small enough that what read() copies is still in the
+ * cache when it is hashed. */
+#define FLASH_READBACK_CHUNK	(128 * 1024)
 #define FLASH_IO_ALIGN		4096
 #define FLASH_WRITEBACK_KICK	(8 * 1024 * 1024) /* start writeback after */
 #define FLASH_NOTE_MAX		4096		/* flash/last-result */

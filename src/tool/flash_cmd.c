@@ -18,7 +18,7 @@
 #include "flash/flash.h"
 #include "tool/tool.h"
 
-#define FLASH_CMD_CHUNK		(256 * 1024)
+#define FLASH_CMD_CHUNK		(64 * 1024)	/* cache-sized reads */
 #define FLASH_CMD_EXIT_BASE	40
 
 static int flash_fail(const struct err *e)
@@ -90,40 +90,48 @@ static void print_result(const struct flash_install_result *r)
 	       r->previous_version[0] ? r->previous_version : "none");
 }
 
+static int feed_piece(void *ctx, const uint8_t *data, size_t len,
+		      struct err *e)
+{
+	return flash_install_feed(ctx, data, len, e);
+}
+
 static int install_stream(struct flash_store *s,
 			  const struct flash_install_options *opt, int fd,
 			  size_t chunk_size, struct flash_install_result *r,
 			  struct err *e)
 {
 	struct flash_install *fi;
-	uint8_t *chunk;
-	int rc = 0;
+	uint8_t *chunk = NULL;
+	int rc;
 
-	chunk = malloc(chunk_size);
-	if (!chunk)
-		return err_set(e, FLASH_ERR_IO, "out of memory");
 	fi = flash_install_begin(s, opt, e);
-	if (!fi) {
-		free(chunk);
+	if (!fi)
 		return e->code;
-	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, chunk_size);
+	/* A regular file is fed straight from the page cache. */
+	rc = fs_map_each(fd, chunk_size, feed_piece, fi, e);
+	if (rc == 1)
+		chunk = malloc(chunk_size);
+	while (rc == 1) {
+		ssize_t n = chunk ? read(fd, chunk, chunk_size) : -1;
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (!chunk)
+			rc = err_set(e, FLASH_ERR_IO, "out of memory");
+		else if (n < 0)
 			rc = err_set(e, FLASH_ERR_IO, "reading the bundle: %s",
 				     strerror(errno));
-			break;
-		}
-		if (n == 0) {
-			rc = flash_install_finish(fi, r, e);
-			break;
-		}
-		if ((rc = flash_install_feed(fi, chunk, (size_t)n, e)) < 0)
-			break;
+		else if (n == 0)
+			rc = 0;
+		else if ((rc = flash_install_feed(fi, chunk, (size_t)n,
+						  e)) == 0)
+			rc = 1;
 	}
+	if (rc == FS_MAP_FAILED)
+		rc = e->code = FLASH_ERR_IO;
+	if (rc == 0)
+		rc = flash_install_finish(fi, r, e);
 	flash_install_free(fi);
 	free(chunk);
 	return rc;
