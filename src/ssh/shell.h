@@ -16,7 +16,7 @@
 #include "common/listener.h"
 
 /* Limits of this part (STYLE.md: limits in one place). */
-#define SHELL_SESSIONS_MAX	8	/* per listener */
+#define SHELL_SESSIONS_MAX	16	/* per listener */
 #define SHELL_LINE_MAX		1024	/* command line, without CR LF */
 #define SHELL_USER_MAX		64
 #define SHELL_PASSWORD_MAX	128

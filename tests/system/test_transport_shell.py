@@ -326,7 +326,7 @@ def test_ssh_large_piped_input_all_commands_run(tandemd):
 def test_telnet_session_limit(tandemd):
     """SHELL_SESSIONS_MAX sessions a listener; the next is closed at once."""
     socks = [socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
-             for _ in range(8)]
+             for _ in range(16)]
     for s in socks:
         s.settimeout(5)
         assert s.recv(4096)                      # banner or login prompt
