@@ -70,6 +70,13 @@ enum bundle_error {
 
 /* A component may be skipped by a consumer: still hashed, not handed out. */
 #define BUNDLE_SKIP 1
+/*
+ * Or taken over: handed out, its size checked, but its sha256 left to the
+ * consumer, which must compare what it stored against the manifest before
+ * trusting it. The flash store does, from what it reads back from the
+ * device, and so hashes each image once instead of twice.
+ */
+#define BUNDLE_TAKE_UNHASHED 2
 
 struct bundle_component {
 	char name[BUNDLE_NAME_MAX];

@@ -176,6 +176,41 @@ out:
 	return rc;
 }
 
+/* CRC-32C of a file as the device gives it back. */
+int flash_image_crc(const char *path, uint32_t *crc, struct err *e)
+{
+	uint8_t *chunk = malloc(FLASH_READBACK_CHUNK);
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !chunk) {
+		rc = err_set(e, FLASH_ERR_IO, "%s: %s", path,
+			     fd < 0 ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	flash_drop_cache(fd);
+	*crc = 0;
+	for (;;) {
+		ssize_t n = read(fd, chunk, FLASH_READBACK_CHUNK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_set(e, FLASH_ERR_IO, "%s: read failed: %s",
+				     path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		*crc = crc32c(*crc, chunk, (size_t)n);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(chunk);
+	return rc;
+}
+
 /* Reads one image of a bank back against its signed size and sha256. */
 int flash_image_check(const struct flash_store *s, int bank,
 		      const struct bundle_component *c, struct err *e)

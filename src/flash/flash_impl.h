@@ -57,6 +57,7 @@ int flash_bank_manifest(const struct flash_store *s, int bank,
 			struct err *e);
 int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
 		     struct err *e);
+int flash_image_crc(const char *path, uint32_t *crc, struct err *e);
 int flash_image_check(const struct flash_store *s, int bank,
 		      const struct bundle_component *c, struct err *e);
 void flash_drop_cache(int fd);

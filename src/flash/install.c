@@ -27,6 +27,10 @@ struct flash_install {
 	int active, target;		/* banks */
 	struct bundle_manifest *active_m;	/* NULL when active is empty */
 	bool skip[BUNDLE_COMPONENTS_MAX];
+	/* CRC-32C of each image as it arrived: when a read-back's sha256
+	 * differs, it tells a bundle that never matched its manifest from
+	 * flash that changed what was written. */
+	uint32_t crc[BUNDLE_COMPONENTS_MAX];
 	bool all_skipped;
 	/* The image being written. */
 	int image_fd;
@@ -59,6 +63,26 @@ static int write_fail(struct flash_install *fi, struct err *e, int err_no,
 	return err_set(e, err_no == ENOSPC ? FLASH_ERR_NOSPACE : FLASH_ERR_IO,
 		       "writing %s to bank %d: %s%s", what, fi->target,
 		       strerror(err_no), unchanged_note(fi));
+}
+
+/*
+ * A read-back differed from the manifest: did the bank hold exactly the
+ * bytes that arrived (then the bundle itself was bad), or did the flash
+ * change them? Only a skipped image was never received.
+ */
+static bool arrived_as_written(struct flash_install *fi, size_t i)
+{
+	const struct bundle_component *c = &fi->res.manifest.components[i];
+	char path[PATH_MAX];
+	uint32_t crc;
+	struct err e;
+
+	if (fi->skip[i] || fi->all_skipped ||
+	    flash_bank_file(fi->s, fi->target, c->name, path,
+			    sizeof(path)) < 0 ||
+	    flash_image_crc(path, &crc, &e) < 0)
+		return false;
+	return crc == fi->crc[i];
 }
 
 static void progress(struct flash_install *fi, enum flash_stage stage)
@@ -153,8 +177,10 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 		return fi->code = write_fail(fi, e, errno, c->name);
 	fi->image_off = fi->image_kicked = 0;
 	fi->chunk_len = 0;
+	fi->crc[i] = 0;
 	fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
-	return 0;
+	/* The read-back checks this image's sha256: hash it once, there. */
+	return BUNDLE_TAKE_UNHASHED;
 }
 
 /* The write in flight (always of component c) has ended. */
@@ -190,6 +216,7 @@ static int on_data(void *ctx, const struct bundle_component *c,
 {
 	struct flash_install *fi = ctx;
 
+	fi->crc[fi->index] = crc32c(fi->crc[fi->index], data, len);
 	while (len > 0) {
 		size_t n = fi->write_unit - fi->chunk_len;
 
@@ -433,6 +460,14 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 			char why[ERR_MESSAGE_MAX];
 
 			fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
+			if (arrived_as_written(fi, i))
+				return err_set(e, FLASH_ERR_VERIFY,
+					       "component '%s': sha256 mismatch:"
+					       " the bundle's data is not what "
+					       "its signed manifest lists; bank "
+					       "%d not activated%s",
+					       m->components[i].name,
+					       fi->target, unchanged_note(fi));
 			memcpy(why, e->msg, sizeof(why));
 			return err_set(e, FLASH_ERR_READBACK,
 				       "read-back of %s failed: %.300s; bank "

@@ -146,6 +146,25 @@ def test_bad_signature_changes_nothing(store, tandem):
     assert sorted(p.name for p in (state / "flash/bank0").iterdir()) == before
 
 
+def test_tampered_payload_is_a_bundle_error_not_a_flash_error(store, tandem):
+    """Images are hashed once, in the read-back; a CRC of what arrived tells
+    a bundle that never matched its manifest (exit 43) from flash that
+    changed what was written (44, the corruption test above)."""
+    tmp, state, _, v2 = store
+    data = bytearray(v2.read_bytes())
+    data[len(data) - 4000] ^= 0x40       # inside sc, the last payload
+    bad = tmp / "tampered.tar"
+    bad.write_bytes(bytes(data))
+    r = install(tandem, state, bad, "--force")
+    assert r.returncode == 43, r.stderr
+    assert "component 'sc': sha256 mismatch" in r.stderr
+    assert "the active bank (1) is unchanged" in r.stderr
+    s = show(tandem, state)
+    assert s["active_bank"] == 1 and s["bundle_version"] == "TS250P001"
+    assert tandem("flash", "check", state).returncode == 0
+    assert install(tandem, state, v2, "--force").returncode == 0
+
+
 def test_newer_format_store_is_refused_not_rewritten(store, tandem):
     _, state, _, v2 = store
     rec = state / "flash/bootrec.0"
