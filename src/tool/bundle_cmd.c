@@ -314,11 +314,7 @@ static int cmd_verify(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-} bundle_commands[] = {
+static const struct tool_command bundle_commands[] = {
 	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
 	{ "create", cmd_create, "write a signed bundle" },
 	{ "inspect", cmd_inspect, "show a bundle's manifest (no key needed)" },
@@ -327,19 +323,6 @@ static const struct {
 
 int tool_bundle(int argc, char **argv)
 {
-	size_t i;
-
-	if (argc >= 2) {
-		for (i = 0; i < ARRAY_SIZE(bundle_commands); i++)
-			if (!strcmp(argv[1], bundle_commands[i].name))
-				return bundle_commands[i].run(argc - 1,
-							      argv + 1);
-	}
-	fprintf(argc >= 2 && strcmp(argv[1], "--help") ? stderr : stdout,
-		"usage: tandem bundle SUBCOMMAND [ARGS...]\n\n");
-	for (i = 0; i < ARRAY_SIZE(bundle_commands); i++)
-		printf("  %-8s %s\n", bundle_commands[i].name,
-		       bundle_commands[i].summary);
-	return argc >= 2 && !strcmp(argv[1], "--help") ? TOOL_EXIT_OK
-						       : TOOL_EXIT_USAGE;
+	return tool_dispatch("bundle", "SUBCOMMAND [ARGS...]", bundle_commands,
+			     ARRAY_SIZE(bundle_commands), argc, argv);
 }

@@ -376,24 +376,18 @@ static int cmd_status(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+static const struct tool_command enclosure_commands[] = {
+	{ "init", cmd_init, "make a state directory: keys, bundles, both "
+	  "controllers provisioned" },
+	{ "up", cmd_up, "run both controllers until Ctrl-C (makes DIR if "
+	  "needed)" },
+	{ "down", cmd_down, "stop an enclosure started elsewhere" },
+	{ "status", cmd_status, "up or down; each controller's bundle" },
+};
+
 int tool_enclosure(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("usage: tandem enclosure init [DIR]\n"
-		       "       tandem enclosure up [--dir DIR] [--faults "
-		       "a|b:SPEC]\n"
-		       "       tandem enclosure down [DIR]\n"
-		       "       tandem enclosure status [DIR]\n");
-		return argc < 2 ? TOOL_EXIT_USAGE : TOOL_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "init"))
-		return cmd_init(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "up"))
-		return cmd_up(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "down"))
-		return cmd_down(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "status"))
-		return cmd_status(argc - 1, argv + 1);
-	tool_usage_error("enclosure: unknown subcommand '%s'", argv[1]);
-	return TOOL_EXIT_USAGE;
+	return tool_dispatch("enclosure", "SUBCOMMAND [ARGS...]",
+			     enclosure_commands,
+			     ARRAY_SIZE(enclosure_commands), argc, argv);
 }

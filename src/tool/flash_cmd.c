@@ -437,11 +437,7 @@ static int cmd_export(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-} flash_commands[] = {
+static const struct tool_command flash_commands[] = {
 	{ "init", cmd_init, "create an empty flash store in STATE_DIR" },
 	{ "install", cmd_install, "verify a bundle and install it offline" },
 	{ "show", cmd_show, "banks, versions, trial state, last result" },
@@ -452,18 +448,7 @@ static const struct {
 
 int tool_flash(int argc, char **argv)
 {
-	size_t i;
-
-	if (argc >= 2) {
-		for (i = 0; i < ARRAY_SIZE(flash_commands); i++)
-			if (!strcmp(argv[1], flash_commands[i].name))
-				return flash_commands[i].run(argc - 1,
-							     argv + 1);
-	}
-	printf("usage: tandem flash SUBCOMMAND STATE_DIR [ARGS...]\n\n");
-	for (i = 0; i < ARRAY_SIZE(flash_commands); i++)
-		printf("  %-8s %s\n", flash_commands[i].name,
-		       flash_commands[i].summary);
-	return argc >= 2 && strcmp(argv[1], "--help") ? TOOL_EXIT_USAGE
-						      : TOOL_EXIT_OK;
+	return tool_dispatch("flash", "SUBCOMMAND STATE_DIR [ARGS...]",
+			     flash_commands, ARRAY_SIZE(flash_commands), argc,
+			     argv);
 }

@@ -9,12 +9,6 @@
 #include "common/common.h"
 #include "tool/tool.h"
 
-struct tool_command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-};
-
 static const struct tool_command tool_commands[] = {
 	{ "bundle", tool_bundle,
 	  "keygen, create, inspect and verify signed firmware bundles" },

@@ -5,12 +5,25 @@
 #ifndef TANDEM_TOOL_H
 #define TANDEM_TOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit codes shared by every subcommand (bundle errors add 10 + n). */
 #define TOOL_EXIT_OK		0
 #define TOOL_EXIT_FAILURE	1
 #define TOOL_EXIT_USAGE		2
+
+/* One subcommand of a table. */
+struct tool_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* dispatch.c: runs argv[1] from cmds, or lists them. */
+int tool_dispatch(const char *part, const char *usage,
+		  const struct tool_command *cmds, size_t n, int argc,
+		  char **argv);
 
 /* bundle_cmd.c */
 int tool_bundle(int argc, char **argv);
