@@ -182,6 +182,8 @@ int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
 			    struct err *e);
 int bundle_keyring_add_dir(struct bundle_keyring *kr, const char *dir,
 			   struct err *e);
+int bundle_keyring_add_path(struct bundle_keyring *kr, const char *path,
+			    struct err *e);
 int bundle_signature_check(const struct bundle_keyring *kr,
 			   const uint8_t *manifest, size_t mlen,
 			   const uint8_t *sig_file, size_t slen,

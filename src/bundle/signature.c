@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle/bundle.h"
@@ -102,6 +103,17 @@ static int is_pub_file(const struct dirent *d)
 }
 
 /* Adds every *.pub in dir, in name order; a dir with none is an error. */
+/* A public key file, or every *.pub in a directory. */
+int bundle_keyring_add_path(struct bundle_keyring *kr, const char *path,
+			    struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return bundle_keyring_add_dir(kr, path, e);
+	return bundle_keyring_add_file(kr, path, e);
+}
+
 int bundle_keyring_add_dir(struct bundle_keyring *kr, const char *dir,
 			   struct err *e)
 {

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 		log_error("%s", e.msg);
 		return 1;
 	}
-	if (o.keys && bundle_keyring_add_dir(&ctl.keys, o.keys, &e) < 0) {
+	if (o.keys && bundle_keyring_add_path(&ctl.keys, o.keys, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;
 	}

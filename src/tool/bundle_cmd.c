@@ -254,16 +254,6 @@ static int cmd_inspect(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-static int keyring_load(struct bundle_keyring *kr, const char *path,
-			struct err *e)
-{
-	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return bundle_keyring_add_dir(kr, path, e);
-	return bundle_keyring_add_file(kr, path, e);
-}
-
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -283,7 +273,7 @@ static int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:m:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (keyring_load(&kr, optarg, &e) < 0)
+			if (bundle_keyring_add_path(&kr, optarg, &e) < 0)
 				return bundle_fail(&e);
 			have_key = true;
 			break;

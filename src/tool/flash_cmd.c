@@ -62,16 +62,6 @@ static int cmd_init(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-static int keyring_load(struct bundle_keyring *kr, const char *path,
-			struct err *e)
-{
-	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return bundle_keyring_add_dir(kr, path, e);
-	return bundle_keyring_add_file(kr, path, e);
-}
-
 static void print_result(const struct flash_install_result *r)
 {
 	if (!r->activated) {
@@ -160,7 +150,7 @@ static int cmd_install(int argc, char **argv)
 		switch (c) {
 		case 'f': opt.force = true; break;
 		case 'p':
-			if (keyring_load(&kr, optarg, &e) < 0)
+			if (bundle_keyring_add_path(&kr, optarg, &e) < 0)
 				return flash_fail(&e);
 			break;
 		case 'm': opt.model = optarg; break;
