@@ -1,8 +1,8 @@
 /*
  * console.c: the login and command loop on a pair of file descriptors: the
- * controller's console (a terminal, or a pty under the simulator) and an
- * SSH shell's pty or socket. On a terminal the kernel's line discipline
- * echoes and edits; we only turn echo off for the password.
+ * controller's console (a terminal, or a pty under the simulator). On a
+ * terminal the kernel's line discipline echoes and edits; we only turn
+ * echo off for the password.
  */
 #include <errno.h>
 #include <poll.h>
@@ -150,18 +150,5 @@ void console_run(const struct shell_service *svc, int in_fd, int out_fd,
 		console_io_init(c, in_fd, out_fd, "console", "console");
 		shell_session_run(svc, &c->io, NULL, SHELL_ROLE_MONITOR);
 	} while (loop && !c->closed);
-	free(c);
-}
-
-void console_run_user(const struct shell_service *svc, int in_fd, int out_fd,
-		      const char *iface, const char *peer, const char *user,
-		      enum shell_role role)
-{
-	struct console_io *c = malloc(sizeof(*c));
-
-	if (!c)
-		return;
-	console_io_init(c, in_fd, out_fd, iface, peer);
-	shell_session_run(svc, &c->io, user, role);
 	free(c);
 }

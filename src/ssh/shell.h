@@ -186,6 +186,35 @@ void shell_session_run(const struct shell_service *svc, struct shell_io *io,
 int shell_io_write_str(struct shell_io *io, const char *s);
 unsigned shell_idle_seconds(const struct shell_service *svc);
 
+/* ---- line_editor.c: an SSH shell's keystrokes to lines ---- */
+
+enum line_status {
+	LINE_MORE = 0,		/* need more bytes */
+	LINE_DONE = 1,		/* ed->line holds one line, NUL-terminated */
+	LINE_TOO_LONG = -1,	/* a line over SHELL_LINE_MAX was dropped */
+	LINE_EOF = -2,		/* ^D on an empty line, or input ended */
+};
+
+struct line_editor {
+	char line[SHELL_LINE_MAX + 1];
+	size_t len;
+	bool terminal;		/* the client's terminal is raw: echo, edit */
+	bool overflow;
+	bool line_done;		/* line[] was handed out; start over */
+	bool after_cr;		/* swallow the LF or NUL after a CR */
+	int state;		/* inside an escape sequence */
+};
+
+void line_editor_init(struct line_editor *ed, bool terminal);
+/* Feeds bytes up to the end of one line; what a terminal should show goes
+ * to echo. Returns a LINE_* status; *consumed says how much was used. */
+int line_editor_feed(struct line_editor *ed, const char *data, size_t len,
+		     size_t *consumed, struct buf *echo);
+/* Input ended: the unfinished line, if any (LINE_DONE), else LINE_EOF. */
+int line_editor_finish(struct line_editor *ed);
+/* Text for a raw terminal: each bare "\n" becomes "\r\n". */
+int text_crlf(const char *data, size_t len, struct buf *out);
+
 /* ---- telnet.c ---- */
 
 struct telnet_server;
@@ -202,10 +231,6 @@ void telnet_server_stop(struct telnet_server *t);
  * while loop is true (a serial console never goes away). */
 void console_run(const struct shell_service *svc, int in_fd, int out_fd,
 		 bool loop);
-/* Without login: an SSH shell's session on a pty or socket. */
-void console_run_user(const struct shell_service *svc, int in_fd, int out_fd,
-		      const char *iface, const char *peer, const char *user,
-		      enum shell_role role);
 
 /* ---- hostkey.c ---- */
 

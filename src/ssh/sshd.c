@@ -1,21 +1,23 @@
 /*
  * sshd.c: the SSH server (libssh): password login through shell_ops, then
- * one channel a connection running a shell (on a pty when asked, so the
- * kernel echoes and edits), one command (exec, with an exit status), or
- * the sftp subsystem. Nothing here parses commands or bundles.
+ * one channel a connection running a shell, one command (exec, with an
+ * exit status), or the sftp subsystem. Nothing here parses commands or
+ * bundles.
+ *
+ * A shell runs the shared command loop on the connection's own thread:
+ * keystrokes come from the channel's data callback into a line editor,
+ * which echoes and edits when the client asked for a pty (its terminal is
+ * then raw), and output goes straight back as channel data. No pty and no
+ * relay thread: one line in, one packet out for most commands.
  *
  * Exit status of an exec request: 0 when the command succeeded, 1 when
  * the CLI reported an error (SHELL_EXEC_FAILED), 255 when it could not run.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +27,7 @@
 
 #include "ssh/shell.h"
 
-#define SSHD_PENDING_MAX 8192
+#define SSHD_INPUT_MAX 8192
 
 struct sshd_server {
 	struct sshd_config cfg;
@@ -56,13 +58,13 @@ struct ssh_conn {
 	bool channel_closed;	/* the client sent CLOSE */
 	char command[SHELL_LINE_MAX + 1];
 	bool command_too_long;
-	/* the shell's other end: a pty master or a socket */
-	int shell_fd;
-	bool shell_done;
-	/* keystrokes on their way to shell_fd (non-blocking): what does
-	 * not fit stays in libssh's channel window, so the client waits */
-	char pending[SSHD_PENDING_MAX];
-	size_t pending_len;
+	/* a shell's keystrokes not yet taken by its line editor; what does
+	 * not fit stays in libssh's channel buffer (input_held), so the
+	 * client waits on its window */
+	char input[SSHD_INPUT_MAX];
+	size_t input_len;
+	size_t input_off;
+	bool input_held;
 	struct ssh_server_callbacks_struct server_cb;
 	struct ssh_channel_callbacks_struct channel_cb;
 };
@@ -74,6 +76,14 @@ static void sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int on_auth_password(ssh_session session, const char *user,
@@ -200,76 +210,49 @@ static void on_close(ssh_session session, ssh_channel channel,
 	c->channel_closed = true;
 }
 
-static void pending_flush(struct ssh_conn *c)
-{
-	while (c->pending_len > 0 && !c->shell_done) {
-		ssize_t n = write(c->shell_fd, c->pending, c->pending_len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			c->shell_done = true;
-			return;
-		}
-		memmove(c->pending, c->pending + n, c->pending_len - (size_t)n);
-		c->pending_len -= (size_t)n;
-	}
-}
-
-/* Client keystrokes into the shell's pty or socket, as much as fits. */
+/* A shell's keystrokes, as much as fits; libssh keeps the rest and
+ * offers it again, oldest first, with the next packet. */
 static int on_data(ssh_session session, ssh_channel channel, void *data,
 		   uint32_t len, int is_stderr, void *userdata)
 {
 	struct ssh_conn *c = userdata;
-	size_t take = sizeof(c->pending) - c->pending_len;
+	size_t take;
 
 	(void)session, (void)channel, (void)is_stderr;
-	if (c->shell_fd < 0 || c->shell_done)
-		return (int)len;
-	if (take > len)
+	if (c->input_off == c->input_len)
+		c->input_off = c->input_len = 0;
+	take = sizeof(c->input) - c->input_len;
+	if (take >= len)
 		take = len;
-	memcpy(c->pending + c->pending_len, data, take);
-	c->pending_len += take;
-	pending_flush(c);
+	else
+		c->input_held = true;
+	memcpy(c->input + c->input_len, data, take);
+	c->input_len += take;
 	return (int)take;
 }
 
-/* What libssh kept back (before the callback, or while we were full). */
-static void pending_pull(struct ssh_conn *c)
+/* What libssh kept back: before the callback was set, or while we were
+ * full. Read through a copy: the read may run on_data itself. */
+static void input_pull(struct ssh_conn *c)
 {
-	while (c->pending_len < sizeof(c->pending) && !c->shell_done) {
+	char chunk[SSHD_INPUT_MAX];
+
+	if (c->input_off == c->input_len)
+		c->input_off = c->input_len = 0;
+	while (c->input_len < sizeof(c->input)) {
 		int n = ssh_channel_read_nonblocking(
-			c->channel, c->pending + c->pending_len,
-			(uint32_t)(sizeof(c->pending) - c->pending_len), 0);
+			c->channel, chunk,
+			(uint32_t)(sizeof(c->input) - c->input_len), 0);
 
-		if (n <= 0)
-			break;
-		c->pending_len += (size_t)n;
-		pending_flush(c);
+		if (n <= 0) {
+			c->input_held = false;
+			return;
+		}
+		if ((size_t)n > sizeof(c->input) - c->input_len)
+			n = (int)(sizeof(c->input) - c->input_len);
+		memcpy(c->input + c->input_len, chunk, (size_t)n);
+		c->input_len += (size_t)n;
 	}
-}
-
-/* Shell output to the client. */
-static int on_shell_output(socket_t fd, int revents, void *userdata)
-{
-	struct ssh_conn *c = userdata;
-	char chunk[4096];
-	ssize_t n;
-
-	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
-		return 0;
-	n = read(fd, chunk, sizeof(chunk));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return 0;
-	if (n <= 0) {
-		c->shell_done = true;
-		return 0;
-	}
-	if (ssh_channel_write(c->channel, chunk, (uint32_t)n) < 0)
-		c->shell_done = true;
-	return 0;
 }
 
 static void send_exit(struct ssh_conn *c, int status)
@@ -316,7 +299,7 @@ static void run_exec(struct ssh_conn *c)
 		struct buf crlf;
 
 		buf_init(&crlf, 2 * (size_t)SHELL_OUTPUT_MAX + 16);
-		telnet_escape(out.data, out.len, &crlf);
+		text_crlf(out.data, out.len, &crlf);
 		ssh_channel_write(c->channel, crlf.data, (uint32_t)crlf.len);
 		buf_free(&crlf);
 	} else if (out.len) {
@@ -326,98 +309,133 @@ static void run_exec(struct ssh_conn *c)
 	send_exit(c, status);
 }
 
-struct shell_thread {
+/* The shell's side of the command loop: lines from the channel through
+ * the line editor, output (after any echo) back in one write. */
+struct ssh_shell_io {
+	struct shell_io io;
 	struct ssh_conn *conn;
-	int fd;
+	struct line_editor ed;
+	struct buf out;
 };
 
-static void *shell_main(void *arg)
+static bool conn_gone(struct ssh_conn *c)
 {
-	struct shell_thread *t = arg;
-	struct ssh_conn *c = t->conn;
-
-	console_run_user(&c->srv->shell, t->fd, t->fd, "ssh", c->peer,
-			 c->user, c->role);
-	close(t->fd);
-	return NULL;
+	return c->channel_eof || c->channel_closed ||
+	       (ssh_get_status(c->session) & (SSH_CLOSED | SSH_CLOSED_ERROR));
 }
 
-/* The session banner, then the shared command loop on its own thread. */
-static void run_shell(struct ssh_conn *c)
+static int shell_flush(struct ssh_shell_io *s)
 {
-	struct shell_thread t = { .conn = c };
-	int fds[2];
-	pthread_t thread;
-	struct buf banner;
-	bool eof_sent = false;
+	int rc = 0;
 
-	if (c->pty) {
-		if (openpty(&fds[0], &fds[1], NULL, NULL, NULL) < 0)
-			return;
-	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) <
-		   0) {
-		return;
-	}
-	buf_init(&banner, 64 * 1024);
-	c->srv->shell.ops->banner(c->srv->shell.ctx, &banner);
-	if (banner.len) {
-		struct buf crlf;
+	if (s->out.len && ssh_channel_write(s->conn->channel, s->out.data,
+					    (uint32_t)s->out.len) == SSH_ERROR)
+		rc = -1;
+	buf_reset(&s->out);
+	return rc;
+}
 
-		/* No pty line discipline sees the banner: do its CR LF. */
-		buf_init(&crlf, 2 * banner.len + 16);
-		if (c->pty)
-			telnet_escape(banner.data, banner.len, &crlf);
-		else
-			buf_append(&crlf, banner.data, banner.len);
-		ssh_channel_write(c->channel, crlf.data, (uint32_t)crlf.len);
-		buf_free(&crlf);
+static int shell_write(struct shell_io *io, const char *data, size_t len)
+{
+	struct ssh_shell_io *s = (struct ssh_shell_io *)io;
+	int rc = s->ed.terminal ? text_crlf(data, len, &s->out)
+				: buf_append(&s->out, data, len);
+
+	return shell_flush(s) < 0 || rc < 0 ? -1 : 0;
+}
+
+/* A LINE_* status as the loop wants it; the line copied out. */
+static int shell_line(struct ssh_shell_io *s, int status, char *line)
+{
+	switch (status) {
+	case LINE_DONE:
+		memcpy(line, s->ed.line, s->ed.len + 1);
+		return (int)s->ed.len;
+	case LINE_TOO_LONG:
+		return SHELL_READ_TOO_LONG;
+	default:
+		shell_flush(s);
+		return SHELL_READ_CLOSED;
 	}
-	buf_free(&banner);
-	c->shell_fd = fds[0];
-	t.fd = fds[1];
-	if (pthread_create(&thread, NULL, shell_main, &t) != 0) {
-		close(fds[0]);
-		close(fds[1]);
-		c->shell_fd = -1;
-		return;
-	}
-	fcntl(c->shell_fd, F_SETFL, fcntl(c->shell_fd, F_GETFL) | O_NONBLOCK);
-	/* Keystrokes that came with the request (a script's piped commands)
-	 * wait in the channel: take them first, then the callback the rest. */
-	pending_pull(c);
-	c->channel_cb.channel_data_function = on_data;
-	ssh_event_add_fd(c->event, c->shell_fd, POLLIN, on_shell_output, c);
-	while (!c->shell_done) {
-		if (ssh_event_dopoll(c->event, c->pending_len ? 10 : 200) ==
-		    SSH_ERROR)
-			break;
+}
+
+static int shell_read_line(struct shell_io *io, char *line, int timeout_ms)
+{
+	struct ssh_shell_io *s = (struct ssh_shell_io *)io;
+	struct ssh_conn *c = s->conn;
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		int64_t left;
+
+		if (c->input_off < c->input_len) {
+			size_t used = 0;
+			int rc = line_editor_feed(&s->ed, c->input + c->input_off,
+						  c->input_len - c->input_off,
+						  &used, &s->out);
+
+			c->input_off += used;
+			if (rc != LINE_MORE)
+				return shell_line(s, rc, line);
+			continue;
+		}
+		if (c->input_held) {
+			input_pull(c);
+			continue;
+		}
 		/* A dead socket (the client vanished, or the listener's
 		 * shutdown() at stop) closes no channel and dopoll need not
-		 * report it: without this the shell thread would wait out
-		 * its idle limit and stop would hang joining it. */
-		if (ssh_get_status(c->session) & (SSH_CLOSED |
-						  SSH_CLOSED_ERROR))
-			break;
-		pending_flush(c);
-		pending_pull(c);
-		if ((c->channel_eof || c->channel_closed) && !eof_sent &&
-		    c->pending_len == 0) {
-			/* The client has no more to say: the loop reads EOF. */
-			eof_sent = true;
-			if (c->pty)
-				fs_write_all(c->shell_fd, "\x04", 1);
-			else
-				shutdown(c->shell_fd, SHUT_WR);
-		}
+		 * report it: checked on every turn. */
+		if (conn_gone(c))
+			return shell_line(s, line_editor_finish(&s->ed), line);
+		if (shell_flush(s) < 0)
+			return SHELL_READ_CLOSED;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return SHELL_READ_TIMEOUT;
+		if (ssh_event_dopoll(c->event, left < 200 ? (int)left : 200) ==
+		    SSH_ERROR)
+			return SHELL_READ_CLOSED;
 	}
-	ssh_event_remove_fd(c->event, c->shell_fd);
+}
+
+/* No password prompt on an authenticated SSH session. */
+static int shell_secret(struct shell_io *io, bool on)
+{
+	(void)io, (void)on;
+	return 0;
+}
+
+/* The session banner, then the shared command loop on this thread. */
+static void run_shell(struct ssh_conn *c)
+{
+	struct ssh_shell_io *s = calloc(1, sizeof(*s));
+	struct buf banner;
+
+	if (!s)
+		return;
+	s->conn = c;
+	s->io.read_line = shell_read_line;
+	s->io.write = shell_write;
+	s->io.secret = shell_secret;
+	s->io.iface = "ssh";
+	s->io.peer = c->peer;
+	line_editor_init(&s->ed, c->pty);
+	buf_init(&s->out, 2 * (size_t)SHELL_OUTPUT_MAX + 64 * 1024);
+	buf_init(&banner, 64 * 1024);
+	c->srv->shell.ops->banner(c->srv->shell.ctx, &banner);
+	if (banner.len)
+		shell_write(&s->io, banner.data, banner.len);
+	buf_free(&banner);
+	/* Keystrokes that came with the request (a script's piped commands)
+	 * wait in the channel's buffer: the callback gets them first. */
+	c->input_held = true;
+	c->channel_cb.channel_data_function = on_data;
+	shell_session_run(&c->srv->shell, &s->io, c->user, c->role);
 	c->channel_cb.channel_data_function = NULL;
-	if (!c->shell_done)
-		shutdown(c->shell_fd, SHUT_RDWR);
-	/* A pty master is no socket: closing it is what ends the loop. */
-	close(c->shell_fd);
-	c->shell_fd = -1;
-	pthread_join(thread, NULL);
+	shell_flush(s);
+	buf_free(&s->out);
+	free(s);
 	if (!c->channel_closed)
 		send_exit(c, 0);
 }
@@ -439,14 +457,6 @@ static void conn_callbacks(struct ssh_conn *c)
 	ssh_callbacks_init(&c->channel_cb);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sshd_serve(void *arg, int fd, const char *peer)
 {
 	struct sshd_server *srv = arg;
@@ -458,7 +468,6 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		return;
 	c->srv = srv;
 	c->peer = peer;
-	c->shell_fd = -1;
 	conn_callbacks(c);
 	c->session = ssh_new();
 	if (!c->session)

@@ -361,6 +361,29 @@ def test_ssh_stock_interactive_pty(tandemd):
     assert t.wait() == 0
 
 
+def test_ssh_stock_pty_line_editing_and_ctrl_d(tandemd):
+    """The client's terminal is raw: the server echoes and edits as a
+    terminal would: DEL erases, ^U kills the line, arrow keys are
+    ignored, ^C drops the line, ^D on an empty line logs out."""
+    t = Pty(["sshpass", "-p", MANAGE[1], "ssh", *SSH_OPTS, "-tt", "-p",
+             str(tandemd.ports["ssh"]), "manage@127.0.0.1"])
+    t.expect(r"# $")
+    t.send("show vx\x7fersions\r")
+    out = t.expect(PARTNER_WARNING + r".*\r\n# ")
+    assert b"show vx\b \bersions\r\n" in out
+    assert LOADER_LINE.encode() + b"\r\n" in out
+    t.send("bogus\x15show\x1b[A protocols\r")
+    out = t.expect(r"\r\n# ")
+    assert b"bogus\b \b\b \b\b \b\b \b\b \bshow protocols\r\n" in out
+    assert b"Command Line Interface (Telnet)" in out
+    assert b"Error" not in out
+    t.send("restart mc a\x03")
+    out = t.expect(r"\r\n# ")
+    assert out == b"restart mc a^C\r\n# "        # dropped, not run
+    t.send("\x04")
+    assert t.wait() == 0
+
+
 def paramiko_client(port, user, password):
     c = paramiko.SSHClient()
     c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
