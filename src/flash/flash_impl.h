@@ -7,6 +7,9 @@
 #define TANDEM_FLASH_IMPL_H
 
 #include <limits.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "flash/flash.h"
 
@@ -31,10 +34,28 @@ struct flash_bootrec {
 	uint32_t boot_count;
 };
 
+/* A file's identity and last change, as stat() gives them. */
+struct flash_file_stamp {
+	int err;			/* errno of stat(), 0 if it exists */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+/* The files flash_store_status reads: both boot records, both manifests. */
+#define FLASH_STATUS_FILES 4
+
 struct flash_store {
 	char dir[PATH_MAX];		/* <state>/flash */
 	struct flash_bootrec rec;	/* the newest valid record */
 	int rec_slot;			/* which bootrec.N holds it */
+	/* flash_store_status's last answer, kept while the files it came
+	 * from are unchanged (the CLI asks on every command). */
+	pthread_mutex_t status_mu;
+	bool status_valid;
+	struct flash_file_stamp status_stamps[FLASH_STATUS_FILES];
+	struct flash_status status;
 };
 
 /* bootrec.c */

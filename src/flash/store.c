@@ -106,6 +106,7 @@ int flash_store_open(const char *dir, struct flash_store **out,
 	}
 	if (flash_bootrec_load(s, e) < 0)
 		goto fail;
+	pthread_mutex_init(&s->status_mu, NULL);
 	*out = s;
 	return 0;
 fail:
@@ -115,10 +116,12 @@ fail:
 
 void flash_store_close(struct flash_store *s)
 {
+	if (s)
+		pthread_mutex_destroy(&s->status_mu);
 	free(s);
 }
 
-int flash_store_status(struct flash_store *s, struct flash_status *out,
+static int status_read(struct flash_store *s, struct flash_status *out,
 		       struct err *e)
 {
 	struct bundle_manifest *m;
@@ -167,6 +170,60 @@ int flash_store_status(struct flash_store *s, struct flash_status *out,
 				 m->version);
 	}
 	free(m);
+	return rc;
+}
+
+static void stamp_files(const struct flash_store *s,
+			struct flash_file_stamp st[FLASH_STATUS_FILES])
+{
+	static const char *const names[FLASH_STATUS_FILES] = {
+		"bootrec.0", "bootrec.1", "bank0/" FLASH_MANIFEST_JSON,
+		"bank1/" FLASH_MANIFEST_JSON,
+	};
+	char path[PATH_MAX];
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st) * FLASH_STATUS_FILES);
+	for (int i = 0; i < FLASH_STATUS_FILES; i++) {
+		flash_path(s, path, sizeof(path), "%s", names[i]);
+		if (stat(path, &sb) < 0) {
+			st[i].err = errno;
+			continue;
+		}
+		st[i].dev = sb.st_dev;
+		st[i].ino = sb.st_ino;
+		st[i].size = sb.st_size;
+		st[i].mtime = sb.st_mtim;
+		st[i].ctime = sb.st_ctim;
+	}
+}
+
+/*
+ * Read again only when one of the files it comes from changed: an install
+ * or confirm here, or `tandem flash` run beside the daemon. The stamps are
+ * taken before the read, so a change during it shows at the next call.
+ */
+int flash_store_status(struct flash_store *s, struct flash_status *out,
+		       struct err *e)
+{
+	struct flash_file_stamp now[FLASH_STATUS_FILES];
+	int rc;
+
+	stamp_files(s, now);
+	pthread_mutex_lock(&s->status_mu);
+	if (s->status_valid &&
+	    memcmp(now, s->status_stamps, sizeof(now)) == 0) {
+		*out = s->status;
+		pthread_mutex_unlock(&s->status_mu);
+		return 0;
+	}
+	rc = status_read(s, out, e);
+	s->status_valid = rc == 0;
+	if (rc == 0) {
+		memcpy(s->status_stamps, now, sizeof(now));
+		s->status = *out;
+	}
+	pthread_mutex_unlock(&s->status_mu);
 	return rc;
 }
 

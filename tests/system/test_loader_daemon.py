@@ -64,3 +64,52 @@ def test_broken_mc_rolled_back_and_reported(tmp_path, tandem):
         assert d.wait(timeout=20) == 0
     s = show(tandem, state)
     assert s["bundle_version"] == "TS250P001" and not s["trial"]
+
+
+def test_status_follows_an_offline_install_beside_the_daemon(tmp_path,
+                                                             tandem):
+    """tandemd keeps the store's status between commands; `tandem flash`
+    run beside it (install, confirm) shows at the next command."""
+    state = tmp_path / "a"
+    assert tandem("flash", "init", state).returncode == 0
+    v = {n: bundle(tmp_path, tandem, n, {"mc": ("M" + n[-1], b"mc" + n.encode()),
+                                         "sc": ("S" + n[-1], os.urandom(4000))},
+                   executable=None)
+         for n in ("TS250P001", "TS250P002")}
+    assert install(tandem, state, v["TS250P001"]).returncode == 0
+    assert tandem("flash", "confirm", state).returncode == 0
+    d = subprocess.Popen(
+        [program("tandemd"), "--state", str(state), "--address", "127.0.0.1",
+         "--ssh-port", "0", "--sftp-port", "0", "--telnet-port", "0",
+         "--ftp-port", "0", "--simulator"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, port, deadline = b"", None, time.monotonic() + 30
+        while port is None:
+            assert time.monotonic() < deadline, out
+            r, _, _ = select.select([d.stdout], [], [], 1)
+            if r:
+                chunk = os.read(d.stdout.fileno(), 4096)
+                assert chunk, d.stderr.read()
+                out += chunk
+                m = re.search(rb"^ssh listening on [\d.]+:(\d+)$", out, re.M)
+                port = m and int(m.group(1))
+        ssh = ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
+               "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
+               "-o", "PubkeyAuthentication=no", "manage@127.0.0.1"]
+
+        def command(text):
+            return subprocess.run(ssh + [text], capture_output=True,
+                                  text=True, timeout=30).stdout
+
+        assert "Bundle Version: TS250P001" in command("show versions")
+        assert install(tandem, state, v["TS250P002"]).returncode == 0
+        out = command("show versions")
+        assert "Bundle Version: TS250P002" in out, out
+        assert "on trial" in command("show controllers")
+        assert tandem("flash", "confirm", state).returncode == 0
+        assert "on trial" not in command("show controllers")
+    finally:
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(timeout=30) == 0
