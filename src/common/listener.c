@@ -35,6 +35,7 @@ struct tcp_listener {
 	bool nodelay;
 	int listen_fd;
 	int wake[2];
+	int reap[2];	/* a byte from each session thread as it ends */
 	uint16_t port;
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -52,6 +53,12 @@ static void *slot_main(void *arg)
 	close(slot->fd);
 	slot->fd = -1;
 	slot->done = true;
+	/* The accept thread joins it now, not at the next connection: an
+	 * unjoined thread keeps its stack's touched pages. At most one byte
+	 * per slot is ever pending, so the pipe cannot fill; once the
+	 * listener is closed nobody reads it and _stop joins instead. */
+	if (write(l->reap[1], "r", 1) < 0)
+		log_warn("%s: cannot tell a session ended: %m", l->name);
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
 }
@@ -117,18 +124,26 @@ static void *accept_main(void *arg)
 	int one = 1;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = l->listen_fd, .events = POLLIN },
 			{ .fd = l->wake[0], .events = POLLIN },
+			{ .fd = l->reap[0], .events = POLLIN },
 		};
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
+		char ended[64];
 		int fd;
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 3, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
+		if (pfd[2].revents & POLLIN) {
+			if (read(l->reap[0], ended, sizeof(ended)) < 0 &&
+			    errno != EAGAIN && errno != EINTR)
+				break;
+			slot_take(l);
+		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		fd = accept4(l->listen_fd, (struct sockaddr *)&peer, &len,
@@ -211,15 +226,24 @@ struct tcp_listener *tcp_listener_start(const struct tcp_listener_cfg *cfg,
 		free(l);
 		return NULL;
 	}
+	if (pipe2(l->reap, O_CLOEXEC | O_NONBLOCK) < 0) {
+		err_set(e, -errno, "%s: cannot start: %s", name,
+			strerror(errno));
+		goto fail;
+	}
 	if (pthread_create(&l->thread, NULL, accept_main, l) != 0) {
 		err_set(e, -EAGAIN, "%s: cannot start its thread", name);
-		close(l->wake[0]);
-		close(l->wake[1]);
-		close(l->listen_fd);
-		free(l);
-		return NULL;
+		close(l->reap[0]);
+		close(l->reap[1]);
+		goto fail;
 	}
 	return l;
+fail:
+	close(l->wake[0]);
+	close(l->wake[1]);
+	close(l->listen_fd);
+	free(l);
+	return NULL;
 }
 
 uint16_t tcp_listener_port(const struct tcp_listener *l)
@@ -270,6 +294,8 @@ void tcp_listener_stop(struct tcp_listener *l)
 	for (i = 0; i < l->max_sessions; i++)
 		if (l->slots[i].used)
 			pthread_join(l->slots[i].thread, NULL);
+	close(l->reap[0]);
+	close(l->reap[1]);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
