@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -143,6 +144,9 @@ static void *accept_main(void *arg)
 			    errno != EAGAIN && errno != EINTR)
 				break;
 			slot_take(l);
+			/* What the sessions freed goes back to the system
+			 * now, rather than staying in the heap while idle. */
+			malloc_trim(0);
 		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;

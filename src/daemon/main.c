@@ -6,6 +6,7 @@
  * loader again).
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,6 +137,11 @@ int main(int argc, char **argv)
 	int c, p, rc;
 	uint64_t v;
 
+	/* One malloc arena for all threads, before any starts: the memory a
+	 * session frees goes back to the one heap, where the listener's
+	 * malloc_trim() at its end can return it, instead of staying in one
+	 * of up to eight arenas per core, each keeping its pages. */
+	mallopt(M_ARENA_MAX, 1);
 	log_set_program("tandemd");
 	fault_arm_from_env();
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
