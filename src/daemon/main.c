@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -142,6 +143,16 @@ int main(int argc, char **argv)
 	 * malloc_trim() at its end can return it, instead of staying in one
 	 * of up to eight arenas per core, each keeping its pages. */
 	mallopt(M_ARENA_MAX, 1);
+	/* OpenSSL as built in, before anything uses it: the system's
+	 * openssl.cnf is not read (tandemd's algorithms are fixed: Ed25519,
+	 * SHA-256 and libssh's), and its error strings are not loaded, as
+	 * nothing prints OpenSSL's error queue. Each would keep about half a
+	 * MiB of libcrypto resident once the first digest or key is used. */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+				 OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL)) {
+		log_error("cannot initialise OpenSSL");
+		return 1;
+	}
 	log_set_program("tandemd");
 	fault_arm_from_env();
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
