@@ -541,9 +541,12 @@ def test_idle_session_is_logged_out(tmp_path):
 
 
 def test_idle_rss(tandemd):
-    """Idle memory after one SSH command. VmRSS counts the shared libraries'
-    pages (libcrypto, libc, libarchive's libxml2/ICU/libstdc++, libssh's
-    krb5), which tandemd cannot shrink; its own memory is RssAnon."""
+    """Idle memory after one SSH command, under the 8 MiB target. VmRSS
+    counts the pages of the shared libraries that tandemd touched (mostly
+    libcrypto and libc) as well as its own (RssAnon). What keeps it down:
+    libarchive linked statically, OpenSSL without openssl.cnf or its error
+    strings, public keys read without OpenSSL's decoders, one malloc arena
+    trimmed as each session ends."""
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show versions")
     assert r.returncode == 0
     time.sleep(0.5)
@@ -555,5 +558,5 @@ def test_idle_rss(tandemd):
           % (rss, anon, files))
     if os.environ.get("TANDEM_BUILD", "").endswith("asan"):
         pytest.skip("RSS is not meaningful under ASan (%d KiB)" % rss)
-    assert anon < 8 * 1024
-    assert rss < 16 * 1024
+    assert anon < 4 * 1024
+    assert rss < 8 * 1024
