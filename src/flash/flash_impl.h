@@ -19,6 +19,10 @@
 /* Read-back unit: small enough that what read() copies is still in the
  * cache when it is hashed. */
 #define FLASH_READBACK_CHUNK	(128 * 1024)
+/* An image is read back a range at a time while later ranges are still
+ * being written: large enough that each sync and drop is one long device
+ * request, small enough that the last range's read-back is short. */
+#define FLASH_READBACK_RANGE	(16 * 1024 * 1024)
 #define FLASH_IO_ALIGN		4096
 #define FLASH_WRITEBACK_KICK	(8 * 1024 * 1024) /* start writeback after */
 #define FLASH_NOTE_MAX		4096		/* flash/last-result */
@@ -93,5 +97,24 @@ void flash_writer_start(struct flash_writer *w, int fd, const void *data,
 /* Waits for the write in flight: 0 or its -errno. */
 int flash_writer_wait(struct flash_writer *w);
 void flash_writer_free(struct flash_writer *w);	/* waits first */
+
+/*
+ * readback.c: one image read back on its own thread while it is written.
+ * The installer begins it once the image file exists, reports each write
+ * that ended, and collects the verdict (size, sha256 against the signed
+ * manifest, still the file its path names) before the next image.
+ */
+struct flash_readback;
+struct flash_readback *flash_readback_new(void);
+int flash_readback_begin(struct flash_readback *r, const char *path,
+			 int bank, const struct bundle_component *c,
+			 struct err *e);
+/* Bytes [0, upto) are written; complete: that is the whole image. */
+void flash_readback_written(struct flash_readback *r, uint64_t upto,
+			    bool complete);
+/* 0 (also when nothing is pending), or FLASH_ERR_READBACK with e set. */
+int flash_readback_wait(struct flash_readback *r, struct err *e);
+void flash_readback_cancel(struct flash_readback *r);
+void flash_readback_free(struct flash_readback *r);	/* cancels first */
 
 #endif

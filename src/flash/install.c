@@ -2,9 +2,11 @@
  * install.c: the streaming install. Bytes from any transport go through
  * the verifier; verified component data goes into the inactive bank. The
  * bundle itself is not kept: the bank holds the signed manifest and every
- * image, from which export.c rebuilds it. Only after the tail verified and every image
- * read back does the boot record flip (I1, I3 in store.c). Must not touch
- * the active bank's files or write a boot record before that point.
+ * image, from which export.c rebuilds it. Each image is read back from the
+ * device range by range while it is written (readback.c); only after the
+ * tail verified and every image read back does the boot record flip (I1,
+ * I3 in store.c). Must not touch the active bank's files or write a boot
+ * record before that point.
  */
 #include <assert.h>
 #include <errno.h>
@@ -37,6 +39,13 @@ struct flash_install {
 	size_t index;
 	uint64_t image_off, image_kicked;	/* the writer's, after wait */
 	struct flash_writer *writer;
+	bool corrupt;		/* fault point: flip a bit in this image */
+	/* The read-back of the image being written, and the first image
+	 * whose read-back failed (-1: none yet) with its reason. */
+	struct flash_readback *readback;
+	int readback_index;
+	int readback_failed;
+	struct err readback_err;
 	uint8_t *chunks[2];	/* one filling, one being written */
 	uint8_t *chunk;		/* the one filling */
 	size_t chunk_len;
@@ -146,6 +155,18 @@ static int on_manifest(void *ctx, const struct bundle_manifest *m,
 	return 0;
 }
 
+/* The verdict of the last image's read-back; the first failure is kept. */
+static void readback_collect(struct flash_install *fi)
+{
+	struct err e;
+
+	if (flash_readback_wait(fi->readback, &e) < 0 &&
+	    fi->readback_failed < 0) {
+		fi->readback_failed = fi->readback_index;
+		fi->readback_err = e;
+	}
+}
+
 static int on_begin(void *ctx, const struct bundle_component *c,
 		    struct err *e)
 {
@@ -171,10 +192,15 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 		fi->done += c->size;
 		return BUNDLE_SKIP;
 	}
+	readback_collect(fi);
 	fi->image_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 			    (c->flags & BUNDLE_FLAG_EXECUTABLE) ? 0755 : 0644);
 	if (fi->image_fd < 0)
 		return fi->code = write_fail(fi, e, errno, c->name);
+	if (flash_readback_begin(fi->readback, path, fi->target, c, e) < 0)
+		return fi->code = e->code;
+	fi->readback_index = i;
+	fi->corrupt = fault_corrupt(c->name);
 	fi->image_off = fi->image_kicked = 0;
 	fi->chunk_len = 0;
 	fi->crc[i] = 0;
@@ -183,14 +209,39 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 	return BUNDLE_TAKE_UNHASHED;
 }
 
-/* The write in flight (always of component c) has ended. */
+/*
+ * A flipped bit the read-back must find (fault point "corrupt"): in the
+ * middle of the image, as soon as the write that covers it has ended and
+ * before the range holding it can be read back.
+ */
+static void corrupt_image(struct flash_install *fi,
+			  const struct bundle_component *c)
+{
+	uint8_t byte;
+	off_t at = (off_t)(c->size / 2);
+
+	if (!fi->corrupt || fi->image_off <= c->size / 2)
+		return;
+	fi->corrupt = false;
+	if (pread(fi->image_fd, &byte, 1, at) != 1)
+		return;
+	byte ^= 0x10;
+	if (pwrite(fi->image_fd, &byte, 1, at) == 1)
+		fault_step("write");
+}
+
+/* The write in flight (always of component c) has ended: what it wrote
+ * may be read back. */
 static int image_wait(struct flash_install *fi,
-		      const struct bundle_component *c, struct err *e)
+		      const struct bundle_component *c, bool complete,
+		      struct err *e)
 {
 	int rc = flash_writer_wait(fi->writer);
 
 	if (rc < 0)
 		return fi->code = write_fail(fi, e, -rc, c->name);
+	corrupt_image(fi, c);
+	flash_readback_written(fi->readback, fi->image_off, complete);
 	return 0;
 }
 
@@ -200,7 +251,7 @@ static int image_flush(struct flash_install *fi,
 {
 	if (!fi->chunk_len)
 		return 0;
-	if (image_wait(fi, c, e) < 0)
+	if (image_wait(fi, c, false, e) < 0)
 		return fi->code;
 	flash_writer_start(fi->writer, fi->image_fd, fi->chunk, fi->chunk_len,
 			   c->name, &fi->image_off, &fi->image_kicked);
@@ -238,19 +289,6 @@ static int on_data(void *ctx, const struct bundle_component *c,
 	return 0;
 }
 
-/* A flipped bit the read-back must find (fault point "corrupt"). */
-static void corrupt_image(struct flash_install *fi)
-{
-	uint8_t byte;
-	off_t at = (off_t)(fi->image_off / 2);
-
-	if (fi->image_off == 0 || pread(fi->image_fd, &byte, 1, at) != 1)
-		return;
-	byte ^= 0x10;
-	if (pwrite(fi->image_fd, &byte, 1, at) == 1)
-		fault_step("write");
-}
-
 static int on_end(void *ctx, const struct bundle_component *c,
 		  struct err *e)
 {
@@ -259,10 +297,10 @@ static int on_end(void *ctx, const struct bundle_component *c,
 
 	if (fi->image_fd < 0)
 		return 0;	/* skipped: only hashed */
-	if (image_flush(fi, c, e) < 0 || image_wait(fi, c, e) < 0)
+	if (image_flush(fi, c, e) < 0 || image_wait(fi, c, true, e) < 0)
 		return fi->code;
-	if (fault_corrupt(c->name))
-		corrupt_image(fi);
+	/* The read-back of the tail overlaps this fsync; both come before
+	 * the bank directory's fsync and the boot record. */
 	fd = fi->image_fd;
 	fi->image_fd = -1;
 	if (fsync(fd) < 0) {
@@ -272,7 +310,6 @@ static int on_end(void *ctx, const struct bundle_component *c,
 		return fi->code = write_fail(fi, e, err_no, c->name);
 	}
 	fault_step("fsync");
-	flash_drop_cache(fd);
 	if (close(fd) < 0)
 		return fi->code = write_fail(fi, e, errno, c->name);
 	fi->res.outcome[fi->index] = FLASH_COMPONENT_INSTALLED;
@@ -309,6 +346,8 @@ static void release(struct flash_install *fi)
 		return;
 	if (fi->writer)
 		flash_writer_wait(fi->writer);	/* before its fd closes */
+	if (fi->readback)
+		flash_readback_cancel(fi->readback);
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
@@ -336,6 +375,7 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	fi->s = s;
 	fi->opt = *opt;
 	fi->lock_fd = fi->image_fd = -1;
+	fi->readback_failed = -1;
 	fi->write_unit = opt->write_unit && opt->write_unit < FLASH_IO_CHUNK
 			 ? opt->write_unit : FLASH_IO_CHUNK;
 	if (lock_store(fi, e) < 0)
@@ -358,7 +398,8 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 			   FLASH_IO_CHUNK) != 0 ||
 	    posix_memalign((void **)&fi->chunks[1], FLASH_IO_ALIGN,
 			   FLASH_IO_CHUNK) != 0 ||
-	    !(fi->writer = flash_writer_new())) {
+	    !(fi->writer = flash_writer_new()) ||
+	    !(fi->readback = flash_readback_new())) {
 		err_set(e, FLASH_ERR_IO, "out of memory");
 		goto fail;
 	}
@@ -426,6 +467,27 @@ static int bank_seal(struct flash_install *fi, struct err *e)
 	return 0;
 }
 
+/*
+ * Image i as the device gives it back: a written image was read back while
+ * it was written, a linked one (skipped) is read back now.
+ */
+static int image_read_back(struct flash_install *fi, size_t i, struct err *e)
+{
+	if (fi->res.outcome[i] == FLASH_COMPONENT_SKIPPED)
+		return flash_image_check(fi->s, fi->target,
+					 &fi->res.manifest.components[i], e);
+	if (fi->readback_failed == (int)i) {
+		*e = fi->readback_err;
+		return e->code;
+	}
+	if (fi->res.outcome[i] != FLASH_COMPONENT_INSTALLED)
+		return err_set(e, FLASH_ERR_READBACK, "%s in bank %d was "
+			       "never written",
+			       fi->res.manifest.components[i].name,
+			       fi->target);
+	return 0;
+}
+
 static int finish_steps(struct flash_install *fi, struct err *e)
 {
 	const struct bundle_manifest *m = &fi->res.manifest;
@@ -454,9 +516,9 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		return write_fail(fi, e, -rc, dir);
 	fi->done = 0;
 	progress(fi, FLASH_STAGE_READBACK);
+	readback_collect(fi);
 	for (size_t i = 0; i < m->ncomponents; i++) {
-		if (flash_image_check(fi->s, fi->target, &m->components[i],
-				      e) < 0) {
+		if (image_read_back(fi, i, e) < 0) {
 			char why[ERR_MESSAGE_MAX];
 
 			fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
@@ -515,6 +577,7 @@ void flash_install_free(struct flash_install *fi)
 	flash_install_abort(fi);
 	free(fi->active_m);
 	flash_writer_free(fi->writer);
+	flash_readback_free(fi->readback);
 	free(fi->chunks[0]);
 	free(fi->chunks[1]);
 	free(fi);

@@ -2,6 +2,7 @@
 bank, skipping, version and trial refusals, injected faults."""
 import os
 import subprocess
+import tarfile
 
 import pytest
 
@@ -115,6 +116,81 @@ def test_corruption_caught_by_readback_names_component(store, tandem):
     s = show(tandem, state)
     assert s["active_bank"] == 1 and s["bundle_version"] == "TS250P001"
     assert tandem("flash", "check", state).returncode == 0
+
+
+# An image larger than several read-back ranges (FLASH_READBACK_RANGE,
+# 16 MiB): its first ranges are read back while the rest is written.
+BIG = 40 * 1024 * 1024
+
+
+@pytest.fixture
+def big(tmp_path, tandem):
+    state = tmp_path / "a"
+    assert tandem("flash", "init", state).returncode == 0
+    v1 = bundle(tmp_path, tandem, "TS250P001", {
+        "mc": ("M1", mc_script(tmp_path / "mc1", "v1")),
+        "sc": ("S1", os.urandom(1000)),
+    })
+    assert install(tandem, state, v1).returncode == 0
+    assert boot(state).returncode == 0
+    v2 = bundle(tmp_path, tandem, "TS250P002", {
+        "mc": ("M2", mc_script(tmp_path / "mc2", "v2")),
+        "sc": ("S2", os.urandom(BIG)),
+        "ec": ("E2", os.urandom(3 * 1024 * 1024 + 77)),
+    })
+    return tmp_path, state, v2
+
+
+@pytest.mark.parametrize("comp", ["sc", "ec"])
+def test_corruption_inside_a_range_read_back_early_is_caught(big, tandem,
+                                                             comp):
+    """The bit flips in the middle of the image, which the overlapping
+    read-back reaches before the image's last byte is written: it is
+    still found, and attributed to the flash (44), not the bundle. Slow
+    flash (20 ms a 1 MiB write) keeps the read-back well ahead of the
+    writing, so a flip made too late would be missed."""
+    _, state, v2 = big
+    r = install(tandem, state, v2,
+                env=faults(f"corrupt={comp},slow-flash=20"))
+    assert r.returncode == 44, r.stderr
+    assert f"read-back of {comp} failed" in r.stderr
+    assert "differs from the signed manifest" in r.stderr
+    assert "the active bank (1) is unchanged" in r.stderr
+    s = show(tandem, state)
+    assert s["active_bank"] == 1 and s["bundle_version"] == "TS250P001"
+    assert tandem("flash", "check", state).returncode == 0
+    r = install(tandem, state, v2)
+    assert r.returncode == 0, r.stderr
+    assert show(tandem, state)["bundle_version"] == "TS250P002"
+    assert tandem("flash", "check", state).returncode == 0
+
+
+def test_tampered_first_range_of_a_large_image_is_a_bundle_error(big,
+                                                                 tandem):
+    tmp, state, v2 = big
+    with tarfile.open(v2) as t:
+        at = t.getmember("sc").offset_data
+    data = bytearray(v2.read_bytes())
+    data[at + 1000] ^= 0x04   # early in sc: its first range
+    bad = tmp / "tampered.tar"
+    bad.write_bytes(bytes(data))
+    r = install(tandem, state, bad)
+    assert r.returncode == 43, r.stderr
+    assert "component 'sc': sha256 mismatch" in r.stderr
+    assert show(tandem, state)["active_bank"] == 1
+
+
+@pytest.mark.parametrize("fault", ["enospc", "write-error"])
+def test_write_failure_of_a_large_image_stops_its_read_back(big, tandem,
+                                                           fault):
+    _, state, v2 = big
+    r = install(tandem, state, v2, env=faults(f"{fault}=ec"))
+    assert r.returncode == (42 if fault == "enospc" else 41), r.stderr
+    assert "writing ec to bank 0" in r.stderr
+    assert "the active bank (1) is unchanged" in r.stderr
+    assert not (state / "flash/bank0/manifest.json").exists()
+    assert show(tandem, state)["active_bank"] == 1
+    assert install(tandem, state, v2).returncode == 0
 
 
 @pytest.mark.parametrize("comp", ["mc", "sc", "bundle.xml"])
