@@ -40,10 +40,14 @@ struct flash_install {
 	uint64_t image_off, image_kicked;	/* the writer's, after wait */
 	struct flash_writer *writer;
 	bool corrupt;		/* fault point: flip a bit in this image */
-	/* The read-back of the image being written, and the first image
-	 * whose read-back failed (-1: none yet) with its reason. */
-	struct flash_readback *readback;
-	int readback_index;
+	/* Two read-backs taking turns, so that one can finish the last
+	 * range of an image while the next image is written into the
+	 * other; the image each holds, and the first image in manifest
+	 * order whose read-back failed (-1: none yet) with its reason. */
+	struct flash_readback *readbacks[2];
+	int readback_index[2];
+	struct flash_readback *readback;	/* the image being written */
+	int readback_turn;
 	int readback_failed;
 	struct err readback_err;
 	uint8_t *chunks[2];	/* one filling, one being written */
@@ -155,14 +159,16 @@ static int on_manifest(void *ctx, const struct bundle_manifest *m,
 	return 0;
 }
 
-/* The verdict of the last image's read-back; the first failure is kept. */
-static void readback_collect(struct flash_install *fi)
+/* The verdict of one read-back (none pending: nothing to do); of the
+ * failures, the first image's is kept. */
+static void readback_collect(struct flash_install *fi, int turn)
 {
+	int i = fi->readback_index[turn];
 	struct err e;
 
-	if (flash_readback_wait(fi->readback, &e) < 0 &&
-	    fi->readback_failed < 0) {
-		fi->readback_failed = fi->readback_index;
+	if (flash_readback_wait(fi->readbacks[turn], &e) < 0 &&
+	    (fi->readback_failed < 0 || i < fi->readback_failed)) {
+		fi->readback_failed = i;
 		fi->readback_err = e;
 	}
 }
@@ -192,14 +198,17 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 		fi->done += c->size;
 		return BUNDLE_SKIP;
 	}
-	readback_collect(fi);
+	/* This turn's read-back held the image before last. */
+	fi->readback_turn = 1 - fi->readback_turn;
+	readback_collect(fi, fi->readback_turn);
+	fi->readback = fi->readbacks[fi->readback_turn];
 	fi->image_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 			    (c->flags & BUNDLE_FLAG_EXECUTABLE) ? 0755 : 0644);
 	if (fi->image_fd < 0)
 		return fi->code = write_fail(fi, e, errno, c->name);
 	if (flash_readback_begin(fi->readback, path, fi->target, c, e) < 0)
 		return fi->code = e->code;
-	fi->readback_index = i;
+	fi->readback_index[fi->readback_turn] = i;
 	fi->corrupt = fault_corrupt(c->name);
 	fi->image_off = fi->image_kicked = 0;
 	fi->chunk_len = 0;
@@ -346,8 +355,9 @@ static void release(struct flash_install *fi)
 		return;
 	if (fi->writer)
 		flash_writer_wait(fi->writer);	/* before its fd closes */
-	if (fi->readback)
-		flash_readback_cancel(fi->readback);
+	for (int turn = 0; turn < 2; turn++)
+		if (fi->readbacks[turn])
+			flash_readback_cancel(fi->readbacks[turn]);
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
@@ -399,7 +409,8 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	    posix_memalign((void **)&fi->chunks[1], FLASH_IO_ALIGN,
 			   FLASH_IO_CHUNK) != 0 ||
 	    !(fi->writer = flash_writer_new()) ||
-	    !(fi->readback = flash_readback_new())) {
+	    !(fi->readbacks[0] = flash_readback_new()) ||
+	    !(fi->readbacks[1] = flash_readback_new())) {
 		err_set(e, FLASH_ERR_IO, "out of memory");
 		goto fail;
 	}
@@ -516,7 +527,8 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		return write_fail(fi, e, -rc, dir);
 	fi->done = 0;
 	progress(fi, FLASH_STAGE_READBACK);
-	readback_collect(fi);
+	readback_collect(fi, 0);
+	readback_collect(fi, 1);
 	for (size_t i = 0; i < m->ncomponents; i++) {
 		if (image_read_back(fi, i, e) < 0) {
 			char why[ERR_MESSAGE_MAX];
@@ -577,7 +589,8 @@ void flash_install_free(struct flash_install *fi)
 	flash_install_abort(fi);
 	free(fi->active_m);
 	flash_writer_free(fi->writer);
-	flash_readback_free(fi->readback);
+	flash_readback_free(fi->readbacks[0]);
+	flash_readback_free(fi->readbacks[1]);
 	free(fi->chunks[0]);
 	free(fi->chunks[1]);
 	free(fi);

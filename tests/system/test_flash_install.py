@@ -137,11 +137,12 @@ def big(tmp_path, tandem):
         "mc": ("M2", mc_script(tmp_path / "mc2", "v2")),
         "sc": ("S2", os.urandom(BIG)),
         "ec": ("E2", os.urandom(3 * 1024 * 1024 + 77)),
+        "cpld": ("P2", os.urandom(5000)),   # sc's verdict is in by then
     })
     return tmp_path, state, v2
 
 
-@pytest.mark.parametrize("comp", ["sc", "ec"])
+@pytest.mark.parametrize("comp", ["sc", "ec", "cpld"])
 def test_corruption_inside_a_range_read_back_early_is_caught(big, tandem,
                                                              comp):
     """The bit flips in the middle of the image, which the overlapping
