@@ -34,6 +34,11 @@ struct flash_install {
 	 * flash that changed what was written. */
 	uint32_t crc[BUNDLE_COMPONENTS_MAX];
 	bool all_skipped;
+	/* Each image written, open until its fsync: they all come after the
+	 * last write, so no image's flush stalls the writing of the next
+	 * (the read-back has pushed each range to the device already). Kept
+	 * open, not reopened, so a writeback error reaches its fsync. */
+	int written_fd[BUNDLE_COMPONENTS_MAX];
 	/* The image being written. */
 	int image_fd;
 	size_t index;
@@ -302,27 +307,43 @@ static int on_end(void *ctx, const struct bundle_component *c,
 		  struct err *e)
 {
 	struct flash_install *fi = ctx;
-	int fd;
 
 	if (fi->image_fd < 0)
 		return 0;	/* skipped: only hashed */
 	if (image_flush(fi, c, e) < 0 || image_wait(fi, c, true, e) < 0)
 		return fi->code;
-	/* The read-back of the tail overlaps this fsync; both come before
-	 * the bank directory's fsync and the boot record. */
-	fd = fi->image_fd;
+	fi->written_fd[fi->index] = fi->image_fd;
 	fi->image_fd = -1;
-	if (fsync(fd) < 0) {
-		int err_no = errno;
-
-		close(fd);
-		return fi->code = write_fail(fi, e, err_no, c->name);
-	}
-	fault_step("fsync");
-	if (close(fd) < 0)
-		return fi->code = write_fail(fi, e, errno, c->name);
 	fi->res.outcome[fi->index] = FLASH_COMPONENT_INSTALLED;
 	progress(fi, FLASH_STAGE_RECEIVING);
+	return 0;
+}
+
+/* Every image written is fsynced, in manifest order, before the bank
+ * directory and long before the boot record. */
+static int images_sync(struct flash_install *fi, struct err *e)
+{
+	const struct bundle_manifest *m = &fi->res.manifest;
+
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		int fd = fi->written_fd[i];
+
+		if (fd < 0)
+			continue;
+		fi->written_fd[i] = -1;
+		if (fsync(fd) < 0) {
+			int err_no = errno;
+
+			close(fd);
+			fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
+			return write_fail(fi, e, err_no, m->components[i].name);
+		}
+		fault_step("fsync");
+		if (close(fd) < 0) {
+			fi->res.outcome[i] = FLASH_COMPONENT_FAILED;
+			return write_fail(fi, e, errno, m->components[i].name);
+		}
+	}
 	return 0;
 }
 
@@ -361,6 +382,11 @@ static void release(struct flash_install *fi)
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
+	for (size_t i = 0; i < BUNDLE_COMPONENTS_MAX; i++) {
+		if (fi->written_fd[i] >= 0)
+			close(fi->written_fd[i]);
+		fi->written_fd[i] = -1;
+	}
 	bundle_verifier_free(fi->v);
 	fi->v = NULL;
 	if (fi->lock_fd >= 0)
@@ -386,6 +412,8 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	fi->opt = *opt;
 	fi->lock_fd = fi->image_fd = -1;
 	fi->readback_failed = -1;
+	for (size_t i = 0; i < BUNDLE_COMPONENTS_MAX; i++)
+		fi->written_fd[i] = -1;
 	fi->write_unit = opt->write_unit && opt->write_unit < FLASH_IO_CHUNK
 			 ? opt->write_unit : FLASH_IO_CHUNK;
 	if (lock_store(fi, e) < 0)
@@ -522,6 +550,8 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		fi->res.activated = false;
 		return 0;
 	}
+	if (images_sync(fi, e) < 0)
+		return e->code;
 	flash_path(fi->s, dir, sizeof(dir), "bank%d", fi->target);
 	if ((rc = fs_fsync_dir(dir)) < 0)
 		return write_fail(fi, e, -rc, dir);
