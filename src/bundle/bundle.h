@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/common.h"
 
@@ -113,7 +114,8 @@ struct bundle_keyring {
  *
  * The callbacks run on the verifier's own reader thread, but only while the
  * caller is blocked inside bundle_verifier_feed() or _finish(), never
- * concurrently with the caller: consumers need no locking.
+ * concurrently with the caller: consumers need no locking. With
+ * bundle_verifier_run() they run on the caller's thread.
  *
  * Component data is handed out as it arrives, before its hash is known:
  * component_end() is the moment its sha256 and size have matched, and the
@@ -140,6 +142,14 @@ struct bundle_verify_config {
 
 struct bundle_verifier;
 
+/*
+ * A source the verifier pulls from (bundle_verifier_run): fills up to len
+ * bytes of buf and returns how many, 0 at the end of input, or a negative
+ * code with its message in e, which then becomes the verifier's error.
+ */
+typedef ssize_t (*bundle_pull_fn)(void *arg, uint8_t *buf, size_t len,
+				  struct err *e);
+
 /* verifier.c */
 struct bundle_verifier *bundle_verifier_new(
 	const struct bundle_verify_config *cfg,
@@ -149,6 +159,14 @@ int bundle_verifier_feed(struct bundle_verifier *v, const void *data,
 			 size_t len);
 /* End of input: 0 only if the whole bundle verified. */
 int bundle_verifier_finish(struct bundle_verifier *v);
+/*
+ * Instead of feed and finish: reads the whole input from pull on this
+ * thread, with no hand-off to the reader thread, then gives the verdict
+ * _finish() would (a later _finish() returns it again). 0 only if the whole
+ * bundle verified; the source's own failure is returned as it gave it.
+ */
+int bundle_verifier_run(struct bundle_verifier *v, bundle_pull_fn pull,
+			void *arg);
 const struct err *bundle_verifier_error(const struct bundle_verifier *v);
 /* The verified manifest, or NULL before the signature has been checked. */
 const struct bundle_manifest *bundle_verifier_manifest(

@@ -3,7 +3,9 @@
  * any size; libarchive, which reads by pulling, runs on a reader thread that
  * takes each chunk in turn. The two threads hand the chunk back and forth
  * under one mutex, so exactly one of them runs at a time: the consumer's
- * callbacks never race the caller. Nothing is buffered beyond libarchive's
+ * callbacks never race the caller. A caller that can be pulled from (a
+ * socket) runs libarchive on its own thread instead, with no hand-off:
+ * bundle_verifier_run(). Nothing is buffered beyond libarchive's
  * header block and the manifest; the verdict comes only after the signature
  * and every component's size and sha256 have been checked.
  *
@@ -25,6 +27,7 @@
 #include "bundle/bundle.h"
 
 #define VERIFY_FILE_CHUNK (64 * 1024)
+#define VERIFY_PULL_CHUNK (256 * 1024)
 
 enum verifier_stage {
 	STAGE_MANIFEST,
@@ -51,6 +54,13 @@ struct bundle_verifier {
 	bool input_ended;	/* _finish() called: no more chunks */
 	bool aborted;		/* _free() before _finish(): stop quietly */
 	bool reader_done;
+
+	/* Pull mode (bundle_verifier_run): the caller's source. */
+	bundle_pull_fn pull;
+	void *pull_arg;
+	uint8_t *pull_buf;
+	int pull_rc;		/* the source's failure, 0 if none */
+	struct err pull_err;
 
 	/* Caller side. */
 	uint64_t fed;
@@ -105,6 +115,39 @@ static ssize_t verifier_read_cb(struct archive *a, void *p, const void **out)
 		n = (ssize_t)v->chunk_len;
 	}
 	pthread_mutex_unlock(&v->mu);
+	return n;
+}
+
+static void track_zeros(struct bundle_verifier *v, const uint8_t *p,
+			size_t len);
+
+static void input_end(struct bundle_verifier *v)
+{
+	pthread_mutex_lock(&v->mu);
+	v->input_ended = true;
+	pthread_mutex_unlock(&v->mu);
+}
+
+/* Pull mode: libarchive's callback reads from the caller's source. */
+static ssize_t verifier_pull_cb(struct archive *a, void *p, const void **out)
+{
+	struct bundle_verifier *v = p;
+	ssize_t n;
+
+	(void)a;
+	if (v->input_ended || v->pull_rc)
+		return 0;
+	n = v->pull(v->pull_arg, v->pull_buf, VERIFY_PULL_CHUNK, &v->pull_err);
+	if (n < 0) {
+		v->pull_rc = (int)n;
+		return -1;
+	}
+	if (n == 0) {
+		input_end(v);
+		return 0;
+	}
+	track_zeros(v, v->pull_buf, (size_t)n);
+	*out = v->pull_buf;
 	return n;
 }
 
@@ -492,8 +535,9 @@ static int reader_run(struct bundle_verifier *v)
 	if (!a)
 		return reader_fail(v, BUNDLE_ERR_NOMEM, "out of memory");
 	archive_read_support_format_tar(a);
-	if (archive_read_open(a, v, NULL, verifier_read_cb, NULL) !=
-	    ARCHIVE_OK) {
+	if (archive_read_open(a, v, NULL, v->pull ? verifier_pull_cb
+						  : verifier_read_cb,
+			      NULL) != ARCHIVE_OK) {
 		rc = archive_fail(v, a);
 		if (rc == BUNDLE_ERR_NOT_USTAR && v->fed == 0)
 			rc = reader_fail(v, BUNDLE_ERR_TRUNCATED,
@@ -567,12 +611,19 @@ struct bundle_verifier *bundle_verifier_new(
 	buf_init(&v->sig_text, BUNDLE_SIGNATURE_MAX);
 	pthread_mutex_init(&v->mu, NULL);
 	pthread_cond_init(&v->cv, NULL);
-	if (pthread_create(&v->thread, NULL, reader_main, v) != 0) {
-		bundle_verifier_free(v);
-		return NULL;
-	}
-	v->thread_started = true;
 	return v;
+}
+
+/* Push mode: the reader thread starts with the first chunk. */
+static int reader_start(struct bundle_verifier *v)
+{
+	if (v->thread_started)
+		return 0;
+	if (pthread_create(&v->thread, NULL, reader_main, v) != 0)
+		return v->result = err_set(&v->err, BUNDLE_ERR_NOMEM,
+					   "cannot start the reader thread");
+	v->thread_started = true;
+	return 0;
 }
 
 static void track_zeros(struct bundle_verifier *v, const uint8_t *p,
@@ -596,6 +647,8 @@ int bundle_verifier_feed(struct bundle_verifier *v, const void *data,
 		return err_set(&v->err, BUNDLE_ERR_USAGE,
 			       "feed after finish");
 	if (len == 0)
+		return v->result;
+	if (reader_start(v) < 0)
 		return v->result;
 	track_zeros(v, data, len);
 	pthread_mutex_lock(&v->mu);
@@ -662,18 +715,65 @@ static void reader_stop(struct bundle_verifier *v, bool abort)
 	}
 }
 
-int bundle_verifier_finish(struct bundle_verifier *v)
+/* The verdict on the end of input, once the reader has stopped. */
+static int verdict(struct bundle_verifier *v)
 {
-	if (v->finished)
-		return v->result;
 	v->finished = true;
-	reader_stop(v, false);
 	if (v->result == 0 && v->saw_eof_marker)
 		v->result = end_check(v);
 	else if (v->result == 0)
 		v->result = err_set(&v->err, BUNDLE_ERR_TRUNCATED,
 				    "truncated: the archive did not end");
 	return v->result;
+}
+
+int bundle_verifier_finish(struct bundle_verifier *v)
+{
+	if (v->finished)
+		return v->result;
+	/* Even no input at all gets the reader's verdict on it. */
+	if (!v->pull && reader_start(v) < 0) {
+		v->finished = true;
+		return v->result;
+	}
+	reader_stop(v, false);
+	return verdict(v);
+}
+
+int bundle_verifier_run(struct bundle_verifier *v, bundle_pull_fn pull,
+			void *arg)
+{
+	int rc;
+
+	if (v->finished || v->thread_started || v->pull)
+		return err_set(&v->err, BUNDLE_ERR_USAGE,
+			       "pull after feed or finish");
+	v->pull = pull;
+	v->pull_arg = arg;
+	v->pull_buf = malloc(VERIFY_PULL_CHUNK);
+	if (!v->pull_buf) {
+		v->finished = true;
+		return v->result = err_set(&v->err, BUNDLE_ERR_NOMEM,
+					   "out of memory");
+	}
+	rc = reader_run(v);
+	/* What follows the end blocks is read to the end of input: tar
+	 * writers pad with zeros, and anything else is an error. */
+	while (rc == 0 && !v->input_ended && !v->pull_rc &&
+	       v->nonzero_end <= v->header_offset) {
+		const void *ignored;
+
+		verifier_pull_cb(NULL, v, &ignored);
+	}
+	input_end(v);
+	v->result = rc;
+	if (v->pull_rc) {
+		v->err = v->pull_err;
+		v->result = v->pull_rc;
+	}
+	free(v->pull_buf);
+	v->pull_buf = NULL;
+	return verdict(v);
 }
 
 const struct err *bundle_verifier_error(const struct bundle_verifier *v)

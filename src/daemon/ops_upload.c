@@ -74,11 +74,11 @@ static void *ftp_begin(void *ctx, const char *user, bool force,
 	return begin(ctx, "FTP", user, force, e);
 }
 
-static int ftp_feed(void *ctx, void *job, const void *data, size_t len,
+static int ftp_pull(void *ctx, void *job, bundle_pull_fn pull, void *arg,
 		    struct err *e)
 {
 	(void)ctx;
-	return update_feed(job, data, len, e);
+	return update_pull(job, pull, arg, e);
 }
 
 static int ftp_finish(void *ctx, void *job, struct buf *report,
@@ -112,7 +112,7 @@ const struct ftp_ops controller_ftp_ops = {
 	.authenticate = ftp_authenticate,
 	.login_text = ftp_login_text,
 	.upload_begin = ftp_begin,
-	.upload_feed = ftp_feed,
+	.upload_pull = ftp_pull,
 	.upload_finish = ftp_finish,
 	.upload_abort = ftp_abort,
 	.upload_done = ftp_done,

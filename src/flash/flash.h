@@ -136,6 +136,10 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	const struct flash_install_options *opt, struct err *e);
 int flash_install_feed(struct flash_install *fi, const void *data,
 		       size_t len, struct err *e);
+/* Instead of feeding: the whole input pulled from a source on this thread
+ * (bundle_verifier_run); then flash_install_finish() as after feeding. */
+int flash_install_pull(struct flash_install *fi, bundle_pull_fn pull,
+		       void *arg, struct err *e);
 /* End of input: verify the tail, read back, activate. 0 or the error. */
 int flash_install_finish(struct flash_install *fi,
 			 struct flash_install_result *res, struct err *e);

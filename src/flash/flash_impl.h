@@ -93,7 +93,7 @@ struct flash_writer *flash_writer_new(void);
 /* data must stay untouched until flash_writer_wait returns. */
 void flash_writer_start(struct flash_writer *w, int fd, const void *data,
 			size_t len, const char *component, uint64_t *off,
-			uint64_t *kicked);
+			uint64_t *kicked, uint32_t *crc);
 /* Waits for the write in flight: 0 or its -errno. */
 int flash_writer_wait(struct flash_writer *w);
 void flash_writer_free(struct flash_writer *w);	/* waits first */

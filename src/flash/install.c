@@ -268,7 +268,8 @@ static int image_flush(struct flash_install *fi,
 	if (image_wait(fi, c, false, e) < 0)
 		return fi->code;
 	flash_writer_start(fi->writer, fi->image_fd, fi->chunk, fi->chunk_len,
-			   c->name, &fi->image_off, &fi->image_kicked);
+			   c->name, &fi->image_off, &fi->image_kicked,
+			   &fi->crc[fi->index]);
 	fi->chunk = fi->chunk == fi->chunks[0] ? fi->chunks[1]
 					       : fi->chunks[0];
 	fi->chunk_len = 0;
@@ -281,7 +282,6 @@ static int on_data(void *ctx, const struct bundle_component *c,
 {
 	struct flash_install *fi = ctx;
 
-	fi->crc[fi->index] = crc32c(fi->crc[fi->index], data, len);
 	while (len > 0) {
 		size_t n = fi->write_unit - fi->chunk_len;
 
@@ -483,6 +483,16 @@ int flash_install_feed(struct flash_install *fi, const void *data,
 	if (fi->ended)
 		return err_set(e, FLASH_ERR_USAGE, "install already ended");
 	if (bundle_verifier_feed(fi->v, data, len) < 0)
+		return verify_fail(fi, e);
+	return 0;
+}
+
+int flash_install_pull(struct flash_install *fi, bundle_pull_fn pull,
+		       void *arg, struct err *e)
+{
+	if (fi->ended)
+		return err_set(e, FLASH_ERR_USAGE, "install already ended");
+	if (bundle_verifier_run(fi->v, pull, arg) < 0)
 		return verify_fail(fi, e);
 	return 0;
 }

@@ -27,6 +27,7 @@ struct flash_writer {
 	size_t len;
 	char component[BUNDLE_NAME_MAX];
 	uint64_t *off, *kicked;
+	uint32_t *crc;
 };
 
 /* Starts the device on what is written so far, so fsync finds less to do. */
@@ -61,6 +62,10 @@ static int write_one(struct flash_writer *w)
 	size_t done = 0;
 	int injected, rc;
 
+	/* What arrived, before it is written: a read-back that fails tells
+	 * a bad bundle from damaged flash by it. Here, off the receiving
+	 * thread. */
+	*w->crc = crc32c(*w->crc, w->data, w->len);
 	fault_slow_flash();
 	injected = fault_write_errno(w->component);
 	if (injected)
@@ -127,7 +132,7 @@ int flash_writer_wait(struct flash_writer *w)
 
 void flash_writer_start(struct flash_writer *w, int fd, const void *data,
 			size_t len, const char *component, uint64_t *off,
-			uint64_t *kicked)
+			uint64_t *kicked, uint32_t *crc)
 {
 	pthread_mutex_lock(&w->mu);
 	w->fd = fd;
@@ -136,6 +141,7 @@ void flash_writer_start(struct flash_writer *w, int fd, const void *data,
 	snprintf(w->component, sizeof(w->component), "%s", component);
 	w->off = off;
 	w->kicked = kicked;
+	w->crc = crc;
 	w->busy = true;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);

@@ -80,11 +80,18 @@ struct ftp_ops {
 			    const char *peer, bool *may_flash, struct err *e);
 	/* The instructions sent as 230- lines after login. */
 	void (*login_text)(void *ctx, struct buf *out);
-	/* A code load: begin (fails when one already runs), feed, finish. */
+	/* A code load: begin (fails when one already runs), pull, finish. */
 	void *(*upload_begin)(void *ctx, const char *user, bool force,
 			      struct err *e);
-	int (*upload_feed)(void *ctx, void *job, const void *data, size_t len,
-			   struct err *e);
+	/*
+	 * All the data, read through pull(arg, buf, len, e) on the session's
+	 * thread until it returns 0 (the end) or fails. Fails early when the
+	 * bundle is refused; a failure of pull itself is returned as is.
+	 */
+	int (*upload_pull)(void *ctx, void *job,
+			   ssize_t (*pull)(void *arg, uint8_t *buf, size_t len,
+					   struct err *e),
+			   void *arg, struct err *e);
 	/*
 	 * End of data: verify, activate, and write the code load's report
 	 * (one line per "\n") into report. 0 on success. keepalive() may be

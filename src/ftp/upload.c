@@ -1,7 +1,8 @@
 /*
- * upload.c: STOR flash / flash:force. Streams the data connection into the
- * update engine through ftp_ops, watching for a dropped control connection,
- * and answers with the code load's report. Holds no more than one chunk.
+ * upload.c: STOR flash / flash:force. The update engine pulls the data
+ * connection through ftp_ops on this thread, each read going straight into
+ * the verifier's buffer, while we watch for a dropped control connection;
+ * then we answer with the code load's report.
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,9 +27,9 @@ static int failure_code(int code)
 	}
 }
 
-/* 1: more data read into s->chunk (*n); 0: end of data; <0: failure. */
-static int data_read(struct ftp_session *s, int fd, size_t *n,
-		     struct err *e)
+/* 1: more data read into buf (*n); 0: end of data; <0: failure. */
+static int data_read(struct ftp_session *s, int fd, uint8_t *buf, size_t len,
+		     size_t *n, struct err *e)
 {
 	int64_t deadline = ftp_now() + FTP_DATA_IDLE_SECONDS;
 
@@ -55,7 +56,7 @@ static int data_read(struct ftp_session *s, int fd, size_t *n,
 				       "was lost during the upload");
 		if (rc <= 0 || !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		got = recv(fd, s->chunk, FTP_CHUNK, 0);
+		got = recv(fd, buf, len, 0);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
@@ -77,19 +78,42 @@ static void drain(struct ftp_session *s, int fd)
 	struct err ignored;
 	size_t n;
 
-	while (data_read(s, fd, &n, &ignored) > 0)
+	while (data_read(s, fd, s->chunk, FTP_CHUNK, &n, &ignored) > 0)
 		;
+}
+
+/* The data connection as the engine's source. */
+struct data_source {
+	struct ftp_session *s;
+	int fd;
+	unsigned long long total;
+	bool failed;		/* the connection's own failure, in err */
+	struct err err;
+};
+
+static ssize_t data_pull(void *arg, uint8_t *buf, size_t len, struct err *e)
+{
+	struct data_source *src = arg;
+	size_t n = 0;
+	int rc = data_read(src->s, src->fd, buf, len, &n, &src->err);
+
+	if (rc < 0) {
+		src->failed = true;
+		*e = src->err;
+		return rc;
+	}
+	src->total += n;
+	return (ssize_t)n;
 }
 
 void ftp_upload(struct ftp_session *s, bool force)
 {
 	const struct ftp_ops *ops = s->cfg->ops;
-	unsigned long long total = 0;
+	struct data_source src = { .s = s };
 	struct buf report;
 	struct err e;
 	void *job;
-	size_t n = 0;
-	int fd, rc;
+	int rc;
 
 	err_clear(&e);
 	job = ops->upload_begin(s->cfg->ctx, s->user, force, &e);
@@ -98,27 +122,26 @@ void ftp_upload(struct ftp_session *s, bool force)
 		ftp_reply(s, failure_code(e.code), "%s", e.msg);
 		return;
 	}
-	fd = ftp_data_open(s, &e);
-	if (fd < 0) {
+	src.fd = ftp_data_open(s, &e);
+	if (src.fd < 0) {
 		ops->upload_abort(s->cfg->ctx, job, e.msg);
 		ftp_reply(s, 425, "Can't open data connection: %s", e.msg);
 		return;
 	}
 	ftp_reply(s, 150, "Ok to send data.");
-	while ((rc = data_read(s, fd, &n, &e)) > 0) {
-		total += n;
-		rc = ops->upload_feed(s->cfg->ctx, job, s->chunk, n, &e);
-		if (rc < 0) {
-			drain(s, fd);
-			break;
-		}
-	}
-	close(fd);
+	err_clear(&src.err);
+	rc = ops->upload_pull(s->cfg->ctx, job, data_pull, &src, &e);
+	if (rc < 0 && src.failed)
+		e = src.err;
+	else if (rc < 0)
+		drain(s, src.fd);
+	close(src.fd);
 	if (rc < 0) {
 		char line[FTP_LINE_MAX];
 
 		ops->upload_abort(s->cfg->ctx, job, e.msg);
-		snprintf(line, sizeof(line), "Received %llu bytes.", total);
+		snprintf(line, sizeof(line), "Received %llu bytes.",
+			 src.total);
 		ftp_reply_lines(s, failure_code(e.code),
 				"Codeload failed: the firmware was not "
 				"changed.", line, e.msg);

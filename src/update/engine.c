@@ -328,19 +328,50 @@ static int return_code(int flash_code)
  * each hash), so a feed can fail long before the end: say why in the
  * transport's terms and remember the cause for the abort that follows.
  */
-int update_feed(struct update_job *j, const void *data, size_t len,
-		struct err *e)
+static int job_failed(struct update_job *j, struct err *e)
 {
-	int rc = flash_install_feed(j->fi, data, len, e);
-
-	if (rc == 0)
-		return 0;
 	j->failed = e->code;
 	if (e->code == FLASH_ERR_VERSION)
 		err_prefix(e, "Use flash:force to load the same or an older "
 			   "version. ");
 	e->code = transport_code(j->failed);
 	return e->code;
+}
+
+int update_feed(struct update_job *j, const void *data, size_t len,
+		struct err *e)
+{
+	if (flash_install_feed(j->fi, data, len, e) == 0)
+		return 0;
+	return job_failed(j, e);
+}
+
+/* The transport's source, and whether the failure was its own. */
+struct job_source {
+	bundle_pull_fn pull;
+	void *arg;
+	bool failed;
+};
+
+static ssize_t job_pull(void *arg, uint8_t *buf, size_t len, struct err *e)
+{
+	struct job_source *src = arg;
+	ssize_t n = src->pull(src->arg, buf, len, e);
+
+	if (n < 0)
+		src->failed = true;
+	return n;
+}
+
+int update_pull(struct update_job *j, bundle_pull_fn pull, void *arg,
+		struct err *e)
+{
+	struct job_source src = { .pull = pull, .arg = arg };
+	int rc = flash_install_pull(j->fi, job_pull, &src, e);
+
+	if (rc == 0 || src.failed)
+		return rc;
+	return job_failed(j, e);
 }
 
 /* Ends the job under the lock and records its outcome for readers. */

@@ -101,6 +101,13 @@ struct update_job *update_begin(struct update_engine *u, const char *source,
 int update_feed(struct update_job *j, const void *data, size_t len,
 		struct err *e);
 /*
+ * Instead of feeding: the whole input pulled from the transport on its own
+ * thread. A failure of pull itself (the connection) is the transport's to
+ * report and does not count as the bundle's; then update_abort().
+ */
+int update_pull(struct update_job *j, bundle_pull_fn pull, void *arg,
+		struct err *e);
+/*
  * End of input: verify the tail, read back, activate. Writes the report
  * (one line per "\n") and frees the job. keepalive, if given, is called
  * with a progress line now and then while the finish runs long.

@@ -783,6 +783,101 @@ static void test_trailing_zeros_accepted_garbage_refused(void **state)
 	free(longer);
 }
 
+/* A source for bundle_verifier_run: pieces of varying size from a
+ * buffer, then the end, or a failure of its own at fail_at. */
+struct source {
+	const uint8_t *data;
+	size_t len, off, step, fail_at;
+	size_t calls;
+};
+
+static ssize_t source_pull(void *arg, uint8_t *buf, size_t len,
+			   struct err *e)
+{
+	struct source *src = arg;
+	size_t n = src->step + src->calls++ % 3 * 1000;
+
+	if (src->off >= src->fail_at)
+		return err_set(e, -104, "the connection was lost");
+	if (n > len)
+		n = len;
+	if (n > src->len - src->off)
+		n = src->len - src->off;
+	if (n > src->fail_at - src->off)
+		n = src->fail_at - src->off;
+	memcpy(buf, src->data + src->off, n);
+	src->off += n;
+	return (ssize_t)n;
+}
+
+static int verify_pulled(const uint8_t *data, size_t len, size_t step,
+			 size_t fail_at, struct sink *s, struct err *e)
+{
+	struct bundle_verify_config cfg = { .keys = &fx.ring,
+					    .model = "2324sa" };
+	struct source src = { .data = data, .len = len, .step = step,
+			      .fail_at = fail_at };
+	struct bundle_verifier *v;
+	int rc;
+
+	v = bundle_verifier_new(&cfg, s ? &sink_ops : NULL, s);
+	assert_non_null(v);
+	rc = bundle_verifier_run(v, source_pull, &src);
+	/* finish after run gives the same verdict again */
+	assert_int_equal(bundle_verifier_finish(v), rc);
+	/* a pull source is read to its end, padding included */
+	if (rc == 0)
+		assert_int_equal(src.off, len);
+	*e = *bundle_verifier_error(v);
+	bundle_verifier_free(v);
+	return rc;
+}
+
+static void test_pulled_same_verdicts_as_fed(void **state)
+{
+	static const size_t steps[] = { 1, 511, 4096, 300 * 1024 };
+	uint8_t *padded = calloc(1, fx.len + 10240);
+	struct err e;
+	size_t i, cut;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		struct sink s = { .begun = 0 };
+
+		assert_int_equal(verify_pulled(fx.bundle, fx.len, steps[i],
+					       SIZE_MAX, &s, &e), 0);
+		assert_int_equal(s.ended, s.begun);
+		assert_true(s.ended > 0);
+		sink_free(&s);
+	}
+	for (cut = 0; cut < fx.len; cut += 97)
+		assert_int_equal(verify_pulled(fx.bundle, cut, 4096,
+					       SIZE_MAX, NULL, &e),
+				 BUNDLE_ERR_TRUNCATED);
+	memcpy(padded, fx.bundle, fx.len);
+	assert_int_equal(verify_pulled(padded, fx.len + 10240, 4096,
+				       SIZE_MAX, NULL, &e), 0);
+	padded[fx.len + 9000] = 'x';
+	assert_int_equal(verify_pulled(padded, fx.len + 10240, 4096,
+				       SIZE_MAX, NULL, &e),
+			 BUNDLE_ERR_TRAILING_DATA);
+	free(padded);
+}
+
+static void test_pulled_source_failure_is_its_own(void **state)
+{
+	struct err e;
+
+	(void)state;
+	/* The source fails mid-payload: its code and message, not a
+	 * verdict on the bundle's bytes. */
+	assert_int_equal(verify_pulled(fx.bundle, fx.len, 4096, fx.len / 2,
+				       NULL, &e), -104);
+	assert_string_equal(e.msg, "the connection was lost");
+	assert_int_equal(verify_pulled(fx.bundle, fx.len, 4096, 0, NULL, &e),
+			 -104);
+}
+
 static void test_verify_file_and_free_midway(void **state)
 {
 	struct bundle_verify_config cfg = { .keys = &fx.ring };
@@ -826,6 +921,8 @@ int main(void)
 		cmocka_unit_test(test_manifest_size_limit),
 		cmocka_unit_test(test_trailing_zeros_accepted_garbage_refused),
 		cmocka_unit_test(test_verify_file_and_free_midway),
+		cmocka_unit_test(test_pulled_same_verdicts_as_fed),
+		cmocka_unit_test(test_pulled_source_failure_is_its_own),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
