@@ -83,6 +83,13 @@ struct flash_install_options {
 	/* Bytes per image write; 0 is the default (1 MiB). Tests make it
 	 * small to put a power-cut point inside every image. */
 	size_t write_unit;
+	/*
+	 * A client is sending (FTP, SFTP): each image goes to the page cache
+	 * as it arrives and its writeback and read-back start once it is
+	 * complete, so the device's work does not slow the transfer. Off (a
+	 * local file), both run while the image is still being written.
+	 */
+	bool receive_first;
 	/* Progress, called from the feeding thread; may be NULL. */
 	void (*progress)(void *ctx, enum flash_stage stage, uint64_t done,
 			 uint64_t total);

@@ -90,7 +90,8 @@ void flash_drop_cache(int fd);
 /* writer.c: one image write in flight on its own thread. */
 struct flash_writer;
 struct flash_writer *flash_writer_new(void);
-/* data must stay untouched until flash_writer_wait returns. */
+/* data must stay untouched until flash_writer_wait returns; kicked NULL:
+ * no early writeback. crc: the CRC-32C of what is written, carried on. */
 void flash_writer_start(struct flash_writer *w, int fd, const void *data,
 			size_t len, const char *component, uint64_t *off,
 			uint64_t *kicked, uint32_t *crc);

@@ -255,7 +255,8 @@ static int image_wait(struct flash_install *fi,
 	if (rc < 0)
 		return fi->code = write_fail(fi, e, -rc, c->name);
 	corrupt_image(fi, c);
-	flash_readback_written(fi->readback, fi->image_off, complete);
+	if (complete || !fi->opt.receive_first)
+		flash_readback_written(fi->readback, fi->image_off, complete);
 	return 0;
 }
 
@@ -268,7 +269,8 @@ static int image_flush(struct flash_install *fi,
 	if (image_wait(fi, c, false, e) < 0)
 		return fi->code;
 	flash_writer_start(fi->writer, fi->image_fd, fi->chunk, fi->chunk_len,
-			   c->name, &fi->image_off, &fi->image_kicked,
+			   c->name, &fi->image_off,
+			   fi->opt.receive_first ? NULL : &fi->image_kicked,
 			   &fi->crc[fi->index]);
 	fi->chunk = fi->chunk == fi->chunks[0] ? fi->chunks[1]
 					       : fi->chunks[0];

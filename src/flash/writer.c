@@ -75,7 +75,8 @@ static int write_one(struct flash_writer *w)
 		return rc;
 	fault_step("write");
 	*w->off += w->len;
-	writeback_kick(w->fd, *w->off, w->kicked);
+	if (w->kicked)
+		writeback_kick(w->fd, *w->off, w->kicked);
 	return 0;
 }
 

@@ -228,6 +228,7 @@ struct update_job *update_begin(struct update_engine *u, const char *source,
 		.keys = u->cfg.keys,
 		.model = u->cfg.model,
 		.force = force,
+		.receive_first = true,	/* every job has a client sending */
 		.progress = on_progress,
 	};
 	struct update_job *j;

@@ -225,6 +225,25 @@ def test_write_error_keeps_the_active_bank(tmp_path, bundles):
         ctl.stop()
 
 
+def test_flash_that_changes_an_image_is_caught_over_ftp(tmp_path, bundles):
+    """An upload reads each image back only once it has arrived whole: a
+    bit the flash flipped is still found, named, and nothing changes."""
+    ctl = Controller(tmp_path / "c", bundles.keys)
+    ok, text = load(ctl, bundles.make("TS250P003"))
+    assert ok, text
+    assert ctl.wait_exit() == 75
+    ctl.env["TANDEM_FAULTS"] = "corrupt=sc"
+    ctl.start()
+    ctl.before = ctl.firmware()
+    try:
+        ok, text = load(ctl, bundles.make("TS250P013"))
+        assert not ok and text.startswith("451"), text
+        assert "read-back of sc failed" in text, text
+        unchanged(ctl)
+    finally:
+        ctl.stop()
+
+
 def test_disabled_ftp_refuses_connections(ctl):
     r = ctl.ssh("set protocols ftp disabled")
     assert r.returncode == 0 and "Success" in r.stdout, r.stdout
