@@ -13,6 +13,31 @@ from conftest import program
 from flash_helpers import bundle, install, show
 
 
+def ssh_port(d):
+    """The ssh port a starting tandemd prints."""
+    out, deadline = b"", time.monotonic() + 30
+    while True:
+        assert time.monotonic() < deadline, out
+        r, _, _ = select.select([d.stdout], [], [], 1)
+        if r:
+            chunk = os.read(d.stdout.fileno(), 4096)
+            assert chunk, d.stderr.read()
+            out += chunk
+            m = re.search(rb"^ssh listening on [\d.]+:(\d+)$", out, re.M)
+            if m:
+                return int(m.group(1))
+
+
+def ssh_command(port, text):
+    """One command over stock ssh as manage; its output."""
+    return subprocess.run(
+        ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no",
+         "manage@127.0.0.1", text],
+        capture_output=True, text=True, timeout=30).stdout
+
+
 def test_broken_mc_rolled_back_and_reported(tmp_path, tandem):
     state = tmp_path / "a"
     assert tandem("flash", "init", state).returncode == 0
@@ -37,25 +62,10 @@ def test_broken_mc_rolled_back_and_reported(tmp_path, tandem):
 
     d = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, port, deadline = b"", None, time.monotonic() + 30
-        while port is None:
-            assert time.monotonic() < deadline, out
-            r, _, _ = select.select([d.stdout], [], [], 1)
-            if r:
-                chunk = os.read(d.stdout.fileno(), 4096)
-                assert chunk, d.stderr.read()
-                out += chunk
-                m = re.search(rb"^ssh listening on [\d.]+:(\d+)$", out, re.M)
-                port = m and int(m.group(1))
-        ssh = ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
-               "-o", "StrictHostKeyChecking=no",
-               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
-               "-o", "PubkeyAuthentication=no", "manage@127.0.0.1"]
-        v = subprocess.run(ssh + ["show versions"], capture_output=True,
-                           text=True, timeout=30)
-        assert "Bundle Version: TS250P001" in v.stdout, v.stdout
-        ev = subprocess.run(ssh + ["show events"], capture_output=True,
-                            text=True, timeout=30).stdout
+        port = ssh_port(d)
+        v = ssh_command(port, "show versions")
+        assert "Bundle Version: TS250P001" in v, v
+        ev = ssh_command(port, "show events")
         assert re.search(r"CRITICAL MC loader: .*rollback: bank \d \(bundle "
                          r"TS250P002\) started 3 times without confirming",
                          ev), ev
@@ -84,24 +94,10 @@ def test_status_follows_an_offline_install_beside_the_daemon(tmp_path,
          "--ftp-port", "0", "--simulator"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        out, port, deadline = b"", None, time.monotonic() + 30
-        while port is None:
-            assert time.monotonic() < deadline, out
-            r, _, _ = select.select([d.stdout], [], [], 1)
-            if r:
-                chunk = os.read(d.stdout.fileno(), 4096)
-                assert chunk, d.stderr.read()
-                out += chunk
-                m = re.search(rb"^ssh listening on [\d.]+:(\d+)$", out, re.M)
-                port = m and int(m.group(1))
-        ssh = ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
-               "-o", "StrictHostKeyChecking=no",
-               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
-               "-o", "PubkeyAuthentication=no", "manage@127.0.0.1"]
+        port = ssh_port(d)
 
         def command(text):
-            return subprocess.run(ssh + [text], capture_output=True,
-                                  text=True, timeout=30).stdout
+            return ssh_command(port, text)
 
         assert "Bundle Version: TS250P001" in command("show versions")
         assert install(tandem, state, v["TS250P002"]).returncode == 0
