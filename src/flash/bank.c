@@ -126,15 +126,15 @@ int flash_bank_manifest(const struct flash_store *s, int bank,
 }
 
 /*
- * SHA-256 and size of a file as the device gives it back: cached pages are
- * dropped first, then it is read in large aligned chunks.
+ * A file as the device gives it back: its cached pages are dropped first,
+ * then it is read in large aligned chunks, each handed to fn. What was read
+ * is dropped again after: we will not need it, and others keep the cache.
  */
-int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
-		     struct err *e)
+static int read_back_each(const char *path,
+			  void (*fn)(void *arg, const uint8_t *p, size_t n),
+			  void *arg, struct err *e)
 {
-	EVP_MD_CTX *md = NULL;
 	uint8_t *chunk = NULL;
-	uint64_t total = 0;
 	int fd, rc = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -143,10 +143,9 @@ int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
 			       strerror(errno));
 	flash_drop_cache(fd);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	md = EVP_MD_CTX_new();
-	if (!md || posix_memalign((void **)&chunk, FLASH_IO_ALIGN,
-				  FLASH_READBACK_CHUNK) != 0 ||
-	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+	if (posix_memalign((void **)&chunk, FLASH_IO_ALIGN,
+			   FLASH_READBACK_CHUNK) != 0) {
+		chunk = NULL;
 		rc = err_set(e, FLASH_ERR_IO, "%s: out of memory", path);
 		goto out;
 	}
@@ -162,53 +161,60 @@ int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
 		}
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(md, chunk, (size_t)n);
-		total += (uint64_t)n;
+		fn(arg, chunk, (size_t)n);
 	}
-	EVP_DigestFinal_ex(md, sha, NULL);
-	*size = total;
-	/* What we read we will not need again; keep the cache for others. */
 	flash_drop_cache(fd);
 out:
 	free(chunk);
-	EVP_MD_CTX_free(md);
 	close(fd);
 	return rc;
+}
+
+struct image_sha {
+	EVP_MD_CTX *md;
+	uint64_t size;
+};
+
+static void sha_piece(void *arg, const uint8_t *p, size_t n)
+{
+	struct image_sha *h = arg;
+
+	EVP_DigestUpdate(h->md, p, n);
+	h->size += n;
+}
+
+/* SHA-256 and size of a file as the device gives it back. */
+int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
+		     struct err *e)
+{
+	struct image_sha h = { .md = EVP_MD_CTX_new() };
+	int rc;
+
+	if (!h.md || !EVP_DigestInit_ex(h.md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(h.md);
+		return err_set(e, FLASH_ERR_IO, "%s: out of memory", path);
+	}
+	rc = read_back_each(path, sha_piece, &h, e);
+	if (rc == 0) {
+		EVP_DigestFinal_ex(h.md, sha, NULL);
+		*size = h.size;
+	}
+	EVP_MD_CTX_free(h.md);
+	return rc;
+}
+
+static void crc_piece(void *arg, const uint8_t *p, size_t n)
+{
+	uint32_t *crc = arg;
+
+	*crc = crc32c(*crc, p, n);
 }
 
 /* CRC-32C of a file as the device gives it back. */
 int flash_image_crc(const char *path, uint32_t *crc, struct err *e)
 {
-	uint8_t *chunk = malloc(FLASH_READBACK_CHUNK);
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !chunk) {
-		rc = err_set(e, FLASH_ERR_IO, "%s: %s", path,
-			     fd < 0 ? strerror(errno) : "out of memory");
-		goto out;
-	}
-	flash_drop_cache(fd);
 	*crc = 0;
-	for (;;) {
-		ssize_t n = read(fd, chunk, FLASH_READBACK_CHUNK);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = err_set(e, FLASH_ERR_IO, "%s: read failed: %s",
-				     path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		*crc = crc32c(*crc, chunk, (size_t)n);
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	free(chunk);
-	return rc;
+	return read_back_each(path, crc_piece, crc, e);
 }
 
 /* Reads one image of a bank back against its signed size and sha256. */
