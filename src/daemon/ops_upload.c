@@ -20,8 +20,10 @@ static int ftp_authenticate(void *ctx, const char *user, const char *password,
 
 	rc = config_auth_login(c->config, user, password, CONFIG_IFACE_FTP,
 			       peer, &roles, e);
+	if (rc == CONFIG_ERR_AUTH)
+		return FTP_AUTH_BAD;
 	if (rc < 0)
-		return rc;
+		return FTP_AUTH_REFUSED;
 	*may_flash = (roles & CONFIG_ROLE_MANAGE) != 0;
 	return 0;
 }

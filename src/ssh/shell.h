@@ -21,7 +21,6 @@
 #define SHELL_USER_MAX		64
 #define SHELL_PASSWORD_MAX	128
 #define SHELL_LOGIN_TRIES_MAX	3	/* wrong logins before we hang up */
-#define SHELL_LOGIN_DELAY_MS	1000	/* after each wrong login */
 #define SHELL_LOGIN_SECONDS	60	/* to finish logging in */
 #define SHELL_IDLE_SECONDS	1800	/* default when ops give none */
 #define SHELL_OUTPUT_MAX	(4u << 20)	/* one command's output */
@@ -43,6 +42,7 @@ enum shell_auth {
 	SHELL_AUTH_OK = 0,
 	SHELL_AUTH_BAD = -1,	/* unknown user or wrong password */
 	SHELL_AUTH_LOCKED = -2,	/* this source is locked out for now */
+	SHELL_AUTH_REFUSED = -3, /* right password, but not this interface */
 };
 
 /* What execute() returns. */
@@ -58,10 +58,19 @@ enum shell_exec {
  * address ("console" on the console).
  */
 struct shell_ops {
-	/* SHELL_AUTH_OK and the role, or _BAD / _LOCKED with a message. */
+	/* SHELL_AUTH_OK and the role, or _BAD / _LOCKED / _REFUSED with a
+	 * message.
+	 * A wrong password returns after the growing delay (config's A4).
+	 * iface "ssh" accepts a user who may start any session the SSH
+	 * port serves (CLI or SFTP); may_start() then checks the one asked. */
 	int (*authenticate)(void *ctx, const char *user, const char *password,
 			    const char *iface, const char *peer,
 			    enum shell_role *role, struct err *e);
+	/* Whether user may start a session of iface ("ssh": a CLI shell or
+	 * command, "sftp") now: the user's interfaces and the protocol
+	 * switch. 0, or negative with a message for the client. */
+	int (*may_start)(void *ctx, const char *user, const char *iface,
+			 struct err *e);
 	/* A logged-in session: the handle execute/prompt/close take. */
 	void *(*session_open)(void *ctx, const char *user,
 			      enum shell_role role, const char *iface,

@@ -28,6 +28,7 @@
 #include "ssh/shell.h"
 
 #define SSHD_INPUT_MAX 8192
+#define SSHD_FLUSH_MS 1000	/* for a refusal to reach the client */
 
 struct sshd_server {
 	struct sshd_config cfg;
@@ -52,6 +53,7 @@ struct ssh_conn {
 	bool authenticated;
 	int auth_failures;
 	bool locked;
+	char refusal[ERR_MESSAGE_MAX];	/* why the connection ends early */
 	enum conn_request request;
 	bool pty;
 	bool channel_eof;
@@ -69,21 +71,37 @@ struct ssh_conn {
 	struct ssh_channel_callbacks_struct channel_cb;
 };
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The port's own service: SFTP only on the family's SFTP port. */
+static const char *conn_iface(const struct ssh_conn *c)
+{
+	return c->srv->cfg.mode == SSHD_MODE_SFTP_ONLY ? "sftp" : "ssh";
+}
+
+/*
+ * A refusal the client should read: a banner (shown by OpenSSH at its
+ * default log level) and the disconnect message (shown at any level).
+ */
+static void conn_refuse(struct ssh_conn *c, const char *why)
+{
+	char text[ERR_MESSAGE_MAX + 2];
+	ssh_string banner;
+
+	snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+	snprintf(text, sizeof(text), "%s\n", why);
+	banner = ssh_string_from_char(text);
+	if (banner) {
+		ssh_send_issue_banner(c->session, banner);
+		ssh_string_free(banner);
+	}
+	ssh_session_set_disconnect_message(c->session, why);
 }
 
 static int on_auth_password(ssh_session session, const char *user,
@@ -96,23 +114,49 @@ static int on_auth_password(ssh_session session, const char *user,
 	(void)session;
 	if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX)
 		return SSH_AUTH_DENIED;
+	/* authenticate() waits after a wrong password (config's A4). */
 	if (strlen(user) < SHELL_USER_MAX &&
 	    strlen(password) < SHELL_PASSWORD_MAX)
 		rc = c->srv->shell.ops->authenticate(c->srv->shell.ctx, user,
-						     password, "ssh", c->peer,
-						     &c->role, &e);
+						     password, conn_iface(c),
+						     c->peer, &c->role, &e);
 	if (rc == SHELL_AUTH_OK) {
 		snprintf(c->user, sizeof(c->user), "%s", user);
 		c->authenticated = true;
 		return SSH_AUTH_SUCCESS;
 	}
 	c->auth_failures++;
-	if (rc == SHELL_AUTH_LOCKED) {
+	if (rc == SHELL_AUTH_LOCKED || rc == SHELL_AUTH_REFUSED) {
 		c->locked = true;
-		log_warn("ssh: login from %s refused: %s", c->peer, e.msg);
+		log_warn("%s: login from %s refused: %s", conn_iface(c),
+			 c->peer, e.msg);
+		conn_refuse(c, e.msg);
 	}
-	sleep_ms(SHELL_LOGIN_DELAY_MS);
 	return SSH_AUTH_DENIED;
+}
+
+/*
+ * The user's interface right and the protocol switch, checked as the
+ * session starts (one login on port 22 can start a CLI or an SFTP
+ * session). A refusal goes to the channel's stderr before the request
+ * fails, so the client prints it, and ends the connection.
+ */
+static bool session_may_start(struct ssh_conn *c, const char *iface)
+{
+	const struct shell_service *svc = &c->srv->shell;
+	struct err e = { 0 };
+	char line[ERR_MESSAGE_MAX + 16];
+
+	if (!svc->ops->may_start ||
+	    svc->ops->may_start(svc->ctx, c->user, iface, &e) == 0)
+		return true;
+	log_warn("%s: %s session of %s from %s refused: %s", conn_iface(c),
+		 iface, c->user, c->peer, e.msg);
+	snprintf(line, sizeof(line), "Error: %s\n", e.msg);
+	ssh_channel_write_stderr(c->channel, line, (uint32_t)strlen(line));
+	snprintf(c->refusal, sizeof(c->refusal), "%s", e.msg);
+	ssh_session_set_disconnect_message(c->session, e.msg);
+	return false;
 }
 
 static ssh_channel on_channel_open(ssh_session session, void *userdata)
@@ -160,7 +204,7 @@ static int on_shell(ssh_session session, ssh_channel channel, void *userdata)
 	struct ssh_conn *c = userdata;
 
 	(void)session, (void)channel;
-	if (!shell_allowed(c))
+	if (!shell_allowed(c) || !session_may_start(c, "ssh"))
 		return SSH_ERROR;
 	c->request = REQ_SHELL;
 	return SSH_OK;
@@ -172,7 +216,7 @@ static int on_exec(ssh_session session, ssh_channel channel,
 	struct ssh_conn *c = userdata;
 
 	(void)session, (void)channel;
-	if (!shell_allowed(c))
+	if (!shell_allowed(c) || !session_may_start(c, "ssh"))
 		return SSH_ERROR;
 	c->command_too_long = strlen(command) > SHELL_LINE_MAX;
 	snprintf(c->command, sizeof(c->command), "%s", command);
@@ -187,7 +231,7 @@ static int on_subsystem(ssh_session session, ssh_channel channel,
 
 	(void)session, (void)channel;
 	if (c->request != REQ_NONE || strcmp(subsystem, "sftp") != 0 ||
-	    !c->srv->sftp.ops)
+	    !c->srv->sftp.ops || !session_may_start(c, "sftp"))
 		return SSH_ERROR;
 	c->request = REQ_SFTP;
 	return SSH_OK;
@@ -492,7 +536,8 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 	while (c->request == REQ_NONE) {
 		if (ssh_event_dopoll(c->event, 200) == SSH_ERROR)
 			goto out;
-		if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX ||
+		if (c->locked || c->refusal[0] ||
+		    c->auth_failures >= SHELL_LOGIN_TRIES_MAX ||
 		    now_ms() > deadline)
 			goto out;
 		if (c->channel && ssh_channel_is_closed(c->channel))
@@ -514,6 +559,11 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		break;
 	}
 out:
+	/* A refusal's banner or stderr line still queued: sent first, which
+	 * also lets the disconnect message after it leave at once (libssh
+	 * writes straight through only once the socket was seen writable). */
+	if (c->refusal[0])
+		ssh_blocking_flush(c->session, SSHD_FLUSH_MS);
 	if (c->event) {
 		ssh_event_remove_session(c->event, c->session);
 		ssh_event_free(c->event);

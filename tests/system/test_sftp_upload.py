@@ -202,12 +202,18 @@ def test_openssh_sftp_truncated_bundle_fails(tandemd, bundles, tmp_path):
 
 
 def test_openssh_sftp_monitor_may_not_flash(tandemd, bundles, tmp_path):
-    r = sftp_batch(tandemd.ports["sftp"], *MONITOR,
+    # SFTP is the FTP interface (the family's monitor has none): a monitor
+    # that may use it.
+    viewer = ("viewer", "Viewer-2324x")
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "create user interfaces "
+                "cli,ftp password %s roles monitor %s" % (viewer[1], viewer[0]))
+    assert r.returncode == 0, r.stdout
+    r = sftp_batch(tandemd.ports["sftp"], *viewer,
                    ["put %s flash" % bundles["good"]], tmp_path)
     assert r.returncode != 0
     assert "Permission denied" in r.stderr
     # Reading progress is fine for monitor.
-    r = sftp_batch(tandemd.ports["sftp"], *MONITOR, ["get progress p.xml"],
+    r = sftp_batch(tandemd.ports["sftp"], *viewer, ["get progress p.xml"],
                    tmp_path)
     assert r.returncode == 0, r.stderr
     assert progress((tmp_path / "p.xml").read_text())["activity"] == "none"
