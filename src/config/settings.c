@@ -58,6 +58,10 @@ static const struct config_key_info config_key_table[CONFIG_KEY_COUNT] = {
 	UINT_KEY(CONFIG_LOGIN_GLOBAL_FAILURES, "login-global-failures",
 		 "security", "Login Failures per Minute (all sources)",
 		 CONFIG_SCOPE_CONTROLLER, 60, 1, 6000),
+	/* An SFTP client's time to finish a packet it began (shell.h). */
+	UINT_KEY(CONFIG_SFTP_PACKET_SECONDS, "sftp-packet-seconds",
+		 "security", "SFTP Packet Deadline",
+		 CONFIG_SCOPE_CONTROLLER, 30, 1, 600),
 	UINT_KEY(CONFIG_CLI_TIMEOUT_SECONDS, "cli-timeout",
 		 "security", "Timeout",
 		 CONFIG_SCOPE_CONTROLLER, 1800, 120, 43200),

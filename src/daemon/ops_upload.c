@@ -193,7 +193,15 @@ static void sftp_last(void *ctx, struct buf *out)
 	update_last_report(((struct controller *)ctx)->update, out);
 }
 
+static unsigned sftp_packet_seconds(void *ctx)
+{
+	struct controller *c = ctx;
+
+	return config_get_uint(c->config, CONFIG_SFTP_PACKET_SECONDS);
+}
+
 const struct sftp_ops controller_sftp_ops = {
+	.packet_seconds = sftp_packet_seconds,
 	.upload_begin = sftp_begin,
 	.upload_feed = sftp_feed,
 	.upload_finish = sftp_finish,

@@ -67,6 +67,7 @@ struct ssh_conn {
 	size_t input_len;
 	size_t input_off;
 	bool input_held;
+	struct sftp_framer framer;	/* the sftp subsystem's packets */
 	struct ssh_server_callbacks_struct server_cb;
 	struct ssh_channel_callbacks_struct channel_cb;
 };
@@ -224,6 +225,19 @@ static int on_exec(ssh_session session, ssh_channel channel,
 	return SSH_OK;
 }
 
+/* The sftp subsystem's bytes: seen where they lie, none consumed; the
+ * subsystem has libssh read each packet once it is whole (sftp_frame.c). */
+static int on_sftp_data(ssh_session session, ssh_channel channel, void *data,
+			uint32_t len, int is_stderr, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	if (!is_stderr)
+		sftp_framer_scan(&c->framer, data, len);
+	return 0;
+}
+
 static int on_subsystem(ssh_session session, ssh_channel channel,
 			const char *subsystem, void *userdata)
 {
@@ -234,6 +248,8 @@ static int on_subsystem(ssh_session session, ssh_channel channel,
 	    !c->srv->sftp.ops || !session_may_start(c, "sftp"))
 		return SSH_ERROR;
 	c->request = REQ_SFTP;
+	/* Before the reply: the client's first packet finds it in place. */
+	c->channel_cb.channel_data_function = on_sftp_data;
 	return SSH_OK;
 }
 
@@ -551,9 +567,8 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		run_shell(c);
 		break;
 	case REQ_SFTP:
-		ssh_event_remove_session(c->event, c->session);
-		sftp_subsystem_run(&srv->sftp, c->session, c->channel,
-				   c->user, c->role);
+		sftp_subsystem_run(&srv->sftp, c->session, c->event,
+				   c->channel, &c->framer, c->user, c->role);
 		break;
 	default:
 		break;
