@@ -54,6 +54,7 @@ struct ssh_conn {
 	int auth_failures;
 	bool locked;
 	char refusal[ERR_MESSAGE_MAX];	/* why the connection ends early */
+	char session_refusal[ERR_MESSAGE_MAX];	/* why its session may not run */
 	enum conn_request request;
 	bool pty;
 	bool channel_eof;
@@ -139,25 +140,22 @@ static int on_auth_password(ssh_session session, const char *user,
 /*
  * The user's interface right and the protocol switch, checked as the
  * session starts (one login on port 22 can start a CLI or an SFTP
- * session). A refusal goes to the channel's stderr before the request
- * fails, so the client prints it, and ends the connection.
+ * session). A refused request is still accepted, so that the reason can
+ * be sent as the session's stderr and exit status: OpenSSH drops what
+ * comes with a failed request.
  */
-static bool session_may_start(struct ssh_conn *c, const char *iface)
+static void session_check(struct ssh_conn *c, const char *iface)
 {
 	const struct shell_service *svc = &c->srv->shell;
 	struct err e = { 0 };
-	char line[ERR_MESSAGE_MAX + 16];
 
 	if (!svc->ops->may_start ||
 	    svc->ops->may_start(svc->ctx, c->user, iface, &e) == 0)
-		return true;
+		return;
 	log_warn("%s: %s session of %s from %s refused: %s", conn_iface(c),
 		 iface, c->user, c->peer, e.msg);
-	snprintf(line, sizeof(line), "Error: %s\n", e.msg);
-	ssh_channel_write_stderr(c->channel, line, (uint32_t)strlen(line));
-	snprintf(c->refusal, sizeof(c->refusal), "%s", e.msg);
-	ssh_session_set_disconnect_message(c->session, e.msg);
-	return false;
+	snprintf(c->session_refusal, sizeof(c->session_refusal), "%s",
+		 e.msg);
 }
 
 static ssh_channel on_channel_open(ssh_session session, void *userdata)
@@ -205,8 +203,9 @@ static int on_shell(ssh_session session, ssh_channel channel, void *userdata)
 	struct ssh_conn *c = userdata;
 
 	(void)session, (void)channel;
-	if (!shell_allowed(c) || !session_may_start(c, "ssh"))
+	if (!shell_allowed(c))
 		return SSH_ERROR;
+	session_check(c, "ssh");
 	c->request = REQ_SHELL;
 	return SSH_OK;
 }
@@ -217,8 +216,9 @@ static int on_exec(ssh_session session, ssh_channel channel,
 	struct ssh_conn *c = userdata;
 
 	(void)session, (void)channel;
-	if (!shell_allowed(c) || !session_may_start(c, "ssh"))
+	if (!shell_allowed(c))
 		return SSH_ERROR;
+	session_check(c, "ssh");
 	c->command_too_long = strlen(command) > SHELL_LINE_MAX;
 	snprintf(c->command, sizeof(c->command), "%s", command);
 	c->request = REQ_EXEC;
@@ -245,8 +245,9 @@ static int on_subsystem(ssh_session session, ssh_channel channel,
 
 	(void)session, (void)channel;
 	if (c->request != REQ_NONE || strcmp(subsystem, "sftp") != 0 ||
-	    !c->srv->sftp.ops || !session_may_start(c, "sftp"))
+	    !c->srv->sftp.ops)
 		return SSH_ERROR;
+	session_check(c, "sftp");
 	c->request = REQ_SFTP;
 	/* Before the reply: the client's first packet finds it in place. */
 	c->channel_cb.channel_data_function = on_sftp_data;
@@ -552,12 +553,20 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 	while (c->request == REQ_NONE) {
 		if (ssh_event_dopoll(c->event, 200) == SSH_ERROR)
 			goto out;
-		if (c->locked || c->refusal[0] ||
-		    c->auth_failures >= SHELL_LOGIN_TRIES_MAX ||
+		if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX ||
 		    now_ms() > deadline)
 			goto out;
 		if (c->channel && ssh_channel_is_closed(c->channel))
 			goto out;
+	}
+	if (c->session_refusal[0]) {
+		char line[ERR_MESSAGE_MAX + 16];
+
+		snprintf(line, sizeof(line), "Error: %s\n", c->session_refusal);
+		ssh_channel_write_stderr(c->channel, line,
+					 (uint32_t)strlen(line));
+		send_exit(c, 1);
+		goto out;
 	}
 	switch (c->request) {
 	case REQ_EXEC:
