@@ -20,7 +20,7 @@
  *      (CONFIG_LOGIN_GLOBAL_BURST, refilled at login-global-failures a
  *      minute; a success gives its token back). With the bucket empty a
  *      login waits its turn, up to CONFIG_LOGIN_WAIT_MAX_SECONDS, and is
- *      refused beyond that.
+ *      refused beyond that. The local console takes no token.
  *  A4: a failed login returns after login-failure-delay-ms, doubled by
  *      each further failure from that source (CONFIG_LOGIN_DELAY_MAX_MS
  *      at most), on every transport, as this is where they all check.
@@ -313,12 +313,15 @@ int config_auth_login(struct config *cfg, const char *user,
 	unsigned delay = 0;
 	struct config_user_record *r;
 	struct config_lockout *l;
-	bool known, ok, locked_now = false;
+	bool known, ok, locked_now = false, local;
 	long long wait;
 	struct err se;
 	time_t now;
 
-	if (!source || !*source)
+	/* The serial console is not reachable from the network: the global
+	 * limit, which guards against many network sources, leaves it be. */
+	local = !source || !*source;
+	if (local)
 		source = "console";
 	pthread_once(&config_dummy_once, dummy_hash_make);
 	pthread_mutex_lock(&cfg->lock);
@@ -352,7 +355,7 @@ int config_auth_login(struct config *cfg, const char *user,
 			       "in %u second(s)", CONFIG_SOURCE_MAX - 1,
 			       source, seconds);
 	}
-	wait = global_take(cfg, now);				/* A3 */
+	wait = local ? 0 : global_take(cfg, now);		/* A3 */
 	if (wait < 0) {
 		pthread_mutex_unlock(&cfg->lock);
 		return err_set(e, CONFIG_ERR_LOCKED_OUT,
@@ -384,7 +387,8 @@ int config_auth_login(struct config *cfg, const char *user,
 	if (l)
 		l->in_flight--;
 	if (ok) {
-		global_give_back(cfg);
+		if (!local)
+			global_give_back(cfg);
 		if (l) {
 			l->failures = 0;
 			l->delay_step = 0;

@@ -519,6 +519,10 @@ static void test_global_limit(void **state)
 					   CONFIG_IFACE_CLI, "10.6.2.1", &roles,
 					   &e), CONFIG_ERR_LOCKED_OUT);
 	assert_non_null(strstr(e.msg, "from many sources"));
+	/* The local console is not held up by sources on the network. */
+	i = (int)nslept;
+	assert_int_equal(login(f, "alice", "Secret-99", NULL, &roles), 0);
+	assert_int_equal(nslept, (size_t)i);
 	/* A second later the queue has room again: the right password gets
 	 * in after its wait and gives its token back. */
 	fake_now += 1;
