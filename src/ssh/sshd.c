@@ -88,8 +88,9 @@ static const char *conn_iface(const struct ssh_conn *c)
 }
 
 /*
- * A refusal the client should read: a banner (shown by OpenSSH at its
- * default log level) and the disconnect message (shown at any level).
+ * A refusal the client should read: a banner (OpenSSH shows it at its
+ * default log level, before "Permission denied") and the disconnect
+ * message, for a client that reads on after the failure.
  */
 static void conn_refuse(struct ssh_conn *c, const char *why)
 {
