@@ -34,7 +34,10 @@ struct events_log;
 #define CONFIG_PASSWORD_MAX	32
 #define CONFIG_HASH_MAX		128	/* yescrypt hash string, with NUL */
 #define CONFIG_WATCHERS_MAX	8
-#define CONFIG_LOCKOUT_SOURCES	64	/* failed-login sources remembered */
+#define CONFIG_LOCKOUT_SOURCES	256	/* failed-login sources remembered */
+#define CONFIG_LOGIN_GLOBAL_BURST 10	/* failures at once, all sources */
+#define CONFIG_LOGIN_WAIT_MAX_SECONDS 5	/* longest queue for the global limit */
+#define CONFIG_LOGIN_DELAY_MAX_MS 8000	/* cap of the growing delay */
 #define CONFIG_SOURCE_MAX	64	/* source address text, with NUL */
 #define CONFIG_NOTE_MAX		1024
 
@@ -64,6 +67,9 @@ enum config_key {
 	CONFIG_PFU_ATTEMPT_LIMIT,
 	CONFIG_LOGIN_LOCKOUT_THRESHOLD,
 	CONFIG_LOGIN_LOCKOUT_SECONDS,
+	CONFIG_LOGIN_FAILURE_DELAY_MS,
+	CONFIG_LOGIN_GLOBAL_FAILURES,
+	CONFIG_SFTP_PACKET_SECONDS,
 	CONFIG_CLI_TIMEOUT_SECONDS,
 	CONFIG_SYSTEM_NAME,
 	CONFIG_SYSTEM_CONTACT,
@@ -191,8 +197,11 @@ int config_interfaces_format(unsigned ifaces, struct buf *out);
 
 /* auth.c */
 int config_auth_login(struct config *cfg, const char *user,
-		      const char *password, enum config_interface iface,
+		      const char *password, unsigned ifaces,
 		      const char *source, unsigned *roles, struct err *e);
+int config_auth_may_use(struct config *cfg, const char *user,
+			unsigned iface, struct err *e);
 void config_auth_set_clock(struct config *cfg, time_t (*now)(void));
+void config_auth_set_sleep(struct config *cfg, void (*sleep_ms)(unsigned));
 
 #endif

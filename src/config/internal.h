@@ -14,6 +14,7 @@
 #define CONFIG_FORMAT_VERSION	1
 #define CONFIG_SETTINGS_FILE	"settings.json"
 #define CONFIG_USERS_FILE	"users.json"
+#define CONFIG_LOCKOUT_FILE	"lockout.json"
 
 struct config_value {
 	bool b;
@@ -29,6 +30,8 @@ struct config_user_record {
 struct config_lockout {
 	char source[CONFIG_SOURCE_MAX];	/* "" = free slot */
 	unsigned failures;
+	unsigned in_flight;		/* attempts reserved, hash running */
+	unsigned delay_step;		/* failures since the last success */
 	time_t last_failure;
 	time_t locked_until;		/* 0 = not locked */
 };
@@ -47,14 +50,19 @@ struct config {
 	struct config_value values[CONFIG_KEY_COUNT];
 	struct config_user_record users[CONFIG_USERS_MAX];
 	size_t nusers;
-	struct config_file settings_file, users_file;
+	struct config_file settings_file, users_file, lockout_file;
 	struct {
 		config_watch_fn fn;
 		void *ctx;
 	} watchers[CONFIG_WATCHERS_MAX];
 	size_t nwatchers;
 	struct config_lockout lockouts[CONFIG_LOCKOUT_SOURCES];
+	/* The global limit: failures the bucket still allows (milli-tokens;
+	 * below zero, logins queue) and when it was last refilled. */
+	long long global_tokens;
+	time_t global_refilled;
 	time_t (*now)(void);
+	void (*sleep_ms)(unsigned ms);
 	char note[CONFIG_NOTE_MAX];
 };
 
@@ -62,6 +70,8 @@ struct config {
 int config_file_save(struct config *cfg, struct config_file *f,
 		     json_t *body, struct err *e);
 void config_notify(struct config *cfg, enum config_key key);
+int config_file_load(struct config *cfg, struct config_file *f,
+		     json_t **body, struct err *e);
 void config_event(struct config *cfg, int severity, unsigned code,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -80,6 +90,9 @@ struct config_user_record *config_user_find(struct config *cfg,
 					    const char *name);
 
 /* auth.c */
+void config_lockouts_init(struct config *cfg);
+int config_lockouts_from_json(struct config *cfg, json_t *body,
+			      struct err *e);
 int config_password_hash(const char *password, char *out, size_t outlen,
 			 struct err *e);
 

@@ -48,6 +48,20 @@ static const struct config_key_info config_key_table[CONFIG_KEY_COUNT] = {
 	UINT_KEY(CONFIG_LOGIN_LOCKOUT_SECONDS, "login-lockout-seconds",
 		 "security", "Login Lockout Duration",
 		 CONFIG_SCOPE_CONTROLLER, 300, 1, 86400),
+	/* The wait after a failed login, doubled by each further failure
+	 * from the same source (up to CONFIG_LOGIN_DELAY_MAX_MS). */
+	UINT_KEY(CONFIG_LOGIN_FAILURE_DELAY_MS, "login-failure-delay-ms",
+		 "security", "Login Failure Delay (ms)",
+		 CONFIG_SCOPE_CONTROLLER, 1000, 0, 10000),
+	/* Failed logins a minute across all sources before every login
+	 * waits its turn (after a burst of CONFIG_LOGIN_GLOBAL_BURST). */
+	UINT_KEY(CONFIG_LOGIN_GLOBAL_FAILURES, "login-global-failures",
+		 "security", "Login Failures per Minute (all sources)",
+		 CONFIG_SCOPE_CONTROLLER, 60, 1, 6000),
+	/* An SFTP client's time to finish a packet it began (shell.h). */
+	UINT_KEY(CONFIG_SFTP_PACKET_SECONDS, "sftp-packet-seconds",
+		 "security", "SFTP Packet Deadline",
+		 CONFIG_SCOPE_CONTROLLER, 30, 1, 600),
 	UINT_KEY(CONFIG_CLI_TIMEOUT_SECONDS, "cli-timeout",
 		 "security", "Timeout",
 		 CONFIG_SCOPE_CONTROLLER, 1800, 120, 43200),

@@ -144,8 +144,8 @@ static void note_add(struct config *cfg, const char *msg)
  * Loads f into *body (NULL when neither file exists: a fresh controller).
  * Falls back to f.prev per C3.
  */
-static int file_load(struct config *cfg, struct config_file *f, json_t **body,
-		     struct err *e)
+int config_file_load(struct config *cfg, struct config_file *f,
+		     json_t **body, struct err *e)
 {
 	char path[PATH_MAX], prev[PATH_MAX], aside[PATH_MAX];
 	char msg[CONFIG_NOTE_MAX];
@@ -317,6 +317,38 @@ static time_t config_clock(void)
 }
 
 /*
+ * The sources locked out before a restart stay locked out. Losing that
+ * file must not keep the controller from starting: a bad one (and no
+ * good .prev) is moved aside, loudly, and the table starts empty.
+ */
+static void lockouts_load(struct config *cfg)
+{
+	char path[PATH_MAX], aside[PATH_MAX], msg[CONFIG_NOTE_MAX];
+	struct err e;
+	json_t *body = NULL;
+
+	err_clear(&e);
+	if (config_file_load(cfg, &cfg->lockout_file, &body, &e) == 0 &&
+	    (!body || config_lockouts_from_json(cfg, body, &e) == 0)) {
+		json_decref(body);
+		return;
+	}
+	json_decref(body);
+	memset(cfg->lockouts, 0, sizeof(cfg->lockouts));
+	if (file_path(cfg, CONFIG_LOCKOUT_FILE, "", path, sizeof(path)) == 0 &&
+	    file_path(cfg, CONFIG_LOCKOUT_FILE, ".corrupt", aside,
+		      sizeof(aside)) == 0)
+		rename(path, aside);
+	if (snprintf(msg, sizeof(msg), "Login lockout state lost (%s); the "
+		     "damaged file was kept as %s.corrupt", e.msg,
+		     CONFIG_LOCKOUT_FILE) >= (int)sizeof(msg))
+		msg[sizeof(msg) - 1] = '\0';
+	note_add(cfg, msg);
+	log_error("%s", msg);
+	config_event(cfg, EVENTS_ERROR, EVENTS_CODE_CONFIG_CORRUPT, "%s", msg);
+}
+
+/*
  * Opens the config directory dir (created if missing). events may be NULL;
  * when given, recoveries, changes and lockouts are recorded there. A fresh
  * directory gets the defaults written out and no users.
@@ -343,16 +375,20 @@ int config_open(const char *dir, struct events_log *events,
 	cfg->settings_file.mode = 0644;
 	cfg->users_file.name = CONFIG_USERS_FILE;
 	cfg->users_file.mode = 0600;	/* password hashes */
+	cfg->lockout_file.name = CONFIG_LOCKOUT_FILE;
+	cfg->lockout_file.mode = 0600;	/* who was guessing */
 	buf_init(&cfg->settings_file.good, CONFIG_FILE_MAX);
 	buf_init(&cfg->users_file.good, CONFIG_FILE_MAX);
+	buf_init(&cfg->lockout_file.good, CONFIG_FILE_MAX);
 	config_settings_defaults(cfg);
+	config_lockouts_init(cfg);
 	rc = fs_mkdir_p(dir, 0700, e);
 	if (rc < 0) {
 		rc = err_recode(e, CONFIG_ERR_IO);
 		goto fail;
 	}
 
-	rc = file_load(cfg, &cfg->settings_file, &body, e);
+	rc = config_file_load(cfg, &cfg->settings_file, &body, e);
 	if (rc < 0)
 		goto fail;
 	if (body) {
@@ -364,7 +400,7 @@ int config_open(const char *dir, struct events_log *events,
 	if (rc < 0)
 		goto fail;
 
-	rc = file_load(cfg, &cfg->users_file, &body, e);
+	rc = config_file_load(cfg, &cfg->users_file, &body, e);
 	if (rc < 0)
 		goto fail;
 	if (body) {
@@ -375,6 +411,7 @@ int config_open(const char *dir, struct events_log *events,
 	}
 	if (rc < 0)
 		goto fail;
+	lockouts_load(cfg);
 	*out = cfg;
 	return 0;
 fail:
@@ -388,6 +425,7 @@ void config_close(struct config *cfg)
 		return;
 	buf_free(&cfg->settings_file.good);
 	buf_free(&cfg->users_file.good);
+	buf_free(&cfg->lockout_file.good);
 	pthread_mutex_destroy(&cfg->lock);
 	explicit_bzero(cfg->users, sizeof(cfg->users));
 	free(cfg);

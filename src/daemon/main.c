@@ -26,7 +26,8 @@ static void usage(FILE *f)
 		"         [--enable PROTO]... [--disable PROTO]... [--console]\n"
 		"         [--user NAME:PASSWORD:manage|monitor]... "
 		"[--keys DIR] [--model MODEL]\n"
-		"         [--idle-seconds N] [--simulator] [-n]\n"
+		"         [--idle-seconds N] [--set NAME=VALUE]... "
+		"[--simulator] [-n]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -34,7 +35,9 @@ static void usage(FILE *f)
 		"Ports: 0 picks a free port; each open listener prints\n"
 		"\"PROTO listening on ADDR:PORT\". --enable/--disable change "
 		"the stored\nprotocol settings (telnet and ftp are disabled "
-		"by default). --simulator\nadds the family's well-known "
+		"by default). --set stores\na setting "
+		"(as settings.json names it: login-lockout-threshold=5).\n"
+		"--simulator adds the family's well-known "
 		"default users to an empty user list.\n");
 }
 
@@ -92,6 +95,8 @@ struct options {
 	const char *model;
 	const char *users[16];
 	size_t nusers;
+	const char *settings[16];
+	size_t nsettings;
 	const char *protocols[16];
 	bool protocol_on[16];
 	size_t nprotocols;
@@ -116,6 +121,7 @@ int main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'k' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "idle-seconds", required_argument, NULL, 'i' },
+		{ "set", required_argument, NULL, 'T' },
 		{ "simulator", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -216,6 +222,16 @@ int main(int argc, char **argv)
 			}
 			o.idle = (long)v;
 			break;
+		case 'T':
+			if (o.nsettings == ARRAY_SIZE(o.settings) ||
+			    !strchr(optarg, '=')) {
+				log_error("--set %s: expected NAME=VALUE (at "
+					  "most %zu)", optarg,
+					  ARRAY_SIZE(o.settings));
+				return 2;
+			}
+			o.settings[o.nsettings++] = optarg;
+			break;
 		case 'S':
 			o.simulator = true;
 			break;
@@ -263,6 +279,17 @@ int main(int argc, char **argv)
 					 &e) < 0) {
 			log_error("%s", e.msg);
 			return 1;
+		}
+	}
+	for (i = 0; i < o.nsettings; i++) {
+		char name[64];
+		const char *eq = strchr(o.settings[i], '=');
+
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)(eq - o.settings[i]), o.settings[i]);
+		if (config_set_text(ctl.config, name, eq + 1, &e) < 0) {
+			log_error("--set %s: %s", o.settings[i], e.msg);
+			return 2;
 		}
 	}
 	if (o.check_only) {

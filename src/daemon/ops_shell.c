@@ -8,10 +8,15 @@
 
 #include "daemon/controller.h"
 
-static enum config_interface interface_of(const char *iface)
+/* The interface rights a login on iface may go on to use: the SSH port
+ * starts a CLI session or the sftp subsystem (sh_may_start decides
+ * which); the SFTP port only SFTP, which is the FTP right (config.h). */
+static unsigned interfaces_of(const char *iface)
 {
 	if (!strcmp(iface, "sftp") || !strcmp(iface, "ftp"))
 		return CONFIG_IFACE_FTP;
+	if (!strcmp(iface, "ssh"))
+		return CONFIG_IFACE_CLI | CONFIG_IFACE_FTP;
 	return CONFIG_IFACE_CLI;
 }
 
@@ -23,10 +28,12 @@ static int sh_authenticate(void *ctx, const char *user, const char *password,
 	unsigned roles = 0;
 	int rc;
 
-	rc = config_auth_login(c->config, user, password, interface_of(iface),
+	rc = config_auth_login(c->config, user, password, interfaces_of(iface),
 			       peer, &roles, e);
 	if (rc == CONFIG_ERR_LOCKED_OUT)
 		return SHELL_AUTH_LOCKED;
+	if (rc == CONFIG_ERR_INTERFACE)
+		return SHELL_AUTH_REFUSED;
 	if (rc < 0)
 		return SHELL_AUTH_BAD;
 	*role = (roles & CONFIG_ROLE_MANAGE) ? SHELL_ROLE_MANAGE :
@@ -99,7 +106,27 @@ static unsigned sh_idle(void *ctx)
 	       config_get_uint(c->config, CONFIG_CLI_TIMEOUT_SECONDS);
 }
 
+/* A session on the SSH ports: the user's right and the protocol switch
+ * (port 22 serves the sftp subsystem only while SFTP is enabled). */
+static int sh_may_start(void *ctx, const char *user, const char *iface,
+			struct err *e)
+{
+	struct controller *c = ctx;
+	bool sftp = !strcmp(iface, "sftp");
+
+	if (sftp && !config_get_bool(c->config, CONFIG_PROTO_SFTP))
+		return err_set(e, -1, "SFTP is disabled on this controller "
+			       "(set protocols sftp enabled)");
+	if (!sftp && !config_get_bool(c->config, CONFIG_PROTO_SSH))
+		return err_set(e, -1, "SSH is disabled on this controller "
+			       "(set protocols ssh enabled)");
+	return config_auth_may_use(c->config, user,
+				   sftp ? CONFIG_IFACE_FTP : CONFIG_IFACE_CLI,
+				   e);
+}
+
 const struct shell_ops controller_shell_ops = {
+	.may_start = sh_may_start,
 	.authenticate = sh_authenticate,
 	.session_open = sh_open,
 	.execute = sh_execute,

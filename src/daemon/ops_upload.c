@@ -20,8 +20,10 @@ static int ftp_authenticate(void *ctx, const char *user, const char *password,
 
 	rc = config_auth_login(c->config, user, password, CONFIG_IFACE_FTP,
 			       peer, &roles, e);
+	if (rc == CONFIG_ERR_AUTH)
+		return FTP_AUTH_BAD;
 	if (rc < 0)
-		return rc;
+		return FTP_AUTH_REFUSED;
 	*may_flash = (roles & CONFIG_ROLE_MANAGE) != 0;
 	return 0;
 }
@@ -191,7 +193,15 @@ static void sftp_last(void *ctx, struct buf *out)
 	update_last_report(((struct controller *)ctx)->update, out);
 }
 
+static unsigned sftp_packet_seconds(void *ctx)
+{
+	struct controller *c = ctx;
+
+	return config_get_uint(c->config, CONFIG_SFTP_PACKET_SECONDS);
+}
+
 const struct sftp_ops controller_sftp_ops = {
+	.packet_seconds = sftp_packet_seconds,
 	.upload_begin = sftp_begin,
 	.upload_feed = sftp_feed,
 	.upload_finish = sftp_finish,

@@ -134,19 +134,46 @@ static bool already_installed(struct flash_install *fi,
 	return flash_image_check(fi->s, fi->active, c, &e) == 0;
 }
 
+/* The same components, in the same order, byte for byte (by sha256). */
+static bool same_content(const struct bundle_manifest *a,
+			 const struct bundle_manifest *b)
+{
+	if (a->ncomponents != b->ncomponents)
+		return false;
+	for (size_t i = 0; i < a->ncomponents; i++) {
+		const struct bundle_component *x = &a->components[i];
+		const struct bundle_component *y = &b->components[i];
+
+		if (strcmp(x->name, y->name) || strcmp(x->version, y->version) ||
+		    x->size != y->size || x->flags != y->flags ||
+		    memcmp(x->sha256, y->sha256, sizeof(x->sha256)))
+			return false;
+	}
+	return true;
+}
+
 static int on_manifest(void *ctx, const struct bundle_manifest *m,
 		       struct err *e)
 {
 	struct flash_install *fi = ctx;
 	size_t nskip = 0;
+	int order;
 
 	fi->res.manifest = *m;
-	if (fi->active_m && !fi->opt.force &&
-	    bundle_version_compare(m->version, fi->active_m->version) < 0)
+	order = fi->active_m ? bundle_version_compare(m->version,
+						      fi->active_m->version)
+			     : 1;
+	if (!fi->opt.force && order < 0)
 		return fi->code = err_set(e, FLASH_ERR_VERSION,
 			"bundle %s is older than the installed %s; force "
 			"installs it anyway", m->version,
 			fi->active_m->version);
+	/* A version names one content: the same name over other bytes is
+	 * not "the same version" (DESIGN.md: force for the same or older). */
+	if (!fi->opt.force && order == 0 && !same_content(m, fi->active_m))
+		return fi->code = err_set(e, FLASH_ERR_VERSION,
+			"bundle %s has the installed version but different "
+			"content; force installs it anyway", m->version);
 	for (size_t i = 0; i < m->ncomponents; i++) {
 		fi->total += m->components[i].size;
 		fi->skip[i] = !fi->opt.force &&

@@ -40,6 +40,7 @@ static void cmd_pass(struct ftp_session *s, const struct ftp_command *c)
 {
 	struct buf text;
 	struct err e;
+	int rc;
 
 	if (s->state != FTP_STATE_NEED_PASS) {
 		ftp_reply(s, 503, s->state == FTP_STATE_READY
@@ -48,10 +49,20 @@ static void cmd_pass(struct ftp_session *s, const struct ftp_command *c)
 		return;
 	}
 	err_clear(&e);
-	if (strlen(c->arg) >= FTP_PASSWORD_MAX ||
-	    s->cfg->ops->authenticate(s->cfg->ctx, s->user, c->arg,
-				      s->peer_text, &s->may_flash, &e) < 0) {
+	rc = FTP_AUTH_BAD;
+	if (strlen(c->arg) < FTP_PASSWORD_MAX)
+		rc = s->cfg->ops->authenticate(s->cfg->ctx, s->user, c->arg,
+					       s->peer_text, &s->may_flash,
+					       &e);
+	if (rc < 0) {
 		s->state = FTP_STATE_NEED_USER;
+		/* A refusal (lockout, no FTP right) says why; a wrong
+		 * password only that it was wrong. */
+		if (rc == FTP_AUTH_REFUSED) {
+			ftp_reply(s, 530, "Login refused: %s.", e.msg);
+			s->quit = ++s->login_failures >= FTP_LOGIN_TRIES_MAX;
+			return;
+		}
 		if (++s->login_failures >= FTP_LOGIN_TRIES_MAX) {
 			ftp_reply(s, 421, "Login incorrect. Too many failures; "
 				  "closing the connection.");

@@ -74,8 +74,16 @@ bool ftp_same_host(const struct sockaddr_storage *a,
  * Implemented by the daemon. Called from session threads, possibly several
  * at once: the implementation serializes what it must.
  */
+enum ftp_auth {
+	FTP_AUTH_OK = 0,
+	FTP_AUTH_BAD = -1,
+	FTP_AUTH_REFUSED = -2,
+};
+
 struct ftp_ops {
-	/* 0 and whether the user may flash, or negative with a message. */
+	/* 0 and whether the user may flash; FTP_AUTH_BAD (wrong name or
+	 * password, after the growing delay) or FTP_AUTH_REFUSED (locked
+	 * out, no FTP right) with a message for the client. */
 	int (*authenticate)(void *ctx, const char *user, const char *password,
 			    const char *peer, bool *may_flash, struct err *e);
 	/* The instructions sent as 230- lines after login. */

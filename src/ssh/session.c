@@ -23,15 +23,6 @@ unsigned shell_idle_seconds(const struct shell_service *svc)
 	return s ? s : SHELL_IDLE_SECONDS;
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -91,13 +82,17 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 		memset(line, 0, sizeof(line));
 		if (rc == SHELL_AUTH_OK)
 			return 0;
-		/* The delay makes guessing slow; the message tells nothing. */
-		sleep_ms(SHELL_LOGIN_DELAY_MS);
-		if (rc == SHELL_AUTH_LOCKED) {
+		/* authenticate() waited after a wrong password (guessing is
+		 * slow); a wrong password's message tells nothing, a lockout
+		 * says why and for how long. */
+		if (rc == SHELL_AUTH_LOCKED || rc == SHELL_AUTH_REFUSED) {
 			log_warn("%s: login from %s refused: %s", io->iface,
 				 io->peer, e.msg);
-			shell_io_write_str(io, "Login locked out. Try again "
-					   "later.\n");
+			shell_io_write_str(io, rc == SHELL_AUTH_LOCKED ?
+					   "Login locked out: " :
+					   "Login refused: ");
+			shell_io_write_str(io, e.msg);
+			shell_io_write_str(io, ".\n");
 			return -1;
 		}
 		if (shell_io_write_str(io, "Login incorrect\n") < 0)

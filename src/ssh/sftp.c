@@ -6,6 +6,7 @@
  * says why; nothing here touches a file.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct sftp_open {
 struct sftp_conn {
 	const struct sftp_service *svc;
 	sftp_session sftp;
+	struct ssh_channel_struct *channel;
 	const char *user;
 	enum shell_role role;
 	struct sftp_open *open[4];
@@ -102,6 +104,30 @@ static void attrs_for(struct sftp_conn *c, const char *name,
 		a->size = doc.len;
 		buf_free(&doc);
 	}
+}
+
+/*
+ * A failed code load: the status message (the reason, or at CLOSE the
+ * code load's report) and, as OpenSSH's sftp shows only the status
+ * code's name ("Failure"), the reason on the channel's stderr, which it
+ * prints.
+ */
+static void reply_failure(struct sftp_conn *c, sftp_client_message msg,
+			  const char *status, const char *why)
+{
+	char line[ERR_MESSAGE_MAX + 16];
+	size_t len;
+
+	snprintf(line, sizeof(line), "Error: %s", why);
+	len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
+	sftp_reply_status(msg, SSH_FX_FAILURE, status);
+	if (len + 1 < sizeof(line)) {
+		line[len++] = '\n';
+		line[len] = '\0';
+	}
+	ssh_channel_write_stderr(c->channel, line, (uint32_t)len);
 }
 
 static void reply_stat(struct sftp_conn *c, sftp_client_message msg)
@@ -253,7 +279,7 @@ static void do_open(struct sftp_conn *c, sftp_client_message msg)
 					      c->role, &e);
 	if (!o->upload) {
 		open_free(c, o, NULL);
-		sftp_reply_status(msg, SSH_FX_FAILURE, e.msg);
+		reply_failure(c, msg, e.msg, e.msg);
 		return;
 	}
 	reply_handle(c, msg, o);
@@ -309,13 +335,13 @@ static void do_write(struct sftp_conn *c, sftp_client_message msg)
 			 "order", (unsigned long long)msg->offset,
 			 (unsigned long long)o->offset);
 		upload_fail(c, o, why);
-		sftp_reply_status(msg, SSH_FX_FAILURE, why);
+		reply_failure(c, msg, why, why);
 		return;
 	}
 	if (c->svc->ops->upload_feed(o->upload, ssh_string_data(msg->data),
 				     len, &e) < 0) {
 		upload_fail(c, o, e.msg);
-		sftp_reply_status(msg, SSH_FX_FAILURE, e.msg);
+		reply_failure(c, msg, e.msg, e.msg);
 		return;
 	}
 	o->offset += len;
@@ -372,8 +398,12 @@ static void do_close(struct sftp_conn *c, sftp_client_message msg)
 	o->upload = NULL;
 	if (rc < 0 && report.len == 0)
 		buf_append_str(&report, e.msg);
-	sftp_reply_status(msg, rc < 0 ? SSH_FX_FAILURE : SSH_FX_OK,
-			  report.len ? report.data : NULL);
+	if (rc < 0)
+		reply_failure(c, msg, report.data,
+			      e.msg[0] ? e.msg : report.data);
+	else
+		sftp_reply_status(msg, SSH_FX_OK,
+				  report.len ? report.data : NULL);
 	buf_free(&report);
 	open_free(c, o, NULL);
 }
@@ -472,33 +502,104 @@ static void dispatch(struct sftp_conn *c, sftp_client_message msg)
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Why the session ends, on the channel's stderr (OpenSSH's sftp prints
+ * it) and in the log. */
+static void conn_end(struct sftp_conn *c, struct ssh_channel_struct *channel,
+		     const char *why)
+{
+	char line[256];
+
+	log_warn("sftp: session of %s ended: %s", c->user, why);
+	snprintf(line, sizeof(line), "Error: %s\n", why);
+	ssh_channel_write_stderr(channel, line, (uint32_t)strlen(line));
+}
+
 void sftp_subsystem_run(const struct sftp_service *svc,
 			struct ssh_session_struct *session,
-			struct ssh_channel_struct *channel, const char *user,
+			struct ssh_event_struct *event,
+			struct ssh_channel_struct *channel,
+			struct sftp_framer *framer, const char *user,
 			enum shell_role role)
 {
-	struct sftp_conn c = { .svc = svc, .user = user, .role = role };
+	struct sftp_conn c = { .svc = svc, .channel = channel, .user = user,
+			       .role = role };
+	unsigned packet_s = svc->ops->packet_seconds ?
+			    svc->ops->packet_seconds(svc->ctx) : 0;
+	int64_t idle_deadline = now_ms() + SFTP_IDLE_SECONDS * 1000LL;
+	int64_t packet_deadline = 0;
+	uint64_t partial_of = UINT64_MAX;	/* whose deadline runs */
+	bool started = false;
+	char why[160];
 	size_t i;
 
+	if (!packet_s)
+		packet_s = SFTP_PACKET_SECONDS;
 	c.sftp = sftp_server_new(session, channel);
 	if (!c.sftp)
 		return;
-	if (sftp_server_init(c.sftp) < 0) {
-		sftp_server_free(c.sftp);
-		return;
-	}
 	for (;;) {
 		sftp_client_message msg;
+		int64_t now, deadline;
 
-		/* An idle client gives its session slot back. */
-		if (ssh_channel_poll_timeout(channel, SFTP_IDLE_SECONDS * 1000,
-					     0) <= 0)
+		if (framer->bad) {
+			snprintf(why, sizeof(why), "SFTP packet length %u is "
+				 "not 1..%d bytes", framer->bad_length,
+				 SFTP_PACKET_MAX);
+			conn_end(&c, channel, why);
 			break;
-		msg = sftp_get_client_message(c.sftp);
-		if (!msg)
+		}
+		/* libssh reads only whole packets, already here: its read
+		 * neither waits nor allocates more than the packet's size. */
+		if (framer->complete) {
+			framer->complete--;
+			framer->taken++;
+			idle_deadline = now_ms() + SFTP_IDLE_SECONDS * 1000LL;
+			if (!started) {
+				if (sftp_server_init(c.sftp) < 0)
+					break;
+				started = true;
+				continue;
+			}
+			msg = sftp_get_client_message(c.sftp);
+			if (!msg)
+				break;
+			dispatch(&c, msg);
+			sftp_client_message_free(msg);
+			continue;
+		}
+		if (ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel))
 			break;
-		dispatch(&c, msg);
-		sftp_client_message_free(msg);
+		now = now_ms();
+		deadline = idle_deadline;
+		if (framer->partial) {
+			if (partial_of != framer->taken) {
+				partial_of = framer->taken;
+				packet_deadline = now + packet_s * 1000LL;
+			}
+			deadline = packet_deadline;
+		}
+		if (now >= deadline) {
+			if (framer->partial) {
+				snprintf(why, sizeof(why), "an SFTP packet "
+					 "was left unfinished for %u "
+					 "second(s)", packet_s);
+				conn_end(&c, channel, why);
+			}
+			/* An idle client gives its session slot back. */
+			break;
+		}
+		if (ssh_event_dopoll(event, deadline - now < 1000 ?
+				     (int)(deadline - now) : 1000) ==
+		    SSH_ERROR)
+			break;
 	}
 	/* A client that vanished mid-upload leaves the active bank alone. */
 	for (i = 0; i < ARRAY_SIZE(c.open); i++)

@@ -21,13 +21,16 @@
 #define SHELL_USER_MAX		64
 #define SHELL_PASSWORD_MAX	128
 #define SHELL_LOGIN_TRIES_MAX	3	/* wrong logins before we hang up */
-#define SHELL_LOGIN_DELAY_MS	1000	/* after each wrong login */
 #define SHELL_LOGIN_SECONDS	60	/* to finish logging in */
 #define SHELL_IDLE_SECONDS	1800	/* default when ops give none */
 #define SHELL_OUTPUT_MAX	(4u << 20)	/* one command's output */
 #define SFTP_IDLE_SECONDS	600	/* no request from an SFTP client */
 #define SFTP_READ_MAX		(64 * 1024)	/* one READ reply */
 #define SFTP_DOCUMENT_MAX	(1u << 20)	/* progress documents */
+/* One SFTP packet: a 256 KiB WRITE (OpenSSH sends 32 KiB, its -B at most
+ * 256 KiB) with its header and handle. */
+#define SFTP_PACKET_MAX		(256 * 1024 + 1024)
+#define SFTP_PACKET_SECONDS	30	/* default: to finish a packet begun */
 
 #define SHELL_LOGIN_PROMPT	"login: "
 #define SHELL_PASSWORD_PROMPT	"Password: "
@@ -43,6 +46,7 @@ enum shell_auth {
 	SHELL_AUTH_OK = 0,
 	SHELL_AUTH_BAD = -1,	/* unknown user or wrong password */
 	SHELL_AUTH_LOCKED = -2,	/* this source is locked out for now */
+	SHELL_AUTH_REFUSED = -3, /* right password, but not this interface */
 };
 
 /* What execute() returns. */
@@ -58,10 +62,19 @@ enum shell_exec {
  * address ("console" on the console).
  */
 struct shell_ops {
-	/* SHELL_AUTH_OK and the role, or _BAD / _LOCKED with a message. */
+	/* SHELL_AUTH_OK and the role, or _BAD / _LOCKED / _REFUSED with a
+	 * message.
+	 * A wrong password returns after the growing delay (config's A4).
+	 * iface "ssh" accepts a user who may start any session the SSH
+	 * port serves (CLI or SFTP); may_start() then checks the one asked. */
 	int (*authenticate)(void *ctx, const char *user, const char *password,
 			    const char *iface, const char *peer,
 			    enum shell_role *role, struct err *e);
+	/* Whether user may start a session of iface ("ssh": a CLI shell or
+	 * command, "sftp") now: the user's interfaces and the protocol
+	 * switch. 0, or negative with a message for the client. */
+	int (*may_start)(void *ctx, const char *user, const char *iface,
+			 struct err *e);
 	/* A logged-in session: the handle execute/prompt/close take. */
 	void *(*session_open)(void *ctx, const char *user,
 			      enum shell_role role, const char *iface,
@@ -103,6 +116,9 @@ struct sftp_ops {
 	void (*progress_xml)(void *ctx, struct buf *out);
 	/* The `get progress:lastcodeload:text` document. */
 	void (*last_codeload_text)(void *ctx, struct buf *out);
+	/* Seconds a client has to send the rest of a packet it began;
+	 * NULL or 0: SFTP_PACKET_SECONDS. */
+	unsigned (*packet_seconds)(void *ctx);
 };
 
 struct sftp_service {
@@ -261,13 +277,35 @@ uint16_t sshd_server_port(const struct sshd_server *s);
 void sshd_server_close(struct sshd_server *s);
 void sshd_server_stop(struct sshd_server *s);
 
+/* ---- sftp_frame.c: pure; whole SFTP packets in a channel's bytes ---- */
+
+struct sftp_framer {
+	size_t complete;	/* whole packets at the head, not yet taken */
+	size_t partial;		/* bytes of the unfinished one after them */
+	bool bad;		/* a length of 0 or over SFTP_PACKET_MAX */
+	uint32_t bad_length;
+	uint64_t taken;		/* packets handed to libssh so far */
+};
+
+void sftp_framer_scan(struct sftp_framer *f, const uint8_t *data, size_t len);
+
 /* ---- sftp.c: the subsystem on an authenticated channel ---- */
 
 struct ssh_session_struct;
 struct ssh_channel_struct;
+struct ssh_event_struct;
+/*
+ * Serves the channel until the client leaves, idles SFTP_IDLE_SECONDS,
+ * leaves a packet unfinished past its deadline or sends one over
+ * SFTP_PACKET_MAX. framer is kept up to date by the channel's data
+ * callback (sftp_framer_scan, consuming nothing) from before the client
+ * could send its first packet; event polls the session.
+ */
 void sftp_subsystem_run(const struct sftp_service *svc,
 			struct ssh_session_struct *session,
-			struct ssh_channel_struct *channel, const char *user,
+			struct ssh_event_struct *event,
+			struct ssh_channel_struct *channel,
+			struct sftp_framer *framer, const char *user,
 			enum shell_role role);
 /* Names the client may use: "flash", "/flash", "./flash"... -> "flash". */
 const char *sftp_target_name(const char *path);

@@ -28,6 +28,7 @@
 #include "ssh/shell.h"
 
 #define SSHD_INPUT_MAX 8192
+#define SSHD_FLUSH_MS 1000	/* for a refusal to reach the client */
 
 struct sshd_server {
 	struct sshd_config cfg;
@@ -52,6 +53,8 @@ struct ssh_conn {
 	bool authenticated;
 	int auth_failures;
 	bool locked;
+	char refusal[ERR_MESSAGE_MAX];	/* why the connection ends early */
+	char session_refusal[ERR_MESSAGE_MAX];	/* why its session may not run */
 	enum conn_request request;
 	bool pty;
 	bool channel_eof;
@@ -65,18 +68,10 @@ struct ssh_conn {
 	size_t input_len;
 	size_t input_off;
 	bool input_held;
+	struct sftp_framer framer;	/* the sftp subsystem's packets */
 	struct ssh_server_callbacks_struct server_cb;
 	struct ssh_channel_callbacks_struct channel_cb;
 };
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static int64_t now_ms(void)
 {
@@ -84,6 +79,32 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The port's own service: SFTP only on the family's SFTP port. */
+static const char *conn_iface(const struct ssh_conn *c)
+{
+	return c->srv->cfg.mode == SSHD_MODE_SFTP_ONLY ? "sftp" : "ssh";
+}
+
+/*
+ * A refusal the client should read: a banner (OpenSSH shows it at its
+ * default log level, before "Permission denied") and the disconnect
+ * message, for a client that reads on after the failure.
+ */
+static void conn_refuse(struct ssh_conn *c, const char *why)
+{
+	char text[ERR_MESSAGE_MAX + 2];
+	ssh_string banner;
+
+	snprintf(c->refusal, sizeof(c->refusal), "%s", why);
+	snprintf(text, sizeof(text), "%s\n", why);
+	banner = ssh_string_from_char(text);
+	if (banner) {
+		ssh_send_issue_banner(c->session, banner);
+		ssh_string_free(banner);
+	}
+	ssh_session_set_disconnect_message(c->session, why);
 }
 
 static int on_auth_password(ssh_session session, const char *user,
@@ -96,23 +117,46 @@ static int on_auth_password(ssh_session session, const char *user,
 	(void)session;
 	if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX)
 		return SSH_AUTH_DENIED;
+	/* authenticate() waits after a wrong password (config's A4). */
 	if (strlen(user) < SHELL_USER_MAX &&
 	    strlen(password) < SHELL_PASSWORD_MAX)
 		rc = c->srv->shell.ops->authenticate(c->srv->shell.ctx, user,
-						     password, "ssh", c->peer,
-						     &c->role, &e);
+						     password, conn_iface(c),
+						     c->peer, &c->role, &e);
 	if (rc == SHELL_AUTH_OK) {
 		snprintf(c->user, sizeof(c->user), "%s", user);
 		c->authenticated = true;
 		return SSH_AUTH_SUCCESS;
 	}
 	c->auth_failures++;
-	if (rc == SHELL_AUTH_LOCKED) {
+	if (rc == SHELL_AUTH_LOCKED || rc == SHELL_AUTH_REFUSED) {
 		c->locked = true;
-		log_warn("ssh: login from %s refused: %s", c->peer, e.msg);
+		log_warn("%s: login from %s refused: %s", conn_iface(c),
+			 c->peer, e.msg);
+		conn_refuse(c, e.msg);
 	}
-	sleep_ms(SHELL_LOGIN_DELAY_MS);
 	return SSH_AUTH_DENIED;
+}
+
+/*
+ * The user's interface right and the protocol switch, checked as the
+ * session starts (one login on port 22 can start a CLI or an SFTP
+ * session). A refused request is still accepted, so that the reason can
+ * be sent as the session's stderr and exit status: OpenSSH drops what
+ * comes with a failed request.
+ */
+static void session_check(struct ssh_conn *c, const char *iface)
+{
+	const struct shell_service *svc = &c->srv->shell;
+	struct err e = { 0 };
+
+	if (!svc->ops->may_start ||
+	    svc->ops->may_start(svc->ctx, c->user, iface, &e) == 0)
+		return;
+	log_warn("%s: %s session of %s from %s refused: %s", conn_iface(c),
+		 iface, c->user, c->peer, e.msg);
+	snprintf(c->session_refusal, sizeof(c->session_refusal), "%s",
+		 e.msg);
 }
 
 static ssh_channel on_channel_open(ssh_session session, void *userdata)
@@ -162,6 +206,7 @@ static int on_shell(ssh_session session, ssh_channel channel, void *userdata)
 	(void)session, (void)channel;
 	if (!shell_allowed(c))
 		return SSH_ERROR;
+	session_check(c, "ssh");
 	c->request = REQ_SHELL;
 	return SSH_OK;
 }
@@ -174,10 +219,24 @@ static int on_exec(ssh_session session, ssh_channel channel,
 	(void)session, (void)channel;
 	if (!shell_allowed(c))
 		return SSH_ERROR;
+	session_check(c, "ssh");
 	c->command_too_long = strlen(command) > SHELL_LINE_MAX;
 	snprintf(c->command, sizeof(c->command), "%s", command);
 	c->request = REQ_EXEC;
 	return SSH_OK;
+}
+
+/* The sftp subsystem's bytes: seen where they lie, none consumed; the
+ * subsystem has libssh read each packet once it is whole (sftp_frame.c). */
+static int on_sftp_data(ssh_session session, ssh_channel channel, void *data,
+			uint32_t len, int is_stderr, void *userdata)
+{
+	struct ssh_conn *c = userdata;
+
+	(void)session, (void)channel;
+	if (!is_stderr)
+		sftp_framer_scan(&c->framer, data, len);
+	return 0;
 }
 
 static int on_subsystem(ssh_session session, ssh_channel channel,
@@ -189,7 +248,10 @@ static int on_subsystem(ssh_session session, ssh_channel channel,
 	if (c->request != REQ_NONE || strcmp(subsystem, "sftp") != 0 ||
 	    !c->srv->sftp.ops)
 		return SSH_ERROR;
+	session_check(c, "sftp");
 	c->request = REQ_SFTP;
+	/* Before the reply: the client's first packet finds it in place. */
+	c->channel_cb.channel_data_function = on_sftp_data;
 	return SSH_OK;
 }
 
@@ -498,6 +560,15 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		if (c->channel && ssh_channel_is_closed(c->channel))
 			goto out;
 	}
+	if (c->session_refusal[0]) {
+		char line[ERR_MESSAGE_MAX + 16];
+
+		snprintf(line, sizeof(line), "Error: %s\n", c->session_refusal);
+		ssh_channel_write_stderr(c->channel, line,
+					 (uint32_t)strlen(line));
+		send_exit(c, 1);
+		goto out;
+	}
 	switch (c->request) {
 	case REQ_EXEC:
 		run_exec(c);
@@ -506,14 +577,18 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		run_shell(c);
 		break;
 	case REQ_SFTP:
-		ssh_event_remove_session(c->event, c->session);
-		sftp_subsystem_run(&srv->sftp, c->session, c->channel,
-				   c->user, c->role);
+		sftp_subsystem_run(&srv->sftp, c->session, c->event,
+				   c->channel, &c->framer, c->user, c->role);
 		break;
 	default:
 		break;
 	}
 out:
+	/* A refusal's banner or stderr line still queued: sent first, which
+	 * also lets the disconnect message after it leave at once (libssh
+	 * writes straight through only once the socket was seen writable). */
+	if (c->refusal[0])
+		ssh_blocking_flush(c->session, SSHD_FLUSH_MS);
 	if (c->event) {
 		ssh_event_remove_session(c->event, c->session);
 		ssh_event_free(c->event);

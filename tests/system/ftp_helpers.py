@@ -106,7 +106,10 @@ class Bundles:
                         self.keys], check=True, capture_output=True)
 
     def make(self, version, size=300_000, model="2324sa", key=None):
-        out = self.tmp / ("%s-%s.bundle" % (version, model))
+        # One file per content: the same version with another size is
+        # another bundle (same version, other content).
+        out = self.tmp / ("%s-%s%s.bundle" % (
+            version, model, "" if size == 300_000 else "-%d" % size))
         if out.exists():
             return out
         mc = self.tmp / ("mc-%s.bin" % version)

@@ -54,6 +54,26 @@ def test_same_bundle_is_not_attempted(store, tandem):
     assert show(tandem, state)["sequence"] == before["sequence"]
 
 
+def test_same_version_other_content_needs_force(store, tandem):
+    """A version names one content: TS250P001 again with another sc is not
+    "the same version" and is refused without force, bank untouched."""
+    tmp, state, _, _ = store
+    before = show(tandem, state)
+    other = bundle(tmp, tandem, "TS250P001", {
+        "mc": ("M1", mc_script(tmp / "mc1b", "v1")),
+        "sc": ("S1", os.urandom(300000)),
+    }, name="TS250P001-other.tar")
+    r = install(tandem, state, other)
+    assert r.returncode == 45, (r.returncode, r.stderr)
+    assert ("bundle TS250P001 has the installed version but different "
+            "content; force installs it anyway") in r.stderr
+    assert show(tandem, state) == before
+    r = install(tandem, state, other, "--force")
+    assert r.returncode == 0, r.stderr
+    assert "sc           S1               installed" in r.stdout
+    assert show(tandem, state)["sequence"] > before["sequence"]
+
+
 def test_damaged_active_image_is_reflashed_not_skipped(store, tandem):
     """Same versions, but the active sc no longer reads back right."""
     _, state, v1, _ = store

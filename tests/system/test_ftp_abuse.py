@@ -160,6 +160,23 @@ def test_older_needs_force_then_loads(ctl, bundles):
     ctl.before = ctl.firmware()
 
 
+def test_same_version_other_content_needs_force(ctl, bundles):
+    """TS250P003 with other component bytes is not the installed bundle:
+    554 without flash:force, saying why; loaded with it."""
+    twin = bundles.make("TS250P003", size=300_001)
+    assert twin.name != bundles.make("TS250P003").name
+    ok, text = load(ctl, twin)
+    assert not ok and text.startswith("554"), text
+    assert ("bundle TS250P003 has the installed version but different "
+            "content") in text, text
+    unchanged(ctl)
+    ok, text = load(ctl, twin, "flash:force")
+    assert ok and "Codeload completed successfully." in text, text
+    ctl.restart_after_load()
+    assert ctl.firmware()[0] == "TS250P003"
+    ctl.before = ctl.firmware()
+
+
 def test_same_version_is_a_successful_noop(ctl, bundles):
     ok, text = load(ctl, bundles.make("TS250P003"))
     assert ok, text

@@ -186,6 +186,44 @@ def test_openssh_sftp_force_target_and_ssh_port(tandemd, bundles, tmp_path):
             assert d.stop() == 0
 
 
+def test_openssh_sftp_same_version_other_content_needs_force(
+        tandemd, bundles, tmp_path, tandem):
+    """TS250P003 again with another mc is not "the same version": refused
+    without flash:force, saying why, nothing written; loaded with it."""
+    r = sftp_batch(tandemd.ports["sftp"], *MANAGE,
+                   ["put %s flash" % bundles["good"]], tmp_path)
+    assert r.returncode == 0, r.stderr
+    d = restarted(tandemd, tmp_path, bundles)
+    try:
+        other = tmp_path / "other-mc.bin"
+        other.write_bytes(os.urandom(300000))
+        twin = tmp_path / "twin.tar"
+        tandem("bundle", "create", "--key", bundles["keys"] / "bundle.key",
+               "--version", "TS250P003", "--model", "2324sa", "--component",
+               "mc=TSM250P003:%s" % other, "-o", twin, check=True)
+        deadline = time.monotonic() + 10
+        while flash_show(tmp_path)["trial"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seq = flash_show(tmp_path)["sequence"]
+        r = sftp_batch(d.ports["sftp"], *MANAGE, ["put %s flash" % twin],
+                       tmp_path)
+        assert r.returncode != 0
+        assert ("bundle TS250P003 has the installed version but different "
+                "content; force installs it anyway") in r.stderr, r.stderr
+        assert flash_show(tmp_path)["sequence"] == seq
+        r = sftp_batch(d.ports["sftp"], *MANAGE,
+                       ["put %s flash:force" % twin,
+                        "get progress:lastcodeload:text last.txt"], tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "Codeload completed successfully." in \
+            (tmp_path / "last.txt").read_text()
+        assert flash_show(tmp_path)["sequence"] > seq
+        d = restarted(d, tmp_path, bundles)
+    finally:
+        if d.proc.poll() is None:
+            assert d.stop() == 0
+
+
 def test_openssh_sftp_truncated_bundle_fails(tandemd, bundles, tmp_path):
     r = sftp_batch(tandemd.ports["sftp"], *MANAGE,
                    ["put %s flash" % bundles["truncated"]], tmp_path)
@@ -202,12 +240,18 @@ def test_openssh_sftp_truncated_bundle_fails(tandemd, bundles, tmp_path):
 
 
 def test_openssh_sftp_monitor_may_not_flash(tandemd, bundles, tmp_path):
-    r = sftp_batch(tandemd.ports["sftp"], *MONITOR,
+    # SFTP is the FTP interface (the family's monitor has none): a monitor
+    # that may use it.
+    viewer = ("viewer", "Viewer-2324x")
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "create user interfaces "
+                "cli,ftp password %s roles monitor %s" % (viewer[1], viewer[0]))
+    assert r.returncode == 0, r.stdout
+    r = sftp_batch(tandemd.ports["sftp"], *viewer,
                    ["put %s flash" % bundles["good"]], tmp_path)
     assert r.returncode != 0
     assert "Permission denied" in r.stderr
     # Reading progress is fine for monitor.
-    r = sftp_batch(tandemd.ports["sftp"], *MONITOR, ["get progress p.xml"],
+    r = sftp_batch(tandemd.ports["sftp"], *viewer, ["get progress p.xml"],
                    tmp_path)
     assert r.returncode == 0, r.stderr
     assert progress((tmp_path / "p.xml").read_text())["activity"] == "none"

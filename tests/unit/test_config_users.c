@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,17 @@ static time_t fake_clock(void)
 	return fake_now;
 }
 
+/* The A4 delays, recorded instead of slept. */
+static unsigned slept[64];
+static size_t nslept;
+
+static void fake_sleep(unsigned ms)
+{
+	if (nslept < sizeof(slept) / sizeof(slept[0]))
+		slept[nslept] = ms;
+	nslept++;
+}
+
 static struct config *reopen(struct fixture *f)
 {
 	struct err e;
@@ -39,6 +51,8 @@ static struct config *reopen(struct fixture *f)
 	if (config_open(f->cfgdir, f->events, &f->cfg, &e) < 0)
 		fail_msg("config_open: %s", e.msg);
 	config_auth_set_clock(f->cfg, fake_clock);
+	config_auth_set_sleep(f->cfg, fake_sleep);
+	nslept = 0;
 	return f->cfg;
 }
 
@@ -361,6 +375,201 @@ static void test_lockout_per_source(void **state)
 	assert_non_null(strstr(c.message, "(invalid name)"));
 }
 
+
+/* A4: each failure from a source waits twice as long as the one before,
+ * up to the cap; a success starts again; an unknown user waits alike. */
+static void test_failure_delay_grows(void **state)
+{
+	static const unsigned want[] = { 1000, 2000, 4000, 8000, 8000 };
+	struct fixture *f = *state;
+	unsigned roles;
+	struct err e;
+
+	assert_int_equal(create(f, "alice", CONFIG_ROLE_MANAGE, "Secret-99", &e),
+			 0);
+	assert_int_equal(config_set_text(f->cfg, "login-lockout-threshold", "9",
+					 &e), 0);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(login(f, i % 2 ? "nobody" : "alice", "bad",
+				       "10.2.0.1", &roles), CONFIG_ERR_AUTH);
+	assert_int_equal(nslept, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(slept[i], want[i]);
+	assert_int_equal(login(f, "alice", "Secret-99", "10.2.0.1", &roles), 0);
+	assert_int_equal(nslept, 5);		/* no wait after a success */
+	assert_int_equal(login(f, "alice", "bad", "10.2.0.1", &roles),
+			 CONFIG_ERR_AUTH);
+	assert_int_equal(slept[5], 1000);
+	/* The setting moves the base; 0 turns the wait off. */
+	assert_int_equal(config_set_text(f->cfg, "login-failure-delay-ms", "0",
+					 &e), 0);
+	assert_int_equal(login(f, "alice", "bad", "10.2.0.2", &roles),
+			 CONFIG_ERR_AUTH);
+	assert_int_equal(nslept, 6);
+	assert_int_equal(config_set_text(f->cfg, "login-failure-delay-ms",
+					 "10001", &e), CONFIG_ERR_VALUE);
+}
+
+struct racer {
+	struct fixture *f;
+	pthread_barrier_t *start;
+	int rc;
+};
+
+static void *race_login(void *arg)
+{
+	struct racer *r = arg;
+	unsigned roles;
+
+	pthread_barrier_wait(r->start);
+	r->rc = login(r->f, "alice", "bad", "10.3.0.1", &roles);
+	return NULL;
+}
+
+/* A1: 8 wrong passwords at once with a threshold of 5: 5 are checked,
+ * the other 3 refused before their hash (they overlap: each hash takes
+ * longer than the start of all eight). */
+static void test_parallel_attempts_reserved(void **state)
+{
+	struct fixture *f = *state;
+	struct racer r[8];
+	pthread_t t[8];
+	pthread_barrier_t start;
+	int checked = 0, refused = 0;
+	struct err e;
+
+	assert_int_equal(create(f, "alice", CONFIG_ROLE_MANAGE, "Secret-99", &e),
+			 0);
+	pthread_barrier_init(&start, NULL, 8);
+	for (size_t i = 0; i < 8; i++) {
+		r[i] = (struct racer){ .f = f, .start = &start };
+		assert_int_equal(pthread_create(&t[i], NULL, race_login, &r[i]),
+				 0);
+	}
+	for (size_t i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		checked += r[i].rc == CONFIG_ERR_AUTH;
+		refused += r[i].rc == CONFIG_ERR_LOCKED_OUT;
+	}
+	pthread_barrier_destroy(&start);
+	assert_int_equal(checked, 5);
+	assert_int_equal(refused, 3);
+}
+
+/* A2: with the table full of locked sources a new source is not given a
+ * locked one's slot; the locked ones stay locked. */
+static void test_locked_sources_never_evicted(void **state)
+{
+	struct fixture *f = *state;
+	char source[32];
+	unsigned roles;
+	struct err e;
+
+	assert_int_equal(create(f, "alice", CONFIG_ROLE_MANAGE, "Secret-99", &e),
+			 0);
+	assert_int_equal(config_set_text(f->cfg, "login-lockout-threshold", "1",
+					 &e), 0);
+	assert_int_equal(config_set_text(f->cfg, "login-global-failures",
+					 "6000", &e), 0);
+	for (int i = 0; i < CONFIG_LOCKOUT_SOURCES + 8; i++) {
+		snprintf(source, sizeof(source), "10.4.%d.%d", i / 250,
+			 i % 250);
+		assert_int_equal(login(f, "nobody", "bad", source, &roles),
+				 CONFIG_ERR_AUTH);
+		fake_now++;	/* the global bucket refills: A3 is not tested */
+	}
+	for (int i = 0; i < CONFIG_LOCKOUT_SOURCES; i += 37) {
+		snprintf(source, sizeof(source), "10.4.%d.%d", i / 250,
+			 i % 250);
+		assert_int_equal(login(f, "alice", "Secret-99", source, &roles),
+				 CONFIG_ERR_LOCKED_OUT);
+	}
+	/* A source past the table's size still logs in with the password. */
+	assert_int_equal(login(f, "alice", "Secret-99", "10.5.0.1", &roles), 0);
+}
+
+/* A3: failures from many sources at once: a burst, then each login waits
+ * its turn up to the longest queue, then is refused; time refills. */
+static void test_global_limit(void **state)
+{
+	struct fixture *f = *state;
+	char source[32];
+	unsigned roles;
+	struct err e;
+	int i;
+
+	assert_int_equal(create(f, "alice", CONFIG_ROLE_MANAGE, "Secret-99", &e),
+			 0);
+	assert_int_equal(config_set_text(f->cfg, "login-failure-delay-ms", "0",
+					 &e), 0);
+	/* 60 a minute: one more failure each second after the burst. */
+	for (i = 0; i < CONFIG_LOGIN_GLOBAL_BURST; i++) {
+		snprintf(source, sizeof(source), "10.6.0.%d", i);
+		assert_int_equal(login(f, "nobody", "bad", source, &roles),
+				 CONFIG_ERR_AUTH);
+	}
+	assert_int_equal(nslept, 0);
+	for (i = 1; i <= CONFIG_LOGIN_WAIT_MAX_SECONDS; i++) {
+		snprintf(source, sizeof(source), "10.6.1.%d", i);
+		assert_int_equal(login(f, "nobody", "bad", source, &roles),
+				 CONFIG_ERR_AUTH);
+		assert_int_equal(slept[nslept - 1], (unsigned)i * 1000);
+	}
+	assert_int_equal(config_auth_login(f->cfg, "alice", "Secret-99",
+					   CONFIG_IFACE_CLI, "10.6.2.1", &roles,
+					   &e), CONFIG_ERR_LOCKED_OUT);
+	assert_non_null(strstr(e.msg, "from many sources"));
+	/* The local console is not held up by sources on the network. */
+	i = (int)nslept;
+	assert_int_equal(login(f, "alice", "Secret-99", NULL, &roles), 0);
+	assert_int_equal(nslept, (size_t)i);
+	/* A second later the queue has room again: the right password gets
+	 * in after its wait and gives its token back. */
+	fake_now += 1;
+	assert_int_equal(login(f, "alice", "Secret-99", "10.6.2.1", &roles), 0);
+	assert_int_equal(slept[nslept - 1], 5000);
+	assert_int_equal(login(f, "alice", "Secret-99", "10.6.2.2", &roles), 0);
+	assert_int_equal(slept[nslept - 1], 5000);
+}
+
+/* The lockout outlives a restart (lockout.json), and ends on time. */
+static void test_lockout_survives_reopen(void **state)
+{
+	struct fixture *f = *state;
+	char path[192];
+	unsigned roles;
+	struct err e;
+
+	assert_int_equal(create(f, "alice", CONFIG_ROLE_MANAGE, "Secret-99", &e),
+			 0);
+	assert_int_equal(config_set_text(f->cfg, "login-lockout-threshold", "2",
+					 &e), 0);
+	assert_int_equal(config_set_text(f->cfg, "login-lockout-seconds", "60",
+					 &e), 0);
+	assert_int_equal(login(f, "alice", "bad", "10.7.0.1", &roles),
+			 CONFIG_ERR_AUTH);
+	assert_int_equal(login(f, "alice", "bad", "10.7.0.1", &roles),
+			 CONFIG_ERR_AUTH);
+	reopen(f);
+	assert_int_equal(config_auth_login(f->cfg, "alice", "Secret-99",
+					   CONFIG_IFACE_CLI, "10.7.0.1", &roles,
+					   &e), CONFIG_ERR_LOCKED_OUT);
+	assert_true(strstr(e.msg, "try again in 60 second") ||
+		    strstr(e.msg, "try again in 59 second"));
+	assert_int_equal(login(f, "alice", "Secret-99", "10.7.0.2", &roles), 0);
+	fake_now += 61;
+	assert_int_equal(login(f, "alice", "Secret-99", "10.7.0.1", &roles), 0);
+	/* A damaged file does not keep the controller from starting. */
+	snprintf(path, sizeof(path), "%s/lockout.json", f->cfgdir);
+	assert_int_equal(fs_atomic_write(path, "{", 1, 0600, &e), 0);
+	snprintf(path, sizeof(path), "%s/lockout.json.prev", f->cfgdir);
+	unlink(path);
+	reopen(f);
+	assert_non_null(strstr(config_recovery_note(f->cfg),
+			       "Login lockout state lost"));
+	assert_int_equal(login(f, "alice", "Secret-99", "10.7.0.1", &roles), 0);
+}
+
 static void test_word_lists(void **state)
 {
 	unsigned bits = 99;
@@ -411,6 +620,16 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lockout_per_source, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_failure_delay_grows, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_parallel_attempts_reserved,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_locked_sources_never_evicted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_global_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_lockout_survives_reopen,
+						setup, teardown),
 		cmocka_unit_test(test_word_lists),
 	};
 
