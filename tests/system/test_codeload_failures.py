@@ -126,3 +126,148 @@ def test_finishing_failure_ends_in_a_failure_code(tmp_path, bundles, client,
         assert ctl.proc.poll() is None
     finally:
         ctl.stop()
+
+
+class Stream:
+    """size bytes of one pattern, made as they are read: never on disk."""
+
+    def __init__(self, size, head=b"", fill=b"\0"):
+        self.left, self.head, self.fill, self.sent = size, head, fill, 0
+        self.block = (fill * MIB)[:MIB]
+
+    def read(self, n):
+        n = min(n, self.left, MIB)
+        if self.sent < len(self.head):
+            out = self.head[self.sent:self.sent + n]
+        else:
+            out = self.block[:n]
+        self.left -= len(out)
+        self.sent += len(out)
+        return out
+
+
+def ustar_header(name, size):
+    """A real ustar header (Python's tarfile) for a member of that size."""
+    import tarfile
+    info = tarfile.TarInfo(name)
+    info.size = size
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
+
+
+@pytest.fixture(scope="module")
+def ctl_module(tmp_path_factory, bundles):
+    ctl = Controller(tmp_path_factory.mktemp("ctl") / "a", bundles.keys,
+                     "--upload-stall", "2")
+    yield ctl
+    ctl.stop()
+
+
+def login(ctl):
+    f = ftplib.FTP()
+    f.connect("127.0.0.1", ctl.ftp, timeout=30)
+    f.login(*MANAGE)
+    return f
+
+
+@pytest.mark.parametrize("stream, says", [
+    (lambda: Stream(2 << 30), "archive ends before member 'manifest.json'"),
+    (lambda: Stream(2 << 30, fill=b"\xa5"), "not a valid ustar archive"),
+    (lambda: Stream(2 << 30, head=ustar_header("disk.img", (2 << 30) - 512)),
+     "first member is 'disk.img', not manifest.json"),
+])
+def test_not_a_bundle_refused_within_the_first_mib(ctl_module, stream, says):
+    ctl, s = ctl_module, stream()
+    f = login(ctl)
+    start = time.monotonic()
+    try:
+        f.storbinary("STOR flash", s, blocksize=MIB)
+        reply = f.lastresp
+    except (ConnectionError, ftplib.Error) as e:
+        reply = str(e)
+    if not reply.startswith("554"):
+        with pytest.raises(ftplib.error_perm) as e:
+            f.getresp()
+        reply = str(e.value)
+    took = time.monotonic() - start
+    assert reply.startswith("554"), reply
+    assert says in reply, reply
+    received = int(re.search(r"Received (\d+) bytes", reply).group(1))
+    assert received <= MIB, reply
+    # The rest was dropped, not read: what the client got to send is
+    # bounded by the drain limit (16 MiB) and socket buffers, not 2 GiB.
+    assert s.sent < 64 * MIB and took < 10, (s.sent, took)
+    print("received %d, client sent %d in %.2f s: %s" % (received, s.sent,
+                                                          took, says))
+    f.quit()
+    st = ctl.ssh("show firmware-update-status").stdout
+    assert "Activity: none" in st, st
+
+
+def test_stalled_upload_frees_the_lock(ctl_module, bundles):
+    ctl = ctl_module
+    b = bundles.make("TS250P021").read_bytes()
+    f = login(ctl)
+    data = f.transfercmd("STOR flash")
+    data.sendall(b[:len(b) // 2])
+    start = time.monotonic()
+    # While it stalls, the lock is held: another operator is told so.
+    other = login(ctl)
+    with pytest.raises(ftplib.error_temp, match="^450 A code load is "
+                       "already in progress"):
+        other.storbinary("STOR flash", Stream(MIB))
+    f.sock.settimeout(20)
+    with pytest.raises(ftplib.error_temp) as e:
+        f.voidresp()
+    took = time.monotonic() - start
+    assert str(e.value).startswith("426"), e.value
+    assert "the upload stalled: no data for 2 seconds" in str(e.value)
+    assert 1.5 < took < 8, took
+    data.close()
+    f.close()
+    events = ctl.ssh("show events last 5").stdout
+    assert re.search(r"ERROR Firmware update progress: the code load was "
+                     r"abandoned: the upload stalled: no data for 2 "
+                     r"seconds", events), events
+    # The operator's next upload works.
+    with open(bundles.make("TS250P022"), "rb") as fh:
+        assert "Codeload completed successfully." in \
+            other.storbinary("STOR flash", fh)
+    other.close()
+    ctl.restart_after_load()
+
+
+def test_bytes_received_move_during_a_member(tmp_path, bundles):
+    import tarfile
+    path = bundles.make("TS250P031", size=4 * MIB)
+    with tarfile.open(path) as t:
+        members = t.getmembers()
+        sc = t.getmember("sc")
+    # 600 KB into sc: less than one flash write unit (1 MiB) of it. Bytes
+    # Received counts component bytes (not tar headers, manifest or sig).
+    cut = sc.offset_data + 600_000
+    want = 600_000 + sum(m.size for m in members[2:members.index(sc)])
+    b = path.read_bytes()
+    ctl = Controller(tmp_path / "p", bundles.keys)
+    try:
+        f = login(ctl)
+        data = f.transfercmd("STOR flash")
+        data.sendall(b[:cut])
+        deadline = time.monotonic() + 20
+        while True:
+            st = ctl.ssh("show firmware-update-status").stdout
+            got = int(re.search(r"Bytes Received: (\d+)", st).group(1))
+            if got >= want or time.monotonic() > deadline:
+                break
+        assert got == want, st
+        pct = int(re.search(r"Percent Complete: (\d+)", st).group(1))
+        total = int(re.search(r"Bytes Total: (\d+)", st).group(1))
+        # Receiving is the first 80% (update engine, stage_percent).
+        assert pct == (want * 100 // total) * 80 // 100, st
+        assert 0 < pct < 80, st
+        data.sendall(b[cut:])
+        data.close()
+        assert "Codeload completed successfully." in f.voidresp()
+        f.close()
+        ctl.restart_after_load()
+    finally:
+        ctl.stop()
