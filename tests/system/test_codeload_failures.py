@@ -5,12 +5,12 @@ inetutils ftp, both when the reply was held until the outcome and when the
 load outlasted the hold and a 226- reply had begun (--ftp-reply-hold 0);
 a stream that is not a bundle is refused within its first MiB; a stalled
 upload frees the lock after --upload-stall seconds, with an event; and the
-bytes received move during a member, not only between members."""
+bytes received move during a member, not only between members; an SFTP
+put that fails at its end returns a failure status."""
 import ftplib
 import re
-import socket
 import subprocess
-import threading
+import tarfile
 import time
 
 import pytest
@@ -148,7 +148,6 @@ class Stream:
 
 def ustar_header(name, size):
     """A real ustar header (Python's tarfile) for a member of that size."""
-    import tarfile
     info = tarfile.TarInfo(name)
     info.size = size
     return info.tobuf(format=tarfile.USTAR_FORMAT)
@@ -237,7 +236,6 @@ def test_stalled_upload_frees_the_lock(ctl_module, bundles):
 
 
 def test_bytes_received_move_during_a_member(tmp_path, bundles):
-    import tarfile
     path = bundles.make("TS250P031", size=4 * MIB)
     with tarfile.open(path) as t:
         members = t.getmembers()
@@ -269,5 +267,43 @@ def test_bytes_received_move_during_a_member(tmp_path, bundles):
         assert "Codeload completed successfully." in f.voidresp()
         f.close()
         ctl.restart_after_load()
+    finally:
+        ctl.stop()
+
+
+@pytest.mark.parametrize("fault, says", [
+    ("corrupt=sc", "read-back of sc failed"),
+    ("write-error=bootrec", "writing boot record"),
+])
+def test_sftp_put_that_fails_at_the_end_is_an_error(tmp_path, bundles, fault,
+                                                    says):
+    """OpenSSH sftp: the put's close returns a failure status (exit 1),
+    and the last code load's text says why."""
+    ctl = fresh(tmp_path, bundles, "s", faults=fault)
+    try:
+        before = ctl.firmware()
+        (tmp_path / "batch").write_text(
+            "put %s flash\n" % bundles.make("TS250P013"))
+        (tmp_path / "batch2").write_text(
+            "get progress:lastcodeload:text last.txt\n")
+        base = ["sshpass", "-p", MANAGE[1], "sftp", "-o",
+                "StrictHostKeyChecking=no", "-o",
+                "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error", "-o",
+                "PubkeyAuthentication=no", "-o", "BatchMode=no", "-P",
+                str(ctl.ports["sftp"]), "-b"]
+        r = subprocess.run(base + [str(tmp_path / "batch"),
+                                   "manage@127.0.0.1"],
+                           capture_output=True, text=True, timeout=60,
+                           cwd=tmp_path)
+        assert r.returncode != 0, r.stdout + r.stderr
+        assert "Failure" in r.stderr, r.stderr
+        r = subprocess.run(base + [str(tmp_path / "batch2"),
+                                   "manage@127.0.0.1"],
+                           capture_output=True, text=True, timeout=60,
+                           cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        last = (tmp_path / "last.txt").read_text()
+        assert says in last and "RETURN_CODE: 23" in last, last
+        assert ctl.firmware() == before
     finally:
         ctl.stop()
