@@ -333,6 +333,7 @@ static int images_sync(struct flash_install *fi, struct err *e)
 		if (fd < 0)
 			continue;
 		fi->written_fd[i] = -1;
+		fault_slow_flash();	/* a slow device flushes slowly too */
 		if (fsync(fd) < 0) {
 			int err_no = errno;
 

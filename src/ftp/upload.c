@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ftp/ftp.h"
@@ -152,18 +154,23 @@ static int ctrl_write(struct ftp_session *s, const char *text, size_t len)
  * until the outcome is known, for up to reply_hold_seconds. A load that
  * runs longer opens a 226- reply, as the family does, and sends a progress
  * line each FTP_KEEPALIVE_SECONDS, so that no client takes the silence for
- * a dead server and uploads again.
+ * a dead server and uploads again. Lines come from the engine's progress
+ * and, should one step stay silent (a long fsync), from a ticker thread.
  */
 struct reply_hold {
 	struct ftp_session *s;
+	pthread_mutex_t lock;	/* the fields below and writes to ctrl */
+	pthread_cond_t wake;
 	int64_t data_end;	/* when the last byte had arrived */
 	int64_t last_line;
 	bool opened;		/* "226-" is on the wire */
+	bool finished;		/* the outcome is known: the ticker stops */
+	char status[FTP_LINE_MAX / 2];	/* the latest progress line */
 };
 
-static void progress_line(void *arg, const char *line)
+/* With h->lock held: the next line, if one is due. */
+static void hold_write_due(struct reply_hold *h)
 {
-	struct reply_hold *h = arg;
 	struct ftp_session *s = h->s;
 	int64_t now = ftp_now();
 	char text[FTP_LINE_MAX];
@@ -185,9 +192,71 @@ static void progress_line(void *arg, const char *line)
 	}
 	/* A line that starts with a digit would end the reply for some. */
 	n = snprintf(text, sizeof(text), "%s%s\r\n",
-		     (*line >= '0' && *line <= '9') ? " " : "", line);
+		     (*h->status >= '0' && *h->status <= '9') ? " " : "",
+		     h->status);
 	if (n > 0 && (size_t)n < sizeof(text))
 		ctrl_write(s, text, (size_t)n);
+}
+
+/* The engine's keepalive: a progress line, on the session's thread. */
+static void progress_line(void *arg, const char *line)
+{
+	struct reply_hold *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	snprintf(h->status, sizeof(h->status), "%s", line);
+	hold_write_due(h);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *hold_ticker(void *arg)
+{
+	struct reply_hold *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->finished) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->wake, &h->lock, &until);
+		if (!h->finished)
+			hold_write_due(h);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* Runs the finish with the ticker beside it; 0 or the finish's error. */
+static int finish_held(struct ftp_session *s, void *job, struct buf *report,
+		       struct reply_hold *h, struct err *e)
+{
+	const struct ftp_ops *ops = s->cfg->ops;
+	pthread_condattr_t attr;
+	pthread_t ticker;
+	bool ticking;
+	int rc;
+
+	h->s = s;
+	h->data_end = ftp_now();
+	snprintf(h->status, sizeof(h->status), "STATUS: working.");
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	/* Without the ticker, progress lines still keep clients waiting. */
+	ticking = pthread_create(&ticker, NULL, hold_ticker, h) == 0;
+	rc = ops->upload_finish(s->cfg->ctx, job, report, progress_line, h, e);
+	pthread_mutex_lock(&h->lock);
+	h->finished = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+	if (ticking)
+		pthread_join(ticker, NULL);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
+	return rc;
 }
 
 /*
@@ -215,7 +284,7 @@ void ftp_upload(struct ftp_session *s, bool force)
 {
 	const struct ftp_ops *ops = s->cfg->ops;
 	struct data_source src = { .s = s };
-	struct reply_hold hold = { .s = s };
+	struct reply_hold hold = { .opened = false };
 	struct buf report;
 	struct err e;
 	void *job;
@@ -255,9 +324,7 @@ void ftp_upload(struct ftp_session *s, bool force)
 	}
 	buf_init(&report, 1 << 16);
 	err_clear(&e);
-	hold.data_end = ftp_now();
-	rc = ops->upload_finish(s->cfg->ctx, job, &report, progress_line,
-				&hold, &e);
+	rc = finish_held(s, job, &report, &hold, &e);
 	if (rc == 0) {
 		ftp_reply_lines(s, 226, "File Transfer Complete. Starting "
 				"Operation:", report.data,

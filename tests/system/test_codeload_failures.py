@@ -307,3 +307,24 @@ def test_sftp_put_that_fails_at_the_end_is_an_error(tmp_path, bundles, fault,
         assert ctl.firmware() == before
     finally:
         ctl.stop()
+
+
+def test_silent_finish_past_the_hold_gets_progress_lines(tmp_path, bundles):
+    """A slow flash (slow-flash: each write and each image's fsync takes
+    1.5 s) keeps the finish silent for 4.5 s before its first progress
+    (three fsyncs). Past the hold (1 s) the reply opens with 226- and a
+    line from the ticker, not from progress, and ends in 226 on success."""
+    ctl = Controller(tmp_path / "t", bundles.keys, "--ftp-reply-hold", "1",
+                     faults="slow-flash=1500")
+    try:
+        rc, replies, out = curl(ctl, bundles.make("TS250P041"))
+        assert rc == 0, out
+        after = replies[replies.index("150 Ok to send data.") + 1:]
+        assert after[0] == "226-File Transfer Complete. Starting " \
+            "Operation:", out
+        assert after[1] == "STATUS: working.", out
+        assert after[-1] == "226 Operation complete.", out
+        assert "Codeload completed successfully." in after
+        ctl.restart_after_load()
+    finally:
+        ctl.stop()
