@@ -29,6 +29,12 @@
 #define BUNDLE_KEYS_MAX		8
 #define BUNDLE_SIG_LEN		64	/* Ed25519 */
 #define BUNDLE_TAR_BLOCK	512
+/*
+ * Zero bytes accepted after the last member, the two end blocks included:
+ * tar writers pad to their record size (10 KiB by default, 1 MiB at
+ * `tar -b 2048`). More is refused at once rather than read to its end.
+ */
+#define BUNDLE_PADDING_MAX	(UINT64_C(1) << 20)
 
 #define BUNDLE_MEMBER_MANIFEST	"manifest.json"
 #define BUNDLE_MEMBER_SIGNATURE	"manifest.sig"

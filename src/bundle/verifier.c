@@ -13,6 +13,10 @@
  * 512 bytes, then its data padded to 512):
  *   manifest.json | manifest.sig | payload 1 .. payload n | two zero blocks
  *   [ more zero bytes, as tar writers pad to their record size ]
+ * A stream is refused as soon as it cannot be a bundle, never read on to
+ * its end: the first header must be a ustar manifest.json, an end block
+ * before the last payload ends it, and the padding is capped
+ * (BUNDLE_PADDING_MAX).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -451,6 +455,22 @@ static int member_data(struct bundle_verifier *v, const uint8_t *p, size_t n,
 	return reader_fail(v, BUNDLE_ERR_EXTRA_MEMBER, "data after the end");
 }
 
+/* The member the archive needs next, for messages. */
+static const char *member_expected(const struct bundle_verifier *v)
+{
+	switch (v->stage) {
+	case STAGE_MANIFEST:
+		return BUNDLE_MEMBER_MANIFEST;
+	case STAGE_SIGNATURE:
+		return BUNDLE_MEMBER_SIGNATURE;
+	case STAGE_PAYLOADS:
+		return v->manifest.components[v->next_component].name;
+	case STAGE_END:
+		break;
+	}
+	return "";
+}
+
 /* Truncation or damage, told apart by whether the input had ended. */
 static int archive_fail(struct bundle_verifier *v, struct archive *a)
 {
@@ -546,6 +566,18 @@ static int reader_run(struct bundle_verifier *v)
 	}
 	for (;;) {
 		rc = archive_read_next_header(a, &entry);
+		if (rc == ARCHIVE_EOF && v->stage != STAGE_END &&
+		    !input_has_ended(v)) {
+			/* An end block where a member must be, with more
+			 * input behind it (30 GiB of zeros once): certain
+			 * now, so said now. */
+			rc = reader_fail(v, BUNDLE_ERR_PAYLOAD_MISSING,
+					 "archive ends before member '%s' (an "
+					 "end-of-archive block at offset %llu)",
+					 member_expected(v),
+					 (unsigned long long)v->header_offset);
+			break;
+		}
 		if (rc == ARCHIVE_EOF) {
 			v->saw_eof_marker = true;
 			rc = 0;
@@ -638,6 +670,27 @@ static void track_zeros(struct bundle_verifier *v, const uint8_t *p,
 	v->fed += len;
 }
 
+/*
+ * After the end blocks (the reader done, stage END): anything but zeros,
+ * or more zeros than BUNDLE_PADDING_MAX, is refused as soon as it arrives.
+ */
+static int padding_check(struct bundle_verifier *v)
+{
+	uint64_t end = v->header_offset;
+
+	if (v->nonzero_end > end)
+		return err_set(&v->err, BUNDLE_ERR_TRAILING_DATA,
+			       "non-zero bytes after the last member, at "
+			       "offset %llu", (unsigned long long)end);
+	if (v->fed - end > BUNDLE_PADDING_MAX)
+		return err_set(&v->err, BUNDLE_ERR_TRAILING_DATA,
+			       "more than %llu bytes of padding after the "
+			       "last member, at offset %llu",
+			       (unsigned long long)BUNDLE_PADDING_MAX,
+			       (unsigned long long)end);
+	return 0;
+}
+
 int bundle_verifier_feed(struct bundle_verifier *v, const void *data,
 			 size_t len)
 {
@@ -662,6 +715,8 @@ int bundle_verifier_feed(struct bundle_verifier *v, const void *data,
 			pthread_cond_wait(&v->cv, &v->mu);
 		v->chunk_offered = false;
 	}
+	if (v->reader_done && v->result == 0 && v->saw_eof_marker)
+		v->result = padding_check(v);
 	rc = v->result;
 	pthread_mutex_unlock(&v->mu);
 	return rc;
@@ -675,11 +730,7 @@ static int end_check(struct bundle_verifier *v)
 	if (v->stage != STAGE_END) {
 		bool marker = v->fed >= end + 2 * BUNDLE_TAR_BLOCK &&
 			      v->nonzero_end <= end;
-		const char *what = v->stage == STAGE_MANIFEST ? "manifest.json"
-				   : v->stage == STAGE_SIGNATURE
-					   ? "manifest.sig"
-					   : v->manifest.components
-						     [v->next_component].name;
+		const char *what = member_expected(v);
 
 		if (marker)
 			return err_set(&v->err, BUNDLE_ERR_PAYLOAD_MISSING,
@@ -760,7 +811,7 @@ int bundle_verifier_run(struct bundle_verifier *v, bundle_pull_fn pull,
 	/* What follows the end blocks is read to the end of input: tar
 	 * writers pad with zeros, and anything else is an error. */
 	while (rc == 0 && !v->input_ended && !v->pull_rc &&
-	       v->nonzero_end <= v->header_offset) {
+	       (rc = padding_check(v)) == 0) {
 		const void *ignored;
 
 		verifier_pull_cb(NULL, v, &ignored);

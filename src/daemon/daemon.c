@@ -114,6 +114,8 @@ static int open_listener(struct daemon *d, enum daemon_protocol p,
 			.ops = d->ftp,
 			.ctx = d->ftp_ctx,
 			.greeting = "Tandem FTP server ready.",
+			.reply_hold_seconds = d->cfg.ftp_reply_hold,
+			.upload_stall_seconds = d->cfg.upload_stall,
 		};
 
 		if (!d->ftp)

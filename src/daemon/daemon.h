@@ -30,6 +30,8 @@ struct daemon_config {
 	int ports[DAEMON_PROTO_COUNT];	/* 0: any free port; -1: default */
 	bool enabled[DAEMON_PROTO_COUNT];	/* at start */
 	const char *hostkey_dir;	/* NULL: <state>/<ctl>/config */
+	int ftp_reply_hold;		/* ftp_config.reply_hold_seconds */
+	int upload_stall;		/* ftp_config.upload_stall_seconds */
 };
 
 struct daemon;

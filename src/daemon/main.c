@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		"         [--user NAME:PASSWORD:manage|monitor]... "
 		"[--keys DIR] [--model MODEL]\n"
 		"         [--idle-seconds N] [--set NAME=VALUE]... "
-		"[--simulator] [-n]\n"
+		"[--ftp-reply-hold N]\n"
+		"         [--upload-stall N] [--simulator] [-n]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -122,6 +123,8 @@ int main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "idle-seconds", required_argument, NULL, 'i' },
 		{ "set", required_argument, NULL, 'T' },
+		{ "ftp-reply-hold", required_argument, NULL, 5 },
+		{ "upload-stall", required_argument, NULL, 6 },
 		{ "simulator", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -131,6 +134,8 @@ int main(int argc, char **argv)
 		.controller = 'a',
 		.address = "127.0.0.1",
 		.ports = { 22, 1022, 23, 21 },
+		.ftp_reply_hold = FTP_REPLY_HOLD_SECONDS,
+		.upload_stall = FTP_UPLOAD_STALL_SECONDS,
 	};
 	static struct controller ctl;
 	struct options o = { .idle = -1 };
@@ -231,6 +236,25 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.settings[o.nsettings++] = optarg;
+			break;
+		case 5:
+			/* Seconds an FTP reply waits for the code load's
+			 * outcome before it opens a 226- (docs/ftp.md); under
+			 * lftp's 300 s. Tests make it short. */
+			if (!u64_parse(optarg, FTP_REPLY_HOLD_SECONDS, &v)) {
+				log_error("bad --ftp-reply-hold '%s' (0 to %d)",
+					  optarg, FTP_REPLY_HOLD_SECONDS);
+				return 2;
+			}
+			cfg.ftp_reply_hold = (int)v;
+			break;
+		case 6:
+			if (!u64_parse(optarg, 3600, &v) || v == 0) {
+				log_error("bad --upload-stall '%s' (1 to 3600)",
+					  optarg);
+				return 2;
+			}
+			cfg.upload_stall = (int)v;
 			break;
 		case 'S':
 			o.simulator = true;

@@ -163,9 +163,13 @@ int flash_bootrec_commit(struct flash_store *s, uint32_t bank, bool trial,
 	uint8_t raw[FLASH_BOOTREC_SIZE];
 	char path[PATH_MAX];
 	int slot = 1 - s->rec_slot;
+	int injected = fault_write_errno(FLASH_FAULT_BOOTREC);
 
 	flash_bootrec_encode(&next, raw);
 	flash_path(s, path, sizeof(path), "bootrec.%d", slot);
+	if (injected)
+		return err_set(e, FLASH_ERR_IO, "writing boot record %d: %s",
+			       slot, strerror(injected));
 	if (fs_atomic_write(path, raw, sizeof(raw), 0644, e) < 0) {
 		e->code = FLASH_ERR_IO;
 		return err_prefix(e, "writing boot record %d", slot);

@@ -22,6 +22,8 @@
 #define FLASH_FORMAT_VERSION	1
 #define FLASH_BANKS		2
 #define FLASH_BOOT_TRIES	3	/* unconfirmed boots before rollback */
+/* `write-error=bootrec`: the next boot record write fails (EIO). */
+#define FLASH_FAULT_BOOTREC	"bootrec"
 
 enum flash_error {
 	FLASH_OK = 0,

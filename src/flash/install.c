@@ -321,14 +321,14 @@ static int on_data(void *ctx, const struct bundle_component *c,
 		data += n;
 		len -= n;
 		fi->done += n;
-		if (fi->chunk_len == fi->write_unit) {
-			if (image_flush(fi, c, e) < 0)
-				return fi->code;
-			/* Once a write unit: cheap, and often enough for
-			 * `show firmware-update-status`. */
-			progress(fi, FLASH_STAGE_RECEIVING);
-		}
+		if (fi->chunk_len == fi->write_unit &&
+		    image_flush(fi, c, e) < 0)
+			return fi->code;
 	}
+	/* Each piece as it arrives (one lock and a few stores): `show
+	 * firmware-update-status` moves within a member, not per write
+	 * unit of 1 MiB. */
+	progress(fi, FLASH_STAGE_RECEIVING);
 	return 0;
 }
 
@@ -360,6 +360,7 @@ static int images_sync(struct flash_install *fi, struct err *e)
 		if (fd < 0)
 			continue;
 		fi->written_fd[i] = -1;
+		fault_slow_flash();	/* a slow device flushes slowly too */
 		if (fsync(fd) < 0) {
 			int err_no = errno;
 

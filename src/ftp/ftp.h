@@ -26,7 +26,29 @@
 #define FTP_IDLE_SECONDS	300	/* no command on the control connection */
 #define FTP_SESSION_SECONDS	3600	/* whole session */
 #define FTP_DATA_WAIT_SECONDS	60	/* data connection to appear */
-#define FTP_DATA_IDLE_SECONDS	120	/* no bytes on the data connection */
+/*
+ * A code load's data connection that sends nothing for this long is
+ * dropped and the code-load lock released (ftp_config.upload_stall_seconds
+ * overrides it; tests make it short).
+ */
+#define FTP_UPLOAD_STALL_SECONDS 30
+/*
+ * After the data, the reply is held until the code load's outcome is known,
+ * so that its code says success or failure. A load that outlasts this opens
+ * a 226- reply with progress lines instead (docs/ftp.md "Long code loads"):
+ * lftp drops a control connection silent for 300 s and uploads again.
+ * ftp_config.reply_hold_seconds overrides it.
+ */
+#define FTP_REPLY_HOLD_SECONDS	120
+#define FTP_KEEPALIVE_SECONDS	20	/* between progress lines after that */
+/*
+ * A refused upload is read on and dropped so that the client reads our
+ * reason rather than a broken connection, but at most this much and for at
+ * most this long; then the data connection is closed.
+ */
+#define FTP_DRAIN_MAX		(UINT64_C(16) << 20)
+#define FTP_DRAIN_SECONDS	10
+#define FTP_WRITE_SECONDS	10	/* a progress line to the client */
 #define FTP_CHUNK		(256 * 1024)
 #define FTP_USER_MAX		64
 #define FTP_PASSWORD_MAX	128
@@ -120,6 +142,8 @@ struct ftp_config {
 	const struct ftp_ops *ops;
 	void *ctx;
 	const char *greeting;	/* text after "220 " */
+	int reply_hold_seconds;		/* FTP_REPLY_HOLD_SECONDS; 0: none */
+	int upload_stall_seconds;	/* FTP_UPLOAD_STALL_SECONDS */
 };
 
 struct ftp_server;

@@ -89,14 +89,17 @@ static unsigned stage_percent(enum flash_stage st, uint64_t done,
 	return 100;
 }
 
-/* Called by the flash store on the thread feeding or finishing the job. */
+/*
+ * Called by the flash store on the thread feeding or finishing the job;
+ * while receiving, with each piece of component data as it arrives.
+ */
 static void on_progress(void *arg, enum flash_stage st, uint64_t done,
 			uint64_t total)
 {
 	struct update_job *j = arg;
 	struct update_engine *u = j->u;
 	unsigned pct = stage_percent(st, done, total);
-	time_t now = time(NULL);
+	time_t now;
 
 	pthread_mutex_lock(&u->lock);
 	u->status.stage = stage_name(st);
@@ -106,13 +109,16 @@ static void on_progress(void *arg, enum flash_stage st, uint64_t done,
 	}
 	u->status.percent = pct;
 	pthread_mutex_unlock(&u->lock);
+	j->stage = st;
+	if (!j->keepalive || st == FLASH_STAGE_RECEIVING)
+		return;
 
 	/*
 	 * Clients give up on a silent control connection; while the
 	 * read-back and activation run, say how far along they are.
 	 */
-	if (j->keepalive && st != FLASH_STAGE_RECEIVING &&
-	    now - j->last_keepalive >= UPDATE_KEEPALIVE_SECONDS) {
+	now = time(NULL);
+	if (now - j->last_keepalive >= UPDATE_KEEPALIVE_SECONDS) {
 		char line[96];
 
 		snprintf(line, sizeof(line), "STATUS: %s, %u%% complete.",
@@ -120,7 +126,6 @@ static void on_progress(void *arg, enum flash_stage st, uint64_t done,
 		j->keepalive(j->keepalive_arg, line);
 		j->last_keepalive = now;
 	}
-	j->stage = st;
 }
 
 /* Called with the lock held, after a job ended. */
@@ -490,7 +495,7 @@ int update_finish(struct update_job *j, struct buf *report,
 		before.bundle_version[0] = '\0';
 	j->keepalive = keepalive;
 	j->keepalive_arg = arg;
-	j->last_keepalive = time(NULL);
+	j->last_keepalive = 0;	/* the first progress line goes at once */
 
 	buf_append_str(report, "Checking bundle integrity...\n");
 	rc = flash_install_finish(j->fi, res, e);

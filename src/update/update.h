@@ -20,7 +20,12 @@
 #include "flash/flash.h"
 
 #define UPDATE_REPORT_MAX	(16 * 1024)
-#define UPDATE_KEEPALIVE_SECONDS 20	/* progress line cadence while busy */
+/*
+ * While a job finishes, at most one progress line a second goes to the
+ * transport's keepalive; the transport decides which it sends (FTP holds
+ * its reply until the outcome is known, docs/ftp.md).
+ */
+#define UPDATE_KEEPALIVE_SECONDS 1
 
 /*
  * RETURN_CODE values printed at the end of a code load. 9 and 8 are the
@@ -75,7 +80,7 @@ struct update_status {
 	char user[64];
 	bool force;
 	const char *stage;		/* "receiving", "verifying", ... */
-	uint64_t bytes_received;
+	uint64_t bytes_received;	/* component bytes, as they arrive */
 	uint64_t bytes_total;		/* 0 until the manifest is known */
 	unsigned percent;
 	time_t started;

@@ -105,7 +105,7 @@ def test_update_a_over_ftp_and_a_fault_in_b(enclosure):
 
     # B has a flash write error armed: the load fails, B keeps running.
     reply = upload(ports, "b", new)
-    assert reply.startswith("451"), reply
+    assert reply.startswith("551"), reply
     assert "sc" in reply
     assert bundle_version(ports, "b") == "TS250P001"
     st = subprocess.run([program("tandem"), "flash", "check", d / "b"],

@@ -241,7 +241,7 @@ def test_flash_fault_keeps_the_active_bank(tmp_path, bundles, fault, says):
     ctl.before = ctl.firmware()
     try:
         ok, text = load(ctl, bundles.make("TS250P013"))
-        assert not ok and text.startswith("451"), text
+        assert not ok and text.startswith("551"), text
         assert says in text, text
         unchanged(ctl)
     finally:

@@ -864,6 +864,58 @@ static void test_pulled_same_verdicts_as_fed(void **state)
 	free(padded);
 }
 
+/* Where the members end and the end blocks begin. */
+static size_t members_end(void)
+{
+	size_t offsets[BUNDLE_COMPONENTS_MAX + 2], sizes[ARRAY_SIZE(offsets)];
+	size_t n = member_offsets(offsets, sizes, ARRAY_SIZE(offsets));
+
+	assert_true(n > 2);
+	return offsets[n - 1] + 512 + (sizes[n - 1] + 511) / 512 * 512;
+}
+
+/* BUNDLE_PADDING_MAX zero bytes after the last member, end blocks
+ * included: just under and at are a bundle, just over is refused, fed or
+ * pulled. */
+static void test_padding_limit(void **state)
+{
+	size_t end = members_end();
+	size_t over = end + BUNDLE_PADDING_MAX + 512;
+	uint8_t *padded = calloc(1, over);
+	struct err e;
+
+	(void)state;
+	assert_non_null(padded);
+	memcpy(padded, fx.bundle, end);
+	assert_int_equal(verify(padded, end + BUNDLE_PADDING_MAX - 512, &e), 0);
+	assert_int_equal(verify(padded, end + BUNDLE_PADDING_MAX, &e), 0);
+	assert_int_equal(verify_pulled(padded, end + BUNDLE_PADDING_MAX, 4096,
+				       SIZE_MAX, NULL, &e), 0);
+	assert_int_equal(verify(padded, over, &e), BUNDLE_ERR_TRAILING_DATA);
+	assert_non_null(strstr(e.msg, "bytes of padding after the last "
+			       "member"));
+	assert_int_equal(verify_pulled(padded, over, 4096, SIZE_MAX, NULL,
+				       &e), BUNDLE_ERR_TRAILING_DATA);
+	free(padded);
+}
+
+/* Zeros where manifest.json must be: refused at once, not read to the
+ * end of the stream (the source fails loudly if it is read that far). */
+static void test_zeros_refused_at_once(void **state)
+{
+	size_t len = 8u << 20;
+	uint8_t *zeros = calloc(1, len);
+	struct err e;
+
+	(void)state;
+	assert_non_null(zeros);
+	assert_int_equal(verify_pulled(zeros, len, 64 * 1024, 1u << 20, NULL,
+				       &e), BUNDLE_ERR_PAYLOAD_MISSING);
+	assert_non_null(strstr(e.msg, "before member 'manifest.json'"));
+	assert_int_equal(verify(zeros, len, &e), BUNDLE_ERR_PAYLOAD_MISSING);
+	free(zeros);
+}
+
 static void test_pulled_source_failure_is_its_own(void **state)
 {
 	struct err e;
@@ -923,6 +975,8 @@ int main(void)
 		cmocka_unit_test(test_verify_file_and_free_midway),
 		cmocka_unit_test(test_pulled_same_verdicts_as_fed),
 		cmocka_unit_test(test_pulled_source_failure_is_its_own),
+		cmocka_unit_test(test_padding_limit),
+		cmocka_unit_test(test_zeros_refused_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
