@@ -1,11 +1,12 @@
 /*
  * fault.c: fault points. Armed only from TANDEM_FAULTS (the simulator and
  * the tests set it) or fault_arm(); unarmed, each check is one branch.
- * A power cut is _exit() with no flushing, as close to pulling the plug as
- * a process can get: the page cache survives, which is why every durable
- * step is followed by fsync and counted here.
+ * A power cut first undoes, through powerloss.c, everything a power
+ * failure may lose (what was written or renamed and not yet fsynced), then
+ * _exit()s: the page cache of this process's files does not survive it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ static struct {
 	unsigned slow_ms;
 } fault;
 
+/* Steps are counted on the installer's writer thread and others. */
+static pthread_mutex_t fault_steps_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int fault_copy_name(char *dst, const char *val, struct err *e)
 {
 	if (strlen(val) >= FAULT_NAME_MAX || !*val)
@@ -43,6 +47,7 @@ int fault_arm(const char *spec, struct err *e)
 	if (strlen(spec) >= sizeof(copy))
 		return err_set(e, -EINVAL, "fault spec too long");
 	memset(&fault, 0, sizeof(fault));
+	powerloss_arm(false);
 	snprintf(copy, sizeof(copy), "%s", spec);
 	for (item = strtok_r(copy, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -77,6 +82,8 @@ int fault_arm(const char *spec, struct err *e)
 		}
 	}
 	fault.armed = true;
+	/* A cut always loses what a power failure would. */
+	powerloss_arm(fault.powercut_at != 0);
 	return 0;
 }
 
@@ -99,14 +106,24 @@ void fault_step(const char *what)
 	(void)what;
 	if (!fault.armed)
 		return;
+	pthread_mutex_lock(&fault_steps_mu);
 	fault.steps++;
-	if (fault.powercut_at && fault.steps == fault.powercut_at)
+	if (fault.powercut_at && fault.steps == fault.powercut_at) {
+		/* Still holding the lock: no other step is counted. */
+		powerloss_cut();
 		_exit(FAULT_POWERCUT_STATUS);
+	}
+	pthread_mutex_unlock(&fault_steps_mu);
 }
 
 unsigned long fault_steps_taken(void)
 {
-	return fault.steps;
+	unsigned long n;
+
+	pthread_mutex_lock(&fault_steps_mu);
+	n = fault.steps;
+	pthread_mutex_unlock(&fault_steps_mu);
+	return n;
 }
 
 /* The errno a write of this component should fail with, or 0. */

@@ -179,7 +179,7 @@ static int file_load(struct config *cfg, struct config_file *f, json_t **body,
 		goto out;
 	}
 	/* C3: keep the damaged file, put the last good one in its place. */
-	if (!main_missing && rename(path, aside) < 0) {
+	if (!main_missing && powerloss_rename(path, aside) < 0) {
 		rc = err_set(e, CONFIG_ERR_IO, "%s: cannot move aside: %s",
 			     path, strerror(errno));
 		goto out;
