@@ -170,10 +170,16 @@ int fs_read_file(const char *path, size_t max, struct buf *out,
 	return rc;
 }
 
+/*
+ * Creates path and any missing parent. Each directory it creates is made
+ * durable at once (its parent fsynced): a file later made durable inside
+ * it must not vanish with a directory entry that never reached the disk.
+ */
 int fs_mkdir_p(const char *path, int mode, struct err *e)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], parent[PATH_MAX];
 	size_t i, len;
+	int rc;
 
 	len = strlen(path);
 	if (len == 0 || len >= sizeof(tmp))
@@ -183,9 +189,15 @@ int fs_mkdir_p(const char *path, int mode, struct err *e)
 		if (tmp[i] != '/' && tmp[i] != '\0')
 			continue;
 		tmp[i] = '\0';
-		if (powerloss_mkdir(tmp, mode) < 0 && errno != EEXIST)
+		if (powerloss_mkdir(tmp, mode) == 0) {
+			dir_of(tmp, parent, sizeof(parent));
+			if ((rc = fs_fsync_dir(parent)) < 0)
+				return err_set(e, rc, "%s: fsync failed: %s",
+					       parent, strerror(-rc));
+		} else if (errno != EEXIST) {
 			return err_set(e, -errno, "%s: cannot create: %s", tmp,
 				       strerror(errno));
+		}
 		tmp[i] = path[i];
 	}
 	return 0;

@@ -92,3 +92,26 @@ def run_cuts(tmp, work, tandem):
     assert cut_points >= 200
     # The cut after the last step: everything the install did is durable.
     assert last_cut == want_new
+
+
+def test_powercut_at_every_step_of_init(tmp_path, tandem):
+    """A store being created: after a cut, init again makes a whole one;
+    a cut after init's last step leaves a store that needs no init."""
+    cuts = 0
+    n = 1
+    while True:
+        state = tmp_path / f"s{n}" / "a"
+        r = tandem("flash", "init", state, env=faults(f"powercut={n}"))
+        if r.returncode == 0:
+            break
+        assert r.returncode == POWERCUT_STATUS, (n, r.stderr)
+        cuts += 1
+        last = tandem("flash", "show", "--json", state).returncode
+        r = tandem("flash", "init", state)
+        assert r.returncode == 0, (n, r.stderr)
+        c = tandem("flash", "check", state)
+        assert c.returncode == 0, (n, c.stdout, c.stderr)
+        n += 1
+        assert n < 200
+    assert cuts >= 4, cuts
+    assert last == 0, "the store init completed did not survive the cut"
