@@ -94,7 +94,13 @@ int fs_map_each(int fd, size_t piece,
  */
 #define POWERLOSS_RECORDS_MAX	65536	/* unsynced files or name changes */
 #define POWERLOSS_MODEL_FAILED	87	/* exit status: could not record */
-void powerloss_arm(bool on);
+enum powerloss_mode {
+	POWERLOSS_OFF,
+	POWERLOSS_ALL,		/* every change not yet durable is lost */
+	POWERLOSS_KEEP_LAST,	/* as ALL, but the newest change of names
+				 * not yet durable survives */
+};
+void powerloss_arm(enum powerloss_mode mode);
 bool powerloss_armed(void);
 int powerloss_open(const char *path, int flags, int mode);
 ssize_t powerloss_write(int fd, const void *data, size_t len);
@@ -127,6 +133,10 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  *   TANDEM_FAULTS="powercut=37"         right after the 37th I/O step, undo
  *                                      what was not yet durable (powerloss.c)
  *                                      and _exit(FAULT_POWERCUT_STATUS)
+ *   TANDEM_FAULTS="powercut=37,powerloss=keep-last"
+ *                                      the same, but the newest change of
+ *                                      names not yet durable survives the cut
+ *                                      (default powerloss=all: none does)
  *   TANDEM_FAULTS="write-error=mc"      writes of component mc fail (EIO)
  *   TANDEM_FAULTS="corrupt=sc"          one bit of sc flips after its write
  *   TANDEM_FAULTS="slow-flash=5"        each flash write sleeps 5 ms

@@ -26,6 +26,7 @@ static struct {
 	char corrupt[FAULT_NAME_MAX];
 	bool corrupt_done;
 	unsigned slow_ms;
+	enum powerloss_mode powerloss;	/* what a powercut loses */
 } fault;
 
 /* Steps are counted on the installer's writer thread and others. */
@@ -47,7 +48,8 @@ int fault_arm(const char *spec, struct err *e)
 	if (strlen(spec) >= sizeof(copy))
 		return err_set(e, -EINVAL, "fault spec too long");
 	memset(&fault, 0, sizeof(fault));
-	powerloss_arm(false);
+	powerloss_arm(POWERLOSS_OFF);
+	fault.powerloss = POWERLOSS_ALL;
 	snprintf(copy, sizeof(copy), "%s", spec);
 	for (item = strtok_r(copy, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -71,6 +73,14 @@ int fault_arm(const char *spec, struct err *e)
 		} else if (!strcmp(item, "corrupt")) {
 			if (fault_copy_name(fault.corrupt, val, e) < 0)
 				return e->code;
+		} else if (!strcmp(item, "powerloss")) {
+			if (!strcmp(val, "all"))
+				fault.powerloss = POWERLOSS_ALL;
+			else if (!strcmp(val, "keep-last"))
+				fault.powerloss = POWERLOSS_KEEP_LAST;
+			else
+				return err_set(e, -EINVAL, "fault spec: "
+					       "powerloss is all or keep-last");
 		} else if (!strcmp(item, "slow-flash")) {
 			if (!u64_parse(val, 60000, &n))
 				return err_set(e, -EINVAL,
@@ -83,7 +93,7 @@ int fault_arm(const char *spec, struct err *e)
 	}
 	fault.armed = true;
 	/* A cut always loses what a power failure would. */
-	powerloss_arm(fault.powercut_at != 0);
+	powerloss_arm(fault.powercut_at ? fault.powerloss : POWERLOSS_OFF);
 	return 0;
 }
 

@@ -19,6 +19,11 @@
  *       durable content, a rename is reversed and the file it replaced
  *       comes back. A rename between directories needs both fsynced.
  *   P3  fsync of a file makes its data durable, never its name (P2).
+ *   P4  Unsynced changes need not persist in the order they were made. With
+ *       powerloss=keep-last the newest change of names not yet durable
+ *       survives and every older one is lost: what an fsync of a directory
+ *       put in order (a bank's manifest removed before its images) then
+ *       shows when it is missing.
  * Changes are undone newest first, data (P1) before names (P2). The model
  * is per process: what one process left unsynced is not undone by a cut
  * in another it execs (the loader execs the MC with nothing pending when
@@ -70,6 +75,7 @@ struct powerloss_op {
 
 static struct {
 	bool armed;
+	bool keep_last;
 	pthread_mutex_t mu;
 	struct powerloss_file *files;
 	size_t nfiles, files_cap;
@@ -121,11 +127,12 @@ static void release_all(void)
 	model.nfiles = model.files_cap = model.nops = model.ops_cap = 0;
 }
 
-void powerloss_arm(bool on)
+void powerloss_arm(enum powerloss_mode mode)
 {
 	pthread_mutex_lock(&model.mu);
 	release_all();
-	model.armed = on;
+	model.armed = mode != POWERLOSS_OFF;
+	model.keep_last = mode == POWERLOSS_KEEP_LAST;
 	pthread_mutex_unlock(&model.mu);
 }
 
@@ -521,5 +528,6 @@ void powerloss_cut(void)
 		put_back(model.files[i].fd, model.files[i].durable,
 			 model.files[i].len);
 	for (size_t i = model.nops; i-- > 0;)
-		op_undo(&model.ops[i]);
+		if (!(model.keep_last && i == model.nops - 1))
+			op_undo(&model.ops[i]);
 }

@@ -9,6 +9,8 @@ counts), the confirmation and the rollback once they are done."""
 import os
 import shutil
 
+import pytest
+
 from conftest import program
 from flash_helpers import bundle, boot, install, mc_script, show
 
@@ -49,14 +51,14 @@ def checked(tandem, state, n):
     assert c.returncode == 0, (n, c.stdout, c.stderr)
 
 
-def cut_walk(tandem, pristine, work, spec_env, after_cut, allowed):
+def cut_walk(tandem, pristine, work, spec_env, after_cut, allowed, loss):
     """Cuts at steps 1, 2, ... until the boot runs through; returns the
     record the cut after the last step left and the number of cuts."""
     last = None
     n = 1
     while True:
         state = fresh(pristine, work)
-        b = boot(state, env=spec_env(f"powercut={n}"))
+        b = boot(state, env=spec_env(f"powercut={n},powerloss={loss}"))
         if b.returncode != POWERCUT_STATUS:
             return last, n - 1, b
         got = record(tandem, state)
@@ -68,7 +70,10 @@ def cut_walk(tandem, pristine, work, spec_env, after_cut, allowed):
         assert n < 100
 
 
-def test_powercut_during_boot_count_and_confirm(tmp_path, tandem):
+# all: every change not yet durable is lost; keep-last: the newest change
+# of names survives (test_flash_powercut.py).
+@pytest.mark.parametrize("loss", ["all", "keep-last"])
+def test_powercut_during_boot_count_and_confirm(tmp_path, tandem, loss):
     work = tmp_path / "work"
     work.mkdir()
     pristine = work / "pristine"
@@ -91,7 +96,8 @@ def test_powercut_during_boot_count_and_confirm(tmp_path, tandem):
     # The loader's count: old (0) or new (1), then the MC runs.
     last, cuts, b = cut_walk(
         tandem, pristine, work, lambda spec: env(loader=spec),
-        runs_v2_confirmed, {("TS250P002", True, 0), ("TS250P002", True, 1)})
+        runs_v2_confirmed, {("TS250P002", True, 0), ("TS250P002", True, 1)},
+        loss)
     assert b.returncode == 0 and "mc v2 started" in b.stdout, b.stderr
     assert cuts >= 4, cuts          # write, fsync, rename, fsync-dir
     assert last == ("TS250P002", True, 1)
@@ -99,13 +105,15 @@ def test_powercut_during_boot_count_and_confirm(tmp_path, tandem):
     # The confirmation, after a count that was made durable.
     last, cuts, b = cut_walk(
         tandem, pristine, work, lambda spec: env(confirm=spec),
-        runs_v2_confirmed, {("TS250P002", True, 1), ("TS250P002", False, 0)})
+        runs_v2_confirmed, {("TS250P002", True, 1), ("TS250P002", False, 0)},
+        loss)
     assert b.returncode == 0, b.stderr
     assert cuts >= 4, cuts
     assert last == ("TS250P002", False, 0)
 
 
-def test_powercut_during_rollback(tmp_path, tandem):
+@pytest.mark.parametrize("loss", ["all", "keep-last"])
+def test_powercut_during_rollback(tmp_path, tandem, loss):
     work = tmp_path / "work"
     work.mkdir()
     pristine = work / "pristine"
@@ -133,7 +141,7 @@ def test_powercut_during_rollback(tmp_path, tandem):
     last, cuts, b = cut_walk(
         tandem, pristine, work, lambda spec: env(loader=spec),
         rolled_back_and_said,
-        {("TS250P002", True, 3), ("TS250P001", False, 0)})
+        {("TS250P002", True, 3), ("TS250P001", False, 0)}, loss)
     assert b.returncode == 0 and "mc v1 started" in b.stdout, b.stderr
     assert cuts >= 8, cuts      # the note, then the record
     assert last == ("TS250P001", False, 0)

@@ -400,6 +400,39 @@ static void test_atomic_write_cut_at_every_step(void **state)
 	assert_true(saw_new);	/* the last step, the directory's fsync */
 }
 
+/* P4: powerloss=keep-last keeps the newest change of names only. */
+static void two_unlinks(void)
+{
+	if (powerloss_unlink(at("a")) < 0 || powerloss_unlink(at("b")) < 0)
+		_exit(8);
+}
+
+static void test_keep_last_loses_all_but_the_newest(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	put("a", "A");
+	put("b", "B");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct err e;
+
+		if (fault_arm("powercut=1,powerloss=keep-last", &e) < 0)
+			_exit(1);
+		two_unlinks();
+		fault_step("cut");
+		_exit(2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), FAULT_POWERCUT_STATUS);
+	assert_string_equal(get("a"), "A");
+	assert_string_equal(get("b"), "(none)");
+}
+
 static void test_only_a_powercut_arms_the_model(void **state)
 {
 	struct err e;
@@ -411,6 +444,11 @@ static void test_only_a_powercut_arms_the_model(void **state)
 	assert_true(powerloss_armed());
 	assert_int_not_equal(fault_arm("powercut=x", &e), 0);
 	assert_false(powerloss_armed());
+	assert_int_equal(fault_arm("powercut=3,powerloss=fsync", &e), -EINVAL);
+	assert_string_equal(e.msg, "fault spec: powerloss is all or keep-last");
+	assert_false(powerloss_armed());
+	assert_int_equal(fault_arm("powerloss=keep-last", &e), 0);
+	assert_false(powerloss_armed());	/* nothing to cut */
 }
 
 int main(void)
@@ -432,6 +470,9 @@ int main(void)
 			test_cut_beside_a_writing_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_atomic_write_cut_at_every_step, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_keep_last_loses_all_but_the_newest, setup,
+			teardown),
 		cmocka_unit_test(test_only_a_powercut_arms_the_model),
 	};
 
