@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -86,6 +87,33 @@ int fs_map_each(int fd, size_t piece,
 			  struct err *e),
 		void *ctx, struct err *e);
 
+/*
+ * powerloss.c: every durable I/O call goes through these; armed by a
+ * powercut fault, they record what a power failure would lose and
+ * powerloss_cut() loses it (the model is at the top of powerloss.c).
+ */
+#define POWERLOSS_RECORDS_MAX	65536	/* unsynced files or name changes */
+#define POWERLOSS_MODEL_FAILED	87	/* exit status: could not record */
+enum powerloss_mode {
+	POWERLOSS_OFF,
+	POWERLOSS_ALL,		/* every change not yet durable is lost */
+	POWERLOSS_KEEP_LAST,	/* as ALL, but the newest change of names
+				 * not yet durable survives */
+};
+void powerloss_arm(enum powerloss_mode mode);
+bool powerloss_armed(void);
+int powerloss_open(const char *path, int flags, int mode);
+ssize_t powerloss_write(int fd, const void *data, size_t len);
+ssize_t powerloss_pwrite(int fd, const void *data, size_t len, off_t off);
+int powerloss_ftruncate(int fd, off_t len);
+int powerloss_fsync(int fd);
+int powerloss_fdatasync(int fd);
+int powerloss_rename(const char *from, const char *to);
+int powerloss_link(const char *from, const char *to);
+int powerloss_unlink(const char *path);
+int powerloss_mkdir(const char *path, int mode);
+void powerloss_cut(void);
+
 /* crc32c.c: CRC-32C (Castagnoli), as used by the boot records. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 
@@ -102,8 +130,13 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * fault.c: fault points for the simulator and the tests, armed only through
  * the TANDEM_FAULTS environment variable (or fault_arm()), for example
- *   TANDEM_FAULTS="powercut=37"         _exit(FAULT_POWERCUT_STATUS) right
- *                                      after the 37th I/O step
+ *   TANDEM_FAULTS="powercut=37"         right after the 37th I/O step, undo
+ *                                      what was not yet durable (powerloss.c)
+ *                                      and _exit(FAULT_POWERCUT_STATUS)
+ *   TANDEM_FAULTS="powercut=37,powerloss=keep-last"
+ *                                      the same, but the newest change of
+ *                                      names not yet durable survives the cut
+ *                                      (default powerloss=all: none does)
  *   TANDEM_FAULTS="write-error=mc"      writes of component mc fail (EIO)
  *   TANDEM_FAULTS="corrupt=sc"          one bit of sc flips after its write
  *   TANDEM_FAULTS="slow-flash=5"        each flash write sleeps 5 ms

@@ -1,11 +1,12 @@
 /*
  * fault.c: fault points. Armed only from TANDEM_FAULTS (the simulator and
  * the tests set it) or fault_arm(); unarmed, each check is one branch.
- * A power cut is _exit() with no flushing, as close to pulling the plug as
- * a process can get: the page cache survives, which is why every durable
- * step is followed by fsync and counted here.
+ * A power cut first undoes, through powerloss.c, everything a power
+ * failure may lose (what was written or renamed and not yet fsynced), then
+ * _exit()s: the page cache of this process's files does not survive it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,11 @@ static struct {
 	char corrupt[FAULT_NAME_MAX];
 	bool corrupt_done;
 	unsigned slow_ms;
+	enum powerloss_mode powerloss;	/* what a powercut loses */
 } fault;
+
+/* Steps are counted on the installer's writer thread and others. */
+static pthread_mutex_t fault_steps_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int fault_copy_name(char *dst, const char *val, struct err *e)
 {
@@ -43,6 +48,8 @@ int fault_arm(const char *spec, struct err *e)
 	if (strlen(spec) >= sizeof(copy))
 		return err_set(e, -EINVAL, "fault spec too long");
 	memset(&fault, 0, sizeof(fault));
+	powerloss_arm(POWERLOSS_OFF);
+	fault.powerloss = POWERLOSS_ALL;
 	snprintf(copy, sizeof(copy), "%s", spec);
 	for (item = strtok_r(copy, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save)) {
@@ -66,6 +73,14 @@ int fault_arm(const char *spec, struct err *e)
 		} else if (!strcmp(item, "corrupt")) {
 			if (fault_copy_name(fault.corrupt, val, e) < 0)
 				return e->code;
+		} else if (!strcmp(item, "powerloss")) {
+			if (!strcmp(val, "all"))
+				fault.powerloss = POWERLOSS_ALL;
+			else if (!strcmp(val, "keep-last"))
+				fault.powerloss = POWERLOSS_KEEP_LAST;
+			else
+				return err_set(e, -EINVAL, "fault spec: "
+					       "powerloss is all or keep-last");
 		} else if (!strcmp(item, "slow-flash")) {
 			if (!u64_parse(val, 60000, &n))
 				return err_set(e, -EINVAL,
@@ -77,6 +92,8 @@ int fault_arm(const char *spec, struct err *e)
 		}
 	}
 	fault.armed = true;
+	/* A cut always loses what a power failure would. */
+	powerloss_arm(fault.powercut_at ? fault.powerloss : POWERLOSS_OFF);
 	return 0;
 }
 
@@ -99,14 +116,24 @@ void fault_step(const char *what)
 	(void)what;
 	if (!fault.armed)
 		return;
+	pthread_mutex_lock(&fault_steps_mu);
 	fault.steps++;
-	if (fault.powercut_at && fault.steps == fault.powercut_at)
+	if (fault.powercut_at && fault.steps == fault.powercut_at) {
+		/* Still holding the lock: no other step is counted. */
+		powerloss_cut();
 		_exit(FAULT_POWERCUT_STATUS);
+	}
+	pthread_mutex_unlock(&fault_steps_mu);
 }
 
 unsigned long fault_steps_taken(void)
 {
-	return fault.steps;
+	unsigned long n;
+
+	pthread_mutex_lock(&fault_steps_mu);
+	n = fault.steps;
+	pthread_mutex_unlock(&fault_steps_mu);
+	return n;
 }
 
 /* The errno a write of this component should fail with, or 0. */

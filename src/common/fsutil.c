@@ -1,7 +1,8 @@
 /*
  * fsutil.c: the one atomic-write helper (temp file in the same directory,
  * write, fsync, rename, fsync directory) and whole-buffer I/O. Every step
- * that reaches the disk passes a fault point so power cuts can be tested.
+ * that reaches the disk passes a fault point and goes through powerloss.c,
+ * so a power cut loses what it would.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +23,7 @@ int fs_write_all(int fd, const void *data, size_t len)
 	const uint8_t *p = data;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = powerloss_write(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -64,7 +65,7 @@ int fs_fsync_dir(const char *dir)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fsync(fd) < 0)
+	if (powerloss_fsync(fd) < 0)
 		rc = -errno;
 	close(fd);
 	fault_step("fsync-dir");
@@ -93,7 +94,8 @@ int fs_atomic_write(const char *path, const void *data, size_t len,
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
 	dir_of(path, dir, sizeof(dir));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = powerloss_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    mode);
 	if (fd < 0)
 		return err_set(e, -errno, "%s: cannot create: %s", tmp,
 			       strerror(errno));
@@ -103,7 +105,7 @@ int fs_atomic_write(const char *path, const void *data, size_t len,
 		err_set(e, rc, "%s: write failed: %s", tmp, strerror(-rc));
 		goto fail;
 	}
-	if (fsync(fd) < 0) {
+	if (powerloss_fsync(fd) < 0) {
 		rc = err_set(e, -errno, "%s: fsync failed: %s", tmp,
 			     strerror(errno));
 		goto fail;
@@ -116,7 +118,7 @@ int fs_atomic_write(const char *path, const void *data, size_t len,
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
+	if (powerloss_rename(tmp, path) < 0) {
 		rc = err_set(e, -errno, "%s: rename failed: %s", path,
 			     strerror(errno));
 		goto fail;
@@ -130,7 +132,7 @@ int fs_atomic_write(const char *path, const void *data, size_t len,
 fail:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	powerloss_unlink(tmp);
 	return rc;
 }
 
@@ -168,10 +170,16 @@ int fs_read_file(const char *path, size_t max, struct buf *out,
 	return rc;
 }
 
+/*
+ * Creates path and any missing parent. Each directory it creates is made
+ * durable at once (its parent fsynced): a file later made durable inside
+ * it must not vanish with a directory entry that never reached the disk.
+ */
 int fs_mkdir_p(const char *path, int mode, struct err *e)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX], parent[PATH_MAX];
 	size_t i, len;
+	int rc;
 
 	len = strlen(path);
 	if (len == 0 || len >= sizeof(tmp))
@@ -181,9 +189,15 @@ int fs_mkdir_p(const char *path, int mode, struct err *e)
 		if (tmp[i] != '/' && tmp[i] != '\0')
 			continue;
 		tmp[i] = '\0';
-		if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+		if (powerloss_mkdir(tmp, mode) == 0) {
+			dir_of(tmp, parent, sizeof(parent));
+			if ((rc = fs_fsync_dir(parent)) < 0)
+				return err_set(e, rc, "%s: fsync failed: %s",
+					       parent, strerror(-rc));
+		} else if (errno != EEXIST) {
 			return err_set(e, -errno, "%s: cannot create: %s", tmp,
 				       strerror(errno));
+		}
 		tmp[i] = path[i];
 	}
 	return 0;

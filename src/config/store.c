@@ -179,7 +179,7 @@ int config_file_load(struct config *cfg, struct config_file *f,
 		goto out;
 	}
 	/* C3: keep the damaged file, put the last good one in its place. */
-	if (!main_missing && rename(path, aside) < 0) {
+	if (!main_missing && powerloss_rename(path, aside) < 0) {
 		rc = err_set(e, CONFIG_ERR_IO, "%s: cannot move aside: %s",
 			     path, strerror(errno));
 		goto out;
@@ -338,7 +338,7 @@ static void lockouts_load(struct config *cfg)
 	if (file_path(cfg, CONFIG_LOCKOUT_FILE, "", path, sizeof(path)) == 0 &&
 	    file_path(cfg, CONFIG_LOCKOUT_FILE, ".corrupt", aside,
 		      sizeof(aside)) == 0)
-		rename(path, aside);
+		powerloss_rename(path, aside);
 	if (snprintf(msg, sizeof(msg), "Login lockout state lost (%s); the "
 		     "damaged file was kept as %s.corrupt", e.msg,
 		     CONFIG_LOCKOUT_FILE) >= (int)sizeof(msg))

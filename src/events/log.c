@@ -162,14 +162,14 @@ static int events_load(struct events_log *log, struct events_open_info *info,
 			goto out;
 		}
 	}
-	log->fd = open(log->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
-		       0644);
+	log->fd = powerloss_open(log->path,
+				 O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (log->fd < 0) {
 		rc = err_set(e, -errno, "%s: cannot open: %s", log->path,
 			     strerror(errno));
 		goto out;
 	}
-	if (info->torn_bytes && fsync(log->fd) < 0) {
+	if (info->torn_bytes && powerloss_fsync(log->fd) < 0) {
 		rc = err_set(e, -errno, "%s: fsync failed: %s", log->path,
 			     strerror(errno));
 		goto out;
@@ -315,11 +315,11 @@ int events_appendv(struct events_log *log, enum events_severity severity,
 	}
 	rc = fs_write_all(log->fd, rec, n);
 	fault_step("events-append");
-	if (rc == 0 && fdatasync(log->fd) < 0)
+	if (rc == 0 && powerloss_fdatasync(log->fd) < 0)
 		rc = -errno;
 	if (rc < 0) {
 		/* E1: never leave part of a record behind a later one. */
-		if (ftruncate(log->fd, (off_t)log->size) < 0)
+		if (powerloss_ftruncate(log->fd, (off_t)log->size) < 0)
 			log_warn("%s: cannot undo failed append: %s",
 				 log->path, strerror(errno));
 		log_warn("%s: event not recorded: %s", log->path,

@@ -50,7 +50,7 @@ void flash_drop_cache(int fd)
 
 static int unlink_counted(const char *path)
 {
-	if (unlink(path) < 0 && errno != ENOENT)
+	if (powerloss_unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	fault_step("unlink");
 	return 0;

@@ -223,7 +223,7 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 		/* A full set in every bank: share the unchanged inode. */
 		flash_bank_file(fi->s, fi->active, c->name, from,
 				sizeof(from));
-		if (link(from, path) < 0)
+		if (powerloss_link(from, path) < 0)
 			return fi->code = write_fail(fi, e, errno, c->name);
 		fault_step("link");
 		fi->res.outcome[i] = FLASH_COMPONENT_SKIPPED;
@@ -234,8 +234,10 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 	fi->readback_turn = 1 - fi->readback_turn;
 	readback_collect(fi, fi->readback_turn);
 	fi->readback = fi->readbacks[fi->readback_turn];
-	fi->image_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-			    (c->flags & BUNDLE_FLAG_EXECUTABLE) ? 0755 : 0644);
+	fi->image_fd = powerloss_open(path,
+				      O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+				      (c->flags & BUNDLE_FLAG_EXECUTABLE) ?
+				      0755 : 0644);
 	if (fi->image_fd < 0)
 		return fi->code = write_fail(fi, e, errno, c->name);
 	if (flash_readback_begin(fi->readback, path, fi->target, c, e) < 0)
@@ -267,7 +269,7 @@ static void corrupt_image(struct flash_install *fi,
 	if (pread(fi->image_fd, &byte, 1, at) != 1)
 		return;
 	byte ^= 0x10;
-	if (pwrite(fi->image_fd, &byte, 1, at) == 1)
+	if (powerloss_pwrite(fi->image_fd, &byte, 1, at) == 1)
 		fault_step("write");
 }
 
@@ -361,7 +363,7 @@ static int images_sync(struct flash_install *fi, struct err *e)
 			continue;
 		fi->written_fd[i] = -1;
 		fault_slow_flash();	/* a slow device flushes slowly too */
-		if (fsync(fd) < 0) {
+		if (powerloss_fsync(fd) < 0) {
 			int err_no = errno;
 
 			close(fd);

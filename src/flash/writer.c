@@ -45,8 +45,8 @@ static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off,
 		      size_t *done)
 {
 	while (*done < len) {
-		ssize_t n = pwrite(fd, p + *done, len - *done,
-				   (off_t)(off + *done));
+		ssize_t n = powerloss_pwrite(fd, p + *done, len - *done,
+					     (off_t)(off + *done));
 
 		if (n < 0 && errno == EINTR)
 			continue;

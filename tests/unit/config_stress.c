@@ -1,6 +1,7 @@
 /*
  * config_stress.c: the helper of tests/system/test_config_crash.py.
- *   config-stress run DIR    changes the config in a loop until killed,
+ *   config-stress run DIR    changes the config in a loop until killed
+ *                            or cut (TANDEM_FAULTS=powercut=N),
  *                            printing "name N" once system-name is gen-N
  *                            on disk and "done N" after each iteration
  *   config-stress check DIR  opens the config and prints its state as JSON
@@ -135,6 +136,8 @@ static int check(const char *dir)
 
 int main(int argc, char **argv)
 {
+	/* Power cuts (TANDEM_FAULTS=powercut=N) come from the tests. */
+	fault_arm_from_env();
 	if (argc == 3 && !strcmp(argv[1], "run"))
 		return run(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "check"))
