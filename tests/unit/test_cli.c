@@ -461,7 +461,9 @@ static void test_output_cap(void **state)
 	buf_append_str(&f->out, "keep:");
 	f->rc = cli_session_execute(f->s, "show configuration", 18, &f->out);
 	assert_int_equal(strncmp(f->out.data, "keep:Error: The reply is too large", 34), 0);
-	assert_non_null(strstr(run(f, ""), ""));
+	/* The session goes on: an empty line answers nothing at all. */
+	assert_string_equal(run(f, ""), "");
+	assert_int_equal(f->rc, CLI_EXECUTE_CONTINUE);
 	assert_int_equal(f->out.len, 0);
 	fx_free(f);
 }
