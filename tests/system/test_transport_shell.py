@@ -560,3 +560,86 @@ def test_idle_rss(tandemd):
         pytest.skip("RSS is not meaningful under ASan (%d KiB)" % rss)
     assert anon < 4 * 1024
     assert rss < 8 * 1024
+
+
+def test_daemon_show_protocols_is_what_it_serves(tandemd):
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert r.returncode == 0, r.stderr
+    for line in ("Web Browser Interface (HTTP): Disabled",
+                 "Secure Web Browser Interface (HTTPS): Disabled",
+                 "Command Line Interface (Telnet): Enabled",
+                 "Secure Command Line Interface (SSH): Enabled",
+                 "File Transfer Protocol (FTP): Disabled",
+                 "Secure File Transfer Protocol (SFTP): Enabled",
+                 "Simple Network Management Protocol (SNMP): Disabled"):
+        assert line + "\n" in r.stdout, r.stdout
+    # What it does not serve cannot be switched on, and nothing changes.
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols ftp enabled "
+                "snmp enabled")
+    assert "not provided by this controller" in r.stdout, r.stdout
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert "File Transfer Protocol (FTP): Disabled\n" in r.stdout
+    assert "ftp" not in tandemd.ports
+
+
+def sftp_listdir(port):
+    c = paramiko_client(port, *MANAGE)
+    try:
+        return sorted(c.open_sftp().listdir("/"))
+    finally:
+        c.close()
+
+
+def test_set_protocols_sftp_disabled_closes_port_1022(tandemd):
+    """The SFTP-only listener (1022 on the arrays) follows the switch."""
+    port = tandemd.ports["sftp"]
+    assert "progress" in sftp_listdir(port)
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols sftp disabled")
+    assert r.returncode == 0 and "Success" in r.stdout, r.stdout
+    tandemd.wait_for_line(r"^sftp closed")
+    assert refused(port)
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert "Secure File Transfer Protocol (SFTP): Disabled\n" in r.stdout
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols sftp enabled")
+    assert r.returncode == 0, r.stdout
+    tandemd.wait_for_line(r"^sftp listening")
+    assert tandemd.ports["sftp"] == port
+    assert "progress" in sftp_listdir(port)
+
+
+def exited(d):
+    """tandemd's exit status once it stops by itself (within a deadline)."""
+    rc = d.proc.wait(timeout=20)
+    err = d.proc.stderr.read().decode(errors="replace")
+    assert "runtime error" not in err and "Sanitizer" not in err, err
+    return rc
+
+
+def test_daemon_restart_and_shutdown(tmp_path):
+    d = Tandemd(tmp_path / "state")
+    try:
+        # The partner cannot be reached: refused, nothing scheduled.
+        r = ssh_run(d.ports["ssh"], *MANAGE, "restart mc b")
+        assert "Error:" in r.stdout and "cannot be reached" in r.stdout, \
+            r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "restart sc a")
+        assert "no storage controller processor" in r.stdout, r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "show events")
+        assert "restarting in" not in r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "restart mc a")
+        assert "Success" in r.stdout, r.stdout
+        # Asks its supervisor (the loader) to start it again: exit 75.
+        assert exited(d) == 75
+        d = Tandemd(tmp_path / "state")
+        r = ssh_run(d.ports["ssh"], *MANAGE, "show events")
+        assert "Management controller A restarting in 2 s: restart mc " \
+            "requested from the CLI." in r.stdout, r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "shutdown a")
+        assert "Success" in r.stdout, r.stdout
+        assert exited(d) == 0
+        for port in d.ports.values():
+            assert refused(port)
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
