@@ -155,27 +155,60 @@ static void controller_start(struct cli_daemon_fixture *f)
  * A controller's life up to the golden: first start (as `tandem
  * enclosure init` leaves it: identity and trusted key in config), a code
  * load over the update engine, the MC restart into the new bank, which
- * confirms it.
+ * confirms it. Lived once, in a template directory; each fixture then
+ * opens a copy of the state it left, as the running tandemd holds it
+ * (the copy spares every golden the password hashing of the default
+ * users and the code load).
  */
-void cli_daemon_fixture_open(struct cli_daemon_fixture *f)
+static char template_dir[64];
+
+static void template_remove(void)
 {
+	fs_remove_tree(template_dir);
+}
+
+static void template_make(void)
+{
+	struct cli_daemon_fixture f;
 	char path[128], bundle[160];
 	struct err e;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tandem-cli-golden-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/a/config/keys", f->dir);
+	snprintf(template_dir, sizeof(template_dir),
+		 "/tmp/tandem-cli-golden-XXXXXX");
+	assert_non_null(mkdtemp(template_dir));
+	atexit(template_remove);
+	snprintf(f.dir, sizeof(f.dir), "%s", template_dir);
+	snprintf(path, sizeof(path), "%s/a/config/keys", f.dir);
 	assert_int_equal(fs_mkdir_p(path, 0700, &e), 0);
 	text_put(path, "fixture.pub", fixture_public_key);
-	snprintf(path, sizeof(path), "%s/a/config", f->dir);
+	snprintf(path, sizeof(path), "%s/a/config", f.dir);
 	text_put(path, "serial", CLI_FIXTURE_SERIAL "\n");
 	text_put(path, "midplane-serial", CLI_FIXTURE_MIDPLANE "\n");
-	controller_start(f);
-	snprintf(bundle, sizeof(bundle), "%s/b.tar", f->dir);
-	bundle_make(f->dir, bundle);
-	code_load(&f->controller, bundle);
-	controller_close(&f->controller);
-	controller_start(f);
+	controller_start(&f);
+	snprintf(bundle, sizeof(bundle), "%s/b.tar", f.dir);
+	bundle_make(f.dir, bundle);
+	code_load(&f.controller, bundle);
+	controller_close(&f.controller);
+	controller_start(&f);
+	controller_close(&f.controller);
+}
+
+void cli_daemon_fixture_open(struct cli_daemon_fixture *f)
+{
+	char command[256], path[128];
+	struct err e;
+
+	if (!template_dir[0])
+		template_make();
+	snprintf(f->dir, sizeof(f->dir), "/tmp/tandem-cli-golden-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(command, sizeof(command), "cp -a %s/a %s/a", template_dir,
+		 f->dir);
+	assert_int_equal(system(command), 0);
+	snprintf(path, sizeof(path), "%s/a", f->dir);
+	if (controller_open(&f->controller, path, 'A', "127.0.0.2", true,
+			    &e) < 0)
+		fail_msg("controller_open: %s", e.msg);
 }
 
 void cli_daemon_fixture_close(struct cli_daemon_fixture *f)

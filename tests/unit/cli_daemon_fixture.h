@@ -24,7 +24,8 @@ struct cli_daemon_fixture {
 
 /* controller_cli_backend with the fixture's clock and event times. */
 extern const struct cli_backend *cli_daemon_fixture_ops(void);
-/* Opens a fresh controller A as tandemd --simulator does, started. */
+/* Opens controller A on a copy of the state a started, loaded and
+ * restarted controller left (cli_daemon_fixture.c). */
 void cli_daemon_fixture_open(struct cli_daemon_fixture *f);
 void cli_daemon_fixture_close(struct cli_daemon_fixture *f);
 
