@@ -14,6 +14,10 @@
 #define ENCLOSURE_MODEL		"2324sa"
 #define ENCLOSURE_DEFAULT_DIR	"tandem-enclosure"
 #define ENCLOSURE_RESTART_DELAY	1	/* seconds before a power-on */
+/* The high-port layout: base + 1000 x controller + port (SFTP + 100). */
+#define ENCLOSURE_HIGH_PORT_BASE 20000
+/* --port-base: the largest base whose B ports stay below 65536. */
+#define ENCLOSURE_PORT_BASE_MAX	64000
 
 /* The versions of one release the simulator makes. */
 struct enclosure_release {
@@ -38,7 +42,13 @@ struct enclosure_layout {
 int enclosure_init(const char *dir, struct err *e);
 
 /* enclosure_layout.c */
-void enclosure_layout_pick(struct enclosure_layout *l);
+/*
+ * addresses: NULL for A 127.0.0.2 and B 127.0.0.3, else the two given;
+ * port_base: 0 for the family's ports when they can be bound (else the
+ * high-port layout), or the base of a high-port layout to use.
+ */
+void enclosure_layout_pick(struct enclosure_layout *l,
+			   const char *const addresses[2], unsigned port_base);
 void enclosure_layout_print(const struct enclosure_layout *l, FILE *out);
 const char *enclosure_service_name(enum enclosure_service s);
 

@@ -226,11 +226,45 @@ static void up_usage(FILE *f)
 {
 	fprintf(f, "usage: tandem enclosure up [--dir DIR] "
 		"[--faults a:SPEC] [--faults b:SPEC]\n"
+		"                          [--addresses A,B] [--port-base N]\n"
 		"  DIR defaults to ./%s and is made on first use.\n"
+		"  A,B: the controllers' IPv4 addresses (127.0.0.2,127.0.0.3).\n"
+		"  N: a high-port layout at N + 1000 x controller + port "
+		"instead of\n  the family's ports (21, 22, 23, 1022).\n"
 		"  SPEC arms fault points in that controller, e.g. "
 		"b:write-error=mc,\n  a:powercut=40, b:corrupt=sc, "
 		"a:slow-flash=5 (see docs/simulator.md).\n",
 		ENCLOSURE_DEFAULT_DIR);
+}
+
+/* "A,B": two different dotted IPv4 addresses. */
+static int addresses_parse(const char *arg, char out[2][16])
+{
+	const char *comma = strchr(arg, ',');
+	struct in_addr a, b;
+
+	if (!comma || comma - arg >= 16 || strlen(comma + 1) >= 16)
+		return -1;
+	snprintf(out[0], 16, "%.*s", (int)(comma - arg), arg);
+	snprintf(out[1], 16, "%s", comma + 1);
+	if (inet_pton(AF_INET, out[0], &a) != 1 ||
+	    inet_pton(AF_INET, out[1], &b) != 1 || a.s_addr == b.s_addr)
+		return -1;
+	return 0;
+}
+
+static int port_base_parse(const char *arg, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1024 ||
+	    n > ENCLOSURE_PORT_BASE_MAX)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
 }
 
 static int cmd_up(int argc, char **argv)
@@ -238,22 +272,43 @@ static int cmd_up(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "faults", required_argument, NULL, 'f' },
+		{ "addresses", required_argument, NULL, 'a' },
+		{ "port-base", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct controller ctl[2] = { { .id = 'a' }, { .id = 'b' } };
 	const char *dir = ENCLOSURE_DEFAULT_DIR;
+	char address[2][16];
+	const char *addresses[2] = { address[0], address[1] };
+	bool own_addresses = false;
+	unsigned port_base = 0;
 	struct enclosure_layout l;
 	char path[PATH_MAX];
 	struct err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:f:a:p:h", opts, NULL)) != -1) {
 		if (c == 'd') {
 			dir = optarg;
 		} else if (c == 'f' && (optarg[0] == 'a' || optarg[0] == 'b') &&
 			   optarg[1] == ':') {
 			ctl[optarg[0] - 'a'].faults = optarg + 2;
+		} else if (c == 'a') {
+			if (addresses_parse(optarg, address) < 0) {
+				fprintf(stderr, "tandem enclosure: --addresses "
+					"needs two different IPv4 addresses, "
+					"A,B (e.g. 127.0.0.2,127.0.0.3)\n");
+				return TOOL_EXIT_USAGE;
+			}
+			own_addresses = true;
+		} else if (c == 'p') {
+			if (port_base_parse(optarg, &port_base) < 0) {
+				fprintf(stderr, "tandem enclosure: --port-base "
+					"must be a number from 1024 to %d\n",
+					ENCLOSURE_PORT_BASE_MAX);
+				return TOOL_EXIT_USAGE;
+			}
 		} else {
 			up_usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
@@ -269,7 +324,8 @@ static int cmd_up(int argc, char **argv)
 			return TOOL_EXIT_FAILURE;
 		}
 	}
-	enclosure_layout_pick(&l);
+	enclosure_layout_pick(&l, own_addresses ? addresses : NULL,
+			      port_base);
 	if (write_run_files(dir, &l, &e) < 0) {
 		fprintf(stderr, "tandem enclosure: %s\n", e.msg);
 		return TOOL_EXIT_FAILURE;

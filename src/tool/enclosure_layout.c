@@ -41,22 +41,28 @@ static int can_bind(const char *address, uint16_t port)
 	return ok;
 }
 
-void enclosure_layout_pick(struct enclosure_layout *l)
+void enclosure_layout_pick(struct enclosure_layout *l,
+			   const char *const addresses[2], unsigned port_base)
 {
-	int c, s, all = 1;
+	int c, s, all = port_base == 0;
 
 	memset(l, 0, sizeof(*l));
-	strcpy(l->address[0], "127.0.0.2");
-	strcpy(l->address[1], "127.0.0.3");
-	for (c = 0; c < 2; c++)
+	snprintf(l->address[0], sizeof(l->address[0]), "%s",
+		 addresses ? addresses[0] : "127.0.0.2");
+	snprintf(l->address[1], sizeof(l->address[1]), "%s",
+		 addresses ? addresses[1] : "127.0.0.3");
+	for (c = 0; c < 2 && all; c++)
 		for (s = 0; s < SVC_COUNT; s++)
 			if (!can_bind(l->address[c], standard[s]))
 				all = 0;
 	l->standard = all;
+	if (port_base == 0)
+		port_base = ENCLOSURE_HIGH_PORT_BASE;
 	for (c = 0; c < 2; c++)
 		for (s = 0; s < SVC_COUNT; s++)
 			l->port[c][s] = all ? standard[s] :
-				(uint16_t)(20000 + 1000 * c + standard[s] % 1000 +
+				(uint16_t)(port_base + 1000 * c +
+					   standard[s] % 1000 +
 					   (s == SVC_SFTP ? 100 : 0));
 }
 
@@ -74,6 +80,6 @@ void enclosure_layout_print(const struct enclosure_layout *l, FILE *out)
 		fprintf(out, "%-12s %-22s %-22s\n", names[s], a, b);
 	}
 	if (!l->standard)
-		fprintf(out, "(the family's standard ports could not be bound "
-			"here, so each service is on a high port)\n");
+		fprintf(out, "(not the family's standard ports: asked for, or "
+			"they could not be bound here)\n");
 }

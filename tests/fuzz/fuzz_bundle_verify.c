@@ -5,6 +5,7 @@
  * slow to fuzz); the rest is the bundle. The seed corpus is
  * a valid bundle signed by the key below (its private half is not kept).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,15 @@
 #include "bundle/bundle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+bool fuzz_input_accepted(void);
+
+/* The last verdict, for replay.c: the valid-* seeds must verify. */
+static bool last_accepted;
+
+bool fuzz_input_accepted(void)
+{
+	return last_accepted;
+}
 
 static const uint8_t fuzz_pubkey[32] = {
 	0xda, 0x47, 0x60, 0xae, 0x5b, 0xbc, 0xca, 0xc4, 0xbd, 0x99, 0x4a,
@@ -45,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk, off;
 	int rc = 0;
 
+	last_accepted = false;
 	if (size < 1)
 		return 0;
 	memcpy(ring.keys[0].raw, fuzz_pubkey, 32);
@@ -65,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A verdict of success must come with a manifest. */
 	if (rc == 0 && !bundle_verifier_manifest(v))
 		__builtin_trap();
+	last_accepted = rc == 0;
 	bundle_verifier_free(v);
 	return 0;
 }

@@ -3,6 +3,7 @@ controllers under their loaders; a bundle loaded over FTP into A restarts
 A's MC into the new bank (confirmed, with events), B is untouched, and a
 fault armed in B (a flash write error) is reported and changes nothing."""
 import ftplib
+import os
 import re
 import signal
 import subprocess
@@ -44,17 +45,32 @@ def wait_for(fn, timeout=30):
         time.sleep(0.3)
 
 
+def own_addresses():
+    """Two loopback addresses of this run's own (Linux routes all 127/8 to
+    lo): never the family's 127.0.0.2/.3, so neither an enclosure already
+    running there nor a second run of this test is in the way."""
+    n = os.getpid()
+    net = "127.%d.%d" % (100 + n % 100, (n // 100) % 256)
+    return net + ".2", net + ".3"
+
+
 @pytest.fixture
 def enclosure(tmp_path):
     d = tmp_path / "enc"
     log = open(tmp_path / "up.log", "w+")
+    a, b = own_addresses()
     p = subprocess.Popen([program("tandem"), "enclosure", "up", "--dir", d,
-                          "--faults", "b:write-error=sc"],
+                          "--faults", "b:write-error=sc",
+                          "--addresses", "%s,%s" % (a, b),
+                          "--port-base", "30000"],
                          stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: "Both controllers are up" in
                  (tmp_path / "up.log").read_text(), timeout=60)
-        yield d, layout(d), tmp_path / "up.log"
+        ports = layout(d)
+        assert ports[("a", "ssh")] == (a, 30022), ports
+        assert ports[("b", "sftp")] == (b, 31122), ports
+        yield d, ports, tmp_path / "up.log"
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=30) == 0
@@ -113,3 +129,20 @@ def test_update_a_over_ftp_and_a_fault_in_b(enclosure):
     assert st.returncode == 0, st.stdout + st.stderr
     status = ssh(ports, "b", "show firmware-update-status").stdout
     assert "Failed" in status
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--addresses", "127.0.0.2"], "--addresses needs two different IPv4"),
+    (["--addresses", "127.0.0.9,127.0.0.9"], "--addresses needs two"),
+    (["--addresses", "127.0.0.9,localhost"], "--addresses needs two"),
+    (["--port-base", "80"], "--port-base must be a number from 1024 to 64000"),
+    (["--port-base", "64001"], "--port-base must be"),
+    (["--port-base", "30000x"], "--port-base must be"),
+])
+def test_up_refuses_bad_layout_options(tmp_path, args, says):
+    d = tmp_path / "enc"
+    r = subprocess.run([program("tandem"), "enclosure", "up", "--dir", d,
+                        *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert says in r.stderr, r.stderr
+    assert not d.exists()

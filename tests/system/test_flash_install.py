@@ -90,7 +90,11 @@ def test_damaged_active_image_is_reflashed_not_skipped(store, tandem):
 def test_older_refused_without_force(store, tandem):
     tmp, state, _, v2 = store
     assert install(tandem, state, v2).returncode == 0
-    boot(state)
+    # v2 starts and confirms itself: off trial, so only the version refuses.
+    b = boot(state)
+    assert b.returncode == 0 and "mc v2 started" in b.stdout, b.stderr
+    s = show(tandem, state)
+    assert s["bundle_version"] == "TS250P002" and not s["trial"]
     old = bundle(tmp, tandem, "TS250P000", {"mc": ("M0", b"x")},
                  executable=None)
     r = install(tandem, state, old)

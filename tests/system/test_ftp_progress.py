@@ -27,12 +27,10 @@ def test_progress_visible_during_a_slow_load(tmp_path):
         t.start()
         seen = []
         while t.is_alive():
-            start = time.monotonic()
-            out = ctl.ssh("show firmware-update-status").stdout
-            seen.append((time.monotonic() - start, out))
+            seen.append(ctl.ssh("show firmware-update-status").stdout)
             time.sleep(0.2)
         t.join()
-        running = [o for _, o in seen if "Activity: codeload" in o]
+        running = [o for o in seen if "Activity: codeload" in o]
         assert running, seen
         pct = [int(m.group(1)) for o in running
                for m in [re.search(r"Percent Complete: (\d+)", o)] if m]
@@ -40,8 +38,10 @@ def test_progress_visible_during_a_slow_load(tmp_path):
         assert any(re.search(r"Bytes Received: [1-9]", o) for o in running)
         assert any("Stage: receiving" in o or "Stage: verifying" in o
                    for o in running)
-        # The CLI answered while the flash was busy.
-        assert max(d for d, _ in seen) < 5
+        # The CLI answered while the flash was busy, again and again: the
+        # progress it reported moved on between answers.
+        assert len(running) >= 2, seen
+        assert len(set(pct)) >= 2 and pct == sorted(pct), pct
         assert "Codeload completed successfully." in result["reply"]
         events = ctl.ssh("show events last 5").stdout
         assert "a code load started (FTP, user manage)" in events

@@ -93,6 +93,14 @@ def assert_running(d, version):
         in r.stdout
 
 
+def restarts_scheduled(d):
+    """How many MC restarts the event log holds: each is logged (event
+    1009) as it is scheduled, before its delay runs."""
+    r = ssh_run(d.ports["ssh"], *MANAGE, "show events")
+    assert r.returncode == 0, r.stderr
+    return r.stdout.count("Management controller A restarting in")
+
+
 def sftp_batch(port, user, password, commands, cwd):
     batch = cwd / "batch"
     batch.write_text("".join(c + "\n" for c in commands))
@@ -131,7 +139,7 @@ def test_openssh_sftp_put_flash_and_get_progress(tandemd, bundles, tmp_path):
     assert props["last-codeload"] == "success"
     assert props["last-codeload-version"] == "TS250P003"
     # The second put was refused: the batch failed on it.
-    assert r.returncode != 0
+    assert r.returncode == 1
     assert 'dest open "/flash:force": Failure' in r.stderr, r.stderr
     fl = flash_show(tmp_path)
     assert fl["bundle_version"] == "TS250P003"
@@ -162,16 +170,21 @@ def test_openssh_sftp_force_target_and_ssh_port(tandemd, bundles, tmp_path):
         while flash_show(tmp_path)["trial"] and time.monotonic() < deadline:
             time.sleep(0.05)
         seq = flash_show(tmp_path)["sequence"]
+        restarts = restarts_scheduled(d)
+        # A restart is scheduled before the CLOSE is answered, and a put
+        # while one is scheduled is refused ("restarting"): the second put
+        # succeeding shows the first scheduled none.
         r = sftp_batch(d.ports["ssh"], *MANAGE,
                        ["put %s flash" % bundles["good"],
+                        "put %s flash" % bundles["good"],
                         "get progress:lastcodeload:text last.txt"], tmp_path)
         assert r.returncode == 0, r.stderr
         last = (tmp_path / "last.txt").read_text()
         assert "MC Software: NOT ATTEMPTED (Versions match)" in last
         assert "Not attempted (Versions match)" in last
         assert flash_show(tmp_path)["sequence"] == seq   # nothing written
-        time.sleep(2.5)
-        assert d.proc.poll() is None                    # and no restart
+        assert restarts_scheduled(d) == restarts        # and no restart
+        assert d.proc.poll() is None
         r = sftp_batch(d.ports["ssh"], *MANAGE,
                        ["put %s flash:force" % bundles["good"],
                         "get progress:lastcodeload:text last.txt"], tmp_path)
@@ -227,7 +240,9 @@ def test_openssh_sftp_same_version_other_content_needs_force(
 def test_openssh_sftp_truncated_bundle_fails(tandemd, bundles, tmp_path):
     r = sftp_batch(tandemd.ports["sftp"], *MANAGE,
                    ["put %s flash" % bundles["truncated"]], tmp_path)
-    assert r.returncode != 0
+    # Every byte was taken; the end of the bundle never came: CLOSE fails.
+    assert r.returncode == 1
+    assert "close remote: Failure" in r.stderr, r.stderr
     r = sftp_batch(tandemd.ports["sftp"], *MANAGE,
                    ["get progress:lastcodeload:text last.txt"], tmp_path)
     assert r.returncode == 0, r.stderr
@@ -248,8 +263,8 @@ def test_openssh_sftp_monitor_may_not_flash(tandemd, bundles, tmp_path):
     assert r.returncode == 0, r.stdout
     r = sftp_batch(tandemd.ports["sftp"], *viewer,
                    ["put %s flash" % bundles["good"]], tmp_path)
-    assert r.returncode != 0
-    assert "Permission denied" in r.stderr
+    assert r.returncode == 1
+    assert 'dest open "/flash": Permission denied' in r.stderr, r.stderr
     # Reading progress is fine for monitor.
     r = sftp_batch(tandemd.ports["sftp"], *viewer, ["get progress p.xml"],
                    tmp_path)
@@ -259,11 +274,18 @@ def test_openssh_sftp_monitor_may_not_flash(tandemd, bundles, tmp_path):
 
 
 def test_openssh_sftp_other_names_refused(tandemd, bundles, tmp_path):
-    for cmd in ("put %s firmware.bin" % bundles["good"], "get flash x",
-                "rm progress", "mkdir d", "get /etc/passwd x",
-                "put %s ../flash2" % bundles["good"]):
+    for cmd, says in (
+            ("put %s firmware.bin" % bundles["good"],
+             'dest open "/firmware.bin": No such file or directory'),
+            ("get flash x", 'remote open "/flash": Permission denied'),
+            ("rm progress", "remote delete /progress: Operation unsupported"),
+            ("mkdir d", 'remote mkdir "/d": Operation unsupported'),
+            ("get /etc/passwd x", 'File "/etc/passwd" not found.'),
+            ("put %s ../flash2" % bundles["good"],
+             'dest open "/../flash2": No such file or directory')):
         r = sftp_batch(tandemd.ports["sftp"], *MANAGE, [cmd], tmp_path)
-        assert r.returncode != 0, cmd
+        assert r.returncode == 1, cmd
+        assert says in r.stderr, (cmd, r.stderr)
     assert not (tmp_path / "x").exists()
     assert_unchanged(tandemd, tmp_path)
 
@@ -305,9 +327,11 @@ def test_curl_foreign_signature_fails_during_upload(tandemd, bundles, tmp_path):
     (which ignores errors on CLOSE) reports it."""
     url = "sftp://manage:%%21manage@127.0.0.1:%d" % tandemd.ports["sftp"]
     r = curl("-T", bundles["foreign"], url + "/flash", home=tmp_path)
-    assert r.returncode != 0
+    assert r.returncode == 79, r.stderr      # CURLE_SSH: the WRITE failed
     r = curl(url + "/progress:lastcodeload:text", home=tmp_path)
-    assert "unknown-key" in r.stdout or "signature" in r.stdout, r.stdout
+    assert "bundle rejected (unknown-key): manifest.sig: signed by key " \
+        in r.stdout, r.stdout
+    assert "which this controller does not trust" in r.stdout, r.stdout
     assert "The firmware was not changed." in r.stdout, r.stdout
     assert_unchanged(tandemd, tmp_path)
 

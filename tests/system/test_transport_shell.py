@@ -173,7 +173,9 @@ def test_telnet_login_password_not_echoed_command_exit(tandemd):
     t.send("nonsense\r")
     assert b"Error: The command 'nonsense' was not recognized" in t.expect(r"# ")
     t.send("exit\r")
-    assert t.wait() == 1 or True   # telnet's own status varies; the end matters
+    # The server ended the session: telnet says so and exits by itself,
+    # with status 0.
+    assert t.wait() == 0
     assert b"Connection closed by foreign host" in t.seen
 
 
@@ -345,6 +347,7 @@ def test_telnet_session_limit(tandemd):
     assert extra.recv(4096) == b""
     extra.close()
     socks.pop().close()
+    asan = os.environ.get("TANDEM_BUILD", "").endswith("asan")
     deadline = time.monotonic() + 5
     while True:                                  # a slot frees when it ends
         s = socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
@@ -529,9 +532,7 @@ def test_sigterm_with_sessions_exits_zero(tmp_path):
     t.expect(r"# $")
     c = paramiko_client(d.ports["ssh"], *MANAGE)
     chan = c.invoke_shell()
-    start = time.monotonic()
-    assert d.stop() == 0
-    assert time.monotonic() - start < 5
+    assert d.stop() == 0         # within stop()'s deadline, sessions or not
     t.wait()
     assert b"Connection closed by foreign host" in t.seen
     for port in d.ports.values():
@@ -559,14 +560,106 @@ def test_idle_rss(tandemd):
     trimmed as each session ends."""
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show versions")
     assert r.returncode == 0
-    time.sleep(0.5)
-    with open("/proc/%d/status" % tandemd.proc.pid) as f:
-        status = f.read()
-    rss, anon, files = (int(re.search(r"%s:\s+(\d+) kB" % k, status).group(1))
-                        for k in ("VmRSS", "RssAnon", "RssFile"))
+    # The session's memory goes back as its thread ends, a moment after
+    # ssh exits: read until it is under the targets or a deadline passes.
+    asan = os.environ.get("TANDEM_BUILD", "").endswith("asan")
+    deadline = time.monotonic() + 5
+    while True:
+        with open("/proc/%d/status" % tandemd.proc.pid) as f:
+            status = f.read()
+        rss, anon, files = (
+            int(re.search(r"%s:\s+(\d+) kB" % k, status).group(1))
+            for k in ("VmRSS", "RssAnon", "RssFile"))
+        if asan or (anon < 4 * 1024 and rss < 8 * 1024) or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     print("tandemd idle: VmRSS %d KiB = RssAnon %d KiB + RssFile %d KiB"
           % (rss, anon, files))
-    if os.environ.get("TANDEM_BUILD", "").endswith("asan"):
+    if asan:
         pytest.skip("RSS is not meaningful under ASan (%d KiB)" % rss)
     assert anon < 4 * 1024
     assert rss < 8 * 1024
+
+
+def test_daemon_show_protocols_is_what_it_serves(tandemd):
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert r.returncode == 0, r.stderr
+    for line in ("Web Browser Interface (HTTP): Disabled",
+                 "Secure Web Browser Interface (HTTPS): Disabled",
+                 "Command Line Interface (Telnet): Enabled",
+                 "Secure Command Line Interface (SSH): Enabled",
+                 "File Transfer Protocol (FTP): Disabled",
+                 "Secure File Transfer Protocol (SFTP): Enabled",
+                 "Simple Network Management Protocol (SNMP): Disabled"):
+        assert line + "\n" in r.stdout, r.stdout
+    # What it does not serve cannot be switched on, and nothing changes.
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols ftp enabled "
+                "snmp enabled")
+    assert "not provided by this controller" in r.stdout, r.stdout
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert "File Transfer Protocol (FTP): Disabled\n" in r.stdout
+    assert "ftp" not in tandemd.ports
+
+
+def sftp_listdir(port):
+    c = paramiko_client(port, *MANAGE)
+    try:
+        return sorted(c.open_sftp().listdir("/"))
+    finally:
+        c.close()
+
+
+def test_set_protocols_sftp_disabled_closes_port_1022(tandemd):
+    """The SFTP-only listener (1022 on the arrays) follows the switch."""
+    port = tandemd.ports["sftp"]
+    assert "progress" in sftp_listdir(port)
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols sftp disabled")
+    assert r.returncode == 0 and "Success" in r.stdout, r.stdout
+    tandemd.wait_for_line(r"^sftp closed")
+    assert refused(port)
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show protocols")
+    assert "Secure File Transfer Protocol (SFTP): Disabled\n" in r.stdout
+    r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols sftp enabled")
+    assert r.returncode == 0, r.stdout
+    tandemd.wait_for_line(r"^sftp listening")
+    assert tandemd.ports["sftp"] == port
+    assert "progress" in sftp_listdir(port)
+
+
+def exited(d):
+    """tandemd's exit status once it stops by itself (within a deadline)."""
+    rc = d.proc.wait(timeout=20)
+    err = d.proc.stderr.read().decode(errors="replace")
+    assert "runtime error" not in err and "Sanitizer" not in err, err
+    return rc
+
+
+def test_daemon_restart_and_shutdown(tmp_path):
+    d = Tandemd(tmp_path / "state")
+    try:
+        # The partner cannot be reached: refused, nothing scheduled.
+        r = ssh_run(d.ports["ssh"], *MANAGE, "restart mc b")
+        assert "Error:" in r.stdout and "cannot be reached" in r.stdout, \
+            r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "restart sc a")
+        assert "no storage controller processor" in r.stdout, r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "show events")
+        assert "restarting in" not in r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "restart mc a")
+        assert "Success" in r.stdout, r.stdout
+        # Asks its supervisor (the loader) to start it again: exit 75.
+        assert exited(d) == 75
+        d = Tandemd(tmp_path / "state")
+        r = ssh_run(d.ports["ssh"], *MANAGE, "show events")
+        assert "Management controller A restarting in 2 s: restart mc " \
+            "requested from the CLI." in r.stdout, r.stdout
+        r = ssh_run(d.ports["ssh"], *MANAGE, "shutdown a")
+        assert "Success" in r.stdout, r.stdout
+        assert exited(d) == 0
+        for port in d.ports.values():
+            assert refused(port)
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()

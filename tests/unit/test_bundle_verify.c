@@ -58,6 +58,15 @@ static void file_store(const char *path, const void *data, size_t len)
 	fclose(f);
 }
 
+/* The bytes of payload i (mc, sc, ec, cpld) in the bundles made here. */
+static void payload_fill(uint8_t *data, size_t len, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < len; j++)
+		data[j] = (uint8_t)(j * 7 + i);
+}
+
 /* Writes a bundle of the given payload files with the trusted key. */
 static uint8_t *bundle_make(const char *version, size_t nfiles,
 			    const size_t *sizes, size_t *len)
@@ -70,13 +79,12 @@ static uint8_t *bundle_make(const char *version, size_t nfiles,
 	static const char *names[] = { "mc", "sc", "ec", "cpld" };
 	char paths[4][128], out[128];
 	struct err e;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < nfiles; i++) {
 		uint8_t *data = malloc(sizes[i] + 1);
 
-		for (j = 0; j < sizes[i]; j++)
-			data[j] = (uint8_t)(j * 7 + i);
+		payload_fill(data, sizes[i], i);
 		snprintf(paths[i], sizeof(paths[i]), "%s/%s.bin", fx.dir,
 			 names[i]);
 		file_store(paths[i], data, sizes[i]);
@@ -111,6 +119,8 @@ static int setup(void **state)
 	snprintf(pub, sizeof(pub), "%s/k1", fx.dir);
 	memset(&fx.ring, 0, sizeof(fx.ring));
 	assert_int_equal(bundle_keyring_add_dir(&fx.ring, pub, &e), 0);
+	payload_fill(fx.mc, sizeof(fx.mc), 0);
+	payload_fill(fx.sc, sizeof(fx.sc), 1);
 	fx.bundle = bundle_make("TS250P003", 2, sizes, &fx.len);
 	return 0;
 }
@@ -238,7 +248,12 @@ static void test_valid_in_every_chunk_size(void **state)
 		assert_int_equal(s.begun, 3);
 		assert_int_equal(s.ended, 3);
 		/* The consumer received exactly the component bytes. */
-		EVP_Digest(fx.mc, 0, want, NULL, EVP_sha256(), NULL);
+		EVP_Digest(fx.mc, sizeof(fx.mc), want, NULL, EVP_sha256(),
+			   NULL);
+		assert_memory_equal(s.got[1], want, 32);
+		EVP_Digest(fx.sc, sizeof(fx.sc), want, NULL, EVP_sha256(),
+			   NULL);
+		assert_memory_equal(s.got[2], want, 32);
 		sink_free(&s);
 	}
 }
@@ -266,23 +281,31 @@ static void test_data_handed_out_is_the_payload(void **state)
 
 static void test_skip_still_verifies(void **state)
 {
-	struct sink s = { .skip_sc = true };
+	const size_t at[] = { fx.len - 1024 - 1024, fx.len - 1024 - 324 - 1 };
 	uint8_t *bad;
 	struct err e;
+	size_t i;
 
 	(void)state;
 	bad = malloc(fx.len);
-	memcpy(bad, fx.bundle, fx.len);
-	/* The last payload is sc: flip a byte of its data. */
-	bad[fx.len - 1024 - 512 - 1] ^= 0x01;
-	/* sc is 700 bytes: its data ends 324 bytes before the trailer. */
-	memcpy(bad, fx.bundle, fx.len);
-	bad[fx.len - 1024 - 324 - 1] ^= 0x01;
-	assert_int_equal(verify_chunked(bad, fx.len, 512, NULL, &s, &e),
-			 BUNDLE_ERR_HASH);
-	assert_non_null(strstr(e.msg, "component 'sc'"));
+	/*
+	 * The last payload is sc, 700 bytes in two blocks before the
+	 * 1024-byte trailer: flip its first byte, then (on a fresh copy) its
+	 * last, which ends 324 bytes of padding before the trailer.
+	 */
+	for (i = 0; i < ARRAY_SIZE(at); i++) {
+		struct sink s = { .skip_sc = true };
+
+		memcpy(bad, fx.bundle, fx.len);
+		bad[at[i]] ^= 0x01;
+		assert_int_equal(verify_chunked(bad, fx.len, 512, NULL, &s,
+						&e), BUNDLE_ERR_HASH);
+		assert_non_null(strstr(e.msg, "component 'sc'"));
+		/* The consumer skipped sc: it was handed none of it. */
+		assert_int_equal(s.begun, 3);
+		sink_free(&s);
+	}
 	free(bad);
-	sink_free(&s);
 }
 
 static void test_consumer_refusal_stops(void **state)

@@ -64,13 +64,21 @@ static void test_commit_alternates_slots(void **state)
 	assert_int_equal(flash_store_init(dir, &e), 0);
 	assert_int_equal(flash_store_open(dir, &s, &e), 0);
 	slot = s->rec_slot;
-	for (uint64_t seq = s->rec.sequence + 1; seq < 6; seq++) {
-		assert_int_equal(flash_bootrec_commit(s, 0, true,
-						      (uint32_t)seq, &e), 0);
+	/* Five commits whatever sequence the fresh store starts from. */
+	for (int n = 0; n < 5; n++) {
+		uint64_t seq = s->rec.sequence + 1;
+
+		assert_int_equal(flash_bootrec_commit(s, n % 2, true,
+						      (uint32_t)n, &e), 0);
 		assert_int_equal(s->rec_slot, 1 - slot);
 		slot = s->rec_slot;
+		/* Reloaded from disk: the newer copy, in the other slot. */
+		memset(&s->rec, 0, sizeof(s->rec));
+		s->rec_slot = -1;
 		assert_int_equal(flash_bootrec_load(s, &e), 0);
 		assert_true(s->rec.sequence == seq && s->rec_slot == slot);
+		assert_int_equal(s->rec.bank, n % 2);
+		assert_int_equal(s->rec.boot_count, (uint32_t)n);
 	}
 	assert_int_equal(flash_store_confirm(s, &e), 0);
 	assert_false(s->rec.trial);
