@@ -143,7 +143,7 @@ struct ftp_config {
 	void *ctx;
 	const char *greeting;	/* text after "220 " */
 	int reply_hold_seconds;		/* FTP_REPLY_HOLD_SECONDS; 0: none */
-	int upload_stall_seconds;	/* FTP_UPLOAD_STALL_SECONDS */
+	int upload_stall_seconds;	/* 0: FTP_UPLOAD_STALL_SECONDS */
 };
 
 struct ftp_server;

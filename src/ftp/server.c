@@ -73,6 +73,9 @@ struct ftp_server *ftp_server_start(const struct ftp_config *cfg,
 		return NULL;
 	}
 	srv->cfg = *cfg;
+	/* Zero means the default: a stall limit of 0 would drop every load. */
+	if (srv->cfg.upload_stall_seconds <= 0)
+		srv->cfg.upload_stall_seconds = FTP_UPLOAD_STALL_SECONDS;
 	srv->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = "ftp", .address = cfg->address, .port = cfg->port,
 		.max_sessions = FTP_SESSIONS_MAX, .serve = ftp_serve,
