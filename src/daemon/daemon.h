@@ -30,6 +30,7 @@ struct daemon_config {
 	int ports[DAEMON_PROTO_COUNT];	/* 0: any free port; -1: default */
 	bool enabled[DAEMON_PROTO_COUNT];	/* at start */
 	const char *hostkey_dir;	/* NULL: <state>/<ctl>/config */
+	struct tcp_admission admission;	/* every listener's; zeros: defaults */
 };
 
 struct daemon;

@@ -26,7 +26,9 @@ static void usage(FILE *f)
 		"         [--enable PROTO]... [--disable PROTO]... [--console]\n"
 		"         [--user NAME:PASSWORD:manage|monitor]... "
 		"[--keys DIR] [--model MODEL]\n"
-		"         [--idle-seconds N] [--simulator] [-n]\n"
+		"         [--idle-seconds N] [--login-seconds N] "
+		"[--write-seconds N]\n"
+		"         [--source-max N] [--simulator] [-n]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -35,7 +37,11 @@ static void usage(FILE *f)
 		"\"PROTO listening on ADDR:PORT\". --enable/--disable change "
 		"the stored\nprotocol settings (telnet and ftp are disabled "
 		"by default). --simulator\nadds the family's well-known "
-		"default users to an empty user list.\n");
+		"default users to an empty user list.\n"
+		"Every listener: --login-seconds from connect to login (60), "
+		"--write-seconds\nfor a client that stops reading (60), "
+		"--source-max connections not logged\nin from one address (4)."
+		"\n");
 }
 
 struct console_arg {
@@ -116,6 +122,9 @@ int main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'k' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "idle-seconds", required_argument, NULL, 'i' },
+		{ "login-seconds", required_argument, NULL, 5 },
+		{ "write-seconds", required_argument, NULL, 6 },
+		{ "source-max", required_argument, NULL, 7 },
 		{ "simulator", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -216,6 +225,26 @@ int main(int argc, char **argv)
 			}
 			o.idle = (long)v;
 			break;
+		case 5: case 6: case 7: {
+			static const char *const names[] = {
+				"login-seconds", "write-seconds", "source-max",
+			};
+			unsigned *field[] = {
+				&cfg.admission.login_seconds,
+				&cfg.admission.write_seconds,
+				&cfg.admission.source_max,
+			};
+
+			if (!u64_parse(optarg, c == 7 ? SHELL_SESSIONS_MAX
+						      : TCP_SECONDS_MAX, &v) ||
+			    v == 0) {
+				log_error("bad --%s '%s'", names[c - 5],
+					  optarg);
+				return 2;
+			}
+			*field[c - 5] = (unsigned)v;
+			break;
+		}
 		case 'S':
 			o.simulator = true;
 			break;

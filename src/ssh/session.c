@@ -89,8 +89,11 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 						    io->iface, io->peer, role,
 						    &e);
 		memset(line, 0, sizeof(line));
-		if (rc == SHELL_AUTH_OK)
+		if (rc == SHELL_AUTH_OK) {
+			if (io->conn)
+				tcp_conn_authenticated(io->conn);
 			return 0;
+		}
 		/* The delay makes guessing slow; the message tells nothing. */
 		sleep_ms(SHELL_LOGIN_DELAY_MS);
 		if (rc == SHELL_AUTH_LOCKED) {
