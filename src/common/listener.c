@@ -95,9 +95,9 @@ static void admission_log(struct tcp_listener *l, int64_t now,
 	}
 	if (l->log_suppressed)
 		snprintf(more, sizeof(more),
-			 " (%u more refused or cut in the last %lld s)",
+			 " (%u more refused or cut in the last %.1f s)",
 			 l->log_suppressed,
-			 (long long)((now - l->log_window_ms) / 1000));
+			 (double)(now - l->log_window_ms) / 1000);
 	if (peer)
 		log_warn("%s: connection from %s %s%s", l->name, peer, what,
 			 more);
@@ -107,16 +107,18 @@ static void admission_log(struct tcp_listener *l, int64_t now,
 	l->log_suppressed = 0;
 }
 
-/* A window that ended with refusals left out: say how many. Under mu. */
-static void admission_log_flush(struct tcp_listener *l, int64_t now)
+/* A window that ended (or the listener closing: all) with refusals left
+ * out: say how many. Under mu. */
+static void admission_log_flush(struct tcp_listener *l, int64_t now,
+				bool all)
 {
 	int64_t window = (int64_t)TCP_LOG_WINDOW_SECONDS * 1000;
 
-	if (!l->log_suppressed || now - l->log_window_ms < window)
+	if (!l->log_suppressed || (!all && now - l->log_window_ms < window))
 		return;
-	log_warn("%s: %u more connections refused or cut in the last %lld s",
+	log_warn("%s: %u more connections refused or cut in the last %.1f s",
 		 l->name, l->log_suppressed,
-		 (long long)((now - l->log_window_ms) / 1000));
+		 (double)(now - l->log_window_ms) / 1000);
 	l->log_window_ms = 0;
 	l->log_suppressed = 0;
 }
@@ -189,7 +191,7 @@ static int slots_watch(struct tcp_listener *l, int64_t now)
 	size_t i;
 
 	pthread_mutex_lock(&l->mu);
-	admission_log_flush(l, now);
+	admission_log_flush(l, now, false);
 	for (i = 0; i < l->nslots; i++) {
 		struct tcp_conn *c = &l->slots[i];
 		int outq = 0;
@@ -558,6 +560,7 @@ void tcp_listener_close(struct tcp_listener *l)
 	close(l->wake[0]);
 	close(l->wake[1]);
 	pthread_mutex_lock(&l->mu);
+	admission_log_flush(l, now_ms(), true);
 	for (i = 0; i < l->nslots; i++)
 		if (l->slots[i].used && !l->slots[i].done)
 			shutdown(l->slots[i].fd, SHUT_RDWR);

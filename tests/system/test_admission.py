@@ -8,8 +8,10 @@ NOOPs or not; a client that stops reading its replies is cut at the write
 deadline instead of holding its session's thread; accept() out of file
 descriptors backs off instead of spinning."""
 import os
+import re
 import resource
 import select
+import signal
 import socket
 import subprocess
 import threading
@@ -227,6 +229,17 @@ def test_operator_logs_in_on_every_port_during_a_flood(flooded, tmp_path):
         assert not slow, took
     finally:
         flood.close()
+    # Hundreds of connections refused or cut, a few lines in the log: one
+    # a listener in the minute, and a count of the rest as it closes.
+    flooded.proc.send_signal(signal.SIGTERM)
+    assert flooded.proc.wait(timeout=15) == 0
+    err = flooded.proc.stderr.read().decode(errors="replace")
+    assert "runtime error" not in err and "Sanitizer" not in err, err
+    lines = [ln for ln in err.splitlines() if "connection from 127." in ln]
+    assert 1 <= len(lines) <= len(FLOOD_PORTS), err
+    counts = [int(m) for m in re.findall(
+        r"(\d+) more connections refused or cut", err)]
+    assert sum(counts) + len(lines) >= 300, err
 
 
 def test_a_flood_during_a_login_cuts_the_flood_not_the_operator(flooded):
