@@ -608,6 +608,13 @@ void tcp_conn_cut(struct tcp_conn *c, const char *why)
 	pthread_mutex_unlock(&c->owner->mu);
 }
 
+void tcp_conn_log(struct tcp_conn *c, const char *what)
+{
+	pthread_mutex_lock(&c->owner->mu);
+	admission_log(c->owner, now_ms(), what, c->peer);
+	pthread_mutex_unlock(&c->owner->mu);
+}
+
 bool tcp_conn_is_cut(struct tcp_conn *c)
 {
 	bool cut;

@@ -130,6 +130,10 @@ int tcp_conn_send(struct tcp_conn *c, const void *data, size_t len);
  * another library made has missed its deadline. why ends the log line
  * ("cut: ..."). */
 void tcp_conn_cut(struct tcp_conn *c, const char *why);
+/* Logs what ended a connection before its login ("key exchange failed:
+ * ..."), under the same once-a-window limit as refusals: a client can
+ * open and drop connections faster than anyone reads a log. */
+void tcp_conn_log(struct tcp_conn *c, const char *what);
 /* Whether the listener (or tcp_conn_cut) ended it: the failure that
  * follows is the policy's doing, already logged. */
 bool tcp_conn_is_cut(struct tcp_conn *c);

@@ -535,10 +535,13 @@ static void sshd_serve(void *arg, struct tcp_conn *conn)
 		goto out;
 	ssh_set_server_callbacks(c->session, &c->server_cb);
 	if (ssh_handle_key_exchange(c->session) != SSH_OK) {
-		/* Cut by the admission policy: logged there, rate limited. */
-		if (!tcp_conn_is_cut(conn))
-			log_warn("ssh: key exchange with %s failed: %s", peer,
+		char what[ERR_MESSAGE_MAX];
+
+		/* Cut by the admission policy: logged there already. */
+		snprintf(what, sizeof(what), "key exchange failed: %s",
 			 ssh_get_error(c->session));
+		if (!tcp_conn_is_cut(conn))
+			tcp_conn_log(conn, what);
 		goto out;
 	}
 	ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PASSWORD);
