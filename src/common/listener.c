@@ -358,6 +358,25 @@ static void session_start(struct tcp_listener *l, int fd,
 	}
 }
 
+/*
+ * Whether a slot is free for the next connection. While every slot holds a
+ * session or one that was cut and is still ending, new connections wait in
+ * the backlog (a few milliseconds in a flood) rather than being refused:
+ * the operator's among them gets its turn. A session's end wakes the
+ * accept thread through the reap pipe.
+ */
+static bool slots_have_room(struct tcp_listener *l)
+{
+	bool room = false;
+	size_t i;
+
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < l->nslots && !room; i++)
+		room = !l->slots[i].used;
+	pthread_mutex_unlock(&l->mu);
+	return room;
+}
+
 /* accept() failed: whether to pause accepting (the process or system is
  * out of descriptors or memory, and retrying at once would spin). */
 static bool accept_must_pause(int error)
@@ -373,7 +392,8 @@ static void *accept_main(void *arg)
 
 	for (;;) {
 		int64_t now = now_ms();
-		bool paused = now < l->paused_until_ms;
+		bool backoff = now < l->paused_until_ms;
+		bool paused = backoff || !slots_have_room(l);
 		struct pollfd pfd[3] = {
 			{ .fd = paused ? -1 : l->listen_fd, .events = POLLIN },
 			{ .fd = l->wake[0], .events = POLLIN },
@@ -384,8 +404,8 @@ static void *accept_main(void *arg)
 		char ended[64];
 		int fd, timeout = slots_watch(l, now);
 
-		if (paused && (timeout < 0 ||
-			       l->paused_until_ms - now < timeout))
+		if (backoff && (timeout < 0 ||
+				l->paused_until_ms - now < timeout))
 			timeout = (int)(l->paused_until_ms - now);
 		if (poll(pfd, 3, timeout) < 0 && errno != EINTR)
 			break;

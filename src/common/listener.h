@@ -34,8 +34,9 @@
 #define TCP_WRITE_SECONDS	60	/* output without progress */
 #define TCP_SOURCE_MAX		4	/* unauthenticated, per address */
 #define TCP_SECONDS_MAX		86400	/* largest deadline a setting takes */
-/* Slots for connections cut but not yet ended, beyond max_sessions:
- * a cut thread needs a moment to notice, and the new one cannot wait. */
+/* Slots for connections cut but not yet ended, beyond max_sessions: a
+ * cut thread needs a moment to notice, and the new connection should not
+ * wait for it; once these are used up too, new ones wait in the backlog. */
 #define TCP_LEAVING_MAX		16
 #define TCP_ACCEPT_PAUSE_MS	250	/* after EMFILE/ENFILE: stop accepting */
 #define TCP_WATCH_MS		500	/* how often stalled output is checked */
