@@ -92,6 +92,7 @@ static int open_listener(struct daemon *d, enum daemon_protocol p,
 						       : SSHD_MODE_SFTP_ONLY,
 			.shell = &d->shell,
 			.sftp = &d->sftp,
+			.admission = d->cfg.admission,
 		};
 		struct sshd_server *s = sshd_server_start(&sc, e);
 
@@ -102,7 +103,8 @@ static int open_listener(struct daemon *d, enum daemon_protocol p,
 		break;
 	}
 	case DAEMON_PROTO_TELNET:
-		d->telnet = telnet_server_start(d->address, port, &d->shell, e);
+		d->telnet = telnet_server_start(d->address, port, &d->shell,
+						&d->cfg.admission, e);
 		if (!d->telnet)
 			return e->code;
 		port = telnet_server_port(d->telnet);
@@ -116,6 +118,7 @@ static int open_listener(struct daemon *d, enum daemon_protocol p,
 			.greeting = "Tandem FTP server ready.",
 			.reply_hold_seconds = d->cfg.ftp_reply_hold,
 			.upload_stall_seconds = d->cfg.upload_stall,
+			.admission = d->cfg.admission,
 		};
 
 		if (!d->ftp)

@@ -32,6 +32,7 @@ struct daemon_config {
 	const char *hostkey_dir;	/* NULL: <state>/<ctl>/config */
 	int ftp_reply_hold;		/* ftp_config.reply_hold_seconds */
 	int upload_stall;		/* ftp_config.upload_stall_seconds */
+	struct tcp_admission admission;	/* every listener's; zeros: defaults */
 };
 
 struct daemon;

@@ -28,7 +28,9 @@ static void usage(FILE *f)
 		"[--keys DIR] [--model MODEL]\n"
 		"         [--idle-seconds N] [--set NAME=VALUE]... "
 		"[--ftp-reply-hold N]\n"
-		"         [--upload-stall N] [--simulator] [-n]\n"
+		"         [--upload-stall N] [--login-seconds N] "
+		"[--write-seconds N]\n"
+		"         [--source-max N] [--simulator] [-n]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -39,7 +41,11 @@ static void usage(FILE *f)
 		"by default). --set stores\na setting "
 		"(as settings.json names it: login-lockout-threshold=5).\n"
 		"--simulator adds the family's well-known "
-		"default users to an empty user list.\n");
+		"default users to an empty user list.\n"
+		"Every listener: --login-seconds from connect to login (60), "
+		"--write-seconds\nfor a client that stops reading (60), "
+		"--source-max connections not logged\nin from one address (4)."
+		"\n");
 }
 
 struct console_arg {
@@ -125,6 +131,9 @@ int main(int argc, char **argv)
 		{ "set", required_argument, NULL, 'T' },
 		{ "ftp-reply-hold", required_argument, NULL, 5 },
 		{ "upload-stall", required_argument, NULL, 6 },
+		{ "login-seconds", required_argument, NULL, 7 },
+		{ "write-seconds", required_argument, NULL, 8 },
+		{ "source-max", required_argument, NULL, 9 },
 		{ "simulator", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -256,6 +265,26 @@ int main(int argc, char **argv)
 			}
 			cfg.upload_stall = (int)v;
 			break;
+		case 7: case 8: case 9: {
+			static const char *const names[] = {
+				"login-seconds", "write-seconds", "source-max",
+			};
+			unsigned *field[] = {
+				&cfg.admission.login_seconds,
+				&cfg.admission.write_seconds,
+				&cfg.admission.source_max,
+			};
+
+			if (!u64_parse(optarg, c == 9 ? SHELL_SESSIONS_MAX
+						      : TCP_SECONDS_MAX, &v) ||
+			    v == 0) {
+				log_error("bad --%s '%s'", names[c - 7],
+					  optarg);
+				return 2;
+			}
+			*field[c - 7] = (unsigned)v;
+			break;
+		}
 		case 'S':
 			o.simulator = true;
 			break;

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "common/common.h"
+#include "common/listener.h"
 
 /* Limits of this part (each tested just under, at and just over). */
 #define FTP_LINE_MAX		512	/* command line with CRLF */
@@ -144,6 +145,7 @@ struct ftp_config {
 	const char *greeting;	/* text after "220 " */
 	int reply_hold_seconds;		/* FTP_REPLY_HOLD_SECONDS; 0: none */
 	int upload_stall_seconds;	/* 0: FTP_UPLOAD_STALL_SECONDS */
+	struct tcp_admission admission;	/* zeros: the listener's defaults */
 };
 
 struct ftp_server;
@@ -169,7 +171,8 @@ struct ftp_server;
 struct ftp_session {
 	struct ftp_server *server;
 	const struct ftp_config *cfg;
-	int ctrl;
+	struct tcp_conn *conn;		/* the control connection */
+	int ctrl;			/* its socket, for reads */
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
 	char peer_text[INET6_ADDRSTRLEN + 8];

@@ -29,13 +29,14 @@ static void ftp_refuse(void *arg, int fd)
 				   "later.\r\n";
 
 	(void)arg;
-	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
+	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_warn("ftp: cannot refuse a session: %m");
 }
 
-static void ftp_serve(void *arg, int fd, const char *peer)
+static void ftp_serve(void *arg, struct tcp_conn *conn)
 {
 	struct ftp_server *srv = arg;
+	int fd = tcp_conn_fd(conn);
 	socklen_t peer_len = sizeof(struct sockaddr_storage);
 	socklen_t local_len = sizeof(struct sockaddr_storage);
 	struct ftp_session *s;
@@ -52,11 +53,13 @@ static void ftp_serve(void *arg, int fd, const char *peer)
 	}
 	s->server = srv;
 	s->cfg = &srv->cfg;
+	s->conn = conn;
 	s->ctrl = fd;
 	/* Both ends are needed: PORT/EPRT checks and the PASV address. */
 	getpeername(fd, (struct sockaddr *)&s->peer, &peer_len);
 	getsockname(fd, (struct sockaddr *)&s->local, &local_len);
-	snprintf(s->peer_text, sizeof(s->peer_text), "%s", peer);
+	snprintf(s->peer_text, sizeof(s->peer_text), "%s",
+		 tcp_conn_peer(conn));
 	ftp_session_main(s);
 	free(s->chunk);
 	free(s);
@@ -78,7 +81,8 @@ struct ftp_server *ftp_server_start(const struct ftp_config *cfg,
 		srv->cfg.upload_stall_seconds = FTP_UPLOAD_STALL_SECONDS;
 	srv->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = "ftp", .address = cfg->address, .port = cfg->port,
-		.max_sessions = FTP_SESSIONS_MAX, .serve = ftp_serve,
+		.max_sessions = FTP_SESSIONS_MAX,
+		.admission = cfg->admission, .serve = ftp_serve,
 		.refuse = ftp_refuse, .arg = srv }, e);
 	if (!srv->listener) {
 		free(srv);

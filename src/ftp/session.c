@@ -21,19 +21,11 @@ int64_t ftp_now(void)
 	return (int64_t)ts.tv_sec;
 }
 
-static int send_all(int fd, const char *data, size_t len)
+/* Replies go out under the listener's write deadline: a client that
+ * stops reading them is cut, not waited for. */
+static int send_all(struct ftp_session *s, const char *data, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tcp_conn_send(s->conn, data, len) < 0 ? -1 : 0;
 }
 
 int ftp_reply(struct ftp_session *s, int code, const char *fmt, ...)
@@ -52,7 +44,7 @@ int ftp_reply(struct ftp_session *s, int code, const char *fmt, ...)
 	n = (int)strlen(line);
 	line[n++] = '\r';
 	line[n++] = '\n';
-	return send_all(s->ctrl, line, (size_t)n);
+	return send_all(s, line, (size_t)n);
 }
 
 /*
@@ -84,7 +76,7 @@ int ftp_reply_lines(struct ftp_session *s, int code, const char *first,
 	}
 	buf_appendf(&out, "%03d %s\r\n", code, last);
 	s->open_code = 0;
-	rc = out.data ? send_all(s->ctrl, out.data, out.len) : -1;
+	rc = out.data ? send_all(s, out.data, out.len) : -1;
 	buf_free(&out);
 	return rc;
 }
@@ -105,12 +97,12 @@ void ftp_reply_keepalive(void *session, const char *line)
 		n = snprintf(text, sizeof(text),
 			     "226-File Transfer Complete. Starting "
 			     "Operation:\r\n");
-		send_all(s->ctrl, text, (size_t)n);
+		send_all(s, text, (size_t)n);
 	}
 	n = snprintf(text, sizeof(text), "%s%s\r\n",
 		     (*line >= '0' && *line <= '9') ? " " : "", line);
 	if (n > 0 && (size_t)n < sizeof(text))
-		send_all(s->ctrl, text, (size_t)n);
+		send_all(s, text, (size_t)n);
 }
 
 /* 1: a line is ready; 0: the peer closed; -ETIMEDOUT; -EIO. */
@@ -162,6 +154,7 @@ void *ftp_session_main(void *arg)
 {
 	struct ftp_session *s = arg;
 	struct ftp_command cmd;
+	bool authenticated = false;
 
 	s->started = s->last_command = ftp_now();
 	s->pasv_fd = -1;
@@ -178,13 +171,19 @@ void *ftp_session_main(void *arg)
 		}
 		if (rc <= 0)
 			break;
-		s->last_command = ftp_now();
-		if (ftp_command_parse(s->reader.line, &cmd) < 0) {
+		if (ftp_command_parse(s->reader.line, &cmd) < 0)
 			ftp_reply(s, 500, "Syntax error, command "
 				  "unrecognized.");
-			continue;
+		else
+			ftp_command_dispatch(s, &cmd);
+		/* Only a logged-in client's commands keep it: before login
+		 * the listener's deadline runs, whatever (NOOP...) it sends. */
+		if (s->state == FTP_STATE_READY) {
+			if (!authenticated)
+				tcp_conn_authenticated(s->conn);
+			authenticated = true;
+			s->last_command = ftp_now();
 		}
-		ftp_command_dispatch(s, &cmd);
 	}
 	ftp_data_reset(s);
 	return NULL;

@@ -80,8 +80,11 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 						    io->iface, io->peer, role,
 						    &e);
 		memset(line, 0, sizeof(line));
-		if (rc == SHELL_AUTH_OK)
+		if (rc == SHELL_AUTH_OK) {
+			if (io->conn)
+				tcp_conn_authenticated(io->conn);
 			return 0;
+		}
 		/* authenticate() waited after a wrong password (guessing is
 		 * slow); a wrong password's message tells nothing, a lockout
 		 * says why and for how long. */

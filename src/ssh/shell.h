@@ -191,6 +191,9 @@ struct shell_io {
 	int (*write)(struct shell_io *io, const char *data, size_t len);
 	const char *iface;
 	const char *peer;
+	/* The listener's connection, told when the login succeeds; NULL
+	 * on the console. */
+	struct tcp_conn *conn;
 };
 
 /*
@@ -236,6 +239,7 @@ int text_crlf(const char *data, size_t len, struct buf *out);
 struct telnet_server;
 struct telnet_server *telnet_server_start(const char *address, uint16_t port,
 					  const struct shell_service *svc,
+					  const struct tcp_admission *admission,
 					  struct err *e);
 uint16_t telnet_server_port(const struct telnet_server *t);
 void telnet_server_close(struct telnet_server *t);
@@ -268,6 +272,7 @@ struct sshd_config {
 	enum sshd_mode mode;
 	const struct shell_service *shell;
 	const struct sftp_service *sftp;
+	struct tcp_admission admission;	/* zeros: the listener's defaults */
 };
 
 struct sshd_server;

@@ -44,6 +44,7 @@ enum conn_request { REQ_NONE, REQ_SHELL, REQ_EXEC, REQ_SFTP };
 
 struct ssh_conn {
 	struct sshd_server *srv;
+	struct tcp_conn *conn;
 	ssh_session session;
 	ssh_event event;
 	ssh_channel channel;
@@ -126,6 +127,7 @@ static int on_auth_password(ssh_session session, const char *user,
 	if (rc == SHELL_AUTH_OK) {
 		snprintf(c->user, sizeof(c->user), "%s", user);
 		c->authenticated = true;
+		tcp_conn_authenticated(c->conn);
 		return SSH_AUTH_SUCCESS;
 	}
 	c->auth_failures++;
@@ -317,6 +319,56 @@ static void input_pull(struct ssh_conn *c)
 	}
 }
 
+/* The channel or the connection has closed: no one to write to. */
+static bool conn_closed(struct ssh_conn *c)
+{
+	return c->channel_closed ||
+	       (ssh_get_status(c->session) & (SSH_CLOSED | SSH_CLOSED_ERROR));
+}
+
+/*
+ * Channel data under the write deadline. libssh waits for the client's
+ * window without end, so only what the window takes is written and more
+ * window is awaited here, with a deadline that restarts as the client
+ * takes data; a client that takes none is cut. (TCP output that stalls
+ * inside libssh is the listener's watch.)
+ */
+static int conn_write(struct ssh_conn *c, const char *data, size_t len)
+{
+	int64_t write_ms = (int64_t)(c->srv->cfg.admission.write_seconds
+					     ? c->srv->cfg.admission.write_seconds
+					     : TCP_WRITE_SECONDS) * 1000;
+	int64_t deadline = now_ms() + write_ms;
+
+	while (len > 0) {
+		uint32_t window = ssh_channel_window_size(c->channel);
+		int64_t left = deadline - now_ms();
+		size_t n;
+
+		if (window == 0) {
+			if (left <= 0) {
+				tcp_conn_cut(c->conn, "cut: it stopped "
+					     "reading");
+				return -1;
+			}
+			if (conn_closed(c) ||
+			    ssh_event_dopoll(c->event,
+					     left < 200 ? (int)left : 200) ==
+				    SSH_ERROR)
+				return -1;
+			continue;
+		}
+		n = len < window ? len : window;
+		if (ssh_channel_write(c->channel, data, (uint32_t)n) ==
+		    SSH_ERROR)
+			return -1;
+		data += n;
+		len -= n;
+		deadline = now_ms() + write_ms;
+	}
+	return 0;
+}
+
 static void send_exit(struct ssh_conn *c, int status)
 {
 	int64_t i;
@@ -362,10 +414,10 @@ static void run_exec(struct ssh_conn *c)
 
 		buf_init(&crlf, 2 * (size_t)SHELL_OUTPUT_MAX + 16);
 		text_crlf(out.data, out.len, &crlf);
-		ssh_channel_write(c->channel, crlf.data, (uint32_t)crlf.len);
+		conn_write(c, crlf.data, crlf.len);
 		buf_free(&crlf);
 	} else if (out.len) {
-		ssh_channel_write(c->channel, out.data, (uint32_t)out.len);
+		conn_write(c, out.data, out.len);
 	}
 	buf_free(&out);
 	send_exit(c, status);
@@ -390,8 +442,7 @@ static int shell_flush(struct ssh_shell_io *s)
 {
 	int rc = 0;
 
-	if (s->out.len && ssh_channel_write(s->conn->channel, s->out.data,
-					    (uint32_t)s->out.len) == SSH_ERROR)
+	if (s->out.len && conn_write(s->conn, s->out.data, s->out.len) < 0)
 		rc = -1;
 	buf_reset(&s->out);
 	return rc;
@@ -519,16 +570,19 @@ static void conn_callbacks(struct ssh_conn *c)
 	ssh_callbacks_init(&c->channel_cb);
 }
 
-static void sshd_serve(void *arg, int fd, const char *peer)
+static void sshd_serve(void *arg, struct tcp_conn *conn)
 {
 	struct sshd_server *srv = arg;
 	struct ssh_conn *c = calloc(1, sizeof(*c));
+	const char *peer = tcp_conn_peer(conn);
+	int fd = tcp_conn_fd(conn);
 	int64_t deadline = now_ms() + SHELL_LOGIN_SECONDS * 1000;
 	int rc;
 
 	if (!c)
 		return;
 	c->srv = srv;
+	c->conn = conn;
 	c->peer = peer;
 	conn_callbacks(c);
 	c->session = ssh_new();
@@ -543,8 +597,13 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		goto out;
 	ssh_set_server_callbacks(c->session, &c->server_cb);
 	if (ssh_handle_key_exchange(c->session) != SSH_OK) {
-		log_warn("ssh: key exchange with %s failed: %s", peer,
+		char what[ERR_MESSAGE_MAX];
+
+		/* Cut by the admission policy: logged there already. */
+		snprintf(what, sizeof(what), "key exchange failed: %s",
 			 ssh_get_error(c->session));
+		if (!tcp_conn_is_cut(conn))
+			tcp_conn_log(conn, what);
 		goto out;
 	}
 	ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PASSWORD);
@@ -635,7 +694,8 @@ struct sshd_server *sshd_server_start(const struct sshd_config *cfg,
 	srv->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = name, .address = cfg->address, .port = cfg->port,
 		.max_sessions = SHELL_SESSIONS_MAX, .nodelay = true,
-		.serve = sshd_serve, .arg = srv }, e);
+		.admission = cfg->admission, .serve = sshd_serve,
+		.arg = srv }, e);
 	if (!srv->listener) {
 		pthread_mutex_destroy(&srv->bind_mu);
 		goto fail;

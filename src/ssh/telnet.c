@@ -21,28 +21,19 @@ struct telnet_server {
 
 struct telnet_conn {
 	struct shell_io io;
-	int fd;
+	struct tcp_conn *conn;
+	int fd;			/* for reads; writes go through conn */
 	struct telnet_parser parser;
 	uint8_t in[1024];
 	size_t in_len;
 	size_t in_off;
 };
 
-static int send_all(int fd, const void *data, size_t len)
+/* Under the listener's write deadline: a client that stops reading is
+ * cut rather than holding this thread in a send. */
+static int send_all(struct telnet_conn *c, const void *data, size_t len)
 {
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return tcp_conn_send(c->conn, data, len) < 0 ? -1 : 0;
 }
 
 static int flush_replies(struct telnet_conn *c)
@@ -50,7 +41,7 @@ static int flush_replies(struct telnet_conn *c)
 	int rc = 0;
 
 	if (c->parser.reply_len)
-		rc = send_all(c->fd, c->parser.reply, c->parser.reply_len);
+		rc = send_all(c, c->parser.reply, c->parser.reply_len);
 	c->parser.reply_len = 0;
 	return rc;
 }
@@ -64,7 +55,7 @@ static int conn_write(struct shell_io *io, const char *data, size_t len)
 	buf_init(&out, 2 * (size_t)SHELL_OUTPUT_MAX + 16);
 	rc = telnet_escape(data, len, &out);
 	if (rc == 0)
-		rc = send_all(c->fd, out.data, out.len);
+		rc = send_all(c, out.data, out.len);
 	buf_free(&out);
 	return rc;
 }
@@ -138,19 +129,21 @@ static int conn_secret(struct shell_io *io, bool on)
 	return flush_replies(c);
 }
 
-static void telnet_serve(void *arg, int fd, const char *peer)
+static void telnet_serve(void *arg, struct tcp_conn *conn)
 {
 	struct telnet_server *t = arg;
 	struct telnet_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return;
-	c->fd = fd;
+	c->conn = conn;
+	c->fd = tcp_conn_fd(conn);
 	c->io.read_line = conn_read_line;
 	c->io.write = conn_write;
 	c->io.secret = conn_secret;
 	c->io.iface = "telnet";
-	c->io.peer = peer;
+	c->io.peer = tcp_conn_peer(conn);
+	c->io.conn = conn;
 	telnet_parser_init(&c->parser);
 	shell_session_run(&t->svc, &c->io, NULL, SHELL_ROLE_MONITOR);
 	free(c);
@@ -158,6 +151,7 @@ static void telnet_serve(void *arg, int fd, const char *peer)
 
 struct telnet_server *telnet_server_start(const char *address, uint16_t port,
 					  const struct shell_service *svc,
+					  const struct tcp_admission *admission,
 					  struct err *e)
 {
 	struct telnet_server *t = calloc(1, sizeof(*t));
@@ -170,7 +164,7 @@ struct telnet_server *telnet_server_start(const char *address, uint16_t port,
 	t->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = "telnet", .address = address, .port = port,
 		.max_sessions = SHELL_SESSIONS_MAX, .nodelay = true,
-		.serve = telnet_serve, .arg = t }, e);
+		.admission = *admission, .serve = telnet_serve, .arg = t }, e);
 	if (!t->listener) {
 		free(t);
 		return NULL;

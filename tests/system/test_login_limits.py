@@ -19,8 +19,9 @@ MANY = re.compile(r"^530 Login refused: Too many failed logins on this "
 BURST, WAIT_MAX = 10, 5        # CONFIG_LOGIN_GLOBAL_BURST, _WAIT_MAX_SECONDS
 
 
-def start(state, *settings):
-    d = Tandemd(state, "--enable", "ftp",
+def start(state, *settings, source_max=None):
+    extra = ["--source-max", str(source_max)] if source_max else []
+    d = Tandemd(state, "--enable", "ftp", *extra,
                 *[a for s in settings for a in ("--set", s)])
     d.wait_for_line(r"^ftp listening")
     return d
@@ -52,8 +53,10 @@ def test_parallel_guesses_reserved_and_lockout_survives_restart(tmp_path):
     checked (each checked one answers 'Authentication Unsuccessful'), the
     others get the lockout reply; after a restart the source is still
     locked out, another source is not."""
+    # 8 connections not logged in from one address: past the listener's
+    # default per-source limit (4), which would refuse the guesses itself.
     d = start(tmp_path / "state", "login-lockout-threshold=5",
-              "login-failure-delay-ms=0")
+              "login-failure-delay-ms=0", source_max=8)
     try:
         conns = []
         for _ in range(8):

@@ -335,32 +335,6 @@ def test_ssh_large_piped_input_all_commands_run(tandemd):
     assert r.stdout.count(LOADER_LINE) == 2000
 
 
-def test_telnet_session_limit(tandemd):
-    """SHELL_SESSIONS_MAX sessions a listener; the next is closed at once."""
-    socks = [socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
-             for _ in range(16)]
-    for s in socks:
-        s.settimeout(5)
-        assert s.recv(4096)                      # banner or login prompt
-    extra = socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
-    extra.settimeout(5)
-    assert extra.recv(4096) == b""
-    extra.close()
-    socks.pop().close()
-    asan = os.environ.get("TANDEM_BUILD", "").endswith("asan")
-    deadline = time.monotonic() + 5
-    while True:                                  # a slot frees when it ends
-        s = socket.create_connection(("127.0.0.1", tandemd.ports["telnet"]), 5)
-        s.settimeout(5)
-        if s.recv(4096):
-            break
-        s.close()
-        assert time.monotonic() < deadline
-    s.close()
-    for s in socks:
-        s.close()
-
-
 def test_ssh_stock_interactive_pty(tandemd):
     t = Pty(["sshpass", "-p", MANAGE[1], "ssh", *SSH_OPTS, "-tt", "-p",
              str(tandemd.ports["ssh"]), "manage@127.0.0.1"])
