@@ -50,6 +50,12 @@ struct controller {
 	pthread_mutex_t lock;
 	bool restarting;		/* a restart or shutdown is scheduled */
 	int exit_status;		/* what main() returns */
+	/* controller_schedule_stop()'s timer thread, under lock. */
+	pthread_t stop_thread;
+	pthread_cond_t stop_cond;
+	unsigned stop_delay;
+	bool stop_thread_running;
+	bool stop_cancel;
 };
 
 /* controller.c */
@@ -61,6 +67,8 @@ void controller_started(struct controller *c);
 /* Stop after delay seconds with status (restart, or 0 for shutdown). */
 void controller_schedule_stop(struct controller *c, int status,
 			      unsigned delay, const char *why);
+/* Ends and joins the stop timer: before the daemon is freed. */
+void controller_join_threads(struct controller *c);
 /* Opens/closes listeners to match the protocol settings. */
 void controller_apply_protocols(struct controller *c);
 /* config_watch callback: `set protocols` takes effect at once. */

@@ -96,6 +96,16 @@ static int on_auth_password(ssh_session session, const char *user,
 	(void)session;
 	if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX)
 		return SSH_AUTH_DENIED;
+	if (strlen(user) > SHELL_LOGIN_NAME_MAX) {
+		/* No user has such a name: refused at once, nothing hashed,
+		 * and no further try on this connection. */
+		c->auth_failures = SHELL_LOGIN_TRIES_MAX;
+		log_warn_limited("ssh: long login name",
+				 "ssh: login name from %s longer than %d "
+				 "bytes refused", c->peer,
+				 SHELL_LOGIN_NAME_MAX);
+		return SSH_AUTH_DENIED;
+	}
 	if (strlen(user) < SHELL_USER_MAX &&
 	    strlen(password) < SHELL_PASSWORD_MAX)
 		rc = c->srv->shell.ops->authenticate(c->srv->shell.ctx, user,
