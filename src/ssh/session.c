@@ -122,8 +122,9 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 		/* The delay makes guessing slow; the message tells nothing. */
 		sleep_ms(SHELL_LOGIN_DELAY_MS);
 		if (rc == SHELL_AUTH_LOCKED) {
-			log_warn("%s: login from %s refused: %s", io->iface,
-				 io->peer, e.msg);
+			log_warn_limited("shell: login refused",
+					 "%s: login from %s refused: %s",
+					 io->iface, io->peer, e.msg);
 			shell_io_write_str(io, "Login locked out. Try again "
 					   "later.\n");
 			return -1;

@@ -241,28 +241,33 @@ static int on_data(ssh_session session, ssh_channel channel, void *data,
 	return (int)take;
 }
 
-/* What libssh kept back: before the callback was set, or while we were
- * full. Read through a copy: the read may run on_data itself. */
+/*
+ * What libssh kept back: before the callback was set, or while we were
+ * full. The callback is off during the read: a read that finds the
+ * buffer short handles the next packets, and on_data would then fill
+ * input[] under us, leaving the bytes read no room (they were lost).
+ * Without it, new data joins libssh's buffer behind the held bytes, and
+ * the read takes no more than there is room for, oldest first.
+ */
 static void input_pull(struct ssh_conn *c)
 {
-	char chunk[SSHD_INPUT_MAX];
+	ssh_channel_data_callback data_fn = c->channel_cb.channel_data_function;
 
 	if (c->input_off == c->input_len)
 		c->input_off = c->input_len = 0;
+	c->channel_cb.channel_data_function = NULL;
 	while (c->input_len < sizeof(c->input)) {
 		int n = ssh_channel_read_nonblocking(
-			c->channel, chunk,
+			c->channel, c->input + c->input_len,
 			(uint32_t)(sizeof(c->input) - c->input_len), 0);
 
 		if (n <= 0) {
 			c->input_held = false;
-			return;
+			break;
 		}
-		if ((size_t)n > sizeof(c->input) - c->input_len)
-			n = (int)(sizeof(c->input) - c->input_len);
-		memcpy(c->input + c->input_len, chunk, (size_t)n);
 		c->input_len += (size_t)n;
 	}
+	c->channel_cb.channel_data_function = data_fn;
 }
 
 static void send_exit(struct ssh_conn *c, int status)
@@ -491,8 +496,9 @@ static void sshd_serve(void *arg, int fd, const char *peer)
 		goto out;
 	ssh_set_server_callbacks(c->session, &c->server_cb);
 	if (ssh_handle_key_exchange(c->session) != SSH_OK) {
-		log_warn("ssh: key exchange with %s failed: %s", peer,
-			 ssh_get_error(c->session));
+		log_warn_limited("ssh: key exchange failed",
+				 "ssh: key exchange with %s failed: %s", peer,
+				 ssh_get_error(c->session));
 		goto out;
 	}
 	ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PASSWORD);
