@@ -29,6 +29,7 @@
 #define FTP_DATA_IDLE_SECONDS	120	/* no bytes on the data connection */
 #define FTP_CHUNK		(256 * 1024)
 #define FTP_USER_MAX		64
+#define FTP_LOGIN_NAME_MAX	29	/* bytes; the family's user names */
 #define FTP_PASSWORD_MAX	128
 
 #define FTP_TARGET_FLASH	"flash"

@@ -188,11 +188,19 @@ def test_ftp_mib_user_refused_never_asks_a_password(daemon):
     f.s.sendall(b"USER " + b"u" * (1 << 20) + b"\r\n")
     reply = f.until(b"\r\n")
     assert reply.startswith(b"500 "), reply
-    f.s.sendall(b"USER " + b"u" * 200 + b"\r\n")
-    assert f.until(b"\r\n").startswith(b"501 ")
+    # just over the limit: 501 with the limit, no password asked
+    f.s.sendall(b"USER " + b"u" * (LOGIN_NAME_MAX + 1) + b"\r\n")
+    assert f.until(b"\r\n") == (b"501 User name too long (at most %d "
+                                  b"characters).\r\n" % LOGIN_NAME_MAX)
     f.s.sendall(b"QUIT\r\n")
     f.until(b"221")
     assert b"331" not in f.got
+    # at the limit it is an ordinary name: the password is asked
+    f = Raw(daemon.ports["ftp"])
+    f.until(b"220 ")
+    f.until(b"\r\n")
+    f.s.sendall(b"USER " + b"u" * LOGIN_NAME_MAX + b"\r\n")
+    assert f.until(b"\r\n").startswith(b"331 ")
 
 
 def test_ssh_piped_script_every_command_answered(daemon):
