@@ -104,7 +104,8 @@ static void loader_note(struct controller *c)
 }
 
 int controller_open(struct controller *c, const char *dir, char id,
-		    const char *address, bool simulator, struct err *e)
+		    const char *address, bool simulator, size_t events_max,
+		    struct err *e)
 {
 	struct update_config ucfg = { 0 };
 	struct events_open_info info;
@@ -116,6 +117,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 	snprintf(c->dir, sizeof(c->dir), "%s", dir);
 	snprintf(c->address, sizeof(c->address), "%s", address);
 	c->simulator = simulator;
+	c->events_max = events_max;
 	c->started = time(NULL);
 	snprintf(c->model, sizeof(c->model), "%s", CONTROLLER_MODEL);
 	pthread_mutex_init(&c->lock, NULL);
@@ -133,7 +135,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 	if (fs_mkdir_p(path, 0700, e) < 0)
 		return e->code;
 	snprintf(path, sizeof(path), "%s/events.log", dir);
-	if (events_open(path, c->id, 0, &c->events, &info, e) < 0)
+	if (events_open(path, c->id, c->events_max, &c->events, &info, e) < 0)
 		return e->code;
 	snprintf(path, sizeof(path), "%s/config", dir);
 	if (config_open(path, c->events, &c->config, e) < 0)

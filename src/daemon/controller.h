@@ -40,6 +40,7 @@ struct controller {
 	char model[BUNDLE_NAME_MAX];	/* bundles must name it */
 	unsigned idle_override;		/* --idle-seconds, else 0 */
 	bool simulator;
+	size_t events_max;		/* event log cap; 0: the default */
 	time_t started;
 	struct events_log *events;
 	struct config *config;
@@ -60,7 +61,8 @@ struct controller {
 
 /* controller.c */
 int controller_open(struct controller *c, const char *dir, char id,
-		    const char *address, bool simulator, struct err *e);
+		    const char *address, bool simulator, size_t events_max,
+		    struct err *e);
 void controller_close(struct controller *c);
 /* After the listeners are up: confirm a trial boot, note the start. */
 void controller_started(struct controller *c);

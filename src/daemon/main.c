@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"         [--user NAME:PASSWORD:manage|monitor]... "
 		"[--keys DIR] [--model MODEL]\n"
 		"         [--idle-seconds N] [--simulator] [-n]\n"
-		"         [--log-file PATH [--log-max-bytes N]]\n"
+		"         [--log-file PATH [--log-max-bytes N]] "
+		"[--events-max-bytes N]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -41,7 +42,10 @@ static void usage(FILE *f)
 		"default users to an empty user list.\n"
 		"--log-file points stderr at PATH, which moves to PATH.1 "
 		"(keeping %d\nolder files) when it would pass N bytes "
-		"(default %u).\n", LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT);
+		"(default %u).\n--events-max-bytes caps DIR/events.log "
+		"likewise (default %u; one older file).\n",
+		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
+		(unsigned)EVENTS_LOG_MAX_DEFAULT);
 }
 
 struct console_arg {
@@ -106,6 +110,7 @@ struct options {
 	long idle;
 	const char *log_file;
 	size_t log_max;
+	size_t events_max;
 };
 
 int main(int argc, char **argv)
@@ -129,6 +134,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "log-max-bytes", required_argument, NULL, 'M' },
+		{ "events-max-bytes", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,6 +249,15 @@ int main(int argc, char **argv)
 			}
 			o.log_max = (size_t)v;
 			break;
+		case 'V':
+			if (!u64_parse(optarg, SIZE_MAX, &v) ||
+			    v < EVENTS_LOG_MIN) {
+				log_error("bad --events-max-bytes '%s' (at "
+					  "least %d)", optarg, EVENTS_LOG_MIN);
+				return 2;
+			}
+			o.events_max = (size_t)v;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -266,7 +281,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (controller_open(&ctl, o.state, cfg.controller, cfg.address,
-			    o.simulator, &e) < 0) {
+			    o.simulator, o.events_max, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;
 	}

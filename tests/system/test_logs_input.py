@@ -265,3 +265,27 @@ def test_daemon_log_file_capped_and_rotated(tmp_path):
         assert (tmp_path / "tandemd.log.1").read_bytes() == old[k]
     assert (tmp_path / "tandemd.log.2").read_bytes() == old[1]
     assert not (tmp_path / "tandemd.log.3").exists()
+
+
+def test_event_log_rotates_and_show_events_reads_both(tmp_path):
+    """A small event cap: protocol toggles fill it, the file moves to
+    events.log.1, and `show events` still lists the start event in it."""
+    state = tmp_path / "state"
+    d = Tandemd(state, "--events-max-bytes", "4096")
+    script = "".join("set protocols ftp %s\n" % ("enabled", "disabled")[i % 2]
+                     for i in range(60)) + "exit\n"
+    r = ssh_run(d.ports["ssh"], *MANAGE, stdin=script)
+    assert r.returncode == 0, r.stderr
+    live, older = state / "events.log", state / "events.log.1"
+    assert older.exists() and 0 < live.stat().st_size <= 4096
+    assert older.stat().st_size <= 4096
+    assert b"Management controller A started" in older.read_bytes()
+    assert b"Management controller A started" not in live.read_bytes()
+    r = ssh_run(d.ports["ssh"], *MANAGE, "show events")
+    assert r.returncode == 0, r.stderr
+    assert "Management controller A started" in r.stdout, r.stdout
+    numbers = [int(n) for n in re.findall(r"#A(\d+)", r.stdout)]
+    # newest first and without a hole across the two files
+    assert numbers == list(range(numbers[0], numbers[0] - len(numbers), -1))
+    assert numbers[-1] == 1
+    assert d.stop() == 0
