@@ -4,6 +4,8 @@
  * quoted word may hold spaces ("my password"). Keywords match without
  * regard to case and by unique prefix, as the family's clients rely on
  * (`show version` for `show versions`); an exact match always wins.
+ * A control byte (NUL included) or DEL anywhere but as a separating tab is
+ * an error that names its position, on every transport.
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,10 +49,12 @@ int cli_words_split(const char *line, size_t len, struct cli_words *w,
 		while (i < len) {
 			unsigned char ch = (unsigned char)line[i];
 
-			if (ch < 0x20 && ch != '\t') {
+			/* Refused, never dropped: "na\0me" must not become
+			 * "name" (a transport passes such bytes on). */
+			if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
 				snprintf(why, whylen,
-					 "The command contains a control character (byte %zu).",
-					 i + 1);
+					 "The command contains a control character (0x%02x) at byte %zu.",
+					 ch, i + 1);
 				return -1;
 			}
 			if (quoted && ch == '"') {

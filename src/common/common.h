@@ -121,11 +121,48 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t len);
 void hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
 int hex_decode(const char *in, uint8_t *out, size_t outlen);
 
-/* log.c: to stderr, with the program name and a level. */
+/*
+ * log.c: to stderr (or a capped file that stderr is pointed at), with the
+ * program name and a level. Every line passes through log_escape(): bytes
+ * below 0x20, DEL, backslash, C1 controls and anything not well-formed
+ * UTF-8 are written as \xNN (a backslash as \\), so what a client sent
+ * can never add a line or drive the terminal that reads the log.
+ */
+#define LOG_LINE_MAX		1024	/* message bytes kept, before escaping */
+#define LOG_LIMIT_SLOTS		32	/* keys the rate limiter tracks at once */
+#define LOG_LIMIT_KEY_MAX	48	/* bytes of a key, with NUL */
+#define LOG_LIMIT_BURST		5	/* messages shown per key and window */
+#define LOG_LIMIT_WINDOW_SECONDS 60
+#define LOG_FILE_MAX_DEFAULT	(4u << 20)	/* bytes before rotation */
+#define LOG_FILE_MIN		4096	/* smallest cap accepted */
+#define LOG_FILE_KEEP_DEFAULT	2	/* older files kept: path.1, path.2 */
+#define LOG_FILE_KEEP_MAX	9
+
 void log_set_program(const char *name);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A warning that may repeat at a client's pace: per key, the first
+ * LOG_LIMIT_BURST in a window of LOG_LIMIT_WINDOW_SECONDS are shown, the
+ * rest counted; once the window has passed, the next line logged says
+ * "<key>: (N similar messages suppressed in the last S s)".
+ */
+void log_warn_limited(const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Writes the summaries still pending (at shutdown). */
+void log_flush_limits(void);
+/* Escapes len bytes of in; returns the length written (out is NUL-ended). */
+size_t log_escape(const char *in, size_t len, char *out, size_t outlen);
+/*
+ * Points stderr at path, appending; past max_bytes the file moves to
+ * path.1 (path.1 to path.2 ..., keeping keep older files) and a new one
+ * starts.
+ */
+int log_open_file(const char *path, size_t max_bytes, unsigned keep,
+		  struct err *e);
+/* For tests: the limiter's clock, in milliseconds (NULL: monotonic). */
+void log_set_clock(int64_t (*now_ms)(void));
 
 /*
  * fault.c: fault points for the simulator and the tests, armed only through

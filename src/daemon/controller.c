@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
@@ -103,7 +104,8 @@ static void loader_note(struct controller *c)
 }
 
 int controller_open(struct controller *c, const char *dir, char id,
-		    const char *address, bool simulator, struct err *e)
+		    const char *address, bool simulator, size_t events_max,
+		    struct err *e)
 {
 	struct update_config ucfg = { 0 };
 	struct events_open_info info;
@@ -115,15 +117,25 @@ int controller_open(struct controller *c, const char *dir, char id,
 	snprintf(c->dir, sizeof(c->dir), "%s", dir);
 	snprintf(c->address, sizeof(c->address), "%s", address);
 	c->simulator = simulator;
+	c->events_max = events_max;
 	c->started = time(NULL);
 	snprintf(c->model, sizeof(c->model), "%s", CONTROLLER_MODEL);
 	pthread_mutex_init(&c->lock, NULL);
+	{
+		pthread_condattr_t attr;
+
+		/* stop_later's deadline must not move with the wall clock. */
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->stop_cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 
 	snprintf(path, sizeof(path), "%s/config/keys", dir);
 	if (fs_mkdir_p(path, 0700, e) < 0)
 		return e->code;
 	snprintf(path, sizeof(path), "%s/events.log", dir);
-	if (events_open(path, c->id, 0, &c->events, &info, e) < 0)
+	if (events_open(path, c->id, c->events_max, &c->events, &info, e) < 0)
 		return e->code;
 	snprintf(path, sizeof(path), "%s/config", dir);
 	if (config_open(path, c->events, &c->config, e) < 0)
@@ -170,6 +182,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 
 void controller_close(struct controller *c)
 {
+	controller_join_threads(c);
 	update_engine_free(c->update);
 	if (c->store)
 		flash_store_close(c->store);
@@ -177,6 +190,7 @@ void controller_close(struct controller *c)
 		config_close(c->config);
 	if (c->events)
 		events_close(c->events);
+	pthread_cond_destroy(&c->stop_cond);
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -213,26 +227,34 @@ void controller_started(struct controller *c)
 			 st.bundle_version[0] ? st.bundle_version : "none");
 }
 
-struct stop_request {
-	struct controller *c;
-	unsigned delay;
-};
-
+/*
+ * Waits delay seconds, or until controller_join_threads() says stop,
+ * then breaks the event loop. Joined before the daemon is freed.
+ */
 static void *stop_later(void *arg)
 {
-	struct stop_request *r = arg;
+	struct controller *c = arg;
+	struct timespec until;
+	bool cancelled;
 
-	sleep(r->delay);
-	daemon_request_stop(r->c->daemon);
-	free(r);
+	pthread_mutex_lock(&c->lock);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += c->stop_delay;
+	while (!c->stop_cancel &&
+	       pthread_cond_timedwait(&c->stop_cond, &c->lock, &until) == 0)
+		;
+	cancelled = c->stop_cancel;
+	pthread_mutex_unlock(&c->lock);
+	/* Cancelled: the daemon is stopping already, and may be gone next. */
+	if (!cancelled)
+		daemon_request_stop(c->daemon);
 	return NULL;
 }
 
 void controller_schedule_stop(struct controller *c, int status,
 			      unsigned delay, const char *why)
 {
-	struct stop_request *r;
-	pthread_t t;
+	bool started;
 
 	pthread_mutex_lock(&c->lock);
 	if (c->restarting) {
@@ -241,22 +263,32 @@ void controller_schedule_stop(struct controller *c, int status,
 	}
 	c->restarting = true;
 	c->exit_status = status;
+	c->stop_delay = delay;
 	pthread_mutex_unlock(&c->lock);
 	controller_event(c, EVENTS_INFORMATIONAL, EVENTS_CODE_DAEMON_STOP,
 			 "Management controller %c %s in %u s: %s.", c->id,
 			 status == CONTROLLER_EXIT_RESTART ? "restarting" :
 			 "shutting down", delay, why);
-	r = malloc(sizeof(*r));
-	if (r) {
-		r->c = c;
-		r->delay = delay;
-		if (pthread_create(&t, NULL, stop_later, r) == 0) {
-			pthread_detach(t);
-			return;
-		}
-		free(r);
-	}
-	daemon_request_stop(c->daemon);
+	pthread_mutex_lock(&c->lock);
+	started = pthread_create(&c->stop_thread, NULL, stop_later, c) == 0;
+	c->stop_thread_running = started;
+	pthread_mutex_unlock(&c->lock);
+	if (!started)
+		daemon_request_stop(c->daemon);
+}
+
+void controller_join_threads(struct controller *c)
+{
+	bool running;
+
+	pthread_mutex_lock(&c->lock);
+	c->stop_cancel = true;
+	running = c->stop_thread_running;
+	c->stop_thread_running = false;
+	pthread_cond_broadcast(&c->stop_cond);
+	pthread_mutex_unlock(&c->lock);
+	if (running)
+		pthread_join(c->stop_thread, NULL);
 }
 
 static const struct {

@@ -40,6 +40,7 @@ struct controller {
 	char model[BUNDLE_NAME_MAX];	/* bundles must name it */
 	unsigned idle_override;		/* --idle-seconds, else 0 */
 	bool simulator;
+	size_t events_max;		/* event log cap; 0: the default */
 	time_t started;
 	struct events_log *events;
 	struct config *config;
@@ -50,17 +51,26 @@ struct controller {
 	pthread_mutex_t lock;
 	bool restarting;		/* a restart or shutdown is scheduled */
 	int exit_status;		/* what main() returns */
+	/* controller_schedule_stop()'s timer thread, under lock. */
+	pthread_t stop_thread;
+	pthread_cond_t stop_cond;
+	unsigned stop_delay;
+	bool stop_thread_running;
+	bool stop_cancel;
 };
 
 /* controller.c */
 int controller_open(struct controller *c, const char *dir, char id,
-		    const char *address, bool simulator, struct err *e);
+		    const char *address, bool simulator, size_t events_max,
+		    struct err *e);
 void controller_close(struct controller *c);
 /* After the listeners are up: confirm a trial boot, note the start. */
 void controller_started(struct controller *c);
 /* Stop after delay seconds with status (restart, or 0 for shutdown). */
 void controller_schedule_stop(struct controller *c, int status,
 			      unsigned delay, const char *why);
+/* Ends and joins the stop timer: before the daemon is freed. */
+void controller_join_threads(struct controller *c);
 /* Opens/closes listeners to match the protocol settings. */
 void controller_apply_protocols(struct controller *c);
 /* config_watch callback: `set protocols` takes effect at once. */

@@ -40,6 +40,7 @@ struct daemon {
 	struct event_base *base;
 	struct event *term, *intr;	/* watched from daemon_new on */
 	bool stopped;
+	struct reaper *reapers;		/* joined at shutdown, under mu */
 };
 
 const char *daemon_protocol_name(enum daemon_protocol p)
@@ -138,9 +139,16 @@ static int open_listener(struct daemon *d, enum daemon_protocol p,
 	return 0;
 }
 
+/*
+ * A closed listener whose sessions are still ending. Its thread is joined,
+ * never detached: the sessions use the config, the update engine and the
+ * flash store, which main() frees once daemon_run() returns.
+ */
 struct reaper {
 	enum daemon_protocol p;
 	void *server;
+	pthread_t thread;
+	struct reaper *next;
 };
 
 static void stop_server(enum daemon_protocol p, void *server)
@@ -158,20 +166,54 @@ static void *reaper_main(void *arg)
 	struct reaper *r = arg;
 
 	stop_server(r->p, r->server);
-	free(r);
 	return NULL;
+}
+
+/* Frees the reapers that have finished, so toggling keeps no memory. */
+static void reapers_trim(struct daemon *d)
+{
+	struct reaper **link = &d->reapers;
+
+	while (*link) {
+		struct reaper *r = *link;
+
+		if (pthread_tryjoin_np(r->thread, NULL) == 0) {
+			*link = r->next;
+			free(r);
+		} else {
+			link = &r->next;
+		}
+	}
+}
+
+/* Joins every reaper; their sessions have all ended when this returns. */
+static void reapers_join(struct daemon *d)
+{
+	struct reaper *r;
+
+	pthread_mutex_lock(&d->mu);
+	r = d->reapers;
+	d->reapers = NULL;
+	pthread_mutex_unlock(&d->mu);
+	while (r) {
+		struct reaper *next = r->next;
+
+		pthread_join(r->thread, NULL);
+		free(r);
+		r = next;
+	}
 }
 
 /*
  * Takes the protocol's server out of d. With wait false the port closes
- * and sessions are cut now, and a detached thread waits for them: the
- * session that typed `set protocols ... disabled` may be one of them.
+ * and sessions are cut now, and a reaper thread waits for them (the
+ * session that typed `set protocols ... disabled` may be one of them);
+ * shutdown joins it. Called with d->mu held when wait is false.
  */
 static void close_listener(struct daemon *d, enum daemon_protocol p,
 			   bool wait)
 {
 	struct reaper *r;
-	pthread_t thread;
 	void *server;
 
 	switch (p) {
@@ -201,8 +243,10 @@ static void close_listener(struct daemon *d, enum daemon_protocol p,
 	if (r) {
 		r->p = p;
 		r->server = server;
-		if (pthread_create(&thread, NULL, reaper_main, r) == 0) {
-			pthread_detach(thread);
+		if (pthread_create(&r->thread, NULL, reaper_main, r) == 0) {
+			reapers_trim(d);
+			r->next = d->reapers;
+			d->reapers = r;
 			return;
 		}
 		free(r);
@@ -351,6 +395,7 @@ static void close_all(struct daemon *d)
 		pthread_mutex_unlock(&d->mu);
 		close_listener(d, (enum daemon_protocol)i, true);
 	}
+	reapers_join(d);
 }
 
 int daemon_run(struct daemon *d)

@@ -5,11 +5,13 @@
  * restart (exit CONTROLLER_EXIT_RESTART, for the supervisor to start the
  * loader again).
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,8 @@ static void usage(FILE *f)
 		"         [--upload-stall N] [--login-seconds N] "
 		"[--write-seconds N]\n"
 		"         [--source-max N] [--simulator] [-n]\n"
+		"         [--log-file PATH [--log-max-bytes N]] "
+		"[--events-max-bytes N]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -45,19 +49,26 @@ static void usage(FILE *f)
 		"Every listener: --login-seconds from connect to login (60), "
 		"--write-seconds\nfor a client that stops reading (60), "
 		"--source-max connections not logged\nin from one address (4)."
-		"\n");
+		"\n"
+		"--log-file points stderr at PATH, which moves to PATH.1 "
+		"(keeping %d\nolder files) when it would pass N bytes "
+		"(default %u).\n--events-max-bytes caps DIR/events.log "
+		"likewise (default %u; one older file).\n",
+		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
+		(unsigned)EVENTS_LOG_MAX_DEFAULT);
 }
 
 struct console_arg {
 	struct shell_service svc;
 	struct daemon *d;
+	int stop[2];		/* a byte on stop[1] ends the console */
 };
 
 static void *console_main(void *arg)
 {
 	struct console_arg *c = arg;
 
-	console_run(&c->svc, STDIN_FILENO, STDOUT_FILENO, true);
+	console_run(&c->svc, STDIN_FILENO, STDOUT_FILENO, true, c->stop[0]);
 	/* The console's input has ended: a terminal run stops with it. */
 	daemon_request_stop(c->d);
 	return NULL;
@@ -109,6 +120,9 @@ struct options {
 	size_t nprotocols;
 	bool console, check_only, simulator;
 	long idle;
+	const char *log_file;
+	size_t log_max;
+	size_t events_max;
 };
 
 int main(int argc, char **argv)
@@ -136,6 +150,9 @@ int main(int argc, char **argv)
 		{ "source-max", required_argument, NULL, 9 },
 		{ "simulator", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
+		{ "log-file", required_argument, NULL, 'L' },
+		{ "log-max-bytes", required_argument, NULL, 'M' },
+		{ "events-max-bytes", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -147,13 +164,14 @@ int main(int argc, char **argv)
 		.upload_stall = FTP_UPLOAD_STALL_SECONDS,
 	};
 	static struct controller ctl;
-	struct options o = { .idle = -1 };
+	struct options o = { .idle = -1, .log_max = LOG_FILE_MAX_DEFAULT };
 	struct shell_service svc = { &controller_shell_ops, &ctl };
 	struct sftp_service sftp = { &controller_sftp_ops, &ctl };
 	struct console_arg carg;
 	char hostkeys[PATH_MAX + 16];
 	struct err e = { 0 };
 	pthread_t console_thread;
+	bool console_running = false;
 	size_t i;
 	int c, p, rc;
 	uint64_t v;
@@ -288,6 +306,27 @@ int main(int argc, char **argv)
 		case 'S':
 			o.simulator = true;
 			break;
+		case 'L':
+			o.log_file = optarg;
+			break;
+		case 'M':
+			if (!u64_parse(optarg, SIZE_MAX, &v) ||
+			    v < LOG_FILE_MIN) {
+				log_error("bad --log-max-bytes '%s' (at least "
+					  "%d)", optarg, LOG_FILE_MIN);
+				return 2;
+			}
+			o.log_max = (size_t)v;
+			break;
+		case 'V':
+			if (!u64_parse(optarg, SIZE_MAX, &v) ||
+			    v < EVENTS_LOG_MIN) {
+				log_error("bad --events-max-bytes '%s' (at "
+					  "least %d)", optarg, EVENTS_LOG_MIN);
+				return 2;
+			}
+			o.events_max = (size_t)v;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -305,8 +344,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.log_file && log_open_file(o.log_file, o.log_max,
+					LOG_FILE_KEEP_DEFAULT, &e) < 0) {
+		log_error("%s", e.msg);
+		return 1;
+	}
 	if (controller_open(&ctl, o.state, cfg.controller, cfg.address,
-			    o.simulator, &e) < 0) {
+			    o.simulator, o.events_max, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;
 	}
@@ -371,10 +415,25 @@ int main(int argc, char **argv)
 	controller_started(&ctl);
 	carg.svc = svc;
 	carg.d = ctl.daemon;
-	if (o.console &&
-	    pthread_create(&console_thread, NULL, console_main, &carg) == 0)
-		pthread_detach(console_thread);
+	if (o.console && pipe2(carg.stop, O_CLOEXEC) == 0) {
+		console_running = pthread_create(&console_thread, NULL,
+						 console_main, &carg) == 0;
+		if (!console_running) {
+			close(carg.stop[0]);
+			close(carg.stop[1]);
+		}
+	}
 	rc = daemon_run(ctl.daemon);
+	/* Every thread that uses the daemon or the controller ends here,
+	 * before either is freed. */
+	if (console_running) {
+		if (write(carg.stop[1], "", 1) < 0)
+			log_warn("cannot stop the console: %m");
+		pthread_join(console_thread, NULL);
+		close(carg.stop[0]);
+		close(carg.stop[1]);
+	}
+	controller_join_threads(&ctl);
 	daemon_free(ctl.daemon);
 	rc = rc < 0 ? 1 : ctl.exit_status;
 	controller_event(&ctl, EVENTS_INFORMATIONAL, EVENTS_CODE_DAEMON_STOP,
@@ -382,5 +441,6 @@ int main(int argc, char **argv)
 			 rc == CONTROLLER_EXIT_RESTART ? " to restart" : "");
 	controller_close(&ctl);
 	log_info("stopped");
+	log_flush_limits();
 	return rc;
 }

@@ -4,7 +4,10 @@
  * before events_append() returns. A torn last record after a crash is
  * dropped; a corrupt record in the middle is skipped, the damaged file kept
  * aside as events.log.corrupt and a WARNING event says so. The log is
- * bounded: past its cap the newest half is rewritten atomically.
+ * bounded: an append that would pass the cap first moves the file to
+ * events.log.1 (replacing the older one; EVENTS_LOG_KEEP) and starts a
+ * new one, and reading goes on into events.log.1, so `show events` sees
+ * between one and two caps' worth of the newest events.
  * Thread-safe: one mutex per log.
  */
 #ifndef TANDEM_EVENTS_H
@@ -20,6 +23,7 @@
 #define EVENTS_MESSAGE_MAX	512		/* bytes, with NUL */
 #define EVENTS_LOG_MAX_DEFAULT	(1024 * 1024)	/* bytes on disk */
 #define EVENTS_LOG_MIN		4096		/* smallest cap accepted */
+#define EVENTS_LOG_KEEP		1		/* older files kept: events.log.1 */
 #define EVENTS_RECORD_HEADER	8		/* magic + length */
 #define EVENTS_RECORD_FIXED	20		/* payload bytes before the message */
 #define EVENTS_RECORD_MAX	(EVENTS_RECORD_HEADER + EVENTS_RECORD_FIXED + \
@@ -72,7 +76,7 @@ struct events_log;
 
 /* What events_open() found and repaired; for the daemon's start-up log. */
 struct events_open_info {
-	size_t records;		/* valid records kept */
+	size_t records;		/* valid records kept, older file included */
 	size_t torn_bytes;	/* bytes of a torn last record dropped */
 	size_t corrupt_bytes;	/* bytes skipped in the middle */
 	size_t corrupt_runs;	/* how many damaged stretches */

@@ -7,8 +7,9 @@
  *  E1: every record before log->size is whole and valid (checked at open,
  *      appended only as whole records, truncated back after a failed write).
  *  E2: events_append() returns 0 only after the record is on disk.
- *  E3: compaction replaces the file atomically (fs_atomic_write): a crash
- *      leaves the old or the new file.
+ *  E3: rotation is one rename of the whole file to events.log.1, then a
+ *      new file, then the directory's fsync: a crash leaves every record
+ *      in one of the two files, and events_open() reads both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,10 @@ struct events_log {
 	uint64_t next_seq;
 	size_t *offsets;	/* start of each valid record, oldest first */
 	size_t count, cap;
+	/* events.log.1, read only: the records before the last rotation. */
+	int old_fd;
+	size_t *old_offsets;
+	size_t old_count, old_size;
 	events_listener_fn listener;
 	void *listener_ctx;
 };
@@ -123,6 +128,72 @@ static int index_build(struct events_log *log, const uint8_t *data,
 	return 0;
 }
 
+static void old_path(const struct events_log *log, char *out, size_t len)
+{
+	snprintf(out, len, "%s.1", log->path);
+}
+
+static void dir_of(const char *path, char *dir, size_t len)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	else
+		snprintf(dir, len, slash ? "/" : ".");
+}
+
+/*
+ * The older file, read only: its whole valid records from the start (a
+ * damaged one ends it; it was checked when it was the live file). Sets
+ * *max_seq to the newest sequence seen. Absent is fine.
+ */
+static int events_load_old(struct events_log *log, uint64_t *max_seq,
+			   size_t *records)
+{
+	char path[PATH_MAX + 8];
+	struct event ev;
+	size_t pos = 0, used;
+	struct err e;
+	struct buf data;
+	int rc;
+
+	old_path(log, path, sizeof(path));
+	buf_init(&data, EVENTS_FILE_READ_MAX);
+	rc = fs_read_file(path, EVENTS_FILE_READ_MAX, &data, &e);
+	if (rc < 0) {
+		buf_free(&data);
+		return rc == -ENOENT ? 0 : rc;
+	}
+	log->old_fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (log->old_fd >= 0 && pos < data.len &&
+	       events_record_decode((uint8_t *)data.data + pos, data.len - pos,
+				    &ev, &used) == 0) {
+		size_t *p = log->old_offsets;
+
+		if (log->old_count % 256 == 0) {
+			size_t bytes;
+
+			if (!size_mul(log->old_count + 256, sizeof(*p), &bytes) ||
+			    !(p = realloc(log->old_offsets, bytes))) {
+				buf_free(&data);
+				return -ENOMEM;
+			}
+			log->old_offsets = p;
+		}
+		log->old_offsets[log->old_count++] = pos;
+		if (ev.seq > *max_seq)
+			*max_seq = ev.seq;
+		pos += used;
+	}
+	log->old_size = pos;
+	*records += log->old_count;
+	buf_free(&data);
+	return 0;
+}
+
 /* Loads, repairs and indexes the file; leaves log->fd open for append. */
 static int events_load(struct events_log *log, struct events_open_info *info,
 		       struct err *e)
@@ -142,6 +213,12 @@ static int events_load(struct events_log *log, struct events_open_info *info,
 		goto out;
 	}
 	clean = scan((uint8_t *)data.data, data.len, &keep, info, &max_seq);
+	rc = events_load_old(log, &max_seq, &info->records);
+	if (rc < 0) {
+		err_set(e, rc, "%s.1: cannot read: %s", log->path,
+			strerror(-rc));
+		goto out;
+	}
 	log->next_seq = max_seq + 1;
 	if (info->corrupt_runs) {
 		/* Keep the damaged file for inspection, then the good records. */
@@ -220,7 +297,7 @@ int events_open(const char *path, char controller, size_t max_bytes,
 		free(log);
 		return err_set(e, -ENAMETOOLONG, "%s: path too long", path);
 	}
-	log->fd = -1;
+	log->fd = log->old_fd = -1;
 	log->controller = controller;
 	log->max_bytes = max_bytes;
 	pthread_mutex_init(&log->lock, NULL);
@@ -245,46 +322,51 @@ void events_close(struct events_log *log)
 		return;
 	if (log->fd >= 0)
 		close(log->fd);
+	if (log->old_fd >= 0)
+		close(log->old_fd);
 	pthread_mutex_destroy(&log->lock);
 	free(log->offsets);
+	free(log->old_offsets);
 	free(log);
 }
 
-/* Keeps the newest records that fit in half the cap (E3). Locked. */
-static int events_compact(struct events_log *log)
+/*
+ * Moves the live file to events.log.1 and starts an empty one (E3).
+ * Locked. On failure nothing has moved and the log grows past its cap.
+ */
+static int events_rotate(struct events_log *log)
 {
-	size_t k = 0, base, len, got;
-	struct err e;
-	uint8_t *data;
-	int rc, fd;
+	char old[PATH_MAX + 8], dir[PATH_MAX];
+	int fd, rc;
 
-	while (k < log->count && log->size - log->offsets[k] > log->max_bytes / 2)
-		k++;
-	base = k < log->count ? log->offsets[k] : log->size;
-	len = log->size - base;
-	data = malloc(len ? len : 1);
-	if (!data)
-		return -ENOMEM;
-	if (len && (lseek(log->fd, (off_t)base, SEEK_SET) < 0 ||
-		    fs_read_all(log->fd, data, len, &got) < 0 || got != len)) {
-		free(data);
-		return -EIO;
-	}
-	rc = fs_atomic_write(log->path, data, len, 0644, &e);
-	free(data);
-	if (rc < 0) {
-		log_warn("%s", e.msg);
+	old_path(log, old, sizeof(old));
+	dir_of(log->path, dir, sizeof(dir));
+	if (rename(log->path, old) < 0)
+		return -errno;
+	fd = open(log->path, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  0644);
+	if (fd < 0) {
+		rc = -errno;
+		/* Put the live file back, so appends carry on in it. */
+		rename(old, log->path);
 		return rc;
 	}
-	fd = open(log->path, O_RDWR | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	close(log->fd);
+	rc = fs_fsync_dir(dir);
+	if (rc < 0)
+		log_warn("%s: rotated, but the directory's fsync failed: %s",
+			 log->path, strerror(-rc));
+	/* The live file's index becomes the older file's. */
+	if (log->old_fd >= 0)
+		close(log->old_fd);
+	free(log->old_offsets);
+	log->old_fd = log->fd;
+	log->old_offsets = log->offsets;
+	log->old_count = log->count;
+	log->old_size = log->size;
 	log->fd = fd;
-	for (size_t i = k; i < log->count; i++)
-		log->offsets[i - k] = log->offsets[i] - base;
-	log->count -= k;
-	log->size = len;
+	log->offsets = NULL;
+	log->count = log->cap = 0;
+	log->size = 0;
 	return 0;
 }
 
@@ -307,10 +389,10 @@ int events_appendv(struct events_log *log, enum events_severity severity,
 	ev.seq = log->next_seq;
 	ev.controller = log->controller;
 	n = events_record_encode(&ev, rec, sizeof(rec));
-	if (log->size + n > log->max_bytes) {
-		rc = events_compact(log);
+	if (log->size > 0 && log->size + n > log->max_bytes) {
+		rc = events_rotate(log);
 		if (rc < 0)
-			log_warn("%s: compaction failed: %s", log->path,
+			log_warn("%s: rotation failed: %s", log->path,
 				 strerror(-rc));
 	}
 	rc = fs_write_all(log->fd, rec, n);
@@ -350,40 +432,61 @@ int events_append(struct events_log *log, enum events_severity severity,
 	return rc;
 }
 
+struct events_walk {
+	size_t limit, shown;
+	unsigned severity_mask;
+	events_fn fn;
+	void *ctx;
+};
+
+/* One file's records, newest first; 1 when the walk is over. */
+static int walk_file(struct events_walk *w, int fd, const size_t *offsets,
+		     size_t count, size_t size, int *rc)
+{
+	uint8_t rec[EVENTS_RECORD_MAX];
+
+	for (size_t i = count; i-- > 0;) {
+		size_t off = offsets[i], len, used;
+		struct event ev;
+		ssize_t got;
+
+		if (w->limit && w->shown >= w->limit)
+			return 1;
+		len = (i + 1 < count ? offsets[i + 1] : size) - off;
+		if (len > sizeof(rec))
+			len = sizeof(rec);
+		got = pread(fd, rec, len, (off_t)off);
+		if (got < 0 || (size_t)got != len ||
+		    events_record_decode(rec, len, &ev, &used) != 0) {
+			*rc = -EIO;
+			return 1;
+		}
+		if (!(w->severity_mask & EVENTS_SEVERITY_BIT(ev.severity)))
+			continue;
+		w->shown++;
+		*rc = w->fn(w->ctx, &ev);
+		if (*rc)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Calls fn for up to limit events (0 = all) whose severity is in
- * severity_mask, newest first. fn runs under the log's lock: it must not
- * call back into this log.
+ * severity_mask, newest first: the live file, then events.log.1. fn runs
+ * under the log's lock: it must not call back into this log.
  */
 int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
 		events_fn fn, void *ctx)
 {
-	uint8_t rec[EVENTS_RECORD_MAX];
-	size_t shown = 0, i;
+	struct events_walk w = { limit, 0, severity_mask, fn, ctx };
 	int rc = 0;
 
 	pthread_mutex_lock(&log->lock);
-	for (i = log->count; i-- > 0 && (!limit || shown < limit);) {
-		size_t off = log->offsets[i], len, used;
-		struct event ev;
-		ssize_t got;
-
-		len = (i + 1 < log->count ? log->offsets[i + 1] : log->size) - off;
-		if (len > sizeof(rec))
-			len = sizeof(rec);
-		got = pread(log->fd, rec, len, (off_t)off);
-		if (got < 0 || (size_t)got != len ||
-		    events_record_decode(rec, len, &ev, &used) != 0) {
-			rc = -EIO;
-			break;
-		}
-		if (!(severity_mask & EVENTS_SEVERITY_BIT(ev.severity)))
-			continue;
-		shown++;
-		rc = fn(ctx, &ev);
-		if (rc)
-			break;
-	}
+	if (!walk_file(&w, log->fd, log->offsets, log->count, log->size,
+		       &rc) && log->old_fd >= 0)
+		walk_file(&w, log->old_fd, log->old_offsets, log->old_count,
+			  log->old_size, &rc);
 	pthread_mutex_unlock(&log->lock);
 	return rc;
 }
@@ -393,7 +496,7 @@ size_t events_count(struct events_log *log)
 	size_t n;
 
 	pthread_mutex_lock(&log->lock);
-	n = log->count;
+	n = log->count + log->old_count;
 	pthread_mutex_unlock(&log->lock);
 	return n;
 }

@@ -81,18 +81,24 @@ static int find_executable(struct flash_store *s, int bank,
 int flash_store_boot(struct flash_store *s, struct flash_boot_choice *out,
 		     struct err *e)
 {
+	int rc = 0;
+
 	memset(out, 0, sizeof(*out));
-	if (flash_bootrec_load(s, e) < 0)
-		return e->code;
-	if (s->rec.trial && s->rec.boot_count >= FLASH_BOOT_TRIES) {
+	pthread_mutex_lock(&s->rec_mu);
+	if (flash_bootrec_load(s, e) < 0) {
+		rc = e->code;
+	} else if (s->rec.trial && s->rec.boot_count >= FLASH_BOOT_TRIES) {
 		if (rollback(s, out, e) < 0)
-			return e->code;
+			rc = e->code;
 	} else if (s->rec.trial) {
 		/* Counted before the bank runs: a crash still counts. */
 		if (flash_bootrec_commit(s, s->rec.bank, true,
 					 s->rec.boot_count + 1, e) < 0)
-			return e->code;
+			rc = e->code;
 	}
 	out->bank = (int)s->rec.bank;
+	pthread_mutex_unlock(&s->rec_mu);
+	if (rc < 0)
+		return rc;
 	return find_executable(s, out->bank, out, e);
 }

@@ -318,8 +318,11 @@ int flash_store_bundle_export(struct flash_store *s,
 		close(lock_fd);
 		return rc;
 	}
-	if ((rc = flash_bootrec_load(s, e)) == 0) {
-		x.bank = (int)s->rec.bank;
+	pthread_mutex_lock(&s->rec_mu);
+	rc = flash_bootrec_load(s, e);
+	x.bank = (int)s->rec.bank;
+	pthread_mutex_unlock(&s->rec_mu);
+	if (rc == 0) {
 		if (posix_memalign((void **)&x.buf[0], FLASH_IO_ALIGN,
 				   FLASH_IO_CHUNK) != 0 ||
 		    posix_memalign((void **)&x.buf[1], FLASH_IO_ALIGN,

@@ -52,6 +52,11 @@ struct flash_file_stamp {
 
 struct flash_store {
 	char dir[PATH_MAX];		/* <state>/flash */
+	/* One lock over the boot record: held from each load to the last
+	 * use of rec and across each commit, so threads of one process
+	 * (CLI sessions, an install, the confirmation) never see or write
+	 * it half changed. Another process is kept out by flash/lock. */
+	pthread_mutex_t rec_mu;
 	struct flash_bootrec rec;	/* the newest valid record */
 	int rec_slot;			/* which bootrec.N holds it */
 	/* flash_store_status's last answer, kept while the files it came

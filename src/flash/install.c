@@ -432,7 +432,8 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 {
 	struct bundle_verify_config cfg = { 0 };
 	struct flash_install *fi;
-	bool present;
+	bool present, trial;
+	int rc;
 
 	assert(s && opt && opt->keys);
 	fi = calloc(1, sizeof(*fi));
@@ -451,11 +452,15 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	if (lock_store(fi, e) < 0)
 		goto fail;
 	/* Re-read under the lock: a loader or daemon may have moved on. */
-	if (flash_bootrec_load(s, e) < 0)
-		goto fail;
+	pthread_mutex_lock(&s->rec_mu);
+	rc = flash_bootrec_load(s, e);
 	fi->active = (int)s->rec.bank;
+	trial = s->rec.trial;
+	pthread_mutex_unlock(&s->rec_mu);
+	if (rc < 0)
+		goto fail;
 	fi->target = 1 - fi->active;
-	if (s->rec.trial) {
+	if (trial) {
 		err_set(e, FLASH_ERR_TRIAL,
 			"the active bank (%d) is on trial until the controller "
 			"confirms itself healthy; installing now would lose "
@@ -627,7 +632,10 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 	if (bank_seal(fi, e) < 0)
 		return e->code;
 	progress(fi, FLASH_STAGE_ACTIVATING);
-	if (flash_bootrec_commit(fi->s, (uint32_t)fi->target, true, 0, e) < 0)
+	pthread_mutex_lock(&fi->s->rec_mu);
+	rc = flash_bootrec_commit(fi->s, (uint32_t)fi->target, true, 0, e);
+	pthread_mutex_unlock(&fi->s->rec_mu);
+	if (rc < 0)
 		return err_prefix(e, "activating bank %d%s", fi->target,
 				  unchanged_note(fi));
 	fi->res.activated = true;

@@ -107,6 +107,7 @@ int flash_store_open(const char *dir, struct flash_store **out,
 	if (flash_bootrec_load(s, e) < 0)
 		goto fail;
 	pthread_mutex_init(&s->status_mu, NULL);
+	pthread_mutex_init(&s->rec_mu, NULL);
 	*out = s;
 	return 0;
 fail:
@@ -116,8 +117,10 @@ fail:
 
 void flash_store_close(struct flash_store *s)
 {
-	if (s)
+	if (s) {
 		pthread_mutex_destroy(&s->status_mu);
+		pthread_mutex_destroy(&s->rec_mu);
+	}
 	free(s);
 }
 
@@ -129,13 +132,17 @@ static int status_read(struct flash_store *s, struct flash_status *out,
 	int bank, rc;
 
 	memset(out, 0, sizeof(*out));
-	if (flash_bootrec_load(s, e) < 0)
+	pthread_mutex_lock(&s->rec_mu);
+	if (flash_bootrec_load(s, e) < 0) {
+		pthread_mutex_unlock(&s->rec_mu);
 		return e->code;
+	}
 	bank = (int)s->rec.bank;
 	out->active_bank = bank;
 	out->trial = s->rec.trial;
 	out->boot_count = s->rec.boot_count;
 	out->sequence = s->rec.sequence;
+	pthread_mutex_unlock(&s->rec_mu);
 	m = malloc(sizeof(*m));
 	if (!m)
 		return err_set(e, FLASH_ERR_IO, "out of memory");
@@ -229,11 +236,15 @@ int flash_store_status(struct flash_store *s, struct flash_status *out,
 
 int flash_store_confirm(struct flash_store *s, struct err *e)
 {
+	int rc = 0;
+
+	pthread_mutex_lock(&s->rec_mu);
 	if (flash_bootrec_load(s, e) < 0)
-		return e->code;
-	if (!s->rec.trial)
-		return 0;
-	return flash_bootrec_commit(s, s->rec.bank, false, 0, e);
+		rc = e->code;
+	else if (s->rec.trial)
+		rc = flash_bootrec_commit(s, s->rec.bank, false, 0, e);
+	pthread_mutex_unlock(&s->rec_mu);
+	return rc;
 }
 
 /* One bank against its manifest; 0 if intact (or empty). */
@@ -290,15 +301,20 @@ out:
 int flash_store_check(struct flash_store *s, struct buf *report,
 		      struct err *e)
 {
+	struct flash_bootrec rec;
 	struct err other;
 	int active, rc;
 
-	if (flash_bootrec_load(s, e) < 0)
+	pthread_mutex_lock(&s->rec_mu);
+	rc = flash_bootrec_load(s, e);
+	rec = s->rec;
+	pthread_mutex_unlock(&s->rec_mu);
+	if (rc < 0)
 		return e->code;
-	active = (int)s->rec.bank;
+	active = (int)rec.bank;
 	buf_appendf(report, "boot record: sequence %llu, active bank %d%s\n",
-		    (unsigned long long)s->rec.sequence, active,
-		    s->rec.trial ? " (on trial)" : "");
+		    (unsigned long long)rec.sequence, active,
+		    rec.trial ? " (on trial)" : "");
 	rc = check_bank(s, active, report, e);
 	check_bank(s, 1 - active, report, &other);
 	buf_appendf(report, "active bank %d: %s\n", active,
@@ -314,12 +330,16 @@ int flash_store_image_path(struct flash_store *s, const char *component,
 			   char *out, size_t outlen)
 {
 	char path[PATH_MAX];
+	int bank;
 
 	if (!bundle_name_valid(component) ||
 	    !strcmp(component, FLASH_MANIFEST_JSON) ||
 	    !strcmp(component, FLASH_MANIFEST_SIG))
 		return -1;
-	if (flash_bank_file(s, (int)s->rec.bank, component, path,
+	pthread_mutex_lock(&s->rec_mu);
+	bank = (int)s->rec.bank;
+	pthread_mutex_unlock(&s->rec_mu);
+	if (flash_bank_file(s, bank, component, path,
 			    sizeof(path)) < 0 || access(path, F_OK) < 0)
 		return -1;
 	if ((size_t)snprintf(out, outlen, "%s", path) >= outlen)

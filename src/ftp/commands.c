@@ -27,8 +27,10 @@ static void cmd_user(struct ftp_session *s, const struct ftp_command *c)
 		ftp_reply(s, 503, "Already logged in.");
 		return;
 	}
-	if (strlen(c->arg) >= sizeof(s->user)) {
-		ftp_reply(s, 501, "User name too long.");
+	/* No user has a longer name: refused before any password. */
+	if (strlen(c->arg) > FTP_LOGIN_NAME_MAX) {
+		ftp_reply(s, 501, "User name too long (at most %d characters).",
+			  FTP_LOGIN_NAME_MAX);
 		return;
 	}
 	snprintf(s->user, sizeof(s->user), "%s", c->arg);

@@ -52,6 +52,7 @@
 #define FTP_WRITE_SECONDS	10	/* a progress line to the client */
 #define FTP_CHUNK		(256 * 1024)
 #define FTP_USER_MAX		64
+#define FTP_LOGIN_NAME_MAX	29	/* bytes; the family's user names */
 #define FTP_PASSWORD_MAX	128
 
 #define FTP_TARGET_FLASH	"flash"

@@ -18,6 +18,7 @@ struct console_io {
 	struct shell_io io;
 	int in_fd;
 	int out_fd;
+	int stop_fd;		/* readable: the daemon is stopping */
 	char in[1024];
 	size_t in_len;
 	size_t in_off;
@@ -60,8 +61,6 @@ static int take_line(struct console_io *c, char *line)
 			c->overflow = false;
 			return overflow ? SHELL_READ_TOO_LONG : n;
 		}
-		if (ch == '\0')
-			continue;
 		if (c->len >= SHELL_LINE_MAX) {
 			c->overflow = true;
 			continue;
@@ -76,7 +75,10 @@ static int read_line_raw(struct console_io *c, char *line, int timeout_ms)
 	int64_t deadline = now_ms() + timeout_ms;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = c->in_fd, .events = POLLIN };
+		struct pollfd pfd[2] = {
+			{ .fd = c->in_fd, .events = POLLIN },
+			{ .fd = c->stop_fd, .events = POLLIN },
+		};
 		int64_t left;
 		ssize_t n;
 		int rc = take_line(c, line);
@@ -86,13 +88,17 @@ static int read_line_raw(struct console_io *c, char *line, int timeout_ms)
 		left = deadline - now_ms();
 		if (left <= 0)
 			return SHELL_READ_TIMEOUT;
-		rc = poll(&pfd, 1, (int)left);
+		rc = poll(pfd, c->stop_fd >= 0 ? 2 : 1, (int)left);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
 			return SHELL_READ_CLOSED;
 		if (rc == 0)
 			return SHELL_READ_TIMEOUT;
+		if (c->stop_fd >= 0 && pfd[1].revents) {
+			c->closed = true;
+			return SHELL_READ_CLOSED;
+		}
 		n = read(c->in_fd, c->in, sizeof(c->in));
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -127,11 +133,12 @@ static int console_secret(struct shell_io *io, bool on)
 }
 
 static void console_io_init(struct console_io *c, int in_fd, int out_fd,
-			    const char *iface, const char *peer)
+			    int stop_fd, const char *iface, const char *peer)
 {
 	memset(c, 0, sizeof(*c));
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
+	c->stop_fd = stop_fd;
 	c->io.read_line = console_read_line;
 	c->io.write = console_write;
 	c->io.secret = console_secret;
@@ -140,14 +147,15 @@ static void console_io_init(struct console_io *c, int in_fd, int out_fd,
 }
 
 void console_run(const struct shell_service *svc, int in_fd, int out_fd,
-		 bool loop)
+		 bool loop, int stop_fd)
 {
 	struct console_io *c = malloc(sizeof(*c));
 
 	if (!c)
 		return;
 	do {
-		console_io_init(c, in_fd, out_fd, "console", "console");
+		console_io_init(c, in_fd, out_fd, stop_fd, "console",
+				"console");
 		shell_session_run(svc, &c->io, NULL, SHELL_ROLE_MONITOR);
 	} while (loop && !c->closed);
 	free(c);

@@ -3,7 +3,9 @@
  * server, as a terminal's line discipline would do them. With a pty
  * request the client's terminal is raw: we echo, erase, and turn CR into
  * the end of a line. Without one (a script's pipe) nothing is echoed and
- * control characters are dropped. Pure: no I/O; echo goes to a buffer.
+ * control characters are kept in the line, as are control keys without a
+ * meaning here: the CLI's lexer refuses them with their position instead
+ * of running what is left. Pure: no I/O; echo goes to a buffer.
  */
 #include <string.h>
 
@@ -102,7 +104,12 @@ static int control(struct line_editor *ed, unsigned char c, struct buf *echo)
 		text_byte(ed, ' ', echo);
 		break;
 	default:
-		break;	/* other keys have no meaning here */
+		/* Kept unechoed, for the lexer to name (see the top). */
+		if (ed->len >= SHELL_LINE_MAX)
+			ed->overflow = true;
+		else
+			ed->line[ed->len++] = (char)c;
+		break;
 	}
 	return LINE_MORE;
 }
@@ -155,8 +162,10 @@ int line_editor_feed(struct line_editor *ed, const char *data, size_t len,
 			text_byte(ed, (char)c, echo);
 			continue;
 		}
-		if (!ed->terminal)
+		if (!ed->terminal) {
+			text_byte(ed, (char)c, echo);
 			continue;
+		}
 		rc = control(ed, c, echo);
 		if (rc != LINE_MORE) {
 			*consumed = i + 1;

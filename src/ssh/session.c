@@ -10,6 +10,9 @@
 
 #include "ssh/shell.h"
 
+#define QUOTE_(x) #x
+#define QUOTE(x) QUOTE_(x)	/* a limit's value inside a message */
+
 int shell_io_write_str(struct shell_io *io, const char *s)
 {
 	return io->write(io, s, strlen(s));
@@ -40,9 +43,25 @@ static int left_ms(int64_t deadline)
 }
 
 /*
+ * Why a login name is refused before any password is asked, or NULL. No
+ * user can have such a name (CONFIG_USER_NAME_MAX), so nothing is hashed.
+ */
+static const char *login_name_refused(const char *name, int n)
+{
+	if (n == SHELL_READ_TOO_LONG || n > SHELL_LOGIN_NAME_MAX)
+		return "Login name too long (at most "
+		       QUOTE(SHELL_LOGIN_NAME_MAX) " characters).\n";
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 ||
+		    (unsigned char)name[i] == 0x7f)
+			return "Login name contains a control character.\n";
+	return NULL;
+}
+
+/*
  * 0 and the user and role, or -1 when the connection should end: after
- * SHELL_LOGIN_TRIES_MAX wrong logins, a lockout, or SHELL_LOGIN_SECONDS.
- * An empty user name only asks again.
+ * SHELL_LOGIN_TRIES_MAX wrong logins, a lockout, SHELL_LOGIN_SECONDS, or
+ * a login name longer than a line. An empty user name only asks again.
  */
 static int login(const struct shell_service *svc, struct shell_io *io,
 		 char *user, enum shell_role *role)
@@ -56,14 +75,23 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 
 		if (shell_io_write_str(io, SHELL_LOGIN_PROMPT) < 0)
 			return -1;
+		const char *refused;
+
 		n = io->read_line(io, line, left_ms(deadline));
 		if (n == SHELL_READ_CLOSED || n == SHELL_READ_TIMEOUT)
 			return -1;
 		if (n == 0)
 			continue;
-		user[0] = '\0';
-		if (n > 0 && (size_t)n < SHELL_USER_MAX)
-			memcpy(user, line, (size_t)n + 1);
+		refused = login_name_refused(line, n);
+		if (refused) {
+			/* Said at once; a name over a line is a flood: hang up. */
+			tries++;
+			if (shell_io_write_str(io, refused) < 0 ||
+			    n == SHELL_READ_TOO_LONG)
+				return -1;
+			continue;
+		}
+		memcpy(user, line, (size_t)n + 1);
 		if (io->secret(io, true) < 0 ||
 		    shell_io_write_str(io, SHELL_PASSWORD_PROMPT) < 0)
 			return -1;
@@ -89,8 +117,9 @@ static int login(const struct shell_service *svc, struct shell_io *io,
 		 * slow); a wrong password's message tells nothing, a lockout
 		 * says why and for how long. */
 		if (rc == SHELL_AUTH_LOCKED || rc == SHELL_AUTH_REFUSED) {
-			log_warn("%s: login from %s refused: %s", io->iface,
-				 io->peer, e.msg);
+			log_warn_limited("shell: login refused",
+					 "%s: login from %s refused: %s",
+					 io->iface, io->peer, e.msg);
 			shell_io_write_str(io, rc == SHELL_AUTH_LOCKED ?
 					   "Login locked out: " :
 					   "Login refused: ");

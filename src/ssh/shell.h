@@ -19,6 +19,7 @@
 #define SHELL_SESSIONS_MAX	16	/* per listener */
 #define SHELL_LINE_MAX		1024	/* command line, without CR LF */
 #define SHELL_USER_MAX		64
+#define SHELL_LOGIN_NAME_MAX	29	/* bytes; the family's user names */
 #define SHELL_PASSWORD_MAX	128
 #define SHELL_LOGIN_TRIES_MAX	3	/* wrong logins before we hang up */
 #define SHELL_LOGIN_SECONDS	60	/* to finish logging in */
@@ -131,7 +132,7 @@ struct sftp_service {
 enum telnet_status {
 	TELNET_MORE = 0,	/* need more bytes */
 	TELNET_LINE = 1,	/* p->line holds one line, NUL-terminated */
-	TELNET_TOO_LONG = -1,	/* a line over SHELL_LINE_MAX was dropped */
+	TELNET_TOO_LONG = -1,	/* a line passed SHELL_LINE_MAX: dropped */
 };
 
 #define TELNET_IAC	255
@@ -247,10 +248,11 @@ void telnet_server_stop(struct telnet_server *t);
 
 /* ---- console.c: the login and command loop on a fd pair ---- */
 
-/* Returns when the user logs out or input ends. Each login starts over
- * while loop is true (a serial console never goes away). */
+/* Returns when the user logs out, input ends or stop_fd (-1: none)
+ * becomes readable. Each login starts over while loop is true (a serial
+ * console never goes away). */
 void console_run(const struct shell_service *svc, int in_fd, int out_fd,
-		 bool loop);
+		 bool loop, int stop_fd);
 
 /* ---- hostkey.c ---- */
 

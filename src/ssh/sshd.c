@@ -119,6 +119,16 @@ static int on_auth_password(ssh_session session, const char *user,
 	if (c->locked || c->auth_failures >= SHELL_LOGIN_TRIES_MAX)
 		return SSH_AUTH_DENIED;
 	/* authenticate() waits after a wrong password (config's A4). */
+	if (strlen(user) > SHELL_LOGIN_NAME_MAX) {
+		/* No user has such a name: refused at once, nothing hashed,
+		 * and no further try on this connection. */
+		c->auth_failures = SHELL_LOGIN_TRIES_MAX;
+		log_warn_limited("ssh: long login name",
+				 "ssh: login name from %s longer than %d "
+				 "bytes refused", c->peer,
+				 SHELL_LOGIN_NAME_MAX);
+		return SSH_AUTH_DENIED;
+	}
 	if (strlen(user) < SHELL_USER_MAX &&
 	    strlen(password) < SHELL_PASSWORD_MAX)
 		rc = c->srv->shell.ops->authenticate(c->srv->shell.ctx, user,
@@ -295,28 +305,33 @@ static int on_data(ssh_session session, ssh_channel channel, void *data,
 	return (int)take;
 }
 
-/* What libssh kept back: before the callback was set, or while we were
- * full. Read through a copy: the read may run on_data itself. */
+/*
+ * What libssh kept back: before the callback was set, or while we were
+ * full. The callback is off during the read: a read that finds the
+ * buffer short handles the next packets, and on_data would then fill
+ * input[] under us, leaving the bytes read no room (they were lost).
+ * Without it, new data joins libssh's buffer behind the held bytes, and
+ * the read takes no more than there is room for, oldest first.
+ */
 static void input_pull(struct ssh_conn *c)
 {
-	char chunk[SSHD_INPUT_MAX];
+	ssh_channel_data_callback data_fn = c->channel_cb.channel_data_function;
 
 	if (c->input_off == c->input_len)
 		c->input_off = c->input_len = 0;
+	c->channel_cb.channel_data_function = NULL;
 	while (c->input_len < sizeof(c->input)) {
 		int n = ssh_channel_read_nonblocking(
-			c->channel, chunk,
+			c->channel, c->input + c->input_len,
 			(uint32_t)(sizeof(c->input) - c->input_len), 0);
 
 		if (n <= 0) {
 			c->input_held = false;
-			return;
+			break;
 		}
-		if ((size_t)n > sizeof(c->input) - c->input_len)
-			n = (int)(sizeof(c->input) - c->input_len);
-		memcpy(c->input + c->input_len, chunk, (size_t)n);
 		c->input_len += (size_t)n;
 	}
+	c->channel_cb.channel_data_function = data_fn;
 }
 
 /* The channel or the connection has closed: no one to write to. */

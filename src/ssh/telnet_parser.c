@@ -74,39 +74,39 @@ static void option(struct telnet_parser *p, uint8_t verb, uint8_t opt)
 
 static int line_end(struct telnet_parser *p)
 {
-	bool overflow = p->overflow;
-
 	p->line[p->len] = '\0';
-	p->overflow = false;
-	if (overflow) {
-		p->len = 0;
-		p->line[0] = '\0';
-		return TELNET_TOO_LONG;
-	}
 	p->line_done = true;
 	return TELNET_LINE;
 }
 
-static void data_byte(struct telnet_parser *p, uint8_t c)
+/* True when this byte made the line too long (reported at once). */
+static bool data_byte(struct telnet_parser *p, uint8_t c)
 {
 	if (c == 0x08 || c == 0x7f) {
 		if (p->len > 0 && !p->overflow)
 			p->len--;
-		return;
+		return false;
 	}
-	if (c < 0x20 && c != '\t')
-		return;
+	/* Other control bytes, NUL included, stay in the line: the CLI's
+	 * lexer refuses them with their position, where dropping them here
+	 * would run a different command ("na\0me" as "name"). */
+	if (p->overflow)
+		return false;
 	if (p->len >= SHELL_LINE_MAX) {
 		p->overflow = true;
-		return;
+		p->len = 0;
+		return true;
 	}
 	p->line[p->len++] = (char)c;
+	return false;
 }
 
 /*
  * Feeds bytes up to the end of one line. Returns TELNET_LINE (p->line is
- * good until the next call), TELNET_TOO_LONG or TELNET_MORE; *consumed says
- * how much of data was used.
+ * good until the next call), TELNET_MORE, or TELNET_TOO_LONG as soon as a
+ * line passes SHELL_LINE_MAX: a client sending a MiB is answered at once,
+ * and the rest of that line is dropped as it arrives. *consumed says how
+ * much of data was used.
  */
 int telnet_parser_feed(struct telnet_parser *p, const uint8_t *data,
 		       size_t len, size_t *consumed)
@@ -124,7 +124,10 @@ int telnet_parser_feed(struct telnet_parser *p, const uint8_t *data,
 		case ST_IAC:
 			p->state = ST_DATA;
 			if (c == TELNET_IAC) {
-				data_byte(p, c);
+				if (data_byte(p, c)) {
+					*consumed = i + 1;
+					return TELNET_TOO_LONG;
+				}
 			} else if (c >= TELNET_WILL && c <= TELNET_DONT) {
 				p->option_verb = c;
 				p->state = ST_OPTION;
@@ -162,10 +165,19 @@ int telnet_parser_feed(struct telnet_parser *p, const uint8_t *data,
 		}
 		if (c == '\r' || c == '\n') {
 			p->after_cr = c == '\r';
+			if (p->overflow) {
+				/* the end of a line already refused */
+				p->overflow = false;
+				p->len = 0;
+				continue;
+			}
 			*consumed = i + 1;
 			return line_end(p);
 		}
-		data_byte(p, c);
+		if (data_byte(p, c)) {
+			*consumed = i + 1;
+			return TELNET_TOO_LONG;
+		}
 	}
 	*consumed = len;
 	p->line[p->len] = '\0';

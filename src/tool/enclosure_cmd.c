@@ -77,7 +77,7 @@ static pid_t power_on(const char *dir, struct controller *c,
 	      "--ftp-port", ports[SVC_FTP], "--ssh-port", ports[SVC_SSH],
 	      "--telnet-port", ports[SVC_TELNET],
 	      "--sftp-port", ports[SVC_SFTP],
-	      "--simulator", (char *)NULL);
+	      "--log-file", log, "--simulator", (char *)NULL);
 	fprintf(stderr, "tandem enclosure: exec %s: %s\n", loader,
 		strerror(errno));
 	_exit(127);

@@ -91,7 +91,7 @@ def upload(ports, ctl, path):
     try:
         with open(path, "rb") as fh:
             return f.storbinary("STOR flash", fh)
-    except ftplib.error_temp as e:
+    except (ftplib.error_temp, ftplib.error_perm) as e:
         return str(e)
     finally:
         f.close()

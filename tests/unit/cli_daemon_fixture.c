@@ -145,7 +145,7 @@ static void controller_start(struct cli_daemon_fixture *f)
 	struct err e;
 
 	snprintf(path, sizeof(path), "%s/a", f->dir);
-	if (controller_open(&f->controller, path, 'A', "127.0.0.2", true,
+	if (controller_open(&f->controller, path, 'A', "127.0.0.2", true, 0,
 			    &e) < 0)
 		fail_msg("controller_open: %s", e.msg);
 	controller_started(&f->controller);
@@ -206,7 +206,7 @@ void cli_daemon_fixture_open(struct cli_daemon_fixture *f)
 		 f->dir);
 	assert_int_equal(system(command), 0);
 	snprintf(path, sizeof(path), "%s/a", f->dir);
-	if (controller_open(&f->controller, path, 'A', "127.0.0.2", true,
+	if (controller_open(&f->controller, path, 'A', "127.0.0.2", true, 0,
 			    &e) < 0)
 		fail_msg("controller_open: %s", e.msg);
 }

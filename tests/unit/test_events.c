@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,33 +221,76 @@ static void test_corrupt_middle_skipped(void **state)
 	free(c);
 }
 
+/* A message that makes a record of exactly len bytes. */
+static void append_sized(struct events_log *log, size_t len, int i)
+{
+	char msg[EVENTS_MESSAGE_MAX];
+	struct event ev = { .seq = 1, .controller = 'A' };
+	uint8_t rec[EVENTS_RECORD_MAX];
+	size_t fixed = events_record_encode(&ev, rec, sizeof(rec));
+
+	assert_true(len > fixed + 8 && len - fixed < sizeof(msg));
+	snprintf(msg, sizeof(msg), "%08d", i);
+	memset(msg + 8, 'm', len - fixed - 8);
+	msg[len - fixed] = '\0';
+	assert_int_equal(events_append(log, EVENTS_INFORMATIONAL, 237, "%s",
+				       msg), 0);
+}
+
 static void test_bounded_size(void **state)
 {
 	struct fixture *f = *state;
 	struct collected *c = calloc(1, sizeof(*c));
 	struct events_open_info info;
 	struct events_log *log;
-	const size_t cap = EVENTS_LOG_MIN;
+	const size_t cap = EVENTS_LOG_MIN, rec = 128, per_file = cap / rec;
+	char older[PATH_MAX + 8], third[PATH_MAX + 8];
 	struct err e;
 
+	snprintf(older, sizeof(older), "%s.1", f->path);
+	snprintf(third, sizeof(third), "%s.2", f->path);
 	assert_int_equal(events_open(f->path, 'A', cap - 1, &log, NULL, &e),
 			 -EINVAL);
 	log = open_log(f->path, cap, NULL);
+	/* just under the cap, then exactly at it: one file */
+	for (size_t i = 1; i <= per_file; i++) {
+		append_sized(log, rec, (int)i);
+		assert_int_equal(file_size(f->path), (off_t)(i * rec));
+		assert_int_equal(access(older, F_OK), -1);
+	}
+	/* one record over: the full file becomes events.log.1 */
+	append_sized(log, rec, (int)per_file + 1);
+	assert_int_equal(file_size(older), (off_t)cap);
+	assert_int_equal(file_size(f->path), (off_t)rec);
+	/* both files are read, newest first, with no hole */
+	events_each(log, 0, EVENTS_SEVERITY_ALL, collect, c);
+	assert_int_equal(c->n, per_file + 1);
+	for (size_t i = 0; i < c->n; i++)
+		assert_int_equal(c->ev[i].seq, per_file + 1 - i);
+	assert_int_equal(events_count(log), per_file + 1);
+	events_close(log);
+	/* a restart reads both and numbers on */
+	log = open_log(f->path, cap, &info);
+	assert_int_equal(info.records, per_file + 1);
+	assert_int_equal(info.torn_bytes + info.corrupt_bytes, 0);
 	for (int i = 1; i <= 300; i++) {
 		assert_int_equal(events_append(log, EVENTS_INFORMATIONAL, 237,
 			"a message of a realistic length, number %d", i), 0);
 		assert_true(file_size(f->path) <= (off_t)cap);
+		assert_true(file_size(older) <= (off_t)cap);
 	}
+	/* only one older file is kept */
+	assert_int_equal(access(third, F_OK), -1);
+	c->n = 0;
 	events_each(log, 0, EVENTS_SEVERITY_ALL, collect, c);
-	assert_true(c->n > 20);
-	assert_int_equal(c->ev[0].seq, 300);
-	/* Contiguous newest run: no holes. */
+	assert_true(c->n > 40);
+	assert_int_equal(c->ev[0].seq, per_file + 1 + 300);
 	for (size_t i = 1; i < c->n; i++)
 		assert_int_equal(c->ev[i].seq, c->ev[i - 1].seq - 1);
-	events_close(log);
-	log = open_log(f->path, cap, &info);
-	assert_int_equal(info.records, c->n);
-	assert_int_equal(info.torn_bytes + info.corrupt_bytes, 0);
+	/* `show events last N` stops inside the newer file or the older */
+	c->n = 0;
+	events_each(log, 3, EVENTS_SEVERITY_ALL, collect, c);
+	assert_int_equal(c->n, 3);
 	events_close(log);
 	free(c);
 }

@@ -104,6 +104,7 @@ static void test_echo_negotiation_never_loops(void **state)
 	assert_false(p.echo_on);
 }
 
+/* Erase keys edit; other control bytes stay, for the lexer to refuse. */
 static void test_erase_and_controls(void **state)
 {
 	static const uint8_t text[] = "showX\x7f vY\x08" "ersions\x01\x1b\t!"
@@ -113,8 +114,50 @@ static void test_erase_and_controls(void **state)
 
 	(void)state;
 	assert_int_equal(lines_of(text, sizeof(text) - 1, 3, out, &p), 2);
-	assert_string_equal(out[0], "show versions\t");
+	assert_string_equal(out[0], "show versions\x01\x1b\t");
 	assert_string_equal(out[1], "ok");
+}
+
+/* A NUL inside a line reaches the CLI (which refuses it); CR NUL ends one. */
+static void test_nul_kept_inside_a_line(void **state)
+{
+	static const uint8_t text[] = "create user na\0me\r\0next\r\n";
+	struct telnet_parser p;
+	size_t used = 0;
+
+	(void)state;
+	telnet_parser_init(&p);
+	assert_int_equal(telnet_parser_feed(&p, text, sizeof(text) - 1, &used),
+			 TELNET_LINE);
+	assert_int_equal(p.len, 17);
+	assert_memory_equal(p.line, "create user na\0me", 17);
+	assert_int_equal(telnet_parser_feed(&p, text + used,
+					    sizeof(text) - 1 - used, &used),
+			 TELNET_LINE);
+	assert_string_equal(p.line, "next");
+}
+
+/* Too long is said at the byte that passes the limit, not at the line's
+ * end; the rest of that line is dropped as it comes. */
+static void test_too_long_reported_at_once(void **state)
+{
+	static uint8_t text[SHELL_LINE_MAX + 64];
+	struct telnet_parser p;
+	size_t used = 0, off;
+
+	(void)state;
+	memset(text, 'n', sizeof(text));
+	telnet_parser_init(&p);
+	assert_int_equal(telnet_parser_feed(&p, text, sizeof(text), &used),
+			 TELNET_TOO_LONG);
+	assert_int_equal(used, SHELL_LINE_MAX + 1);
+	off = used;
+	assert_int_equal(telnet_parser_feed(&p, text + off,
+					    sizeof(text) - off, &used),
+			 TELNET_MORE);
+	assert_int_equal(telnet_parser_feed(&p, (const uint8_t *)"nn\r\nok\r\n",
+					    8, &used), TELNET_LINE);
+	assert_string_equal(p.line, "ok");
 }
 
 static void test_line_limit_under_at_over(void **state)
@@ -177,6 +220,8 @@ int main(void)
 		cmocka_unit_test(test_echo_negotiation_never_loops),
 		cmocka_unit_test(test_erase_and_controls),
 		cmocka_unit_test(test_line_limit_under_at_over),
+		cmocka_unit_test(test_nul_kept_inside_a_line),
+		cmocka_unit_test(test_too_long_reported_at_once),
 		cmocka_unit_test(test_reply_queue_is_bounded),
 		cmocka_unit_test(test_escape_crlf_and_iac),
 	};
