@@ -76,6 +76,10 @@ static void cmd_pass(struct ftp_session *s, const struct ftp_command *c)
 		return;
 	}
 	s->state = FTP_STATE_READY;
+	/* Before the 230: a client that has read it is logged in, so a
+	 * newcomer can no longer cut it to make room. */
+	if (s->conn)
+		tcp_conn_authenticated(s->conn);
 	buf_init(&text, 16384);
 	if (s->cfg->ops->login_text)
 		s->cfg->ops->login_text(s->cfg->ctx, &text);

@@ -154,7 +154,6 @@ void *ftp_session_main(void *arg)
 {
 	struct ftp_session *s = arg;
 	struct ftp_command cmd;
-	bool authenticated = false;
 
 	s->started = s->last_command = ftp_now();
 	s->pasv_fd = -1;
@@ -178,12 +177,8 @@ void *ftp_session_main(void *arg)
 			ftp_command_dispatch(s, &cmd);
 		/* Only a logged-in client's commands keep it: before login
 		 * the listener's deadline runs, whatever (NOOP...) it sends. */
-		if (s->state == FTP_STATE_READY) {
-			if (!authenticated)
-				tcp_conn_authenticated(s->conn);
-			authenticated = true;
+		if (s->state == FTP_STATE_READY)
 			s->last_command = ftp_now();
-		}
 	}
 	ftp_data_reset(s);
 	return NULL;

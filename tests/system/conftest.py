@@ -27,3 +27,19 @@ def tandem():
         return subprocess.run([exe, *map(str, args)], capture_output=True,
                               text=True, check=check, timeout=300, **kw)
     return run
+
+
+@pytest.fixture
+def bundles(tmp_path):
+    """Signed bundles for the FTP and SFTP tests (ftp_helpers.Bundles)."""
+    from ftp_helpers import Bundles
+    return Bundles(tmp_path)
+
+
+@pytest.fixture
+def ctl(tmp_path, bundles):
+    """One controller trusting the bundles' key (ftp_helpers.Controller)."""
+    from ftp_helpers import Controller
+    c = Controller(tmp_path / "a", bundles.keys)
+    yield c
+    c.stop()

@@ -12,12 +12,7 @@ import time
 import pytest
 
 from conftest import program
-from ftp_helpers import MANAGE, MONITOR, Bundles, Controller
-
-
-@pytest.fixture
-def bundles(tmp_path):
-    return Bundles(tmp_path)
+from ftp_helpers import MANAGE, MONITOR, Controller
 
 
 def login(ctl, user=MANAGE):

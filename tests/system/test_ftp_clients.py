@@ -12,19 +12,7 @@ import time
 
 import pytest
 
-from ftp_helpers import MANAGE, Bundles, Controller
-
-
-@pytest.fixture
-def bundles(tmp_path):
-    return Bundles(tmp_path)
-
-
-@pytest.fixture
-def ctl(tmp_path, bundles):
-    c = Controller(tmp_path / "a", bundles.keys)
-    yield c
-    c.stop()
+from ftp_helpers import MANAGE
 
 
 def installed(ctl, version):

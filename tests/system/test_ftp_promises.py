@@ -9,10 +9,8 @@ import socket
 import subprocess
 import time
 
-import pytest
-
 from conftest import program
-from ftp_helpers import MANAGE, Bundles, Controller
+from ftp_helpers import MANAGE, Controller
 
 FTP_SESSIONS_MAX = 8          # src/ftp/ftp.h
 FTP_LOGIN_TRIES_MAX = 3
@@ -53,18 +51,6 @@ class Raw:
 
     def close(self):
         self.sock.close()
-
-
-@pytest.fixture
-def bundles(tmp_path):
-    return Bundles(tmp_path)
-
-
-@pytest.fixture
-def ctl(tmp_path, bundles):
-    c = Controller(tmp_path / "a", bundles.keys)
-    yield c
-    c.stop()
 
 
 def load(ctl, path, target="flash", f=None):
@@ -122,13 +108,21 @@ def test_three_wrong_passwords_close_the_connection(ctl):
     f.quit()
 
 
+def logged_in(port):
+    r = Raw(port)
+    assert r.reply().startswith(b"220 ")
+    assert r.send("USER %s" % MANAGE[0]).startswith(b"331 ")
+    assert r.send("PASS %s" % MANAGE[1]).startswith(b"230")
+    return r
+
+
 def test_session_limit(ctl):
+    """8 sessions logged in: the next is told 421 and closed. (Sessions
+    not logged in would be cut to make room: test_admission.py.)"""
     socks = []
     try:
         for _ in range(FTP_SESSIONS_MAX):
-            r = Raw(ctl.ftp)
-            assert r.reply().startswith(b"220 ")
-            socks.append(r)
+            socks.append(logged_in(ctl.ftp))
         extra = Raw(ctl.ftp)
         reply = extra.reply()
         assert reply.startswith(b"421 Too many FTP sessions"), reply
@@ -141,7 +135,7 @@ def test_session_limit(ctl):
             r = Raw(ctl.ftp)
             reply = r.reply()
             if reply.startswith(b"220 "):
-                socks.append(r)
+                r.close()
                 break
             assert reply.startswith(b"421 "), reply
             r.close()

@@ -16,6 +16,7 @@ LOCKED = re.compile(r"^530 Login refused: Too many failed logins from "
                     r"127\.0\.0\.1; try again in \d+ second\(s\)\.$")
 MANY = re.compile(r"^530 Login refused: Too many failed logins on this "
                   r"controller from many sources; try again in 5 second\(s\)\.$")
+CUT = "(connection cut before an answer)"
 BURST, WAIT_MAX = 10, 5        # CONFIG_LOGIN_GLOBAL_BURST, _WAIT_MAX_SECONDS
 
 
@@ -40,10 +41,17 @@ def login(port, user, password, source="127.0.0.1"):
             assert str(e).startswith("421") and time.monotonic() < deadline
             f.close()
             time.sleep(0.02)
+        except (EOFError, OSError):
+            f.close()
+            return CUT
     try:
         return f.login(user, password)
     except ftplib.Error as e:
         return str(e)
+    except (EOFError, OSError):
+        # Cut while it waited: a full listener makes room by cutting the
+        # oldest connection not logged in (src/common/listener.h).
+        return CUT
     finally:
         f.close()
 
@@ -100,8 +108,9 @@ def test_two_hundred_sources_get_only_the_global_limit(tmp_path):
     """One wrong password from each of 200 addresses, 8 at a time (the FTP
     session limit), at 60 failures a minute: no more are checked than the
     burst, the longest queue and one a second allow; the others are refused
-    at once and told why. The right password from a fresh address then
-    gets in within the queue's wait."""
+    at once and told why (or, while they wait, cut by the listener to make
+    room for the next). The right password from a fresh address then gets
+    in once the queue's debt is repaid (at most twice its longest wait)."""
     d = start(tmp_path / "state", "login-failure-delay-ms=0",
               "login-global-failures=60")
     try:
@@ -128,15 +137,23 @@ def test_two_hundred_sources_get_only_the_global_limit(tmp_path):
         elapsed = time.monotonic() - start_t
         checked = [r for r in replies if r == WRONG]
         many = [r for r in replies if MANY.match(r)]
+        cut = [r for r in replies if r == CUT]
         assert len(replies) == 200
-        assert len(checked) + len(many) == 200, set(replies)
+        assert len(checked) + len(many) + len(cut) == 200, set(replies)
         assert len(checked) <= BURST + WAIT_MAX + int(elapsed) + 1, \
             (len(checked), elapsed)
-        assert len(many) >= 100, (len(many), elapsed)
+        assert len(many) >= 100, (len(many), len(cut), elapsed)
+        # Attempts still queued when their connections were cut keep their
+        # tokens, so the bucket may owe up to WAIT_MAX seconds: the right
+        # password is told to come back until it is repaid, then gets in.
         t0 = time.monotonic()
-        r = login(d.ports["ftp"], *MANAGE, source="127.0.9.9")
+        while True:
+            r = login(d.ports["ftp"], *MANAGE, source="127.0.9.9")
+            if not MANY.match(r):
+                break
+            assert time.monotonic() - t0 < 2 * WAIT_MAX + 2, r
+            time.sleep(0.5)
         assert r.startswith("230"), r
-        assert time.monotonic() - t0 < WAIT_MAX + 1
     finally:
         assert d.stop() == 0
 
