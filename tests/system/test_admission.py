@@ -19,7 +19,6 @@ import time
 
 import pytest
 
-from conftest import program
 from test_transport_shell import (MANAGE, PARTNER_WARNING, SSH_OPTS, Tandemd,
                                   telnet_login)
 
@@ -352,7 +351,8 @@ def test_ssh_key_exchange_trickled_is_cut_at_the_login_deadline(short):
 def test_ftp_noop_before_login_does_not_extend_the_deadline(short):
     s = connect(short.ports["ftp"], "127.0.9.3")
     start = time.monotonic()
-    seen, answered = until(s, b"220 "), 0
+    until(s, b"220 ")
+    answered = 0
     while True:
         try:
             s.sendall(b"NOOP\r\n")

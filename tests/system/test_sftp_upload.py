@@ -14,7 +14,7 @@ import paramiko
 import pytest
 
 from conftest import program
-from test_transport_shell import (MANAGE, MONITOR, SSH_OPTS, Tandemd,
+from test_transport_shell import (MANAGE, SSH_OPTS, Tandemd,
                                   paramiko_client, ssh_run)
 
 EXIT_RESTART = 75
