@@ -581,9 +581,16 @@ void tcp_listener_close(struct tcp_listener *l)
 	close(l->wake[1]);
 	pthread_mutex_lock(&l->mu);
 	admission_log_flush(l, now_ms(), true);
-	for (i = 0; i < l->nslots; i++)
-		if (l->slots[i].used && !l->slots[i].done)
-			shutdown(l->slots[i].fd, SHUT_RDWR);
+	/* Cut, not logged: a session failing because the listener closed
+	 * (tcp_conn_is_cut) says nothing after the summary above. */
+	for (i = 0; i < l->nslots; i++) {
+		struct tcp_conn *c = &l->slots[i];
+
+		if (c->used && !c->done) {
+			c->cut = true;
+			shutdown(c->fd, SHUT_RDWR);
+		}
+	}
 	pthread_mutex_unlock(&l->mu);
 }
 
