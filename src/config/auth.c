@@ -271,6 +271,16 @@ static void global_give_back(struct config *cfg)
 		cfg->global_tokens = CONFIG_LOGIN_GLOBAL_BURST * 1000LL;
 }
 
+/* Failures more than seconds before now no longer count towards the
+ * lockout: only failures each no more than seconds after the one before
+ * add up. Called with cfg->lock held. */
+static void window_expire(struct config_lockout *l, time_t now,
+			  unsigned seconds)
+{
+	if (l->failures && now - l->last_failure > (time_t)seconds)
+		l->failures = 0;
+}
+
 /* A4: the wait after the step-th failure in a row (1, 2, ...). */
 static unsigned failure_delay_ms(unsigned base, unsigned step)
 {
@@ -344,8 +354,8 @@ int config_auth_login(struct config *cfg, const char *user,
 		l->failures = 0;
 		l->delay_step = 0;
 	}
-	if (l && l->failures && now - l->last_failure > (time_t)seconds)
-		l->failures = 0;
+	if (l)
+		window_expire(l, now, seconds);
 	if (!l)
 		l = lockout_new(cfg, source);
 	if (l && l->failures + l->in_flight >= threshold) {	/* A1 */
@@ -394,8 +404,7 @@ int config_auth_login(struct config *cfg, const char *user,
 			l->delay_step = 0;
 		}
 	} else if (l) {
-		if (l->failures && now - l->last_failure > (time_t)seconds)
-			l->failures = 0;
+		window_expire(l, now, seconds);	/* the hash may have waited */
 		l->failures++;
 		l->delay_step++;
 		l->last_failure = now;

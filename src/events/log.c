@@ -231,19 +231,20 @@ static int events_load(struct events_log *log, struct events_open_info *info,
 					     0644, e);
 		if (rc < 0)
 			goto out;
-	} else if (info->torn_bytes) {
-		/* E1: drop the torn tail so appends follow a whole record. */
-		if (truncate(log->path, (off_t)clean) < 0) {
-			rc = err_set(e, -errno, "%s: cannot drop torn record: %s",
-				     log->path, strerror(errno));
-			goto out;
-		}
 	}
 	log->fd = powerloss_open(log->path,
 				 O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (log->fd < 0) {
 		rc = err_set(e, -errno, "%s: cannot open: %s", log->path,
 			     strerror(errno));
+		goto out;
+	}
+	/* E1: drop the torn tail so appends follow a whole record (the
+	 * corrupt case above rewrote the file without it). */
+	if (!info->corrupt_runs && info->torn_bytes &&
+	    powerloss_ftruncate(log->fd, (off_t)clean) < 0) {
+		rc = err_set(e, -errno, "%s: cannot drop torn record: %s",
+			     log->path, strerror(errno));
 		goto out;
 	}
 	if (info->torn_bytes && powerloss_fsync(log->fd) < 0) {
@@ -341,14 +342,15 @@ static int events_rotate(struct events_log *log)
 
 	old_path(log, old, sizeof(old));
 	dir_of(log->path, dir, sizeof(dir));
-	if (rename(log->path, old) < 0)
+	if (powerloss_rename(log->path, old) < 0)
 		return -errno;
-	fd = open(log->path, O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC,
-		  0644);
+	fd = powerloss_open(log->path,
+			    O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    0644);
 	if (fd < 0) {
 		rc = -errno;
 		/* Put the live file back, so appends carry on in it. */
-		rename(old, log->path);
+		powerloss_rename(old, log->path);
 		return rc;
 	}
 	rc = fs_fsync_dir(dir);

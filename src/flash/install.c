@@ -577,7 +577,6 @@ static int image_read_back(struct flash_install *fi, size_t i, struct err *e)
 static int finish_steps(struct flash_install *fi, struct err *e)
 {
 	const struct bundle_manifest *m = &fi->res.manifest;
-	char dir[PATH_MAX];
 	int rc;
 
 	if (bundle_verifier_finish(fi->v) < 0)
@@ -597,11 +596,14 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		fi->res.activated = false;
 		return 0;
 	}
+	/* The images' names (new files and links in the bank directory, and
+	 * the clear's removals) need no directory fsync of their own here:
+	 * the one that ends manifest.sig's atomic write in bank_seal() makes
+	 * them durable before manifest.json can mark the bank whole. A cut
+	 * before it leaves a bank without manifest.json, which nothing boots
+	 * or takes as installed. */
 	if (images_sync(fi, e) < 0)
 		return e->code;
-	flash_path(fi->s, dir, sizeof(dir), "bank%d", fi->target);
-	if ((rc = fs_fsync_dir(dir)) < 0)
-		return write_fail(fi, e, -rc, dir);
 	fi->done = 0;
 	progress(fi, FLASH_STAGE_READBACK);
 	readback_collect(fi, 0);

@@ -77,10 +77,10 @@ int flash_store_init(const char *dir, struct err *e)
 			       "not replacing them", s.dir);
 	/* Fresh: record 1 names the empty bank 0, not on trial. */
 	s.rec = (struct flash_bootrec){ .sequence = 0 };
-	if (flash_bootrec_commit(&s, 0, false, 0, e) < 0)
-		return e->code;
-	return fs_fsync_dir(dir) < 0 ? err_set(e, FLASH_ERR_IO,
-					       "%s: fsync failed", dir) : 0;
+	/* Durable as it returns: the record's rename by the fsync of flash/
+	 * that ends its atomic write, flash/ and the banks by fs_mkdir_p's
+	 * fsync of each new directory's parent. */
+	return flash_bootrec_commit(&s, 0, false, 0, e) < 0 ? e->code : 0;
 io:
 	e->code = FLASH_ERR_IO;
 	return e->code;

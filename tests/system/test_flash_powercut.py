@@ -9,12 +9,20 @@ to report success) leaves the new bundle."""
 import os
 import pathlib
 import shutil
+import tarfile
 
 import pytest
 
 from flash_helpers import bundle, boot, faults, install, mc_script, show
 
 POWERCUT_STATUS = 86
+
+
+def signed_pair(b):
+    """A bundle's manifest.json and manifest.sig, the bytes a bank keeps."""
+    with tarfile.open(b) as tar:
+        return tuple(tar.extractfile(name).read()
+                     for name in ("manifest.json", "manifest.sig"))
 
 
 def versions(s):
@@ -62,6 +70,8 @@ def run_cuts(tmp, work, tandem, loss):
     want_new = {"bundle.xml": "TS250P002",
                 **{k: v[0] for k, v in new.items()}}
 
+    signed = [signed_pair(b) for b in (v0, v1, v2)]
+
     pristine = work / "pristine"
     assert tandem("flash", "init", pristine).returncode == 0
     assert install(tandem, pristine, v0).returncode == 0
@@ -98,6 +108,17 @@ def run_cuts(tmp, work, tandem, loss):
         # The other bank too is whole or has no manifest, never a bank
         # that looks complete with an image missing or damaged.
         assert "FAILED" not in c.stdout, (n, c.stdout)
+        assert "missing" not in c.stdout, (n, c.stdout)
+        # A bank with manifest.json holds the exact signed pair of one
+        # bundle: manifest.json is written last, after its manifest.sig.
+        for bank in ("bank0", "bank1"):
+            d = state / "flash" / bank
+            if (d / "manifest.json").exists():
+                sig = d / "manifest.sig"
+                pair = ((d / "manifest.json").read_bytes(),
+                        sig.read_bytes() if sig.exists() else None)
+                assert pair in signed, (n, bank, "manifest.json without "
+                                        "its bundle's manifest.sig")
 
         r = install(tandem, state, v2)
         assert r.returncode == 0, (n, r.stderr)

@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,6 +131,10 @@ static void test_atomic_write_powercut(void **state)
 		buf_init(&b, 64);
 		assert_int_equal(fs_read_file(path, 64, &b, &e), 0);
 		assert_true(!strcmp(b.data, "old") || !strcmp(b.data, "new!"));
+		/* Cut after the last step, the write it was about to report
+		 * done: the new content is durable. */
+		if (cut == 4)
+			assert_string_equal(b.data, "new!");
 		buf_free(&b);
 		if (WEXITSTATUS(status) == 0)
 			break;
@@ -137,6 +143,54 @@ static void test_atomic_write_powercut(void **state)
 	}
 	/* write, fsync, rename, fsync-dir: four steps can be cut. */
 	assert_int_equal(cuts, 4);
+	assert_int_equal(fs_remove_tree(dir), 0);
+}
+
+/*
+ * A write that fails, at its data (the file size limit) or at its rename
+ * (a directory in the way), keeps the old file and leaves no temporary
+ * file behind.
+ */
+static void test_atomic_write_failure_leaves_no_temp(void **state)
+{
+	char dir[] = "/tmp/tandem-test-XXXXXX", path[256], tmp[300];
+	struct rlimit old, small;
+	struct buf b;
+	struct err e;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(fs_atomic_write(path, "old", 3, 0600, &e), 0);
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 2;
+	assert_ptr_not_equal(signal(SIGXFSZ, SIG_IGN), SIG_ERR);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	err_clear(&e);
+	assert_int_equal(fs_atomic_write(path, "longer", 6, 0600, &e), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_non_null(strstr(e.msg, "write failed"));
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	buf_init(&b, 64);
+	assert_int_equal(fs_read_file(path, 64, &b, &e), 0);
+	assert_string_equal(b.data, "old");
+	buf_free(&b);
+
+	snprintf(path, sizeof(path), "%s/d", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(tmp, sizeof(tmp), "%s/d/x", dir);
+	assert_int_equal(fs_atomic_write(tmp, "x", 1, 0600, &e), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	err_clear(&e);
+	assert_true(fs_atomic_write(path, "new", 3, 0600, &e) < 0);
+	assert_non_null(strstr(e.msg, "rename failed"));
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
 	assert_int_equal(fs_remove_tree(dir), 0);
 }
 
@@ -168,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_known_value),
 		cmocka_unit_test(test_atomic_write_replaces),
 		cmocka_unit_test(test_atomic_write_powercut),
+		cmocka_unit_test(test_atomic_write_failure_leaves_no_temp),
 		cmocka_unit_test(test_fault_spec_errors),
 	};
 

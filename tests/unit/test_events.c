@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -380,6 +381,100 @@ static void test_concurrent_appends(void **state)
 	free(c);
 }
 
+/*
+ * E2 under the power-loss model (src/common/powerloss.c): a cut at every
+ * step of a run of appends, to a new log and to one already holding
+ * events, loses no event that events_append() reported appended; what
+ * was on disk before stays, and the log reopens whole.
+ */
+static void test_appended_event_survives_a_power_cut(void **state)
+{
+	struct fixture *f = *state;
+	struct collected *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	for (int before = 0; before <= 3; before += 3) {
+		int cuts = 0;
+
+		for (int cut = 1;; cut++) {
+			struct events_open_info info;
+			struct events_log *log;
+			bool reported[16] = { false };
+			int fds[2], status, n = 0;
+			uint8_t seq;
+			char spec[32];
+			pid_t pid;
+
+			assert_true(cut < 40);
+			assert_true(unlink(f->path) == 0 || errno == ENOENT);
+			if (before) {
+				log = open_log(f->path, 0, NULL);
+				for (int i = 1; i <= before; i++)
+					assert_int_equal(events_append(log,
+						EVENTS_INFORMATIONAL, 237,
+						"event %d", i), 0);
+				events_close(log);
+			}
+			assert_int_equal(pipe(fds), 0);
+			pid = fork();
+			assert_true(pid >= 0);
+			if (pid == 0) {
+				struct err e;
+
+				close(fds[0]);
+				snprintf(spec, sizeof(spec), "powercut=%d", cut);
+				if (fault_arm(spec, &e) < 0 ||
+				    events_open(f->path, 'A', 0, &log, NULL,
+						&e) < 0)
+					_exit(3);
+				for (int i = before + 1; i <= before + 6; i++) {
+					if (events_append(log,
+						EVENTS_INFORMATIONAL, 237,
+						"event %d", i) < 0)
+						_exit(4);
+					seq = (uint8_t)i;
+					if (write(fds[1], &seq, 1) != 1)
+						_exit(5);
+				}
+				_exit(0);
+			}
+			close(fds[1]);
+			while (read(fds[0], &seq, 1) == 1) {
+				assert_true(seq < ARRAY_SIZE(reported));
+				reported[seq] = true;
+			}
+			close(fds[0]);
+			assert_int_equal(waitpid(pid, &status, 0), pid);
+			assert_true(WIFEXITED(status));
+
+			log = open_log(f->path, 0, &info);
+			memset(c, 0, sizeof(*c));
+			assert_int_equal(events_each(log, 0,
+				EVENTS_SEVERITY_ALL, collect, c), 0);
+			events_close(log);
+			assert_int_equal(info.corrupt_runs, 0);
+			for (size_t i = 0; i < c->n; i++)
+				if (c->ev[i].seq < ARRAY_SIZE(reported))
+					reported[c->ev[i].seq] = false;
+			for (size_t i = 0; i < ARRAY_SIZE(reported); i++)
+				if (reported[i])
+					fail_msg("cut %d: event %zu was reported "
+						 "appended and is gone", cut, i);
+			for (size_t i = 0; i < c->n; i++)
+				n += c->ev[i].seq <= (uint64_t)before;
+			assert_int_equal(n, before);
+			if (WEXITSTATUS(status) == 0)
+				break;
+			assert_int_equal(WEXITSTATUS(status),
+					 FAULT_POWERCUT_STATUS);
+			cuts++;
+		}
+		/* One step an append, and the new log's directory fsync. */
+		assert_int_equal(cuts, before ? 6 : 7);
+	}
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +489,9 @@ int main(void)
 		cmocka_unit_test(test_record_prefixes_and_format),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_appended_event_survives_a_power_cut, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
