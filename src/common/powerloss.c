@@ -84,7 +84,7 @@ static struct {
 } model = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 /* The model cannot be kept: a cut could no longer be trusted. */
-static void model_fail(const char *what)
+static __attribute__((noreturn)) void model_fail(const char *what)
 {
 	log_error("power-loss model: %s: %s", what, strerror(errno));
 	_exit(POWERLOSS_MODEL_FAILED);
@@ -159,7 +159,7 @@ static uint8_t *read_whole(int fd, size_t *len)
 {
 	struct stat st;
 	uint8_t *p;
-	size_t got;
+	size_t got = 0;
 
 	if (fstat(fd, &st) < 0)
 		model_fail("fstat");
