@@ -1,13 +1,13 @@
 /*
  * fuzz_telnet.c: libFuzzer target for the telnet parser: every byte a
  * telnet client sends before and after login goes through it. Checks the
- * parser's promises: lines are bounded and NUL-terminated, hold no control
- * bytes, every byte is consumed, and the queued answers are whole IAC
- * triples.
+ * parser's promises: lines are bounded and NUL-terminated, hold no line
+ * ends and no erase bytes (other control bytes, NUL included, are kept for
+ * the CLI's lexer to refuse with their position), every byte is consumed,
+ * and the queued answers are whole IAC triples.
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "ssh/shell.h"
 
@@ -41,11 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			telnet_parser_echo(&p, data[off - 1] & 2);
 		if (rc != TELNET_LINE)
 			continue;
-		if (p.len > SHELL_LINE_MAX || strlen(p.line) > p.len)
+		if (p.len > SHELL_LINE_MAX || p.line[p.len] != '\0')
 			__builtin_trap();
 		for (i = 0; i < p.len; i++)
-			if ((uint8_t)p.line[i] < 0x20 && p.line[i] != '\t' &&
-			    p.line[i] != '\0')
+			if (p.line[i] == '\r' || p.line[i] == '\n' ||
+			    p.line[i] == 0x08 || p.line[i] == 0x7f)
 				__builtin_trap();
 	}
 	return 0;
