@@ -34,12 +34,17 @@ static time_t fake_clock(void)
 /* The A4 delays, recorded instead of slept. */
 static unsigned slept[64];
 static size_t nslept;
+static pthread_mutex_t slept_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Called from the logins' threads at once (test_parallel_attempts_reserved);
+ * the test reads the record after joining them. */
 static void fake_sleep(unsigned ms)
 {
+	pthread_mutex_lock(&slept_lock);
 	if (nslept < sizeof(slept) / sizeof(slept[0]))
 		slept[nslept] = ms;
 	nslept++;
+	pthread_mutex_unlock(&slept_lock);
 }
 
 static struct config *reopen(struct fixture *f)

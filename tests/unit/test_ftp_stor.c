@@ -33,6 +33,27 @@ struct record {
 
 static struct record rec = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* The record as the server threads left it (read under its lock). */
+static struct record recorded(void)
+{
+	struct record r;
+
+	pthread_mutex_lock(&rec.lock);
+	r = rec;
+	pthread_mutex_unlock(&rec.lock);
+	return r;
+}
+
+/* upload_done runs after the reply is sent: wait for it, with a deadline. */
+static int recorded_done(int want)
+{
+	int i;
+
+	for (i = 0; i < 500 && recorded().done < want; i++)
+		usleep(10000);
+	return recorded().done;
+}
+
 static int fake_authenticate(void *ctx, const char *user, const char *pass,
 			     const char *peer, bool *may_flash, struct err *e)
 {
@@ -251,7 +272,7 @@ static void test_other_names_refused_before_any_load(void **state)
 			fail_msg("STOR %s: %s", names[i], r);
 	}
 	logout();
-	assert_int_equal(rec.begun, 0);
+	assert_int_equal(recorded().begun, 0);
 }
 
 static void test_user_without_manage_role_gets_550(void **state)
@@ -265,7 +286,7 @@ static void test_user_without_manage_role_gets_550(void **state)
 	r = stor("flash:force", 10);
 	assert_int_equal(strncmp(r, "550 ", 4), 0);
 	logout();
-	assert_int_equal(rec.begun, 0);
+	assert_int_equal(recorded().begun, 0);
 }
 
 static void test_flash_targets_begin_a_load(void **state)
@@ -276,15 +297,16 @@ static void test_flash_targets_begin_a_load(void **state)
 	login("manage");
 	r = stor("flash", 70000);
 	assert_int_equal(strncmp(r, "226 ", 4), 0);
-	assert_int_equal(rec.begun, 1);
-	assert_false(rec.force);
-	assert_int_equal(rec.received, 70000);
+	assert_int_equal(recorded().begun, 1);
+	assert_false(recorded().force);
+	assert_int_equal(recorded().received, 70000);
+	assert_int_equal(recorded_done(1), 1);
 	r = stor("flash:force", 1234);
 	assert_int_equal(strncmp(r, "226 ", 4), 0);
-	assert_int_equal(rec.begun, 2);
-	assert_true(rec.force);
-	assert_int_equal(rec.received, 1234);
-	assert_int_equal(rec.done, 2);
+	assert_int_equal(recorded().begun, 2);
+	assert_true(recorded().force);
+	assert_int_equal(recorded().received, 1234);
+	assert_int_equal(recorded_done(2), 2);
 	logout();
 }
 
