@@ -70,21 +70,28 @@ def cut_walk(tandem, pristine, work, spec_env, after_cut, allowed, loss):
         assert n < 100
 
 
-# all: every change not yet durable is lost; keep-last: the newest change
-# of names survives (test_flash_powercut.py).
-@pytest.mark.parametrize("loss", ["all", "keep-last"])
-def test_powercut_during_boot_count_and_confirm(tmp_path, tandem, loss):
+def provisioned(tmp_path, tandem, mc2):
+    """A store running v1 (confirmed) with v2 (MC script mc2) installed on
+    trial, not yet booted: the state every walk starts from."""
     work = tmp_path / "work"
     work.mkdir()
     pristine = work / "pristine"
     v1 = bundle(tmp_path, tandem, "TS250P001", {
         "mc": ("M1", mc_script(tmp_path / "mc1", "v1"))})
-    v2 = bundle(tmp_path, tandem, "TS250P002", {
-        "mc": ("M2", mc_confirming_under_faults(tmp_path / "mc2", "v2"))})
+    v2 = bundle(tmp_path, tandem, "TS250P002", {"mc": ("M2", mc2)})
     assert tandem("flash", "init", pristine).returncode == 0
     assert install(tandem, pristine, v1).returncode == 0
     assert boot(pristine).returncode == 0
     assert install(tandem, pristine, v2).returncode == 0
+    return work, pristine
+
+
+# all: every change not yet durable is lost; keep-last: the newest change
+# of names survives (test_flash_powercut.py).
+@pytest.mark.parametrize("loss", ["all", "keep-last"])
+def test_powercut_during_boot_count_and_confirm(tmp_path, tandem, loss):
+    work, pristine = provisioned(
+        tmp_path, tandem, mc_confirming_under_faults(tmp_path / "mc2", "v2"))
     assert record(tandem, pristine) == ("TS250P002", True, 0)
 
     def runs_v2_confirmed(state, n):
@@ -114,17 +121,8 @@ def test_powercut_during_boot_count_and_confirm(tmp_path, tandem, loss):
 
 @pytest.mark.parametrize("loss", ["all", "keep-last"])
 def test_powercut_during_rollback(tmp_path, tandem, loss):
-    work = tmp_path / "work"
-    work.mkdir()
-    pristine = work / "pristine"
-    v1 = bundle(tmp_path, tandem, "TS250P001", {
-        "mc": ("M1", mc_script(tmp_path / "mc1", "v1"))})
-    v2 = bundle(tmp_path, tandem, "TS250P002", {
-        "mc": ("M2", mc_script(tmp_path / "mc2", "v2", confirm=False))})
-    assert tandem("flash", "init", pristine).returncode == 0
-    assert install(tandem, pristine, v1).returncode == 0
-    assert boot(pristine).returncode == 0
-    assert install(tandem, pristine, v2).returncode == 0
+    work, pristine = provisioned(
+        tmp_path, tandem, mc_script(tmp_path / "mc2", "v2", confirm=False))
     for _ in range(3):
         assert boot(pristine).returncode == 3
     assert record(tandem, pristine) == ("TS250P002", True, 3)

@@ -167,7 +167,8 @@ def test_openssh_sftp_force_target_and_ssh_port(tandemd, bundles, tmp_path):
         # tandemd confirms its trial boot (a boot record write) just
         # after its listeners open: count writes from after that.
         deadline = time.monotonic() + 10
-        while flash_show(tmp_path)["trial"] and time.monotonic() < deadline:
+        while flash_show(tmp_path)["trial"]:
+            assert time.monotonic() < deadline, "never confirmed"
             time.sleep(0.05)
         seq = flash_show(tmp_path)["sequence"]
         restarts = restarts_scheduled(d)
@@ -215,7 +216,8 @@ def test_openssh_sftp_same_version_other_content_needs_force(
                "--version", "TS250P003", "--model", "2324sa", "--component",
                "mc=TSM250P003:%s" % other, "-o", twin, check=True)
         deadline = time.monotonic() + 10
-        while flash_show(tmp_path)["trial"] and time.monotonic() < deadline:
+        while flash_show(tmp_path)["trial"]:
+            assert time.monotonic() < deadline, "never confirmed"
             time.sleep(0.05)
         seq = flash_show(tmp_path)["sequence"]
         r = sftp_batch(d.ports["sftp"], *MANAGE, ["put %s flash" % twin],
