@@ -52,4 +52,28 @@ struct peer_view {
 	char down_reason[PEER_TEXT_MAX];	/* why the link is down */
 };
 
+/* The PFU of this controller, for `show system`, `show
+ * firmware-update-status`, the health check and the web UI. */
+struct pfu_view {
+	char status[32];		/* "Idle", "Waiting", "In Progress",
+					   "Backoff", "Halted", "Complete",
+					   "Disabled" */
+	bool enabled;			/* partner-firmware-upgrade */
+	bool running;			/* a PFU owns the pair now */
+	bool halted;
+	char target[BUNDLE_VERSION_MAX];	/* bundle it brings the partner to */
+	char partner_serial[32];
+	unsigned attempts;		/* failed or started, for this target */
+	unsigned limit;
+	time_t next_attempt;		/* 0: none scheduled */
+	char reason[PEER_TEXT_MAX];	/* why it waits, or the last failure */
+	char advice[PEER_TEXT_MAX];	/* when halted: the ways out */
+};
+
+struct controller;
+
+/* peer.c until the partner link fills them: the partner unknown, PFU idle. */
+void controller_peer_view(struct controller *c, struct peer_view *out);
+void controller_pfu_view(struct controller *c, struct pfu_view *out);
+
 #endif
