@@ -130,7 +130,6 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	struct side *s = ctx;
 	unsigned block = 0;
 
-	(void)e;
 	pthread_mutex_lock(&s->mu);
 	switch (type) {
 	case LINK_FRAME_EVENT: {
@@ -151,6 +150,9 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	case LINK_FRAME_STATE:
 		block = s->block_ms;
 		break;
+	case LINK_FRAME_COMMAND:
+		pthread_mutex_unlock(&s->mu);
+		return err_set(e, -ENOSPC, "no room for the bundle");
 	default:
 		break;
 	}
@@ -343,6 +345,7 @@ static void test_stop_one_side_brings_the_other_down(void **state)
 	assert_int_equal(snap(&p.b).downs, 1);
 	assert_string_equal(snap(&p.b).down_why, "the link was stopped");
 	WAIT_UNTIL(&p.a, p.a.downs == 1);
+	assert_string_equal(snap(&p.a).down_why, "closed by the partner");
 	assert_false(link_is_up(p.la));
 	assert_int_equal(link_send(p.la, LINK_FRAME_EVENT, "{}", 2, &e),
 			 -ENOTCONN);
@@ -649,6 +652,28 @@ static void test_start_refusals(void **state)
 	side_free(&s);
 }
 
+static void test_handler_refusal_drops_the_connection(void **state)
+{
+	struct pair p;
+	struct err e = { 0 };
+
+	(void)state;
+	pair_start(&p);
+	WAIT_UNTIL(&p.a, p.a.ups == 1);
+	WAIT_UNTIL(&p.b, p.b.ups == 1);
+	assert_int_equal(link_send(p.la, LINK_FRAME_COMMAND, "{}", 2, &e), 0);
+	WAIT_UNTIL(&p.b, p.b.downs == 1);
+	assert_string_equal(snap(&p.b).down_why,
+			    "the COMMAND frame was not taken: no room for the "
+			    "bundle");
+	WAIT_UNTIL(&p.a, p.a.downs == 1);
+	/* Not a refusal: the partner is who it says; the link comes back. */
+	WAIT_UNTIL(&p.a, p.a.ups == 2);
+	WAIT_UNTIL(&p.b, p.b.ups == 2);
+	assert_int_equal(snap(&p.a).refusals + snap(&p.b).refusals, 0);
+	pair_stop(&p);
+}
+
 static void test_new_connection_replaces_the_old(void **state)
 {
 	struct pair p;
@@ -760,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_peer_claiming_our_id_refused),
 		cmocka_unit_test(test_malformed_frame_refused_and_redialed),
 		cmocka_unit_test(test_blocking_handler_keeps_the_link),
+		cmocka_unit_test(test_handler_refusal_drops_the_connection),
 		cmocka_unit_test(test_new_connection_replaces_the_old),
 		cmocka_unit_test(test_write_deadline),
 		cmocka_unit_test(test_backoff),
