@@ -165,6 +165,8 @@ int config_open(const char *dir, struct events_log *events,
 void config_close(struct config *cfg);
 const char *config_recovery_note(struct config *cfg);
 int config_watch(struct config *cfg, config_watch_fn fn, void *ctx);
+/* Removes a watcher; a call already under way may still finish. */
+void config_unwatch(struct config *cfg, config_watch_fn fn, void *ctx);
 const char *config_error_name(int code);
 
 /* settings.c */
