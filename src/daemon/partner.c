@@ -340,7 +340,7 @@ int partner_start(struct controller *c, const struct partner_config *cfg,
 		goto fail;
 	if (cfg->listen) {
 		printf("link listening on %s:%u\n", c->address,
-		       link_listen_port(p->link));
+		       partner_listen_port(p));
 		fflush(stdout);
 	}
 	return 0;
@@ -427,4 +427,14 @@ void partner_state_changed(struct partner *p)
 	pthread_mutex_lock(&p->lock);
 	partner_wake_locked(p);
 	pthread_mutex_unlock(&p->lock);
+}
+
+uint16_t partner_listen_port(struct partner *p)
+{
+	return link_listen_port(p->link);
+}
+
+void partner_link_drop(struct partner *p, const char *why)
+{
+	link_drop(p->link, why);
 }

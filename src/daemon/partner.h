@@ -83,6 +83,11 @@ int partner_view_wait(struct partner *p, uint64_t seen, unsigned timeout_ms);
 /* One callback (NULL clears it). */
 void partner_on_view_change(struct partner *p, partner_view_fn fn,
 			    void *ctx);
+/* B: the port the link listens on (for --link-port 0); 0 on A. */
+uint16_t partner_listen_port(struct partner *p);
+/* Drops the current connection (a reconnect follows): fault injection
+ * ("partner link drop") and tests. */
+void partner_link_drop(struct partner *p, const char *why);
 /* Local state changed (a code load began, PFU moved): send a STATE now
  * rather than at the next heartbeat. Safe from any thread. */
 void partner_state_changed(struct partner *p);

@@ -196,6 +196,9 @@ abort:
 			rc = push_wait(p, s.session, deadline, e);
 	}
 out:
+	/* The connection's own errors all mean the same to PFU. */
+	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNABORTED)
+		e->code = rc = -ENOTCONN;
 	if (rc == -ENOTCONN && !strstr(e->msg, "partner link"))
 		err_prefix(e, "the partner link dropped");
 	free(s.chunk);
@@ -354,6 +357,7 @@ static void rx_end(struct partner *p)
 {
 	struct buf report;
 	struct err ue;
+	bool loaded;
 	int rc;
 
 	if (!p->rx_job)
@@ -370,12 +374,14 @@ static void rx_end(struct partner *p)
 		struct update_status us;
 
 		update_status_get(p->c->update, &us);
+		loaded = us.last_return_code == UPDATE_RC_LOADED;
 		rx_result(p, rc == 0, us.last_return_code,
 			  rc < 0 ? ue.msg : us.last_message, report.data);
 	}
 	buf_free(&report);
-	/* T2: as restart_if_loaded() does for an operator's load. */
-	if (rc == 0 && update_restart_pending(p->c->update))
+	/* T2: as restart_if_loaded() does for an operator's load (a
+	 * "Versions match" no-op activates nothing). */
+	if (rc == 0 && loaded && update_restart_pending(p->c->update))
 		controller_schedule_stop(p->c, CONTROLLER_EXIT_RESTART,
 					 CONTROLLER_RESTART_DELAY,
 					 "a new bundle from the partner was "

@@ -1,0 +1,399 @@
+/*
+ * test_daemon_partner.c: two controllers in one process joined by a real
+ * partner link over loopback (src/daemon/partner*.c over src/link/): the
+ * peer view filled from STATE, and bundle pushes: a newer bundle installed
+ * on the partner (T2: its restart scheduled), the same one a no-op, an
+ * older one and one signed by a key the partner does not trust refused
+ * with the partner's own reason and an event, a busy partner answering
+ * busy, and a link dropped mid-transfer aborting the partner's job (T1).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/controller.h"
+
+static struct {
+	char dir[64];
+	char key[128];		/* trusted by both */
+	char key2[128];		/* trusted by A only */
+	struct controller a, b;
+} fx;
+
+/* A signed bundle of version v (sc image from seed, size bytes). */
+static void bundle(const char *v, const char *key, size_t size,
+		   struct buf *out)
+{
+	struct bundle_create_spec spec = {
+		.key_path = key, .version = v,
+		.build_date = "Tue Dec  1 08:00:00 UTC 2026",
+		.models = { CONTROLLER_MODEL }, .nmodels = 1,
+	};
+	char mc[128], sc[128], path[128];
+	uint8_t *data = malloc(size);
+	struct err e;
+
+	assert_non_null(data);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 13 + (size_t)v[8]);
+	snprintf(mc, sizeof(mc), "%s/mc.bin", fx.dir);
+	assert_int_equal(fs_atomic_write(mc, "#!/bin/sh\n", 10, 0755, &e), 0);
+	snprintf(sc, sizeof(sc), "%s/sc.bin", fx.dir);
+	assert_int_equal(fs_atomic_write(sc, data, size, 0644, &e), 0);
+	free(data);
+	spec.components[0] = (struct bundle_create_component){ "mc", "M1", mc,
+							       0 };
+	spec.components[1] = (struct bundle_create_component){ "sc", v, sc, 0 };
+	spec.ncomponents = 2;
+	snprintf(path, sizeof(path), "%s/b.tar", fx.dir);
+	assert_int_equal(bundle_create(&spec, path, &e), 0);
+	buf_init(out, 64 << 20);
+	assert_int_equal(fs_read_file(path, 64 << 20, out, &e), 0);
+}
+
+/* Installs v on c as an operator would, and confirms it. */
+static void install(struct controller *c, const char *v, const char *key,
+		    size_t size)
+{
+	struct update_job *j;
+	struct buf b, report;
+	struct err e;
+
+	bundle(v, key, size, &b);
+	buf_init(&report, UPDATE_REPORT_MAX);
+	err_clear(&e);
+	j = update_begin(c->update, "FTP", "manage", true, &e);
+	assert_non_null(j);
+	if (update_feed(j, b.data, b.len, &e) < 0)
+		fail_msg("feed: %s", e.msg);
+	if (update_finish(j, &report, NULL, NULL, &e) < 0)
+		fail_msg("finish: %s", e.msg);
+	assert_int_equal(flash_store_confirm(c->store, &e), 0);
+	buf_free(&b);
+	buf_free(&report);
+}
+
+static void running(struct controller *c, char *out, size_t len,
+		    bool *trial)
+{
+	struct flash_status st;
+	struct err e;
+
+	assert_int_equal(flash_store_status(c->store, &st, &e), 0);
+	snprintf(out, len, "%s", st.bundle_version);
+	*trial = st.trial;
+}
+
+static void open_side(struct controller *c, char id)
+{
+	char path[128];
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/%c", fx.dir, id);
+	err_clear(&e);
+	if (controller_open(c, path, id, "127.0.0.1", false, 0, &e) < 0)
+		fail_msg("controller_open: %s", e.msg);
+	assert_int_equal(bundle_keyring_add_dir(&c->keys, fx.dir, &e), 0);
+}
+
+/* Waits (bounded) until A's view of B is up with a STATE read. */
+static void wait_linked(void)
+{
+	for (int i = 0; i < 200; i++) {
+		struct peer_view v;
+		uint64_t g = partner_view_generation(fx.a.partner);
+
+		controller_peer_view(&fx.a, &v);
+		if (v.up && v.ever_seen)
+			return;
+		partner_view_wait(fx.a.partner, g, 100);
+	}
+	fail_msg("the partner link did not come up");
+}
+
+static int setup(void **state)
+{
+	uint8_t key[32];
+	struct partner_config pb = { .listen = true, .key = key,
+				     .key_len = sizeof(key),
+				     .heartbeat_ms = 100 };
+	struct partner_config pa = { .partner_address = "127.0.0.1",
+				     .key = key, .key_len = sizeof(key),
+				     .heartbeat_ms = 100 };
+	char kd[96];
+	struct err e;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	memset(key, 0x5a, sizeof(key));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/tandem-partner-XXXXXX");
+	assert_non_null(mkdtemp(fx.dir));
+	/* key 1 as fx.dir/bundle.pub (both trust fx.dir), key 2 apart. */
+	assert_int_equal(bundle_key_generate(fx.dir, &e), 0);
+	snprintf(fx.key, sizeof(fx.key), "%s/bundle.key", fx.dir);
+	snprintf(kd, sizeof(kd), "%s/k2", fx.dir);
+	assert_int_equal(bundle_key_generate(kd, &e), 0);
+	snprintf(fx.key2, sizeof(fx.key2), "%s/bundle.key", kd);
+	open_side(&fx.a, 'A');
+	open_side(&fx.b, 'B');
+	assert_int_equal(bundle_keyring_add_dir(&fx.a.keys, kd, &e), 0);
+	install(&fx.a, "TS250P002", fx.key, 3000);
+	install(&fx.b, "TS250P001", fx.key, 3000);
+	if (partner_start(&fx.b, &pb, &e) < 0)
+		fail_msg("partner_start B: %s", e.msg);
+	pa.partner_port = partner_listen_port(fx.b.partner);
+	if (partner_start(&fx.a, &pa, &e) < 0)
+		fail_msg("partner_start A: %s", e.msg);
+	wait_linked();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fault_arm("", NULL);
+	partner_stop(fx.a.partner);
+	partner_stop(fx.b.partner);
+	controller_close(&fx.a);
+	controller_close(&fx.b);
+	fs_remove_tree(fx.dir);
+	return 0;
+}
+
+struct found {
+	const char *text;
+	bool seen;
+};
+
+static int find_text(void *ctx, const struct event *ev)
+{
+	struct found *f = ctx;
+
+	if (strstr(ev->message, f->text))
+		f->seen = true;
+	return 0;
+}
+
+static bool logged(struct controller *c, const char *text)
+{
+	struct found f = { text, false };
+
+	events_each(c->events, 0, EVENTS_SEVERITY_ALL, find_text, &f);
+	return f.seen;
+}
+
+static void test_peer_view_from_state(void **state)
+{
+	struct peer_view v;
+
+	(void)state;
+	controller_peer_view(&fx.a, &v);
+	assert_true(v.up);
+	assert_int_equal(v.id, 'B');
+	assert_string_equal(v.serial, fx.b.serial);
+	assert_string_equal(v.bundle_version, "TS250P001");
+	assert_int_equal(v.ncomponents, 3);	/* bundle.xml, mc, sc */
+	assert_int_equal(v.health, PEER_HEALTH_OK);
+	assert_false(v.trial);
+	assert_false(v.updating);
+	assert_true(v.free_bytes > 0);
+	assert_string_equal(v.down_reason, "");
+}
+
+static void test_push_installs_on_the_partner(void **state)
+{
+	struct partner_push_result r;
+	struct err e;
+	char v[BUNDLE_VERSION_MAX];
+	bool trial;
+
+	(void)state;
+	err_clear(&e);
+	if (partner_push_bundle(fx.a.partner, "TS250P002", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_true(r.ok);
+	assert_int_equal(r.code, UPDATE_RC_LOADED);
+	assert_non_null(strstr(r.report, "Codeload completed successfully."));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P002");
+	assert_true(trial);
+	/* T2: B restarts into it, as after an operator's load. */
+	assert_true(fx.b.restarting);
+	assert_int_equal(fx.b.exit_status, CONTROLLER_EXIT_RESTART);
+	assert_true(logged(&fx.b, "receiving bundle TS250P002 from "
+			   "controller A (attempt 1"));
+}
+
+static void test_push_same_bundle_is_a_no_op(void **state)
+{
+	struct partner_push_result r;
+	struct err e;
+
+	(void)state;
+	install(&fx.b, "TS250P002", fx.key, 3000);
+	err_clear(&e);
+	if (partner_push_bundle(fx.a.partner, "TS250P002", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_true(r.ok);
+	assert_int_equal(r.code, UPDATE_RC_VERSIONS_MATCH);
+	assert_false(fx.b.restarting);
+}
+
+static void test_push_older_is_refused(void **state)
+{
+	struct partner_push_result r;
+	struct err e;
+	char v[BUNDLE_VERSION_MAX];
+	bool trial;
+
+	(void)state;
+	install(&fx.b, "TS250P003", fx.key, 3000);
+	err_clear(&e);
+	assert_int_equal(partner_push_bundle(fx.a.partner, "TS250P002", 2, &r,
+					     &e), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.code, UPDATE_RC_VERSION);
+	assert_non_null(strstr(r.message, "older than the installed"));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P003");
+	assert_false(trial);
+	assert_true(logged(&fx.b, "Partner firmware update: the bundle "
+			   "TS250P002 from controller A was refused"));
+}
+
+static void test_push_untrusted_key_is_refused(void **state)
+{
+	struct partner_push_result r;
+	struct err e;
+	char v[BUNDLE_VERSION_MAX];
+	bool trial;
+
+	(void)state;
+	install(&fx.a, "TS250P004", fx.key2, 3000);
+	err_clear(&e);
+	assert_int_equal(partner_push_bundle(fx.a.partner, "TS250P004", 1, &r,
+					     &e), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.code, UPDATE_RC_VERIFY);
+	assert_non_null(strstr(r.message, "key"));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P001");
+	assert_false(fx.b.restarting);
+	assert_true(logged(&fx.b, "TS250P004 from controller A was refused"));
+}
+
+static void test_push_to_a_busy_partner(void **state)
+{
+	struct partner_push_result r;
+	struct update_job *j;
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	j = update_begin(fx.b.update, "FTP", "manage", false, &e);
+	assert_non_null(j);
+	assert_int_equal(partner_push_bundle(fx.a.partner, "TS250P002", 1, &r,
+					     &e), 0);
+	assert_false(r.ok);
+	assert_int_equal(r.code, UPDATE_RC_BUSY);
+	assert_non_null(strstr(r.message, "already in progress"));
+	update_abort(j, "test over");
+}
+
+struct pusher {
+	int rc;
+	struct err e;
+	struct partner_push_result r;
+};
+
+static void *push_main(void *arg)
+{
+	struct pusher *p = arg;
+
+	err_clear(&p->e);
+	p->rc = partner_push_bundle(fx.a.partner, "TS250P005", 1, &p->r,
+				    &p->e);
+	return NULL;
+}
+
+static void test_link_drop_mid_transfer_aborts(void **state)
+{
+	struct update_status us;
+	struct pusher p = { 0 };
+	struct err e;
+	pthread_t t;
+	char v[BUNDLE_VERSION_MAX];
+	bool trial;
+	int i;
+
+	(void)state;
+	install(&fx.a, "TS250P005", fx.key, 4 << 20);
+	/* Slow flash on B: the transfer is still running when it drops. */
+	assert_int_equal(fault_arm("slow-flash=20", &e), 0);
+	assert_int_equal(pthread_create(&t, NULL, push_main, &p), 0);
+	for (i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		update_status_get(fx.b.update, &us);
+		if (us.state == UPDATE_RUNNING && us.bytes_received > 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_true(i < 500);
+	partner_link_drop(fx.b.partner, "test: link cut");
+	pthread_join(t, NULL);
+	fault_arm("", NULL);
+	assert_int_equal(p.rc, -ENOTCONN);
+	/* B hears of the drop on its own reader thread, after its feed. */
+	for (i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		update_status_get(fx.b.update, &us);
+		if (us.state == UPDATE_IDLE)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(us.state, UPDATE_IDLE);
+	assert_false(us.last_ok);
+	assert_non_null(strstr(us.last_message, "partner link dropped"));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P001");
+	assert_false(trial);
+	assert_false(fx.b.restarting);
+	/* The link comes back by itself. */
+	wait_linked();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_peer_view_from_state,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_installs_on_the_partner, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_same_bundle_is_a_no_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_older_is_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_untrusted_key_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_to_a_busy_partner,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_link_drop_mid_transfer_aborts, setup, teardown),
+	};
+
+	/* As tandemd: a peer's closed socket is an error return, not a
+	 * signal. */
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
