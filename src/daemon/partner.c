@@ -67,7 +67,7 @@ int partner_send_json(struct partner *p, unsigned type, json_t *body,
 }
 
 /* Calls the view callback, if any, after a change (outside the lock). */
-static void view_notify(struct partner *p)
+void partner_view_notify(struct partner *p)
 {
 	partner_view_fn fn;
 	void *ctx;
@@ -108,7 +108,7 @@ static void on_up(void *ctx, const struct link_hello *peer)
 	partner_event(p, EVENTS_INFORMATIONAL, EVENTS_CODE_PARTNER_LINK,
 		      "Partner controller %c is up (serial %s): the partner "
 		      "link is connected.", peer->controller, peer->serial);
-	view_notify(p);
+	partner_view_notify(p);
 }
 
 static void on_down(void *ctx, const char *why)
@@ -129,7 +129,7 @@ static void on_down(void *ctx, const char *why)
 		partner_event(p, EVENTS_WARNING, EVENTS_CODE_PARTNER_LINK,
 			      "Partner controller %c is down: %s.", p->peer_id,
 			      why);
-	view_notify(p);
+	partner_view_notify(p);
 }
 
 static void on_refused(void *ctx, const char *peer_address, const char *why)

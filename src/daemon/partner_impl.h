@@ -69,6 +69,7 @@ struct partner {
 /* partner.c */
 void partner_wake_locked(struct partner *p);
 void partner_view_changed_locked(struct partner *p);
+void partner_view_notify(struct partner *p);
 void partner_event(struct partner *p, int severity, unsigned code,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int partner_send_json(struct partner *p, unsigned type, json_t *body,

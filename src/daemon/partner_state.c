@@ -216,16 +216,6 @@ int partner_state_receive(struct partner *p, const uint8_t *payload,
 	}
 	partner_view_changed_locked(p);
 	pthread_mutex_unlock(&p->lock);
-	{
-		partner_view_fn fn;
-		void *ctx;
-
-		pthread_mutex_lock(&p->lock);
-		fn = p->on_view;
-		ctx = p->on_view_ctx;
-		pthread_mutex_unlock(&p->lock);
-		if (fn)
-			fn(ctx);
-	}
+	partner_view_notify(p);
 	return 0;
 }
