@@ -373,9 +373,59 @@ static void test_link_drop_mid_transfer_aborts(void **state)
 	wait_linked();
 }
 
+/* The enclosure key file: hex digits as `tandem enclosure init` writes
+ * them, LINK_KEY_MIN to PARTNER_KEY_MAX bytes; anything else is refused
+ * by name. */
+static void test_key_file(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		size_t len;
+	} cases[] = {
+		{ "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+		  0, 32 },
+		{ "00112233445566778899aabbccddeeff", 0, 16 },
+		{ "00112233445566778899aabbccddee", -EINVAL, 0 },	/* 15 */
+		{ "00112233445566778899aabbccddeeff0", -EINVAL, 0 },	/* odd */
+		{ "0011223344556677889zaabbccddeeff", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+	};
+	char dir[64], path[128];
+	uint8_t key[PARTNER_KEY_MAX];
+	struct err e;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/tandem-key-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/enclosure.key", dir);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t len = 0;
+
+		assert_int_equal(fs_atomic_write(path, cases[i].text,
+						 strlen(cases[i].text), 0600,
+						 &e), 0);
+		err_clear(&e);
+		assert_int_equal(partner_key_load(path, key, &len, &e),
+				 cases[i].rc);
+		if (cases[i].rc == 0) {
+			assert_int_equal(len, cases[i].len);
+			assert_int_equal(key[0], 0x00);
+			assert_int_equal(key[15], 0xff);
+		} else {
+			assert_non_null(strstr(e.msg, "not an enclosure key"));
+		}
+	}
+	snprintf(path, sizeof(path), "%s/none.key", dir);
+	assert_true(partner_key_load(path, key, &(size_t){ 0 }, &e) < 0);
+	assert_non_null(strstr(e.msg, "none.key"));
+	fs_remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_file),
 		cmocka_unit_test_setup_teardown(test_peer_view_from_state,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
