@@ -118,7 +118,8 @@ static void on_down(void *ctx, const char *why)
 
 	partner_transfer_link_down(p, why);
 	pthread_mutex_lock(&p->lock);
-	was_up = p->up;
+	/* This controller stopping is not the partner going down. */
+	was_up = p->up && !p->closing;
 	p->up = false;
 	p->view.up = false;
 	p->view.updating = false;
@@ -354,6 +355,9 @@ void partner_stop(struct partner *p)
 	if (!p)
 		return;
 	events_set_listener(p->c->events, NULL, NULL);
+	pthread_mutex_lock(&p->lock);
+	p->closing = true;
+	pthread_mutex_unlock(&p->lock);
 	/* The link's threads end first: no handler runs after this. */
 	if (p->link)
 		link_stop(p->link);

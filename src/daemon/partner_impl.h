@@ -27,6 +27,7 @@ struct partner {
 	pthread_t worker;
 	bool worker_running;
 	bool stopping;
+	bool closing;			/* partner_stop() runs: no down event */
 	bool wake;
 
 	/* The current link session. */
