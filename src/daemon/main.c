@@ -56,9 +56,17 @@ static void usage(FILE *f)
 		"--log-file points stderr at PATH, which moves to PATH.1 "
 		"(keeping %d\nolder files) when it would pass N bytes "
 		"(default %u).\n--events-max-bytes caps DIR/events.log "
-		"likewise (default %u; one older file).\n",
+		"likewise (default %u; one older file).\n"
+		"Partner link (none without --partner or --link-port): "
+		"controller A dials its\npartner at --partner ADDR:PORT; "
+		"controller B listens on its --address at\n--link-port PORT "
+		"(0 picks a free port, printed as \"link listening on "
+		"ADDR:PORT\").\nBoth need --enclosure-key PATH, the "
+		"enclosure.key that 'tandem enclosure init'\nwrites. "
+		"--heartbeat-ms N: the link's heartbeat (default %d); the "
+		"partner is down\nafter 3 missed.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
-		(unsigned)EVENTS_LOG_MAX_DEFAULT);
+		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS);
 }
 
 struct console_arg {
