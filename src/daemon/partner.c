@@ -221,6 +221,8 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
+		partner_up_fn up_fn = NULL;
+		void *up_ctx = NULL;
 		bool all, state;
 
 		clock_gettime(CLOCK_MONOTONIC, &until);
@@ -240,12 +242,19 @@ static void *worker_main(void *arg)
 		all = p->send_all_settings;
 		p->send_state = false;
 		p->send_all_settings = false;
+		if (p->up_announced != p->session) {
+			p->up_announced = p->session;
+			up_fn = p->on_up;
+			up_ctx = p->on_up_ctx;
+		}
 		pthread_mutex_unlock(&p->lock);
 		/* P1: the sends run unlocked. STATE first: it carries what we
 		 * hold of the partner's events, which it needs before ours. */
 		partner_state_send(p, state);
 		partner_mirror_send_settings(p, all);
 		partner_mirror_send_events(p);
+		if (up_fn)
+			up_fn(up_ctx);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -441,4 +450,12 @@ uint16_t partner_listen_port(struct partner *p)
 void partner_link_drop(struct partner *p, const char *why)
 {
 	link_drop(p->link, why);
+}
+
+void partner_on_up(struct partner *p, partner_up_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	p->on_up = fn;
+	p->on_up_ctx = ctx;
+	pthread_mutex_unlock(&p->lock);
 }

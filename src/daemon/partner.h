@@ -59,8 +59,12 @@ struct partner_push_result {
 /* Told when the peer view changes (link up/down, a new STATE). Runs on
  * the link's reader thread: it must not block or call the link. */
 typedef void (*partner_view_fn)(void *ctx);
-/* A PFU_RECORD frame from the partner (JSON text, len bytes). */
+/* A PFU_RECORD frame from the partner (JSON text, len bytes). Runs on the
+ * link's reader thread. */
 typedef void (*partner_record_fn)(void *ctx, const char *json, size_t len);
+/* The link came up: on the worker thread, once per connection, after this
+ * side's STATE and settings went out; it may send (partner_send_record). */
+typedef void (*partner_up_fn)(void *ctx);
 
 /* partner.c */
 /* Reads the enclosure key file (`tandem enclosure init`'s: hex digits,
@@ -80,9 +84,10 @@ uint64_t partner_view_generation(struct partner *p);
 /* Waits until the generation differs from seen or timeout_ms passes:
  * 0 changed, -ETIMEDOUT. */
 int partner_view_wait(struct partner *p, uint64_t seen, unsigned timeout_ms);
-/* One callback (NULL clears it). */
+/* One callback each (NULL clears it). */
 void partner_on_view_change(struct partner *p, partner_view_fn fn,
 			    void *ctx);
+void partner_on_up(struct partner *p, partner_up_fn fn, void *ctx);
 /* B: the port the link listens on (for --link-port 0); 0 on A. */
 uint16_t partner_listen_port(struct partner *p);
 /* Drops the current connection (a reconnect follows): fault injection

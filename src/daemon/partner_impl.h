@@ -47,6 +47,9 @@ struct partner {
 	void *on_view_ctx;
 	partner_record_fn on_record;
 	void *on_record_ctx;
+	partner_up_fn on_up;
+	void *on_up_ctx;
+	uint64_t up_announced;		/* the session on_up was told of */
 
 	/* Refused connections: one event a PARTNER_REFUSED_EVENT_SECONDS. */
 	time_t refused_logged;

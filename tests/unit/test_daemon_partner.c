@@ -422,10 +422,68 @@ static void test_key_file(void **state)
 	fs_remove_tree(dir);
 }
 
+struct records {
+	pthread_mutex_t lock;
+	char last[256];
+	unsigned ups;
+};
+
+static struct records rec = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* A's on_up: tells B its record, as PFU does when the link comes up. */
+static void send_record_on_up(void *ctx)
+{
+	static const char json[] = "{\"target\":\"TS250P002\"}";
+	struct err e;
+
+	(void)ctx;
+	pthread_mutex_lock(&rec.lock);
+	rec.ups++;
+	pthread_mutex_unlock(&rec.lock);
+	err_clear(&e);
+	partner_send_record(fx.a.partner, json, strlen(json), &e);
+}
+
+static void record_in(void *ctx, const char *json, size_t len)
+{
+	(void)ctx;
+	pthread_mutex_lock(&rec.lock);
+	snprintf(rec.last, sizeof(rec.last), "%.*s", (int)len, json);
+	pthread_mutex_unlock(&rec.lock);
+}
+
+/* PFU's hooks: told once per link up on the worker, where it may send;
+ * a PFU_RECORD reaches the partner's handler as sent. */
+static void test_pfu_record_on_link_up(void **state)
+{
+	bool got = false;
+
+	(void)state;
+	partner_on_record(fx.b.partner, record_in, NULL);
+	partner_on_up(fx.a.partner, send_record_on_up, NULL);
+	partner_link_drop(fx.a.partner, "test: reconnect");
+	for (int i = 0; i < 500 && !got; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		pthread_mutex_lock(&rec.lock);
+		got = strcmp(rec.last, "{\"target\":\"TS250P002\"}") == 0;
+		pthread_mutex_unlock(&rec.lock);
+		nanosleep(&ts, NULL);
+	}
+	assert_true(got);
+	/* The reconnect's, and the first one's if its worker had not run
+	 * yet when the hook was set: once per connection, never more. */
+	pthread_mutex_lock(&rec.lock);
+	assert_true(rec.ups >= 1 && rec.ups <= 2);
+	pthread_mutex_unlock(&rec.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_file),
+		cmocka_unit_test_setup_teardown(test_pfu_record_on_link_up,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_view_from_state,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
