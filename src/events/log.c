@@ -607,10 +607,71 @@ static int walk_file(struct events_walk *w, int fd, const size_t *offsets,
 	return 0;
 }
 
+/* One record's place in time order. */
+struct events_order {
+	int64_t time;
+	size_t at;		/* read_at() index: file order */
+};
+
+/* Newest first; of the same second, the one stored later first. */
+static int order_cmp(const void *a, const void *b)
+{
+	const struct events_order *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? 1 : -1;
+	return x->at < y->at ? 1 : x->at > y->at ? -1 : 0;
+}
+
+/*
+ * By time: the partner's events arrive late after the link was down and
+ * are stored after newer local ones (E4); `show events` lists both
+ * controllers' events newest first, as the family does. 1: no memory for
+ * the order (the caller walks in file order instead).
+ */
+static int walk_by_time(struct events_log *log, struct events_walk *w,
+			int *rc)
+{
+	size_t total = log->old_count + log->count, bytes, i;
+	struct events_order *order;
+	struct event ev;
+
+	if (!size_mul(total ? total : 1, sizeof(*order), &bytes) ||
+	    !(order = malloc(bytes)))
+		return 1;
+	for (i = 0; i < total; i++) {
+		if (read_at(log, i, &ev) < 0) {
+			*rc = -EIO;
+			free(order);
+			return 0;
+		}
+		order[i].time = ev.time;
+		order[i].at = i;
+	}
+	qsort(order, total, sizeof(*order), order_cmp);
+	for (i = 0; i < total; i++) {
+		if (w->limit && w->shown >= w->limit)
+			break;
+		if (read_at(log, order[i].at, &ev) < 0) {
+			*rc = -EIO;
+			break;
+		}
+		if (!(w->severity_mask & EVENTS_SEVERITY_BIT(ev.severity)))
+			continue;
+		w->shown++;
+		*rc = w->fn(w->ctx, &ev);
+		if (*rc)
+			break;
+	}
+	free(order);
+	return 0;
+}
+
 /*
  * Calls fn for up to limit events (0 = all) whose severity is in
- * severity_mask, newest first: the live file, then events.log.1. fn runs
- * under the log's lock: it must not call back into this log.
+ * severity_mask, newest first by time (ties: the later stored first),
+ * over the live file and events.log.1. fn runs under the log's lock: it
+ * must not call back into this log.
  */
 int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
 		events_fn fn, void *ctx)
@@ -619,7 +680,8 @@ int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
 	int rc = 0;
 
 	pthread_mutex_lock(&log->lock);
-	if (!walk_file(&w, log->fd, log->offsets, log->count, log->size,
+	if (walk_by_time(log, &w, &rc) == 1 &&
+	    !walk_file(&w, log->fd, log->offsets, log->count, log->size,
 		       &rc) && log->old_fd >= 0)
 		walk_file(&w, log->old_fd, log->old_offsets, log->old_count,
 			  log->old_size, &rc);

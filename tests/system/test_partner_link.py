@@ -178,12 +178,19 @@ def test_change_while_a_is_stopped_reaches_a(pair):
              what="B to see A go")
     out = b.ssh("set advanced-settings partner-firmware-upgrade disabled")
     assert "Success" in out, out
+    # Events carry whole seconds: A comes back in a later one than B's.
+    now = int(time.time())
+    wait_for(lambda: int(time.time()) > now, what="the next second")
     a.start()
     wait_for(lambda: a.pfu_setting() == "Disabled", what="the change")
     # What B logged while A was away reached A when it came back.
     ev = wait_for(lambda: (lambda t: "Partner controller A is down" in t
                            and t)(a.events()), what="B's events on A")
     assert re.search(r"#B\d+: .*Partner controller A is down", ev), ev
+    # Listed by time, newest first: A's restart is above what B logged
+    # before it, although B's event was stored on A after it.
+    assert ev.index("Management controller A started") < \
+        ev.index("Partner controller A is down"), ev
     # A's own older value did not win back on B.
     assert b.pfu_setting() == "Disabled"
 

@@ -509,10 +509,24 @@ static void test_foreign_events(void **state)
 	assert_int_equal(events_last_seq(log, 'B'), 40);
 	assert_int_equal(events_each(log, 0, EVENTS_SEVERITY_ALL, collect, c), 0);
 	assert_int_equal(c->n, 3);
-	assert_int_equal(c->ev[1].controller, 'B');
-	assert_int_equal(c->ev[1].seq, 40);
-	assert_int_equal(c->ev[1].time, 1000);
-	assert_string_equal(c->ev[1].message, "from B");
+	/* Newest first by time: B's old event, stored between a1 and a2,
+	 * comes last; a1 and a2 (same second, maybe) in stored order. */
+	assert_string_equal(c->ev[0].message, "a2");
+	assert_string_equal(c->ev[1].message, "a1");
+	assert_int_equal(c->ev[2].controller, 'B');
+	assert_int_equal(c->ev[2].seq, 40);
+	assert_int_equal(c->ev[2].time, 1000);
+	assert_string_equal(c->ev[2].message, "from B");
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(events_each(log, 2, EVENTS_SEVERITY_ALL, collect, c),
+			 0);
+	assert_int_equal(c->n, 2);
+	assert_string_equal(c->ev[1].message, "a1");
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(events_each(log, 0, EVENTS_SEVERITY_BIT(EVENTS_WARNING),
+				     collect, c), 0);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->ev[0].controller, 'B');
 	events_close(log);
 
 	/* Reopened: own numbering goes on from A's own newest. */
