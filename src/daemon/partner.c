@@ -12,6 +12,10 @@
  *      down" events are logged once per transition.
  *  P3: the peer view keeps the last fields the partner reported when the
  *      link goes down (ever_seen), with up=false and the reason.
+ *  P4: p->link is used only while it is valid: set before any handler
+ *      goes past on_up() and before the worker starts; the worker is
+ *      joined before link_stop() frees it. partner_push_bundle() callers
+ *      (PFU) end before partner_stop().
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -87,6 +91,9 @@ static void on_up(void *ctx, const struct link_hello *peer)
 	struct partner *p = ctx;
 
 	pthread_mutex_lock(&p->lock);
+	/* P4: the first handler of a connection; later frames wait too. */
+	while (!p->link_ready && !p->closing)
+		pthread_cond_wait(&p->cond, &p->lock);
 	p->up = true;
 	p->session++;
 	p->send_state = true;
@@ -340,14 +347,19 @@ int partner_start(struct controller *c, const struct partner_config *cfg,
 		goto fail;
 	}
 	events_set_listener(c->events, partner_mirror_event_appended, p);
+	p->link = link_start(&lc, e);
+	if (!p->link)
+		goto fail;
+	/* P4: handlers wait for this before they may send. */
+	pthread_mutex_lock(&p->lock);
+	p->link_ready = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 	if (pthread_create(&p->worker, NULL, worker_main, p) != 0) {
 		err_set(e, -EAGAIN, "partner: cannot start its thread");
 		goto fail;
 	}
 	p->worker_running = true;
-	p->link = link_start(&lc, e);
-	if (!p->link)
-		goto fail;
 	if (cfg->listen) {
 		printf("link listening on %s:%u\n", c->address,
 		       partner_listen_port(p));
@@ -364,18 +376,17 @@ void partner_stop(struct partner *p)
 	if (!p)
 		return;
 	events_set_listener(p->c->events, NULL, NULL);
+	/* P4: the worker ends first, then the link's threads (link_stop
+	 * frees the link): no send and no handler runs after this. */
 	pthread_mutex_lock(&p->lock);
 	p->closing = true;
-	pthread_mutex_unlock(&p->lock);
-	/* The link's threads end first: no handler runs after this. */
-	if (p->link)
-		link_stop(p->link);
-	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	if (p->worker_running)
 		pthread_join(p->worker, NULL);
+	if (p->link)
+		link_stop(p->link);
 	config_unwatch(p->c->config, partner_mirror_setting_changed, p);
 	p->c->partner = NULL;
 	if (p->rx_job)

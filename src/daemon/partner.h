@@ -75,7 +75,8 @@ int partner_key_load(const char *path, uint8_t *key, size_t *key_len,
  * (B). Sets c->partner. */
 int partner_start(struct controller *c, const struct partner_config *cfg,
 		  struct err *e);
-/* Stops the link and the worker; joins every thread. NULL: nothing. */
+/* Stops the link and the worker; joins every thread. NULL: nothing.
+ * Whoever calls partner_push_bundle() must have returned first. */
 void partner_stop(struct partner *p);
 /* A snapshot of the partner (peer.h); up=false when the link is down. */
 void partner_view_get(struct partner *p, struct peer_view *out);

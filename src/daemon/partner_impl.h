@@ -28,6 +28,7 @@ struct partner {
 	bool worker_running;
 	bool stopping;
 	bool closing;			/* partner_stop() runs: no down event */
+	bool link_ready;		/* p->link is set (P4) */
 	bool wake;
 
 	/* The current link session. */
