@@ -355,6 +355,7 @@ static void rx_data(struct partner *p, const uint8_t *payload, size_t len)
 
 static void rx_end(struct partner *p)
 {
+	struct update_status us;
 	struct buf report;
 	struct err ue;
 	bool loaded;
@@ -370,22 +371,20 @@ static void rx_end(struct partner *p)
 	if (rc < 0)
 		rx_refused(p, ue.msg);
 	buf_append(&report, "", 1);
-	{
-		struct update_status us;
-
-		update_status_get(p->c->update, &us);
-		loaded = us.last_return_code == UPDATE_RC_LOADED;
-		rx_result(p, rc == 0, us.last_return_code,
-			  rc < 0 ? ue.msg : us.last_message, report.data);
-	}
-	buf_free(&report);
+	update_status_get(p->c->update, &us);
+	loaded = us.last_return_code == UPDATE_RC_LOADED;
 	/* T2: as restart_if_loaded() does for an operator's load (a
-	 * "Versions match" no-op activates nothing). */
+	 * "Versions match" no-op activates nothing). Scheduled before the
+	 * RESULT goes, so the sender hears of a controller already on its
+	 * way to restart; the delay lets the RESULT out first. */
 	if (rc == 0 && loaded && update_restart_pending(p->c->update))
 		controller_schedule_stop(p->c, CONTROLLER_EXIT_RESTART,
 					 CONTROLLER_RESTART_DELAY,
 					 "a new bundle from the partner was "
 					 "activated");
+	rx_result(p, rc == 0, us.last_return_code,
+		  rc < 0 ? ue.msg : us.last_message, report.data);
+	buf_free(&report);
 	partner_state_changed(p);
 }
 

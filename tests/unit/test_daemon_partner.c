@@ -214,7 +214,8 @@ static void test_push_installs_on_the_partner(void **state)
 	struct partner_push_result r;
 	struct err e;
 	char v[BUNDLE_VERSION_MAX];
-	bool trial;
+	bool trial, restarting;
+	int status;
 
 	(void)state;
 	err_clear(&e);
@@ -227,8 +228,12 @@ static void test_push_installs_on_the_partner(void **state)
 	assert_string_equal(v, "TS250P002");
 	assert_true(trial);
 	/* T2: B restarts into it, as after an operator's load. */
-	assert_true(fx.b.restarting);
-	assert_int_equal(fx.b.exit_status, CONTROLLER_EXIT_RESTART);
+	pthread_mutex_lock(&fx.b.lock);
+	restarting = fx.b.restarting;
+	status = fx.b.exit_status;
+	pthread_mutex_unlock(&fx.b.lock);
+	assert_true(restarting);
+	assert_int_equal(status, CONTROLLER_EXIT_RESTART);
 	assert_true(logged(&fx.b, "receiving bundle TS250P002 from "
 			   "controller A (attempt 1"));
 }
