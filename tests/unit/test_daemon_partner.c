@@ -157,12 +157,21 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Fault points are armed before any thread runs, as tandemd arms them. */
+static int setup_slow_flash(void **state)
+{
+	struct err e;
+
+	assert_int_equal(fault_arm("slow-flash=20", &e), 0);
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
-	fault_arm("", NULL);
 	partner_stop(fx.a.partner);
 	partner_stop(fx.b.partner);
+	fault_arm("", NULL);
 	controller_close(&fx.a);
 	controller_close(&fx.b);
 	fs_remove_tree(fx.dir);
@@ -334,16 +343,15 @@ static void test_link_drop_mid_transfer_aborts(void **state)
 {
 	struct update_status us;
 	struct pusher p = { 0 };
-	struct err e;
 	pthread_t t;
 	char v[BUNDLE_VERSION_MAX];
 	bool trial;
 	int i;
 
 	(void)state;
+	/* Slow flash (setup_slow_flash): the transfer is still running on B
+	 * when the link drops. */
 	install(&fx.a, "TS250P005", fx.key, 4 << 20);
-	/* Slow flash on B: the transfer is still running when it drops. */
-	assert_int_equal(fault_arm("slow-flash=20", &e), 0);
 	assert_int_equal(pthread_create(&t, NULL, push_main, &p), 0);
 	for (i = 0; i < 500; i++) {
 		struct timespec ts = { 0, 10 * 1000000 };
@@ -356,7 +364,6 @@ static void test_link_drop_mid_transfer_aborts(void **state)
 	assert_true(i < 500);
 	partner_link_drop(fx.b.partner, "test: link cut");
 	pthread_join(t, NULL);
-	fault_arm("", NULL);
 	assert_int_equal(p.rc, -ENOTCONN);
 	/* B hears of the drop on its own reader thread, after its feed. */
 	for (i = 0; i < 500; i++) {
@@ -502,7 +509,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_to_a_busy_partner,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_link_drop_mid_transfer_aborts, setup, teardown),
+			test_link_drop_mid_transfer_aborts, setup_slow_flash,
+			teardown),
 	};
 
 	/* As tandemd: a peer's closed socket is an error return, not a
