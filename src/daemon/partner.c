@@ -341,7 +341,9 @@ int partner_start(struct controller *c, const struct partner_config *cfg,
 	lc.handlers = &partner_handlers;
 	lc.ctx = p;
 
+	pthread_mutex_lock(&c->lock);
 	c->partner = p;
+	pthread_mutex_unlock(&c->lock);
 	if (config_watch(c->config, partner_mirror_setting_changed, p) < 0) {
 		err_set(e, -ENOSPC, "partner: no room for a settings watcher");
 		goto fail;
@@ -388,7 +390,9 @@ void partner_stop(struct partner *p)
 	if (p->link)
 		link_stop(p->link);
 	config_unwatch(p->c->config, partner_mirror_setting_changed, p);
+	pthread_mutex_lock(&p->c->lock);
 	p->c->partner = NULL;
+	pthread_mutex_unlock(&p->c->lock);
 	if (p->rx_job)
 		update_abort(p->rx_job, "the management controller stopped");
 	free(p->last_state);

@@ -11,8 +11,15 @@
 
 void controller_peer_view(struct controller *c, struct peer_view *out)
 {
-	if (c->partner) {
-		partner_view_get(c->partner, out);
+	struct partner *p;
+
+	/* Set once the listeners are open (main.c), cleared after they
+	 * closed: the partner outlives every reader that found it. */
+	pthread_mutex_lock(&c->lock);
+	p = c->partner;
+	pthread_mutex_unlock(&c->lock);
+	if (p) {
+		partner_view_get(p, out);
 		return;
 	}
 	memset(out, 0, sizeof(*out));
