@@ -216,6 +216,23 @@ static void test_peer_view_from_state(void **state)
 	assert_false(v.updating);
 	assert_true(v.free_bytes > 0);
 	assert_string_equal(v.down_reason, "");
+
+	/* B goes away: A's view says so and why, and keeps what B last
+	 * reported (P3); A logs it once. */
+	partner_stop(fx.b.partner);
+	for (int i = 0; i < 200 && v.up; i++) {
+		uint64_t g = partner_view_generation(fx.a.partner);
+
+		controller_peer_view(&fx.a, &v);
+		if (v.up)
+			partner_view_wait(fx.a.partner, g, 100);
+	}
+	assert_false(v.up);
+	assert_true(v.ever_seen);
+	assert_true(v.down_reason[0] != '\0');
+	assert_string_equal(v.bundle_version, "TS250P001");
+	assert_string_equal(v.serial, fx.b.serial);
+	assert_true(logged(&fx.a, "Partner controller B is down: "));
 }
 
 static void test_push_installs_on_the_partner(void **state)
