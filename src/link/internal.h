@@ -58,6 +58,12 @@ struct link {
 	struct link_conn *cur;		/* up: from up() to down() */
 };
 
+/* link.c */
+/* The dialer's next pause after waiting waited ms: doubled up to max_ms,
+ * back to min_ms after a connection that came up. */
+unsigned link_backoff_next(unsigned waited, unsigned min_ms, unsigned max_ms,
+			   bool was_up);
+
 /* conn.c */
 int64_t link_now_ms(void);
 struct link_conn *link_conn_new(struct link *l, int fd, struct tcp_conn *tcp,

@@ -94,9 +94,6 @@ static int frame_take(void *arg, unsigned type, const uint8_t *payload,
 	struct err e = { 0 };
 	int rc = 0;
 
-	pthread_mutex_lock(&l->mu);
-	c->last_rx_ms = link_now_ms();
-	pthread_mutex_unlock(&l->mu);
 	if (!r->up) {
 		if (type == LINK_FRAME_HELLO)
 			return hello_take(r, payload, len);
@@ -201,6 +198,11 @@ static bool conn_run(struct link *l, struct link_conn *c, bool server)
 		}
 		if (n < 0)
 			break;
+		/* Any bytes count as life, even part of a long frame on a
+		 * slow link. */
+		pthread_mutex_lock(&l->mu);
+		c->last_rx_ms = link_now_ms();
+		pthread_mutex_unlock(&l->mu);
 		rc = link_parser_push(&parser, chunk, (size_t)n, frame_take,
 				      &r, &pe);
 		if (rc == -EPROTO && !r.refused) {
@@ -258,6 +260,17 @@ static void serve(void *arg, struct tcp_conn *tcp)
 }
 
 /* ---- A: the dialer ---- */
+
+unsigned link_backoff_next(unsigned waited, unsigned min_ms, unsigned max_ms,
+			   bool was_up)
+{
+	/* A link that came up starts the back-off afresh. */
+	if (was_up)
+		return min_ms;
+	if (waited < min_ms)
+		return min_ms;
+	return waited > max_ms / 2 ? max_ms : waited * 2;
+}
 
 /* Waits ms or until stopping; returns whether stopping. */
 static bool dialer_pause(struct link *l, unsigned ms)
@@ -358,15 +371,12 @@ static void *dialer_main(void *arg)
 		} else if (e.code != -ECANCELED) {
 			log_warn_limited("link-dial", "link: %s", e.msg);
 		}
-		/* A link that came up starts the back-off afresh. */
 		if (was_up)
 			backoff = l->backoff_min_ms;
 		if (dialer_pause(l, backoff))
 			break;
-		if (!was_up)
-			backoff = backoff > l->backoff_max_ms / 2
-					  ? l->backoff_max_ms
-					  : backoff * 2;
+		backoff = link_backoff_next(backoff, l->backoff_min_ms,
+					    l->backoff_max_ms, was_up);
 	}
 	return NULL;
 }

@@ -137,8 +137,11 @@ struct ssl_ctx_st *link_tls_ctx_new(const uint8_t *key, size_t key_len,
 		err_set(e, -EINVAL, "link: cannot set up TLS 1.3: %s", why);
 		return NULL;
 	}
-	/* One connection at a time, nothing to resume: no tickets. */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	/* One connection at a time, nothing to resume: no tickets. A close
+	 * without close_notify is an ordinary end: frames carry their own
+	 * lengths, so a truncated stream cannot pass for a whole one. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET |
+				 SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/* Writes may return part-way (non-blocking socket) and retry from
 	 * wherever the rest of the frame now is. */

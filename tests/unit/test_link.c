@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <openssl/ssl.h>
 
+#include "link/internal.h"
 #include "link/link.h"
 
 #define WAIT_SECONDS	20	/* any state the tests wait for */
@@ -40,6 +41,7 @@ struct side {
 	pthread_cond_t cond;
 	unsigned ups, downs, refusals;
 	char down_why[LINK_WHY_MAX];
+	char first_down_why[LINK_WHY_MAX];
 	char refused_why[LINK_WHY_MAX];
 	struct link_hello peer;
 	unsigned frames;		/* EVENT frames, in sequence */
@@ -57,6 +59,17 @@ static void side_init(struct side *s)
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
+}
+
+/* A consistent copy, for assertions from the test's thread. */
+static struct side snap(struct side *s)
+{
+	struct side copy;
+
+	pthread_mutex_lock(&s->mu);
+	copy = *s;
+	pthread_mutex_unlock(&s->mu);
+	return copy;
 }
 
 static void side_free(struct side *s)
@@ -86,6 +99,9 @@ static void on_down(void *ctx, const char *why)
 	pthread_mutex_lock(&s->mu);
 	s->is_up = false;
 	s->downs++;
+	if (s->downs == 1)
+		snprintf(s->first_down_why, sizeof(s->first_down_why), "%s",
+			 why);
 	snprintf(s->down_why, sizeof(s->down_why), "%s", why);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->mu);
@@ -114,7 +130,6 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	struct side *s = ctx;
 	unsigned block = 0;
 
-	(void)e;
 	pthread_mutex_lock(&s->mu);
 	switch (type) {
 	case LINK_FRAME_EVENT: {
@@ -135,6 +150,9 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	case LINK_FRAME_STATE:
 		block = s->block_ms;
 		break;
+	case LINK_FRAME_COMMAND:
+		pthread_mutex_unlock(&s->mu);
+		return err_set(e, -ENOSPC, "no room for the bundle");
 	default:
 		break;
 	}
@@ -259,10 +277,10 @@ static void test_up_and_frames_both_ways(void **state)
 	pair_start(&p);
 	WAIT_UNTIL(&p.a, p.a.ups == 1);
 	WAIT_UNTIL(&p.b, p.b.ups == 1);
-	assert_int_equal(p.a.peer.controller, 'B');
-	assert_string_equal(p.a.peer.serial, "SN-B");
-	assert_int_equal(p.b.peer.controller, 'A');
-	assert_string_equal(p.b.peer.midplane_serial, "MP-1");
+	assert_int_equal(snap(&p.a).peer.controller, 'B');
+	assert_string_equal(snap(&p.a).peer.serial, "SN-B");
+	assert_int_equal(snap(&p.b).peer.controller, 'A');
+	assert_string_equal(snap(&p.b).peer.midplane_serial, "MP-1");
 	/* up() runs once the HELLOs are in: sending works from here on;
 	 * wait for link_is_up, which the reader sets before up(). */
 	assert_true(link_is_up(p.la));
@@ -276,15 +294,15 @@ static void test_up_and_frames_both_ways(void **state)
 	}
 	WAIT_UNTIL(&p.b, p.b.frames == SEQ_FRAMES);
 	WAIT_UNTIL(&p.a, p.a.frames == SEQ_FRAMES);
-	assert_false(p.a.out_of_order);
-	assert_false(p.b.out_of_order);
+	assert_false(snap(&p.a).out_of_order);
+	assert_false(snap(&p.b).out_of_order);
 	/* The API refuses what the wire cannot carry. */
 	assert_int_equal(link_send(p.la, 0, NULL, 0, &e), -EINVAL);
 	assert_int_equal(link_send(p.la, LINK_FRAME_TYPE_MAX + 1, NULL, 0,
 				   &e), -EINVAL);
 	assert_int_equal(link_send(p.la, LINK_FRAME_BUNDLE_DATA, msg,
 				   LINK_FRAME_MAX + 1, &e), -EMSGSIZE);
-	assert_int_equal(p.a.downs, 0);
+	assert_int_equal(snap(&p.a).downs, 0);
 	pair_stop(&p);
 }
 
@@ -307,9 +325,9 @@ static void test_stream_10_mib(void **state)
 		off += STREAM_FRAME;
 	}
 	WAIT_UNTIL(&p.b, p.b.stream_bytes == STREAM_BYTES);
-	assert_false(p.b.stream_bad);
-	assert_int_equal(p.a.downs, 0);
-	assert_int_equal(p.b.downs, 0);
+	assert_false(snap(&p.b).stream_bad);
+	assert_int_equal(snap(&p.a).downs, 0);
+	assert_int_equal(snap(&p.b).downs, 0);
 	free(chunk);
 	pair_stop(&p);
 }
@@ -324,14 +342,15 @@ static void test_stop_one_side_brings_the_other_down(void **state)
 	WAIT_UNTIL(&p.a, p.a.ups == 1);
 	WAIT_UNTIL(&p.b, p.b.ups == 1);
 	link_stop(p.lb);
-	assert_int_equal(p.b.downs, 1);
-	assert_string_equal(p.b.down_why, "the link was stopped");
+	assert_int_equal(snap(&p.b).downs, 1);
+	assert_string_equal(snap(&p.b).down_why, "the link was stopped");
 	WAIT_UNTIL(&p.a, p.a.downs == 1);
+	assert_string_equal(snap(&p.a).down_why, "closed by the partner");
 	assert_false(link_is_up(p.la));
 	assert_int_equal(link_send(p.la, LINK_FRAME_EVENT, "{}", 2, &e),
 			 -ENOTCONN);
 	link_stop(p.la);
-	assert_int_equal(p.a.ups, 1);
+	assert_int_equal(snap(&p.a).ups, 1);
 	side_free(&p.a);
 	side_free(&p.b);
 }
@@ -347,7 +366,7 @@ static void test_drop_then_reconnect(void **state)
 	WAIT_UNTIL(&p.b, p.b.ups == 1);
 	link_drop(p.la, "fault: link drop");
 	WAIT_UNTIL(&p.a, p.a.downs == 1);
-	assert_string_equal(p.a.down_why, "fault: link drop");
+	assert_string_equal(snap(&p.a).down_why, "fault: link drop");
 	WAIT_UNTIL(&p.b, p.b.downs == 1);
 	WAIT_UNTIL(&p.a, p.a.ups == 2);
 	WAIT_UNTIL(&p.b, p.b.ups == 2);
@@ -358,7 +377,7 @@ static void test_drop_then_reconnect(void **state)
 	link_drop(p.lb, "fault: link drop on B");
 	WAIT_UNTIL(&p.a, p.a.ups == 3);
 	WAIT_UNTIL(&p.b, p.b.ups == 3);
-	assert_int_equal(p.a.refusals + p.b.refusals, 0);
+	assert_int_equal(snap(&p.a).refusals + snap(&p.b).refusals, 0);
 	pair_stop(&p);
 }
 
@@ -376,12 +395,12 @@ static void test_wrong_key_refused_on_both_sides(void **state)
 	/* A retries: wait for a few refusals on each side. */
 	WAIT_UNTIL(&p.b, p.b.refusals >= 3);
 	WAIT_UNTIL(&p.a, p.a.refusals >= 3);
-	assert_non_null(strstr(p.a.refused_why, "TLS handshake failed: "));
-	assert_non_null(strstr(p.b.refused_why, "TLS handshake failed: "));
+	assert_non_null(strstr(snap(&p.a).refused_why, "TLS handshake failed: "));
+	assert_non_null(strstr(snap(&p.b).refused_why, "TLS handshake failed: "));
 	assert_false(link_is_up(p.la));
-	assert_int_equal(p.a.ups + p.b.ups, 0);
+	assert_int_equal(snap(&p.a).ups + snap(&p.b).ups, 0);
+	/* pair_stop checks downs == ups: none. */
 	pair_stop(&p);
-	assert_int_equal(p.a.downs + p.b.downs, 0);
 }
 
 static void test_other_midplane_refused(void **state)
@@ -398,9 +417,9 @@ static void test_other_midplane_refused(void **state)
 	pair_start_with(&p, &ca, &cb);
 	WAIT_UNTIL(&p.b, p.b.refusals >= 2);
 	WAIT_UNTIL(&p.a, p.a.refusals >= 2);
-	assert_non_null(strstr(p.b.refused_why, "midplane MP-1"));
-	assert_non_null(strstr(p.a.refused_why, "midplane MP-2"));
-	assert_int_equal(p.a.ups + p.b.ups, 0);
+	assert_non_null(strstr(snap(&p.b).refused_why, "midplane MP-1"));
+	assert_non_null(strstr(snap(&p.a).refused_why, "midplane MP-2"));
+	assert_int_equal(snap(&p.a).ups + snap(&p.b).ups, 0);
 	pair_stop(&p);
 }
 
@@ -498,9 +517,9 @@ static void test_silent_peer_misses_heartbeats(void **state)
 	WAIT_UNTIL(&a, a.ups == 1);
 	/* Says nothing more, reads nothing, keeps the socket open. */
 	WAIT_UNTIL(&a, a.downs == 1);
-	assert_non_null(strstr(a.down_why, "heartbeat"));
-	assert_non_null(strstr(a.down_why, "3 heartbeats missed"));
-	assert_int_equal(a.refusals, 0);
+	assert_non_null(strstr(snap(&a).down_why, "heartbeat"));
+	assert_non_null(strstr(snap(&a).down_why, "3 heartbeats missed"));
+	assert_int_equal(snap(&a).refusals, 0);
 	link_stop(la);
 	SSL_free(ssl);
 	close(fd);
@@ -531,13 +550,13 @@ static void test_peer_claiming_our_id_refused(void **state)
 	/* B's own HELLO comes, then the connection ends. */
 	assert_true(raw_read_to_end(ssl) > LINK_FRAME_HEADER);
 	WAIT_UNTIL(&b, b.refusals == 1);
-	assert_non_null(strstr(b.refused_why,
+	assert_non_null(strstr(snap(&b).refused_why,
 			       "claims to be controller B, as we are"));
-	assert_int_equal(b.ups, 0);
+	assert_int_equal(snap(&b).ups, 0);
 	SSL_free(ssl);
 	close(fd);
 	link_stop(lb);
-	assert_int_equal(b.downs, 0);
+	assert_int_equal(snap(&b).downs, 0);
 	link_tls_ctx_free(ctx);
 	side_free(&b);
 }
@@ -565,10 +584,10 @@ static void test_malformed_frame_refused_and_redialed(void **state)
 	WAIT_UNTIL(&a, a.ups == 1);
 	assert_int_equal(SSL_write(ssl, "\x2a\0\0\0\0", 5), 5);
 	WAIT_UNTIL(&a, a.downs == 1);
-	assert_int_equal(a.refusals, 1);
-	assert_non_null(strstr(a.refused_why, "malformed frame: "));
-	assert_non_null(strstr(a.refused_why, "unknown type 42"));
-	assert_non_null(strstr(a.down_why, "unknown type 42"));
+	assert_int_equal(snap(&a).refusals, 1);
+	assert_non_null(strstr(snap(&a).refused_why, "malformed frame: "));
+	assert_non_null(strstr(snap(&a).refused_why, "unknown type 42"));
+	assert_non_null(strstr(snap(&a).down_why, "unknown type 42"));
 	raw_read_to_end(ssl);
 	SSL_free(ssl);
 	close(fd);
@@ -579,7 +598,7 @@ static void test_malformed_frame_refused_and_redialed(void **state)
 	raw_hello(ssl, 'B');
 	WAIT_UNTIL(&a, a.ups == 2);
 	link_stop(la);
-	assert_int_equal(a.downs, 2);
+	assert_int_equal(snap(&a).downs, 2);
 	SSL_free(ssl);
 	close(fd);
 	close(lfd);
@@ -605,8 +624,8 @@ static void test_blocking_handler_keeps_the_link(void **state)
 	assert_int_equal(link_send(p.la, LINK_FRAME_STATE, "{}", 2, &e), 0);
 	assert_int_equal(link_send(p.la, LINK_FRAME_STATE, "{}", 2, &e), 0);
 	WAIT_UNTIL(&p.b, p.b.states == 2);
-	assert_int_equal(p.a.downs, 0);
-	assert_int_equal(p.b.downs, 0);
+	assert_int_equal(snap(&p.a).downs, 0);
+	assert_int_equal(snap(&p.b).downs, 0);
 	assert_true(link_is_up(p.la));
 	assert_true(link_is_up(p.lb));
 	pair_stop(&p);
@@ -633,6 +652,125 @@ static void test_start_refusals(void **state)
 	side_free(&s);
 }
 
+static void test_handler_refusal_drops_the_connection(void **state)
+{
+	struct pair p;
+	struct err e = { 0 };
+
+	(void)state;
+	pair_start(&p);
+	WAIT_UNTIL(&p.a, p.a.ups == 1);
+	WAIT_UNTIL(&p.b, p.b.ups == 1);
+	assert_int_equal(link_send(p.la, LINK_FRAME_COMMAND, "{}", 2, &e), 0);
+	WAIT_UNTIL(&p.b, p.b.downs == 1);
+	assert_string_equal(snap(&p.b).down_why,
+			    "the COMMAND frame was not taken: no room for the "
+			    "bundle");
+	WAIT_UNTIL(&p.a, p.a.downs == 1);
+	/* Not a refusal: the partner is who it says; the link comes back. */
+	WAIT_UNTIL(&p.a, p.a.ups == 2);
+	WAIT_UNTIL(&p.b, p.b.ups == 2);
+	assert_int_equal(snap(&p.a).refusals + snap(&p.b).refusals, 0);
+	pair_stop(&p);
+}
+
+static void test_new_connection_replaces_the_old(void **state)
+{
+	struct pair p;
+	struct err e = { 0 };
+	SSL_CTX *ctx = link_tls_ctx_new((const uint8_t *)key_one,
+					strlen(key_one), false, &e);
+	SSL *ssl;
+	int fd;
+
+	(void)state;
+	pair_start(&p);
+	WAIT_UNTIL(&p.a, p.a.ups == 1);
+	WAIT_UNTIL(&p.b, p.b.ups == 1);
+	/* A restarted, as B sees it: a new authenticated connection while
+	 * the old one still stands. */
+	fd = tcp_dial(link_listen_port(p.lb));
+	ssl = raw_tls(ctx, fd, false);
+	raw_hello(ssl, 'A');
+	WAIT_UNTIL(&p.b, p.b.ups == 2);
+	assert_string_equal(snap(&p.b).first_down_why,
+			    "replaced by a new connection from the partner");
+	assert_string_equal(snap(&p.b).peer.serial, "SN-RAW");
+	/* The old A saw its link end, and redials: B takes it back. */
+	WAIT_UNTIL(&p.a, p.a.downs >= 1);
+	WAIT_UNTIL(&p.b, p.b.ups == 3 && p.b.is_up);
+	assert_string_equal(snap(&p.b).peer.serial, "SN-A");
+	raw_read_to_end(ssl);
+	SSL_free(ssl);
+	close(fd);
+	link_tls_ctx_free(ctx);
+	assert_int_equal(snap(&p.b).refusals, 0);
+	pair_stop(&p);
+}
+
+static void test_write_deadline(void **state)
+{
+	struct side a;
+	struct link_config ca;
+	struct err e = { 0 };
+	SSL_CTX *ctx = link_tls_ctx_new((const uint8_t *)key_one,
+					strlen(key_one), true, &e);
+	uint8_t *chunk = calloc(1, STREAM_FRAME);
+	uint16_t port;
+	int lfd = tcp_listen_any(&port), fd, rc = 0;
+	struct link *la;
+	SSL *ssl;
+	unsigned sent = 0;
+
+	(void)state;
+	side_init(&a);
+	ca = config('A', &a, key_one);
+	ca.partner_port = port;
+	ca.heartbeat_ms = 60000;	/* silence is not what fails here */
+	ca.admission.write_seconds = 1;
+	la = start(&ca);
+	fd = accept(lfd, NULL, NULL);
+	ssl = raw_tls(ctx, fd, true);
+	raw_hello(ssl, 'B');
+	WAIT_UNTIL(&a, a.ups == 1);
+	/* The peer reads nothing: the socket buffers fill, then the write
+	 * deadline ends the link. */
+	while (rc == 0 && sent < 4096) {
+		rc = link_send(la, LINK_FRAME_BUNDLE_DATA, chunk, STREAM_FRAME,
+			       &e);
+		sent++;
+	}
+	assert_int_equal(rc, -ETIMEDOUT);
+	assert_non_null(strstr(e.msg, "took nothing for 1 s"));
+	WAIT_UNTIL(&a, a.downs == 1);
+	assert_non_null(strstr(snap(&a).down_why, "took nothing for 1 s"));
+	link_stop(la);
+	SSL_free(ssl);
+	close(fd);
+	close(lfd);
+	free(chunk);
+	link_tls_ctx_free(ctx);
+	side_free(&a);
+}
+
+static void test_backoff(void **state)
+{
+	unsigned w = 250, seen[8];
+
+	(void)state;
+	for (unsigned i = 0; i < ARRAY_SIZE(seen); i++) {
+		seen[i] = w;
+		w = link_backoff_next(w, 250, 10000, false);
+	}
+	assert_int_equal(seen[0], 250);
+	assert_int_equal(seen[1], 500);
+	assert_int_equal(seen[5], 8000);
+	assert_int_equal(seen[6], 10000);
+	assert_int_equal(seen[7], 10000);
+	assert_int_equal(link_backoff_next(10000, 250, 10000, true), 250);
+	assert_int_equal(link_backoff_next(6000, 250, 10000, false), 10000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -647,6 +785,10 @@ int main(void)
 		cmocka_unit_test(test_peer_claiming_our_id_refused),
 		cmocka_unit_test(test_malformed_frame_refused_and_redialed),
 		cmocka_unit_test(test_blocking_handler_keeps_the_link),
+		cmocka_unit_test(test_handler_refusal_drops_the_connection),
+		cmocka_unit_test(test_new_connection_replaces_the_old),
+		cmocka_unit_test(test_write_deadline),
+		cmocka_unit_test(test_backoff),
 	};
 
 	/* As tandemd does: a write to a dropped link fails, not kills. */

@@ -334,6 +334,23 @@ static void test_hello_refusals(void **state)
 		  "no string \"midplane_serial\"");
 }
 
+static void test_hello_serial_at_limit(void **state)
+{
+	/* LINK_SERIAL_MAX - 1 = 31 bytes: the longest accepted. */
+	const char *json = "{\"protocol\":1,\"controller\":\"B\",\"serial\":"
+			   "\"0123456789012345678901234567890\","
+			   "\"midplane_serial\":\"\"}";
+	struct link_hello h;
+	struct err e = { 0 };
+
+	(void)state;
+	assert_int_equal(link_hello_parse((const uint8_t *)json, strlen(json),
+					  &h, &e), 0);
+	assert_int_equal(strlen(h.serial), LINK_SERIAL_MAX - 1);
+	assert_int_equal(h.controller, 'B');
+	assert_string_equal(h.midplane_serial, "");
+}
+
 static void test_hello_check(void **state)
 {
 	struct link_hello ours = { .controller = 'B', .protocol = 1,
@@ -372,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_handler_stops),
 		cmocka_unit_test(test_hello_round_trip),
 		cmocka_unit_test(test_hello_refusals),
+		cmocka_unit_test(test_hello_serial_at_limit),
 		cmocka_unit_test(test_hello_check),
 	};
 
