@@ -94,6 +94,12 @@ static void on_up(void *ctx, const struct link_hello *peer)
 	/* P4: the first handler of a connection; later frames wait too. */
 	while (!p->link_ready && !p->closing)
 		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	/* Logged before the view changes, as on_down() does. */
+	partner_event(p, EVENTS_INFORMATIONAL, EVENTS_CODE_PARTNER_LINK,
+		      "Partner controller %c is up (serial %s): the partner "
+		      "link is connected.", peer->controller, peer->serial);
+	pthread_mutex_lock(&p->lock);
 	p->up = true;
 	p->session++;
 	p->send_state = true;
@@ -112,9 +118,6 @@ static void on_up(void *ctx, const struct link_hello *peer)
 	partner_view_changed_locked(p);
 	partner_wake_locked(p);
 	pthread_mutex_unlock(&p->lock);
-	partner_event(p, EVENTS_INFORMATIONAL, EVENTS_CODE_PARTNER_LINK,
-		      "Partner controller %c is up (serial %s): the partner "
-		      "link is connected.", peer->controller, peer->serial);
 	partner_view_notify(p);
 }
 
@@ -127,16 +130,20 @@ static void on_down(void *ctx, const char *why)
 	pthread_mutex_lock(&p->lock);
 	/* This controller stopping is not the partner going down. */
 	was_up = p->up && !p->closing;
+	pthread_mutex_unlock(&p->lock);
+	/* Logged before the view changes: whoever sees the partner down
+	 * finds the event already there (P1: no lock held). */
+	if (was_up)
+		partner_event(p, EVENTS_WARNING, EVENTS_CODE_PARTNER_LINK,
+			      "Partner controller %c is down: %s.", p->peer_id,
+			      why);
+	pthread_mutex_lock(&p->lock);
 	p->up = false;
 	p->view.up = false;
 	p->view.updating = false;
 	snprintf(p->view.down_reason, sizeof(p->view.down_reason), "%s", why);
 	partner_view_changed_locked(p);
 	pthread_mutex_unlock(&p->lock);
-	if (was_up)
-		partner_event(p, EVENTS_WARNING, EVENTS_CODE_PARTNER_LINK,
-			      "Partner controller %c is down: %s.", p->peer_id,
-			      why);
 	partner_view_notify(p);
 }
 

@@ -197,7 +197,8 @@ abort:
 	}
 out:
 	/* The connection's own errors all mean the same to PFU. */
-	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNABORTED)
+	if (rc == -ECONNRESET || rc == -EPIPE || rc == -ECONNABORTED ||
+	    rc == -ESHUTDOWN)
 		e->code = rc = -ENOTCONN;
 	if (rc == -ENOTCONN && !strstr(e->msg, "partner link"))
 		err_prefix(e, "the partner link dropped");
