@@ -251,8 +251,8 @@ static int stamps_from_json(struct config *cfg, json_t *stamps, struct err *e)
 
 		if (!j)
 			continue;
-		if (k->scope != CONFIG_SCOPE_ENCLOSURE || !json_is_integer(ms) ||
-		    json_integer_value(ms) <= 0 || !by ||
+		if (k->scope != CONFIG_SCOPE_ENCLOSURE ||
+		    !json_is_integer(ms) || json_integer_value(ms) <= 0 || !by ||
 		    (strcmp(by, "A") && strcmp(by, "B") && *by))
 			return err_set(e, CONFIG_ERR_CORRUPT,
 				       "%s/%s: bad stamp for %s", cfg->dir,

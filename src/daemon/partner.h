@@ -27,10 +27,11 @@
 #define PARTNER_HEARTBEAT_MIN_MS 50
 #define PARTNER_HEARTBEAT_MAX_MS 60000
 #define PARTNER_KEY_MAX		64	/* enclosure key bytes */
-#define PARTNER_EVENTS_BATCH	64	/* events read from the log at once */
+/* Events read from the log at a time, report bytes kept from a RESULT. */
+#define PARTNER_EVENTS_BATCH	64
 #define PARTNER_REFUSED_EVENT_SECONDS 60	/* one refusal event a minute */
 #define PARTNER_PUSH_SECONDS	900	/* deadline of a whole push */
-#define PARTNER_RESULT_TEXT_MAX	4096	/* report text kept from a RESULT */
+#define PARTNER_RESULT_TEXT_MAX	4096
 
 struct controller;
 struct partner;
@@ -44,7 +45,7 @@ struct partner_config {
 	const uint8_t *key;		/* --enclosure-key, decoded */
 	size_t key_len;
 	unsigned heartbeat_ms;		/* 0: PARTNER_HEARTBEAT_MS */
-	struct tcp_admission admission;	/* B's listener: the daemon's policy */
+	struct tcp_admission admission;	/* B's listener: the daemon's */
 };
 
 /* What the partner answered a push with (LINK_FRAME_BUNDLE_RESULT). */

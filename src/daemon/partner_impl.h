@@ -23,11 +23,11 @@ struct partner {
 	unsigned heartbeat_ms;
 
 	pthread_mutex_t lock;		/* everything below but rx */
-	pthread_cond_t cond;		/* worker wakes; view changes; push */
+	pthread_cond_t cond;		/* wakes, view changes, push */
 	pthread_t worker;
 	bool worker_running;
 	bool stopping;
-	bool closing;			/* partner_stop() runs: no down event */
+	bool closing;			/* partner_stop() runs */
 	bool link_ready;		/* p->link is set (P4) */
 	bool wake;
 
@@ -38,7 +38,7 @@ struct partner {
 	bool send_all_settings;		/* every enclosure setting due */
 	bool dirty[CONFIG_KEY_COUNT];	/* local changes not yet sent */
 	bool events_known;		/* the partner said what it holds */
-	uint64_t events_sent;		/* own events it holds or was sent */
+	uint64_t events_sent;		/* own events it holds or got */
 	char *last_state;		/* the STATE last sent (JSON) */
 
 	/* The partner as it last told us. */
@@ -50,7 +50,7 @@ struct partner {
 	void *on_record_ctx;
 	partner_up_fn on_up;
 	void *on_up_ctx;
-	uint64_t up_announced;		/* the session on_up was told of */
+	uint64_t up_announced;		/* session on_up was told of */
 
 	/* Refused connections: one event a PARTNER_REFUSED_EVENT_SECONDS. */
 	time_t refused_logged;
@@ -66,7 +66,7 @@ struct partner {
 	/* Receiver of a push: the reader thread's, but down() may come from
 	 * link_stop's thread; rx_lock orders the two. */
 	pthread_mutex_t rx_lock;
-	bool rx_active;			/* a BEGIN not yet answered or ended */
+	bool rx_active;			/* a BEGIN not yet ended */
 	struct update_job *rx_job;
 	char rx_target[BUNDLE_VERSION_MAX];
 };

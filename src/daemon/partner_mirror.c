@@ -34,8 +34,8 @@ void partner_mirror_setting_changed(void *ctx, enum config_key key)
 
 	keys = config_keys(&n);
 	if ((size_t)key >= n || keys[key].scope != CONFIG_SCOPE_ENCLOSURE ||
-	    config_get_stamped(p->c->config, key, text, sizeof(text), &st) < 0 ||
-	    st.origin != p->id)
+	    config_get_stamped(p->c->config, key, text, sizeof(text),
+			       &st) < 0 || st.origin != p->id)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->dirty[key] = true;
@@ -48,7 +48,7 @@ void partner_mirror_event_appended(void *ctx, const struct event *ev)
 	struct partner *p = ctx;
 
 	if (ev->controller != p->id)
-		return;		/* the partner's own, stored here: not sent */
+		return;	/* the partner's own, stored here: not sent */
 	pthread_mutex_lock(&p->lock);
 	partner_wake_locked(p);
 	pthread_mutex_unlock(&p->lock);
@@ -123,8 +123,8 @@ int partner_mirror_settings_receive(struct partner *p, const uint8_t *payload,
 		if (!name || !value || !by || strlen(by) != 1 ||
 		    !json_is_integer(ms) || json_integer_value(ms) <= 0) {
 			json_decref(root);
-			return err_set(e, -EPROTO, "partner SETTINGS: malformed "
-				       "entry %zu", i);
+			return err_set(e, -EPROTO, "partner SETTINGS: "
+				       "malformed entry %zu", i);
 		}
 		st.ms = (uint64_t)json_integer_value(ms);
 		st.origin = by[0];
@@ -206,9 +206,10 @@ int partner_mirror_event_receive(struct partner *p, const uint8_t *payload,
 	memset(&ev, 0, sizeof(ev));
 	root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES,
 			  &jerr);
-	if (!root || json_unpack(root, "{ss sI sI sI sI ss}", "controller",
-				 &ctl, "seq", &seq, "time", &when, "code",
-				 &code, "severity", &sev, "message", &msg) < 0 ||
+	if (!root || json_unpack(root, "{ss sI sI sI sI ss}",
+				 "controller", &ctl, "seq", &seq, "time", &when,
+				 "code", &code, "severity", &sev, "message",
+				 &msg) < 0 ||
 	    strlen(ctl) != 1 || ctl[0] != p->peer_id || seq <= 0 ||
 	    code < 0 || code > UINT16_MAX || sev < 0 ||
 	    sev >= EVENTS_SEVERITY_COUNT) {

@@ -173,7 +173,7 @@ int partner_push_bundle(struct partner *p, const char *target,
 	if (rc == 0)
 		rc = push_flush(&s, e);
 	if (rc == -ECANCELED) {
-		rc = 0;		/* answered already: the RESULT says why */
+		rc = 0;	/* answered already: the RESULT says why */
 		goto abort;
 	}
 	if (rc < 0)
