@@ -29,9 +29,9 @@
 #define PARTNER_KEY_MAX		64	/* enclosure key bytes */
 /* Events read from the log at a time, report bytes kept from a RESULT. */
 #define PARTNER_EVENTS_BATCH	64
+#define PARTNER_RESULT_TEXT_MAX	4096
 #define PARTNER_REFUSED_EVENT_SECONDS 60	/* one refusal event a minute */
 #define PARTNER_PUSH_SECONDS	900	/* deadline of a whole push */
-#define PARTNER_RESULT_TEXT_MAX	4096
 
 struct controller;
 struct partner;
