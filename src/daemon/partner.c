@@ -155,14 +155,14 @@ static void on_refused(void *ctx, const char *peer_address, const char *why)
 	bool log_it;
 
 	pthread_mutex_lock(&p->lock);
-	/* A new reason is always told; the same one once a minute. */
-	log_it = strcmp(why, p->refused_last) != 0 ||
+	/* Anyone can connect and fail: one event a minute at most, whatever
+	 * the reasons, so a flood cannot fill the event log. */
+	log_it = p->refused_logged == 0 ||
 		 now - p->refused_logged >= PARTNER_REFUSED_EVENT_SECONDS;
 	if (log_it) {
 		quiet = p->refused_quiet;
 		p->refused_quiet = 0;
 		p->refused_logged = now;
-		snprintf(p->refused_last, sizeof(p->refused_last), "%s", why);
 	} else {
 		p->refused_quiet++;
 	}

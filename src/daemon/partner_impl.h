@@ -55,7 +55,6 @@ struct partner {
 	/* Refused connections: one event a PARTNER_REFUSED_EVENT_SECONDS. */
 	time_t refused_logged;
 	unsigned refused_quiet;		/* refusals since, not logged */
-	char refused_last[LINK_WHY_MAX];
 
 	/* Sender of a push (partner_transfer.c). */
 	bool push_active;
