@@ -753,6 +753,31 @@ static void test_write_deadline(void **state)
 	side_free(&a);
 }
 
+static void test_login_deadline(void **state)
+{
+	struct side b;
+	struct link_config cb;
+	struct link *lb;
+	char byte;
+	int fd;
+
+	(void)state;
+	side_init(&b);
+	cb = config('B', &b, key_one);
+	cb.admission.login_seconds = 1;
+	lb = start(&cb);
+	/* Connects and says nothing: no handshake, cut at the deadline. */
+	fd = tcp_dial(link_listen_port(lb));
+	WAIT_UNTIL(&b, b.refusals == 1);
+	assert_non_null(strstr(snap(&b).refused_why, "TLS handshake failed: "));
+	assert_non_null(strstr(snap(&b).refused_why, "login time"));
+	assert_true(read(fd, &byte, 1) <= 0);
+	close(fd);
+	link_stop(lb);
+	assert_int_equal(snap(&b).ups, 0);
+	side_free(&b);
+}
+
 static void test_backoff(void **state)
 {
 	unsigned w = 250, seen[8];
@@ -788,6 +813,7 @@ int main(void)
 		cmocka_unit_test(test_handler_refusal_drops_the_connection),
 		cmocka_unit_test(test_new_connection_replaces_the_old),
 		cmocka_unit_test(test_write_deadline),
+		cmocka_unit_test(test_login_deadline),
 		cmocka_unit_test(test_backoff),
 	};
 
