@@ -26,8 +26,22 @@ static struct {
 	char dir[64];
 	char key[128];		/* trusted by both */
 	char key2[128];		/* trusted by A only */
+	uint8_t link_key[32];
 	struct controller a, b;
 } fx;
+
+static void start_b(uint16_t port)
+{
+	struct partner_config pb = { .listen = true, .listen_port = port,
+				     .key = fx.link_key,
+				     .key_len = sizeof(fx.link_key),
+				     .heartbeat_ms = 100 };
+	struct err e;
+
+	err_clear(&e);
+	if (partner_start(&fx.b, &pb, &e) < 0)
+		fail_msg("partner_start B: %s", e.msg);
+}
 
 /* A signed bundle of version v (sc image from seed, size bytes). */
 static void bundle(const char *v, const char *key, size_t size,
@@ -122,19 +136,16 @@ static void wait_linked(void)
 
 static int setup(void **state)
 {
-	uint8_t key[32];
-	struct partner_config pb = { .listen = true, .key = key,
-				     .key_len = sizeof(key),
-				     .heartbeat_ms = 100 };
 	struct partner_config pa = { .partner_address = "127.0.0.1",
-				     .key = key, .key_len = sizeof(key),
+				     .key = fx.link_key,
+				     .key_len = sizeof(fx.link_key),
 				     .heartbeat_ms = 100 };
 	char kd[96];
 	struct err e;
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	memset(key, 0x5a, sizeof(key));
+	memset(fx.link_key, 0x5a, sizeof(fx.link_key));
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/tandem-partner-XXXXXX");
 	assert_non_null(mkdtemp(fx.dir));
 	/* key 1 as fx.dir/bundle.pub (both trust fx.dir), key 2 apart. */
@@ -148,8 +159,7 @@ static int setup(void **state)
 	assert_int_equal(bundle_keyring_add_dir(&fx.a.keys, kd, &e), 0);
 	install(&fx.a, "TS250P002", fx.key, 3000);
 	install(&fx.b, "TS250P001", fx.key, 3000);
-	if (partner_start(&fx.b, &pb, &e) < 0)
-		fail_msg("partner_start B: %s", e.msg);
+	start_b(0);
 	pa.partner_port = partner_listen_port(fx.b.partner);
 	if (partner_start(&fx.a, &pa, &e) < 0)
 		fail_msg("partner_start A: %s", e.msg);
@@ -507,6 +517,54 @@ static void test_pfu_record_on_link_up(void **state)
 	pthread_mutex_unlock(&rec.lock);
 }
 
+/* Waits (bounded) until c's setting name reads want. */
+static bool setting_becomes(struct controller *c, const char *name,
+			    const char *want)
+{
+	for (int i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+		char text[CONFIG_STRING_MAX];
+		struct err e;
+
+		if (config_get_text(c->config, name, text, sizeof(text),
+				    &e) == 0 && !strcmp(text, want))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Both changed while apart: when the link returns, each setting holds
+ * the newest change on both controllers, whichever side made it. */
+static void test_settings_converge_when_the_link_returns(void **state)
+{
+	uint16_t port = partner_listen_port(fx.b.partner);
+	struct err e;
+
+	(void)state;
+	partner_stop(fx.b.partner);
+	assert_int_equal(config_set_text(fx.b.config, "system-name", "bee",
+					 &e), 0);
+	assert_int_equal(config_set_text(fx.b.config, "pfu-attempt-limit",
+					 "7", &e), 0);
+	/* Later, on A: newer than B's change of the same setting. */
+	assert_int_equal(config_set_text(fx.a.config, "system-name", "ay",
+					 &e), 0);
+	assert_int_equal(config_set_text(fx.a.config, "ftp", "enabled", &e),
+			 0);
+	/* Controller scope: never mirrored. */
+	assert_int_equal(config_set_text(fx.a.config,
+					 "login-lockout-threshold", "9", &e),
+			 0);
+	start_b(port);
+	assert_true(setting_becomes(&fx.b, "system-name", "ay"));
+	assert_true(setting_becomes(&fx.b, "ftp", "Enabled"));
+	assert_true(setting_becomes(&fx.a, "pfu-attempt-limit", "7"));
+	assert_true(setting_becomes(&fx.a, "system-name", "ay"));
+	assert_int_equal(config_get_uint(fx.b.config,
+					 CONFIG_LOGIN_LOCKOUT_THRESHOLD), 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +573,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_view_from_state,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_settings_converge_when_the_link_returns, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_push_installs_on_the_partner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
