@@ -107,7 +107,8 @@ void partner_state_changed(struct partner *p);
  * PARTNER_PUSH_SECONDS. 0 when the partner answered (out->ok says how;
  * a refusal is the partner's own message), negative with e otherwise:
  * -ENOTCONN (link down or dropped), -ETIMEDOUT, -EBUSY (a push runs),
- * or the export's error (its bundle could not be read: an ABORT was sent).
+ * or the export's error (this bank's bundle could not be read: checked
+ * whole before BEGIN; should it fail later, an ABORT ends the transfer).
  * The partner installs without force: the same bundle is a successful
  * no-op (code 8), an older one is refused by the version rules.
  */
