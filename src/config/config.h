@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common/common.h"
@@ -140,6 +141,20 @@ struct config_user {
 	unsigned timeout;		/* CLI idle seconds */
 };
 
+/*
+ * When an enclosure-scope setting last changed, for the partner mirror
+ * (DESIGN.md: a change on either controller holds on both, newest wins).
+ * ms is a hybrid clock: the wall clock in milliseconds, but always above
+ * every stamp this config has held, so a change made after a mirrored one
+ * is newer even when the partner's clock runs ahead. origin is the
+ * controller the change was made on; a value never changed has ms 0.
+ * Order: ms, then origin 'A' above 'B' above none (config_stamp_newer).
+ */
+struct config_stamp {
+	uint64_t ms;
+	char origin;		/* 'A', 'B' or 0 */
+};
+
 typedef void (*config_watch_fn)(void *ctx, enum config_key key);
 
 struct config;
@@ -150,6 +165,8 @@ int config_open(const char *dir, struct events_log *events,
 void config_close(struct config *cfg);
 const char *config_recovery_note(struct config *cfg);
 int config_watch(struct config *cfg, config_watch_fn fn, void *ctx);
+/* Removes a watcher; a call already under way may still finish. */
+void config_unwatch(struct config *cfg, config_watch_fn fn, void *ctx);
 const char *config_error_name(int code);
 
 /* settings.c */
@@ -171,6 +188,22 @@ int config_get_text(struct config *cfg, const char *name, char *out,
 int config_set_text(struct config *cfg, const char *name, const char *value,
 		    struct err *e);
 int config_parse_switch(const char *text, bool *out);
+/* The origin of this controller's own changes ('A' or 'B'). */
+void config_set_controller(struct config *cfg, char id);
+bool config_stamp_newer(const struct config_stamp *a,
+			const struct config_stamp *b);
+/* Value (config_get_text's form) and its stamp, read together. */
+int config_get_stamped(struct config *cfg, enum config_key key, char *text,
+		       size_t textlen, struct config_stamp *stamp);
+/*
+ * A partner's enclosure-scope setting: taken when its stamp is newer than
+ * ours (1: applied, watchers told as for a local change, an event names
+ * the origin), kept otherwise (0). CONFIG_ERR_UNKNOWN_KEY for no such or
+ * a controller-scope setting, CONFIG_ERR_VALUE for a bad value or stamp.
+ */
+int config_mirror_apply(struct config *cfg, const char *name,
+			const char *value, const struct config_stamp *stamp,
+			struct err *e);
 
 /* users.c */
 int config_user_create(struct config *cfg, const struct config_user *user,

@@ -48,6 +48,10 @@ struct config {
 	char dir[PATH_MAX];
 	struct events_log *events;
 	struct config_value values[CONFIG_KEY_COUNT];
+	/* Enclosure-scope keys only; persisted beside the values. */
+	struct config_stamp stamps[CONFIG_KEY_COUNT];
+	uint64_t clock_ms;		/* the newest stamp held */
+	char controller;		/* origin of local changes */
 	struct config_user_record users[CONFIG_USERS_MAX];
 	size_t nusers;
 	struct config_file settings_file, users_file, lockout_file;

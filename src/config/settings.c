@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config/internal.h"
 #include "events/events.h"
@@ -148,6 +149,7 @@ void config_settings_defaults(struct config *cfg)
 		struct config_value *v = &cfg->values[i];
 
 		memset(v, 0, sizeof(*v));
+		memset(&cfg->stamps[i], 0, sizeof(cfg->stamps[i]));
 		v->b = k->default_bool;
 		v->u = k->default_uint;
 		if (k->default_string)
@@ -199,21 +201,70 @@ json_t *config_settings_to_json(struct config *cfg)
 		json_decref(s);
 		return NULL;
 	}
+	json_t *stamps = json_object();
+
+	if (!stamps) {
+		json_decref(root);
+		json_decref(s);
+		return NULL;
+	}
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
 		const struct config_key_info *k = &config_key_table[i];
 		const struct config_value *v = &cfg->values[i];
+		const struct config_stamp *st = &cfg->stamps[i];
 		json_t *j = k->type == CONFIG_BOOL ? json_boolean(v->b) :
 			    k->type == CONFIG_UINT ? json_integer(v->u) :
 			    json_string(v->s);
 
-		if (json_object_set_new(s, k->name, j) < 0) {
+		if (json_object_set_new(s, k->name, j) < 0 ||
+		    (st->ms && json_object_set_new(stamps, k->name,
+			json_pack("{sI ss#}", "ms", (json_int_t)st->ms, "by",
+				  &st->origin, (int)(st->origin != 0))) < 0)) {
 			json_decref(root);
 			json_decref(s);
+			json_decref(stamps);
 			return NULL;
 		}
 	}
 	json_object_set_new(root, "settings", s);
+	/* settings.json: "stamps": {"ftp": {"ms": 1764858000123, "by": "B"}}
+	 * for each enclosure setting changed since the file began. */
+	json_object_set_new(root, "stamps", stamps);
 	return root;
+}
+
+/* Stamps of a file written before they existed are all 0. */
+static int stamps_from_json(struct config *cfg, json_t *stamps, struct err *e)
+{
+	struct config_stamp st[CONFIG_KEY_COUNT];
+	uint64_t clock = 0;
+
+	memset(st, 0, sizeof(st));
+	if (stamps && !json_is_object(stamps))
+		return err_set(e, CONFIG_ERR_CORRUPT, "%s/%s: bad stamps",
+			       cfg->dir, CONFIG_SETTINGS_FILE);
+	for (size_t i = 0; stamps && i < CONFIG_KEY_COUNT; i++) {
+		const struct config_key_info *k = &config_key_table[i];
+		json_t *j = json_object_get(stamps, k->name);
+		json_t *ms = json_object_get(j, "ms");
+		const char *by = json_string_value(json_object_get(j, "by"));
+
+		if (!j)
+			continue;
+		if (k->scope != CONFIG_SCOPE_ENCLOSURE ||
+		    !json_is_integer(ms) || json_integer_value(ms) <= 0 || !by ||
+		    (strcmp(by, "A") && strcmp(by, "B") && *by))
+			return err_set(e, CONFIG_ERR_CORRUPT,
+				       "%s/%s: bad stamp for %s", cfg->dir,
+				       CONFIG_SETTINGS_FILE, k->name);
+		st[i].ms = (uint64_t)json_integer_value(ms);
+		st[i].origin = by[0];
+		if (st[i].ms > clock)
+			clock = st[i].ms;
+	}
+	memcpy(cfg->stamps, st, sizeof(st));
+	cfg->clock_ms = clock;
+	return 0;
 }
 
 /*
@@ -257,7 +308,7 @@ int config_settings_from_json(struct config *cfg, json_t *body, struct err *e)
 				       CONFIG_SETTINGS_FILE, k->name);
 	}
 	memcpy(cfg->values, vals, sizeof(vals));
-	return 0;
+	return stamps_from_json(cfg, json_object_get(body, "stamps"), e);
 }
 
 int config_settings_save(struct config *cfg, struct err *e)
@@ -277,11 +328,46 @@ static void value_text(const struct config_key_info *k,
 		snprintf(out, outlen, "%s", v->s);
 }
 
-/* Check, change, save; undo if the save fails (C4); then tell. */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static unsigned stamp_rank(char origin)
+{
+	return origin == 'A' ? 2 : origin == 'B' ? 1 : 0;
+}
+
+bool config_stamp_newer(const struct config_stamp *a,
+			const struct config_stamp *b)
+{
+	if (a->ms != b->ms)
+		return a->ms > b->ms;
+	return stamp_rank(a->origin) > stamp_rank(b->origin);
+}
+
+void config_set_controller(struct config *cfg, char id)
+{
+	pthread_mutex_lock(&cfg->lock);
+	cfg->controller = id;
+	pthread_mutex_unlock(&cfg->lock);
+}
+
+/*
+ * Check, change, save; undo if the save fails (C4); then tell. mirrored:
+ * the partner's change with its stamp, taken only when newer (returns 1
+ * when taken); NULL: a local change, stamped now.
+ */
 static int setting_store(struct config *cfg, const struct config_key_info *k,
-			 const struct config_value *nv, struct err *e)
+			 const struct config_value *nv,
+			 const struct config_stamp *mirrored, struct err *e)
 {
 	struct config_value old;
+	struct config_stamp old_stamp, stamp;
+	uint64_t old_clock;
 	char text[CONFIG_STRING_MAX];
 	bool same;
 	int rc;
@@ -291,24 +377,56 @@ static int setting_store(struct config *cfg, const struct config_key_info *k,
 		return rc;
 	pthread_mutex_lock(&cfg->lock);
 	old = cfg->values[k->key];
+	old_stamp = cfg->stamps[k->key];
+	old_clock = cfg->clock_ms;
 	same = k->type == CONFIG_BOOL ? old.b == nv->b :
 	       k->type == CONFIG_UINT ? old.u == nv->u : !strcmp(old.s, nv->s);
-	if (same) {
-		pthread_mutex_unlock(&cfg->lock);
-		return 0;
+	if (mirrored) {
+		if (!config_stamp_newer(mirrored, &old_stamp)) {
+			pthread_mutex_unlock(&cfg->lock);
+			return 0;
+		}
+		stamp = *mirrored;
+	} else {
+		if (same) {
+			pthread_mutex_unlock(&cfg->lock);
+			return 0;
+		}
+		stamp.ms = wall_ms();
+		if (stamp.ms <= cfg->clock_ms)
+			stamp.ms = cfg->clock_ms + 1;
+		stamp.origin = cfg->controller;
 	}
 	cfg->values[k->key] = *nv;
+	if (k->scope == CONFIG_SCOPE_ENCLOSURE) {
+		cfg->stamps[k->key] = stamp;
+		if (stamp.ms > cfg->clock_ms)
+			cfg->clock_ms = stamp.ms;
+	}
 	rc = config_settings_save(cfg, e);
-	if (rc < 0)
+	if (rc < 0) {
 		cfg->values[k->key] = old;
+		cfg->stamps[k->key] = old_stamp;
+		cfg->clock_ms = old_clock;
+	}
 	pthread_mutex_unlock(&cfg->lock);
 	if (rc < 0)
 		return rc;
+	if (same)	/* mirrored: only the stamp moved */
+		return 1;
 	value_text(k, nv, text, sizeof(text));
-	config_event(cfg, EVENTS_INFORMATIONAL, EVENTS_CODE_CONFIG_CHANGED,
-		     "Setting '%s' was set to '%s'.", k->name, text);
+	if (mirrored)
+		config_event(cfg, EVENTS_INFORMATIONAL,
+			     EVENTS_CODE_CONFIG_CHANGED,
+			     "Setting '%s' was set to '%s' on controller %c "
+			     "(mirrored from the partner).", k->name, text,
+			     mirrored->origin ? mirrored->origin : '?');
+	else
+		config_event(cfg, EVENTS_INFORMATIONAL,
+			     EVENTS_CODE_CONFIG_CHANGED,
+			     "Setting '%s' was set to '%s'.", k->name, text);
 	config_notify(cfg, k->key);
-	return 0;
+	return mirrored ? 1 : 0;
 }
 
 bool config_get_bool(struct config *cfg, enum config_key key)
@@ -359,7 +477,7 @@ int config_set_bool(struct config *cfg, enum config_key key, bool value,
 
 	if (rc < 0)
 		return rc;
-	return setting_store(cfg, k, &v, e);
+	return setting_store(cfg, k, &v, NULL, e);
 }
 
 int config_set_uint(struct config *cfg, enum config_key key, unsigned value,
@@ -371,7 +489,7 @@ int config_set_uint(struct config *cfg, enum config_key key, unsigned value,
 
 	if (rc < 0)
 		return rc;
-	return setting_store(cfg, k, &v, e);
+	return setting_store(cfg, k, &v, NULL, e);
 }
 
 int config_set_string(struct config *cfg, enum config_key key,
@@ -388,7 +506,7 @@ int config_set_string(struct config *cfg, enum config_key key,
 			       "%s is longer than %d bytes", k->name,
 			       CONFIG_STRING_MAX - 1);
 	snprintf(v.s, sizeof(v.s), "%s", value);
-	return setting_store(cfg, k, &v, e);
+	return setting_store(cfg, k, &v, NULL, e);
 }
 
 /* Booleans read "Enabled"/"Disabled", as the family prints them. */
@@ -406,31 +524,78 @@ int config_get_text(struct config *cfg, const char *name, char *out,
 	return 0;
 }
 
-int config_set_text(struct config *cfg, const char *name, const char *value,
-		    struct err *e)
+/* A value in its text form (config_set_text's) for key k. */
+static int value_parse(const struct config_key_info *k, const char *value,
+		       struct config_value *v, struct err *e)
 {
-	const struct config_key_info *k = config_key_find(name);
 	uint64_t n;
-	bool b;
 
-	if (!k)
-		return err_set(e, CONFIG_ERR_UNKNOWN_KEY,
-			       "no setting named '%s'", name);
+	memset(v, 0, sizeof(*v));
 	switch (k->type) {
 	case CONFIG_BOOL:
-		if (config_parse_switch(value, &b) < 0)
+		if (config_parse_switch(value, &v->b) < 0)
 			return err_set(e, CONFIG_ERR_VALUE,
 				       "%s takes enabled|disabled or on|off",
 				       k->name);
-		return config_set_bool(cfg, k->key, b, e);
+		return 0;
 	case CONFIG_UINT:
 		if (!u64_parse(value, k->max_uint, &n) || n < k->min_uint)
 			return err_set(e, CONFIG_ERR_VALUE,
 				       "%s must be a number between %u and %u",
 				       k->name, k->min_uint, k->max_uint);
-		return config_set_uint(cfg, k->key, (unsigned)n, e);
+		v->u = (unsigned)n;
+		return 0;
 	case CONFIG_STRING:
-		return config_set_string(cfg, k->key, value, e);
+		if (strlen(value) >= sizeof(v->s))
+			return err_set(e, CONFIG_ERR_VALUE,
+				       "%s is longer than %d bytes", k->name,
+				       CONFIG_STRING_MAX - 1);
+		snprintf(v->s, sizeof(v->s), "%s", value);
+		return 0;
 	}
 	return err_set(e, CONFIG_ERR_UNKNOWN_KEY, "bad setting type");
+}
+
+int config_set_text(struct config *cfg, const char *name, const char *value,
+		    struct err *e)
+{
+	const struct config_key_info *k = config_key_find(name);
+	struct config_value v;
+
+	if (!k)
+		return err_set(e, CONFIG_ERR_UNKNOWN_KEY,
+			       "no setting named '%s'", name);
+	if (value_parse(k, value, &v, e) < 0)
+		return e->code;
+	return setting_store(cfg, k, &v, NULL, e);
+}
+
+int config_get_stamped(struct config *cfg, enum config_key key, char *text,
+		       size_t textlen, struct config_stamp *stamp)
+{
+	if ((unsigned)key >= CONFIG_KEY_COUNT)
+		return CONFIG_ERR_UNKNOWN_KEY;
+	pthread_mutex_lock(&cfg->lock);
+	value_text(&config_key_table[key], &cfg->values[key], text, textlen);
+	*stamp = cfg->stamps[key];
+	pthread_mutex_unlock(&cfg->lock);
+	return 0;
+}
+
+int config_mirror_apply(struct config *cfg, const char *name,
+			const char *value, const struct config_stamp *stamp,
+			struct err *e)
+{
+	const struct config_key_info *k = config_key_find(name);
+	struct config_value v;
+
+	if (!k || k->scope != CONFIG_SCOPE_ENCLOSURE)
+		return err_set(e, CONFIG_ERR_UNKNOWN_KEY,
+			       "no enclosure setting named '%s'", name);
+	if (stamp->ms == 0 || (stamp->origin != 'A' && stamp->origin != 'B'))
+		return err_set(e, CONFIG_ERR_VALUE, "%s: bad change stamp",
+			       name);
+	if (value_parse(k, value, &v, e) < 0)
+		return e->code;
+	return setting_store(cfg, k, &v, stamp, e);
 }

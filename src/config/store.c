@@ -308,6 +308,20 @@ int config_watch(struct config *cfg, config_watch_fn fn, void *ctx)
 	return rc;
 }
 
+void config_unwatch(struct config *cfg, config_watch_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&cfg->lock);
+	for (size_t i = 0; i < cfg->nwatchers; i++) {
+		if (cfg->watchers[i].fn != fn || cfg->watchers[i].ctx != ctx)
+			continue;
+		memmove(&cfg->watchers[i], &cfg->watchers[i + 1],
+			(cfg->nwatchers - i - 1) * sizeof(cfg->watchers[0]));
+		cfg->nwatchers--;
+		break;
+	}
+	pthread_mutex_unlock(&cfg->lock);
+}
+
 static time_t config_clock(void)
 {
 	struct timespec ts;

@@ -140,6 +140,8 @@ int controller_open(struct controller *c, const char *dir, char id,
 	snprintf(path, sizeof(path), "%s/config", dir);
 	if (config_open(path, c->events, &c->config, e) < 0)
 		return e->code;
+	/* Stamps the enclosure settings changed here (the partner mirror). */
+	config_set_controller(c->config, c->id);
 	if (identity(c, e) < 0)
 		return e->code;
 	if (simulator) {

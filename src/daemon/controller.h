@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/partner.h"
 #include "events/events.h"
 #include "flash/flash.h"
 #include "ftp/ftp.h"
@@ -48,6 +49,7 @@ struct controller {
 	struct bundle_keyring keys;
 	struct update_engine *update;
 	struct daemon *daemon;
+	struct partner *partner;	/* NULL: no partner link configured */
 	pthread_mutex_t lock;
 	bool restarting;		/* a restart or shutdown is scheduled */
 	int exit_status;		/* what main() returns */

@@ -35,6 +35,9 @@ static void usage(FILE *f)
 		"         [--source-max N] [--simulator] [-n]\n"
 		"         [--log-file PATH [--log-max-bytes N]] "
 		"[--events-max-bytes N]\n"
+		"         [--partner ADDR:PORT | --link-port PORT] "
+		"[--enclosure-key PATH]\n"
+		"         [--heartbeat-ms N]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -53,9 +56,17 @@ static void usage(FILE *f)
 		"--log-file points stderr at PATH, which moves to PATH.1 "
 		"(keeping %d\nolder files) when it would pass N bytes "
 		"(default %u).\n--events-max-bytes caps DIR/events.log "
-		"likewise (default %u; one older file).\n",
+		"likewise (default %u; one older file).\n"
+		"Partner link (none without --partner or --link-port): "
+		"controller A dials its\npartner at --partner ADDR:PORT; "
+		"controller B listens on its --address at\n--link-port PORT "
+		"(0 picks a free port, printed as \"link listening on "
+		"ADDR:PORT\").\nBoth need --enclosure-key PATH, the "
+		"enclosure.key that 'tandem enclosure init'\nwrites. "
+		"--heartbeat-ms N: the link's heartbeat (default %d); the "
+		"partner is down\nafter 3 missed.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
-		(unsigned)EVENTS_LOG_MAX_DEFAULT);
+		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS);
 }
 
 struct console_arg {
@@ -123,7 +134,43 @@ struct options {
 	const char *log_file;
 	size_t log_max;
 	size_t events_max;
+	struct partner_config partner;
+	const char *enclosure_key;
+	char partner_host[64];
 };
+
+/* --partner ADDR:PORT: a numeric address and a port 1..65535. */
+static int partner_arg(const char *s, struct options *o)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t v;
+
+	if (!colon || colon == s || (size_t)(colon - s) >=
+	    sizeof(o->partner_host) || !u64_parse(colon + 1, 65535, &v) ||
+	    v == 0)
+		return -1;
+	snprintf(o->partner_host, sizeof(o->partner_host), "%.*s",
+		 (int)(colon - s), s);
+	o->partner.partner_address = o->partner_host;
+	o->partner.partner_port = (uint16_t)v;
+	return 0;
+}
+
+/* Starts the partner link when --partner or --link-port asked for one. */
+static int partner_link(struct controller *c, struct options *o,
+			const struct daemon_config *cfg, struct err *e)
+{
+	uint8_t key[PARTNER_KEY_MAX];
+
+	if (!o->partner.partner_address && !o->partner.listen)
+		return 0;
+	if (partner_key_load(o->enclosure_key, key, &o->partner.key_len,
+			     e) < 0)
+		return e->code;
+	o->partner.key = key;
+	o->partner.admission = cfg->admission;
+	return partner_start(c, &o->partner, e);
+}
 
 int main(int argc, char **argv)
 {
@@ -153,6 +200,10 @@ int main(int argc, char **argv)
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "log-max-bytes", required_argument, NULL, 'M' },
 		{ "events-max-bytes", required_argument, NULL, 'V' },
+		{ "partner", required_argument, NULL, 10 },
+		{ "link-port", required_argument, NULL, 11 },
+		{ "enclosure-key", required_argument, NULL, 12 },
+		{ "heartbeat-ms", required_argument, NULL, 13 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -327,6 +378,34 @@ int main(int argc, char **argv)
 			}
 			o.events_max = (size_t)v;
 			break;
+		case 10:
+			if (partner_arg(optarg, &o) < 0) {
+				log_error("bad --partner '%s' (ADDR:PORT)",
+					  optarg);
+				return 2;
+			}
+			break;
+		case 11:
+			if (port_arg(optarg, &p) < 0) {
+				log_error("bad --link-port '%s'", optarg);
+				return 2;
+			}
+			o.partner.listen = true;
+			o.partner.listen_port = (uint16_t)p;
+			break;
+		case 12:
+			o.enclosure_key = optarg;
+			break;
+		case 13:
+			if (!u64_parse(optarg, PARTNER_HEARTBEAT_MAX_MS, &v) ||
+			    v < PARTNER_HEARTBEAT_MIN_MS) {
+				log_error("bad --heartbeat-ms '%s' (%d to %d)",
+					  optarg, PARTNER_HEARTBEAT_MIN_MS,
+					  PARTNER_HEARTBEAT_MAX_MS);
+				return 2;
+			}
+			o.partner.heartbeat_ms = (unsigned)v;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -342,6 +421,22 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || !o.state) {
 		usage(stderr);
+		return 2;
+	}
+	/* The link's roles are fixed: A dials, B listens. */
+	if (o.partner.partner_address && cfg.controller != 'a') {
+		log_error("--partner is for controller A, which dials; "
+			  "controller B listens with --link-port");
+		return 2;
+	}
+	if (o.partner.listen && cfg.controller != 'b') {
+		log_error("--link-port is for controller B, which listens; "
+			  "controller A dials with --partner");
+		return 2;
+	}
+	if ((o.partner.partner_address || o.partner.listen) &&
+	    !o.enclosure_key) {
+		log_error("the partner link needs --enclosure-key PATH");
 		return 2;
 	}
 	if (o.log_file && log_open_file(o.log_file, o.log_max,
@@ -395,6 +490,11 @@ int main(int argc, char **argv)
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),
 			       cfg.ports[p]);
+		if (o.partner.partner_address)
+			printf("partner %s:%u\n", o.partner.partner_address,
+			       o.partner.partner_port);
+		if (o.partner.listen)
+			printf("link port %u\n", o.partner.listen_port);
 		controller_close(&ctl);
 		return 0;
 	}
@@ -412,6 +512,12 @@ int main(int argc, char **argv)
 	}
 	controller_apply_protocols(&ctl);
 	config_watch(ctl.config, controller_setting_changed, &ctl);
+	if (partner_link(&ctl, &o, &cfg, &e) < 0) {
+		log_error("partner link: %s", e.msg);
+		daemon_free(ctl.daemon);
+		controller_close(&ctl);
+		return 1;
+	}
 	controller_started(&ctl);
 	carg.svc = svc;
 	carg.d = ctl.daemon;
@@ -433,6 +539,8 @@ int main(int argc, char **argv)
 		close(carg.stop[0]);
 		close(carg.stop[1]);
 	}
+	/* Its handlers call into the daemon (mirrored protocol switches). */
+	partner_stop(ctl.partner);
 	controller_join_threads(&ctl);
 	daemon_free(ctl.daemon);
 	rc = rc < 0 ? 1 : ctl.exit_status;

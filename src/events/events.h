@@ -7,7 +7,9 @@
  * bounded: an append that would pass the cap first moves the file to
  * events.log.1 (replacing the older one; EVENTS_LOG_KEEP) and starts a
  * new one, and reading goes on into events.log.1, so `show events` sees
- * between one and two caps' worth of the newest events.
+ * between one and two caps' worth of the newest events. The partner's
+ * events, forwarded over the partner link, are kept in the same log with
+ * their origin controller and sequence (#B17 in A's log).
  * Thread-safe: one mutex per log.
  */
 #ifndef TANDEM_EVENTS_H
@@ -61,6 +63,7 @@ enum events_code {
 	EVENTS_CODE_DEFAULT_USERS = 1010,	/* well-known default users present (simulator) */
 	EVENTS_CODE_PFU_HALTED = 1011,		/* PFU stopped after its attempt limit */
 	EVENTS_CODE_STATE = 1012,		/* a state machine changed state */
+	EVENTS_CODE_PARTNER_LINK = 1013,	/* partner link up, down or refused */
 };
 
 struct event {
@@ -102,6 +105,18 @@ int events_appendv(struct events_log *log, enum events_severity severity,
 	__attribute__((format(printf, 4, 0)));
 int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
 		events_fn fn, void *ctx);
+/*
+ * Stores an event the partner forwarded, as it was (its origin controller,
+ * sequence, time): 0, 1 when that origin sequence is held already (E4,
+ * nothing written), -EINVAL for an event of this controller's own or a
+ * bad field, or the write's error. The listener hears it too.
+ */
+int events_append_foreign(struct events_log *log, const struct event *ev);
+/* The newest sequence held from origin controller ('A' or 'B'), 0: none. */
+uint64_t events_last_seq(struct events_log *log, char controller);
+/* Up to max of controller's events with seq > after, oldest first. */
+int events_since(struct events_log *log, char controller, uint64_t after,
+		 struct event *out, size_t max, size_t *n);
 size_t events_count(struct events_log *log);
 void events_set_listener(struct events_log *log, events_listener_fn fn,
 			 void *ctx);

@@ -10,6 +10,11 @@
  *  E3: rotation is one rename of the whole file to events.log.1, then a
  *      new file, then the directory's fsync: a crash leaves every record
  *      in one of the two files, and events_open() reads both.
+ *  E4: the log also holds the partner's events, forwarded over the partner
+ *      link, each with its origin controller and origin sequence; a
+ *      sequence is stored at most once per origin (a forwarded event not
+ *      newer than the newest held from its origin is dropped), and this
+ *      controller's own numbering counts its own events only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +40,8 @@ struct events_log {
 	size_t max_bytes;
 	size_t size;
 	uint64_t next_seq;
+	/* Newest sequence held per origin controller (E4), 'A' then 'B'. */
+	uint64_t last_seq[2];
 	size_t *offsets;	/* start of each valid record, oldest first */
 	size_t count, cap;
 	/* events.log.1, read only: the records before the last rotation. */
@@ -44,6 +51,20 @@ struct events_log {
 	events_listener_fn listener;
 	void *listener_ctx;
 };
+
+/* last_seq's slot of an origin controller. */
+static int origin_slot(char controller)
+{
+	return controller == 'B';
+}
+
+static void seq_note(uint64_t last_seq[2], const struct event *ev)
+{
+	int i = origin_slot(ev->controller);
+
+	if (ev->seq > last_seq[i])
+		last_seq[i] = ev->seq;
+}
 
 static int index_push(struct events_log *log, size_t off)
 {
@@ -80,7 +101,7 @@ static size_t resync(const uint8_t *data, size_t len, size_t pos)
  * damage. Returns the length of the clean prefix before a torn tail.
  */
 static size_t scan(const uint8_t *data, size_t len, struct buf *keep,
-		   struct events_open_info *info, uint64_t *max_seq)
+		   struct events_open_info *info, uint64_t max_seq[2])
 {
 	struct event ev;
 	size_t pos = 0, end = 0, used;
@@ -92,8 +113,7 @@ static size_t scan(const uint8_t *data, size_t len, struct buf *keep,
 					 &used) == 0) {
 			if (keep)
 				buf_append(keep, data + pos, used);
-			if (ev.seq > *max_seq)
-				*max_seq = ev.seq;
+			seq_note(max_seq, &ev);
 			info->records++;
 			pos += used;
 			end = pos;
@@ -147,10 +167,10 @@ static void dir_of(const char *path, char *dir, size_t len)
 
 /*
  * The older file, read only: its whole valid records from the start (a
- * damaged one ends it; it was checked when it was the live file). Sets
- * *max_seq to the newest sequence seen. Absent is fine.
+ * damaged one ends it; it was checked when it was the live file). Raises
+ * max_seq to the newest sequence seen per origin. Absent is fine.
  */
-static int events_load_old(struct events_log *log, uint64_t *max_seq,
+static int events_load_old(struct events_log *log, uint64_t max_seq[2],
 			   size_t *records)
 {
 	char path[PATH_MAX + 8];
@@ -184,8 +204,7 @@ static int events_load_old(struct events_log *log, uint64_t *max_seq,
 			log->old_offsets = p;
 		}
 		log->old_offsets[log->old_count++] = pos;
-		if (ev.seq > *max_seq)
-			*max_seq = ev.seq;
+		seq_note(max_seq, &ev);
 		pos += used;
 	}
 	log->old_size = pos;
@@ -199,7 +218,7 @@ static int events_load(struct events_log *log, struct events_open_info *info,
 		       struct err *e)
 {
 	struct buf data, keep;
-	uint64_t max_seq = 0;
+	uint64_t max_seq[2] = { 0, 0 };
 	size_t clean;
 	int rc = 0;
 
@@ -212,14 +231,16 @@ static int events_load(struct events_log *log, struct events_open_info *info,
 	} else if (rc < 0) {
 		goto out;
 	}
-	clean = scan((uint8_t *)data.data, data.len, &keep, info, &max_seq);
-	rc = events_load_old(log, &max_seq, &info->records);
+	clean = scan((uint8_t *)data.data, data.len, &keep, info, max_seq);
+	rc = events_load_old(log, max_seq, &info->records);
 	if (rc < 0) {
 		err_set(e, rc, "%s.1: cannot read: %s", log->path,
 			strerror(-rc));
 		goto out;
 	}
-	log->next_seq = max_seq + 1;
+	log->last_seq[0] = max_seq[0];
+	log->last_seq[1] = max_seq[1];
+	log->next_seq = max_seq[origin_slot(log->controller)] + 1;
 	if (info->corrupt_runs) {
 		/* Keep the damaged file for inspection, then the good records. */
 		char aside[PATH_MAX + 16];
@@ -372,25 +393,17 @@ static int events_rotate(struct events_log *log)
 	return 0;
 }
 
-int events_appendv(struct events_log *log, enum events_severity severity,
-		   unsigned code, const char *fmt, va_list ap)
+/*
+ * Writes one record durably (E1, E2), rotating first when it would pass
+ * the cap. Locked; on success the record is indexed.
+ */
+static int append_locked(struct events_log *log, const struct event *ev)
 {
 	uint8_t rec[EVENTS_RECORD_MAX];
-	events_listener_fn listener;
-	struct event ev;
-	void *lctx;
 	size_t n;
 	int rc;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.time = (int64_t)time(NULL);
-	ev.code = (uint16_t)code;
-	ev.severity = severity;
-	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
-	pthread_mutex_lock(&log->lock);
-	ev.seq = log->next_seq;
-	ev.controller = log->controller;
-	n = events_record_encode(&ev, rec, sizeof(rec));
+	n = events_record_encode(ev, rec, sizeof(rec));
 	if (log->size > 0 && log->size + n > log->max_bytes) {
 		rc = events_rotate(log);
 		if (rc < 0)
@@ -408,17 +421,138 @@ int events_appendv(struct events_log *log, enum events_severity severity,
 				 log->path, strerror(errno));
 		log_warn("%s: event not recorded: %s", log->path,
 			 strerror(-rc));
-		pthread_mutex_unlock(&log->lock);
 		return rc;
 	}
 	rc = index_push(log, log->size);
 	log->size += n;
+	seq_note(log->last_seq, ev);
+	return rc;
+}
+
+int events_appendv(struct events_log *log, enum events_severity severity,
+		   unsigned code, const char *fmt, va_list ap)
+{
+	events_listener_fn listener;
+	struct event ev;
+	void *lctx;
+	int rc;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.time = (int64_t)time(NULL);
+	ev.code = (uint16_t)code;
+	ev.severity = severity;
+	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
+	pthread_mutex_lock(&log->lock);
+	ev.seq = log->next_seq;
+	ev.controller = log->controller;
+	rc = append_locked(log, &ev);
+	if (rc < 0) {
+		pthread_mutex_unlock(&log->lock);
+		return rc;
+	}
 	log->next_seq++;
 	listener = log->listener;
 	lctx = log->listener_ctx;
 	pthread_mutex_unlock(&log->lock);
 	if (listener)
 		listener(lctx, &ev);
+	return rc;
+}
+
+int events_append_foreign(struct events_log *log, const struct event *ev)
+{
+	events_listener_fn listener;
+	struct event copy;
+	void *lctx;
+	int rc;
+
+	if ((ev->controller != 'A' && ev->controller != 'B') ||
+	    ev->controller == log->controller || ev->seq == 0 ||
+	    (unsigned)ev->severity >= EVENTS_SEVERITY_COUNT)
+		return -EINVAL;
+	copy = *ev;
+	copy.message[EVENTS_MESSAGE_MAX - 1] = '\0';
+	pthread_mutex_lock(&log->lock);
+	/* E4: each origin event once. */
+	if (copy.seq <= log->last_seq[origin_slot(copy.controller)]) {
+		pthread_mutex_unlock(&log->lock);
+		return 1;
+	}
+	rc = append_locked(log, &copy);
+	listener = log->listener;
+	lctx = log->listener_ctx;
+	pthread_mutex_unlock(&log->lock);
+	if (rc == 0 && listener)
+		listener(lctx, &copy);
+	return rc;
+}
+
+uint64_t events_last_seq(struct events_log *log, char controller)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&log->lock);
+	v = log->last_seq[origin_slot(controller)];
+	pthread_mutex_unlock(&log->lock);
+	return v;
+}
+
+/* Record i of both files, the older file's first; locked. */
+static int read_at(struct events_log *log, size_t i, struct event *ev)
+{
+	uint8_t rec[EVENTS_RECORD_MAX];
+	const size_t *offsets = log->old_offsets;
+	size_t count = log->old_count, size = log->old_size, off, len, used;
+	int fd = log->old_fd;
+	ssize_t got;
+
+	if (i >= log->old_count) {
+		i -= log->old_count;
+		offsets = log->offsets;
+		count = log->count;
+		size = log->size;
+		fd = log->fd;
+	}
+	off = offsets[i];
+	len = (i + 1 < count ? offsets[i + 1] : size) - off;
+	if (len > sizeof(rec))
+		len = sizeof(rec);
+	got = pread(fd, rec, len, (off_t)off);
+	if (got < 0 || (size_t)got != len ||
+	    events_record_decode(rec, len, ev, &used) != 0)
+		return -EIO;
+	return 0;
+}
+
+int events_since(struct events_log *log, char controller, uint64_t after,
+		 struct event *out, size_t max, size_t *n)
+{
+	size_t total, start, i;
+	struct event ev;
+	int rc = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&log->lock);
+	/* old_count is 0 without an older file. */
+	total = log->old_count + log->count;
+	/* Back from the newest to the first of controller's records not
+	 * after `after`: one origin's records are in sequence order (E4). */
+	for (start = total; start > 0; start--) {
+		rc = read_at(log, start - 1, &ev);
+		if (rc < 0)
+			goto out;
+		if (ev.controller == controller && ev.seq <= after)
+			break;
+	}
+	for (i = start; i < total && *n < max; i++) {
+		rc = read_at(log, i, &ev);
+		if (rc < 0)
+			goto out;
+		if (ev.controller == controller && ev.seq > after)
+			out[(*n)++] = ev;
+	}
+out:
+	pthread_mutex_unlock(&log->lock);
 	return rc;
 }
 
@@ -473,10 +607,71 @@ static int walk_file(struct events_walk *w, int fd, const size_t *offsets,
 	return 0;
 }
 
+/* One record's place in time order. */
+struct events_order {
+	int64_t time;
+	size_t at;		/* read_at() index: file order */
+};
+
+/* Newest first; of the same second, the one stored later first. */
+static int order_cmp(const void *a, const void *b)
+{
+	const struct events_order *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? 1 : -1;
+	return x->at < y->at ? 1 : x->at > y->at ? -1 : 0;
+}
+
+/*
+ * By time: the partner's events arrive late after the link was down and
+ * are stored after newer local ones (E4); `show events` lists both
+ * controllers' events newest first, as the family does. 1: no memory for
+ * the order (the caller walks in file order instead).
+ */
+static int walk_by_time(struct events_log *log, struct events_walk *w,
+			int *rc)
+{
+	size_t total = log->old_count + log->count, bytes, i;
+	struct events_order *order;
+	struct event ev;
+
+	if (!size_mul(total ? total : 1, sizeof(*order), &bytes) ||
+	    !(order = malloc(bytes)))
+		return 1;
+	for (i = 0; i < total; i++) {
+		if (read_at(log, i, &ev) < 0) {
+			*rc = -EIO;
+			free(order);
+			return 0;
+		}
+		order[i].time = ev.time;
+		order[i].at = i;
+	}
+	qsort(order, total, sizeof(*order), order_cmp);
+	for (i = 0; i < total; i++) {
+		if (w->limit && w->shown >= w->limit)
+			break;
+		if (read_at(log, order[i].at, &ev) < 0) {
+			*rc = -EIO;
+			break;
+		}
+		if (!(w->severity_mask & EVENTS_SEVERITY_BIT(ev.severity)))
+			continue;
+		w->shown++;
+		*rc = w->fn(w->ctx, &ev);
+		if (*rc)
+			break;
+	}
+	free(order);
+	return 0;
+}
+
 /*
  * Calls fn for up to limit events (0 = all) whose severity is in
- * severity_mask, newest first: the live file, then events.log.1. fn runs
- * under the log's lock: it must not call back into this log.
+ * severity_mask, newest first by time (ties: the later stored first),
+ * over the live file and events.log.1. fn runs under the log's lock: it
+ * must not call back into this log.
  */
 int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
 		events_fn fn, void *ctx)
@@ -485,7 +680,8 @@ int events_each(struct events_log *log, size_t limit, unsigned severity_mask,
 	int rc = 0;
 
 	pthread_mutex_lock(&log->lock);
-	if (!walk_file(&w, log->fd, log->offsets, log->count, log->size,
+	if (walk_by_time(log, &w, &rc) == 1 &&
+	    !walk_file(&w, log->fd, log->offsets, log->count, log->size,
 		       &rc) && log->old_fd >= 0)
 		walk_file(&w, log->old_fd, log->old_offsets, log->old_count,
 			  log->old_size, &rc);

@@ -389,6 +389,99 @@ static void test_watch(void **state)
 	config_close(cfg);
 }
 
+/* The partner mirror: local changes of enclosure settings are stamped and
+ * persisted with their origin; a mirrored value is taken only when newer
+ * (ties: A's), tells the watchers, and a later local change is newer than
+ * anything held whatever the wall clock says. */
+static void test_mirror_stamps(void **state)
+{
+	struct fixture *f = *state;
+	struct config *cfg = open_cfg(f);
+	struct watched w = { .cfg = cfg };
+	struct config_stamp st, newer, tie;
+	char text[CONFIG_STRING_MAX];
+	struct err e;
+	struct buf file;
+
+	config_set_controller(cfg, 'B');
+	assert_int_equal(config_watch(cfg, on_change, &w), 0);
+	assert_int_equal(config_get_stamped(cfg, CONFIG_PROTO_FTP, text,
+					    sizeof(text), &st), 0);
+	assert_int_equal(st.ms, 0);
+	assert_string_equal(text, "Disabled");
+	assert_int_equal(config_set_text(cfg, "ftp", "enabled", &e), 0);
+	assert_int_equal(config_get_stamped(cfg, CONFIG_PROTO_FTP, text,
+					    sizeof(text), &st), 0);
+	assert_true(st.ms > 0);
+	assert_int_equal(st.origin, 'B');
+	/* Controller-scope settings carry no stamp and are not mirrored. */
+	assert_int_equal(config_set_text(cfg, "login-lockout-threshold", "7",
+					 &e), 0);
+	assert_int_equal(config_get_stamped(cfg,
+			 CONFIG_LOGIN_LOCKOUT_THRESHOLD, text, sizeof(text),
+			 &newer), 0);
+	assert_int_equal(newer.ms, 0);
+	assert_int_equal(config_mirror_apply(cfg, "login-lockout-threshold",
+					     "9", &st, &e),
+			 CONFIG_ERR_UNKNOWN_KEY);
+	/* Older, or the same stamp: kept. */
+	newer = st;
+	newer.ms--;
+	newer.origin = 'A';
+	assert_int_equal(config_mirror_apply(cfg, "ftp", "disabled", &newer,
+					     &e), 0);
+	assert_true(config_get_bool(cfg, CONFIG_PROTO_FTP));
+	assert_int_equal(config_mirror_apply(cfg, "ftp", "disabled", &st, &e),
+			 0);
+	/* A tie is A's. */
+	tie = st;
+	tie.origin = 'A';
+	w.calls = 0;
+	assert_int_equal(config_mirror_apply(cfg, "ftp", "disabled", &tie, &e),
+			 1);
+	assert_false(config_get_bool(cfg, CONFIG_PROTO_FTP));
+	assert_int_equal(w.calls, 1);
+	assert_int_equal(w.last, CONFIG_PROTO_FTP);
+	/* Bad input changes nothing. */
+	newer.ms = st.ms + 1000;
+	assert_int_equal(config_mirror_apply(cfg, "ftp", "maybe", &newer, &e),
+			 CONFIG_ERR_VALUE);
+	newer.origin = 'C';
+	assert_int_equal(config_mirror_apply(cfg, "ftp", "enabled", &newer, &e),
+			 CONFIG_ERR_VALUE);
+	assert_int_equal(config_mirror_apply(cfg, "nope", "enabled", &newer,
+					     &e), CONFIG_ERR_UNKNOWN_KEY);
+	assert_false(config_get_bool(cfg, CONFIG_PROTO_FTP));
+	/* A partner clock far ahead: our next change still wins. */
+	newer.ms = st.ms + 3600 * 1000;
+	newer.origin = 'A';
+	assert_int_equal(config_mirror_apply(cfg, "pfu-attempt-limit", "5",
+					     &newer, &e), 1);
+	assert_int_equal(config_set_text(cfg, "ftp", "enabled", &e), 0);
+	assert_int_equal(config_get_stamped(cfg, CONFIG_PROTO_FTP, text,
+					    sizeof(text), &st), 0);
+	assert_true(st.ms > newer.ms);
+	assert_true(config_stamp_newer(&st, &newer));
+	config_close(cfg);
+
+	/* Persisted with the values, under the checksum. */
+	buf_init(&file, CONFIG_FILE_MAX);
+	assert_int_equal(fs_read_file(f->path, CONFIG_FILE_MAX, &file, &e), 0);
+	assert_non_null(strstr(file.data, "\"stamps\""));
+	buf_free(&file);
+	cfg = open_cfg(f);
+	assert_int_equal(config_get_stamped(cfg, CONFIG_PROTO_FTP, text,
+					    sizeof(text), &tie), 0);
+	assert_int_equal(tie.ms, st.ms);
+	assert_int_equal(tie.origin, 'B');
+	assert_string_equal(text, "Enabled");
+	assert_int_equal(config_get_uint(cfg, CONFIG_PFU_ATTEMPT_LIMIT), 5);
+	assert_int_equal(config_get_stamped(cfg, CONFIG_PFU_ATTEMPT_LIMIT, text,
+					    sizeof(text), &tie), 0);
+	assert_int_equal(tie.origin, 'A');
+	config_close(cfg);
+}
+
 /* C4: a failed save leaves memory and disk as they were. */
 static void test_failed_save_undone(void **state)
 {
@@ -541,6 +634,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_strict_values, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_stamps, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_failed_save_undone, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_powercut_every_step, setup,

@@ -475,6 +475,88 @@ static void test_appended_event_survives_a_power_cut(void **state)
 	free(c);
 }
 
+/* E4: the partner's events are kept with their origin, once each, and do
+ * not move this controller's own numbering; events_since() hands out one
+ * origin's events after a sequence, oldest first, across a rotation. */
+static void test_foreign_events(void **state)
+{
+	struct fixture *f = *state;
+	struct events_log *log;
+	struct event ev = { 0 }, out[8];
+	struct collected *c = calloc(1, sizeof(*c));
+	size_t n;
+
+	log = open_log(f->path, EVENTS_LOG_MIN, NULL);
+	assert_int_equal(events_append(log, EVENTS_INFORMATIONAL, 237, "a1"), 0);
+	ev.controller = 'B';
+	ev.seq = 40;
+	ev.time = 1000;
+	ev.code = 1013;
+	ev.severity = EVENTS_WARNING;
+	snprintf(ev.message, sizeof(ev.message), "from B");
+	assert_int_equal(events_append_foreign(log, &ev), 0);
+	assert_int_equal(events_append_foreign(log, &ev), 1);	/* held */
+	ev.seq = 39;
+	assert_int_equal(events_append_foreign(log, &ev), 1);	/* older */
+	ev.controller = 'A';
+	ev.seq = 99;
+	assert_int_equal(events_append_foreign(log, &ev), -EINVAL);
+	ev.controller = 'B';
+	ev.seq = 0;
+	assert_int_equal(events_append_foreign(log, &ev), -EINVAL);
+	assert_int_equal(events_append(log, EVENTS_INFORMATIONAL, 237, "a2"), 0);
+	assert_int_equal(events_last_seq(log, 'A'), 2);
+	assert_int_equal(events_last_seq(log, 'B'), 40);
+	assert_int_equal(events_each(log, 0, EVENTS_SEVERITY_ALL, collect, c), 0);
+	assert_int_equal(c->n, 3);
+	/* Newest first by time: B's old event, stored between a1 and a2,
+	 * comes last; a1 and a2 (same second, maybe) in stored order. */
+	assert_string_equal(c->ev[0].message, "a2");
+	assert_string_equal(c->ev[1].message, "a1");
+	assert_int_equal(c->ev[2].controller, 'B');
+	assert_int_equal(c->ev[2].seq, 40);
+	assert_int_equal(c->ev[2].time, 1000);
+	assert_string_equal(c->ev[2].message, "from B");
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(events_each(log, 2, EVENTS_SEVERITY_ALL, collect, c),
+			 0);
+	assert_int_equal(c->n, 2);
+	assert_string_equal(c->ev[1].message, "a1");
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(events_each(log, 0, EVENTS_SEVERITY_BIT(EVENTS_WARNING),
+				     collect, c), 0);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->ev[0].controller, 'B');
+	events_close(log);
+
+	/* Reopened: own numbering goes on from A's own newest. */
+	log = open_log(f->path, EVENTS_LOG_MIN, NULL);
+	assert_int_equal(events_last_seq(log, 'B'), 40);
+	assert_int_equal(events_append(log, EVENTS_INFORMATIONAL, 237, "a3"), 0);
+	assert_int_equal(events_last_seq(log, 'A'), 3);
+	/* Enough to rotate the small log at least once. */
+	for (int i = 4; i <= 30; i++)
+		assert_int_equal(events_append(log, EVENTS_INFORMATIONAL, 237,
+				 "own event %d with some length to fill the "
+				 "log up to its cap sooner", i), 0);
+	assert_int_equal(access(f->path, F_OK), 0);
+	assert_int_equal(events_since(log, 'A', 25, out, ARRAY_SIZE(out), &n),
+			 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(out[0].seq, 26);
+	assert_int_equal(out[4].seq, 30);
+	assert_int_equal(events_since(log, 'A', 10, out, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0].seq, 11);
+	assert_int_equal(out[2].seq, 13);
+	assert_int_equal(events_since(log, 'A', 30, out, 3, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(events_since(log, 'B', 0, out, 3, &n), 0);
+	assert_true(n <= 1);
+	events_close(log);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +569,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounded_size, setup,
 						teardown),
 		cmocka_unit_test(test_record_prefixes_and_format),
+		cmocka_unit_test_setup_teardown(test_foreign_events, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
