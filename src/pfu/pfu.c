@@ -629,8 +629,9 @@ static void step(struct pfu *p)
 	}
 	p->ops->peer(p->ctx, &peer);
 	if (!peer.ever_seen || !peer.serial[0]) {
+		/* A controller alone (no partner yet) has nothing to do. */
 		p->cur = -1;
-		enter_state(p, PFU_STATE_WAITING, NULL, "the partner has not "
+		enter_state(p, PFU_STATE_IDLE, NULL, "the partner has not "
 			    "been seen on the link%s%.160s",
 			    peer.down_reason[0] ? ": " : "", peer.down_reason);
 		return;
