@@ -666,6 +666,27 @@ static void test_updated_by_partner_never_initiates(void **state)
 	pfu_free(p);
 }
 
+/* Alone: a partner never seen is nothing to bring; no record made. */
+static void test_partner_never_seen_is_idle(void **state)
+{
+	struct fake *f = *state;
+	struct pfu *p;
+	struct pfu_view v;
+	char path[128];
+
+	f->peer.ever_seen = f->peer.up = false;
+	f->peer.serial[0] = '\0';
+	p = start(f);
+	let_pass(f, 200);
+	pfu_view(p, &v);
+	assert_string_equal(v.status, "Idle");
+	assert_non_null(strstr(v.reason, "not been seen"));
+	assert_int_equal(pushes(f), 0);
+	snprintf(path, sizeof(path), "%s/%s", f->dir, PFU_FILE_NAME);
+	assert_int_equal(access(path, F_OK), -1);
+	pfu_free(p);
+}
+
 /* P1: disabled, nothing happens. */
 static void test_disabled_does_nothing(void **state)
 {
@@ -897,6 +918,7 @@ int main(void)
 		T(test_waits_bundle_rules_partner_out),
 		T(test_versions_match_sends_nothing),
 		T(test_updated_by_partner_never_initiates),
+		T(test_partner_never_seen_is_idle),
 		T(test_disabled_does_nothing),
 		T(test_reenable_resets),
 		T(test_manual_flash_clears_halt),
