@@ -349,6 +349,16 @@ static unsigned pushes(struct fake *f)
 	return n;
 }
 
+static unsigned rollbacks(struct fake *f)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->rollbacks;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
 static bool has_event(struct fake *f, enum events_severity sev,
 		      const char *words)
 {
@@ -453,7 +463,7 @@ static void test_flash_keeps_failing_halts(void **state)
 			       "failed: mc: write failed"));
 	assert_true(on_disk(f).halted);
 	assert_int_equal(on_disk(f).attempts, 3);
-	assert_int_equal(f->rollbacks, 0);	/* auto roll-back is off */
+	assert_int_equal(rollbacks(f), 0);	/* auto roll-back is off */
 	pfu_free(p);
 	/* A restart does not start counting again. */
 	p = start(f);
@@ -770,12 +780,12 @@ static void test_auto_rollback_once(void **state)
 	while (!on_disk(f).rolled_back)
 		let_pass(f, 1);
 	let_pass(f, 200);
-	assert_int_equal(f->rollbacks, 1);
+	assert_int_equal(rollbacks(f), 1);
 	pfu_free(p);
 	p = start(f);
 	wait_status(p, "Halted");
 	let_pass(f, 200);
-	assert_int_equal(f->rollbacks, 1);
+	assert_int_equal(rollbacks(f), 1);
 	assert_true(report_has(f, "rolled back to " OLD));
 	pfu_free(p);
 }
@@ -793,7 +803,7 @@ static void test_rollback_command(void **state)
 	while (pushes(f) < 1)
 		let_pass(f, 1);
 	assert_int_equal(pfu_rollback(p, &e), -EBUSY);
-	assert_int_equal(f->rollbacks, 0);
+	assert_int_equal(rollbacks(f), 0);
 	pfu_free(p);
 	f->pushed_at = -1;
 	f->script = PARTNER_FLASH_FAILS;
@@ -801,7 +811,7 @@ static void test_rollback_command(void **state)
 	p = start(f);
 	wait_status(p, "Halted");
 	assert_int_equal(pfu_rollback(p, &e), 0);
-	assert_int_equal(f->rollbacks, 1);
+	assert_int_equal(rollbacks(f), 1);
 	while (!on_disk(f).rolled_back)
 		let_pass(f, 1);
 	pfu_free(p);
