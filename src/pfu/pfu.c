@@ -605,11 +605,17 @@ static void step(struct pfu *p)
 	p->limit = limit;
 	pthread_mutex_unlock(&p->mu);
 	if (!enabled) {
-		r = current(p);
-		if (r && !r->paused) {
-			r->paused = true;	/* a later enable resets it */
+		bool marked = false;
+
+		/* A later enable resets every open record, even after a
+		 * restart in between. */
+		for (size_t i = 0; i < p->nrecs; i++)
+			if (!p->recs[i].paused && !p->recs[i].complete) {
+				p->recs[i].paused = true;
+				marked = true;
+			}
+		if (marked)
 			save(p, &e);
-		}
 		p->seen_disabled = true;
 		enter_state(p, PFU_STATE_DISABLED, NULL,
 			    "partner-firmware-upgrade is disabled");
