@@ -748,6 +748,10 @@ struct pfu *pfu_new(const struct pfu_config *cfg, struct err *e)
 	p->ops = cfg->ops;
 	p->ctx = cfg->ctx;
 	p->cur = -1;
+	/* The view is right from the start, before the first pass. */
+	p->enabled = cfg->ops->enabled(cfg->ctx);
+	p->limit = cfg->ops->limit(cfg->ctx);
+	p->state = p->enabled ? PFU_STATE_IDLE : PFU_STATE_DISABLED;
 	n = snprintf(p->path, sizeof(p->path), "%s/%s", cfg->dir,
 		     PFU_FILE_NAME);
 	if (n < 0 || (size_t)n >= sizeof(p->path)) {

@@ -91,7 +91,8 @@ struct pfu_push_result {
 
 /*
  * The policy's world. Every op is called from the policy thread without
- * the policy's lock held (they may call pfu_notify()). now() is the
+ * the policy's lock held (they may call pfu_notify()); enabled and limit
+ * also once from pfu_new(), rollback also from pfu_rollback()'s caller. now() is the
  * policy's clock in seconds: wall time in tandemd, a fast clock in tests;
  * deadlines and back-offs are measured on it.
  */

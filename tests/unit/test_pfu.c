@@ -856,10 +856,22 @@ static void test_record_merge_rules(void **state)
 	snprintf(c.target, sizeof(c.target), "OTHER");
 	c.attempts = 9;
 	assert_false(pfu_record_merge(&a, &c));
+	/* Every prefix of a valid record is refused, never half taken. */
+	for (size_t n = 0; n < out.len; n++)
+		assert_true(pfu_record_decode(out.data, n, &c, &e) < 0);
+	assert_int_equal(pfu_record_decode(out.data, out.len, &c, &e), 0);
 	/* Bad input: a clear error. */
 	assert_true(pfu_record_decode("{\"target\":\"x\"}", 14, &c, &e) < 0);
 	assert_non_null(strstr(e.msg, "PFU record"));
 	assert_true(pfu_record_decode("nope", 4, &c, &e) < 0);
+	assert_non_null(strstr(e.msg, "not JSON"));
+	{
+		char big[PFU_RECORD_JSON_MAX + 2];
+
+		memset(big, ' ', sizeof(big));
+		assert_int_equal(pfu_record_decode(big, sizeof(big), &c, &e),
+				 -EMSGSIZE);
+	}
 	buf_free(&out);
 }
 
