@@ -31,6 +31,9 @@ enum partner_script {
 	PARTNER_FLASH_FAILS,	/* refuses with its own error */
 	PARTNER_BACK_OLD,	/* restarts, comes back on the old bundle */
 	PARTNER_HANGS,		/* accepts, never comes back */
+	PARTNER_TRIAL_ROLLS_BACK,	/* on trial, never confirms, and its
+					 * loader returns it to the old bank */
+	PARTNER_STAYS_TRIAL,	/* on trial, never confirms */
 };
 
 struct fake {
@@ -130,6 +133,14 @@ static void op_peer(void *ctx, struct peer_view *out)
 		t = fake_now(f) - f->pushed_at;
 		if (f->script == PARTNER_HANGS && t >= 2) {
 			out->up = false;
+		} else if (f->script == PARTNER_TRIAL_ROLLS_BACK && t >= 5 &&
+			   t < 12) {
+			out->up = t < 10;	/* its loader reboots it */
+			set_versions(out, NEW);
+			out->trial = true;
+		} else if (f->script == PARTNER_STAYS_TRIAL && t >= 5) {
+			set_versions(out, NEW);
+			out->trial = true;
 		} else if (t >= 2 && t < 5) {
 			out->up = false;
 		} else if (t >= 5 && f->script == PARTNER_GOOD) {
@@ -488,6 +499,42 @@ static void test_partner_back_on_old_version_fails(void **state)
 	pfu_view(p, &v);
 	assert_non_null(strstr(v.reason, "the partner restarted on bundle "
 			       OLD ", not " NEW));
+	pfu_free(p);
+}
+
+/* P3: a new bundle on trial that the partner never confirms (its loader
+ * rolls it back) is a failure, not a success seen too early. */
+static void test_partner_trial_rolled_back_fails(void **state)
+{
+	struct fake *f = *state;
+	struct pfu *p;
+	struct pfu_view v;
+
+	f->script = PARTNER_TRIAL_ROLLS_BACK;
+	f->limit = 1;
+	p = start(f);
+	wait_status(p, "Halted");
+	pfu_view(p, &v);
+	assert_non_null(strstr(v.reason, "the partner restarted on bundle "
+			       OLD ", not " NEW));
+	assert_false(report_has(f, "completed successfully"));
+	pfu_free(p);
+}
+
+/* P3: on trial until the deadline: failed, and said so. */
+static void test_partner_never_confirms_fails(void **state)
+{
+	struct fake *f = *state;
+	struct pfu *p;
+	struct pfu_view v;
+
+	f->script = PARTNER_STAYS_TRIAL;
+	f->limit = 1;
+	p = start(f);
+	wait_status(p, "Halted");
+	pfu_view(p, &v);
+	assert_non_null(strstr(v.reason, "did not confirm bundle " NEW
+			       " within 60 s"));
 	pfu_free(p);
 }
 
@@ -932,6 +979,8 @@ int main(void)
 		T(test_flash_keeps_failing_halts),
 		T(test_partner_back_on_old_version_fails),
 		T(test_partner_never_back_fails_at_deadline),
+		T(test_partner_trial_rolled_back_fails),
+		T(test_partner_never_confirms_fails),
 		T(test_crash_mid_attempt_keeps_limit),
 		T(test_waits_partner_on_trial),
 		T(test_waits_partner_updating),
