@@ -233,6 +233,35 @@ static void test_rollback_without_previous_is_refused(void **state)
 	assert_string_equal(st.bundle_version, "TS250P003");
 }
 
+/* Roll back: the previous bundle active and confirmed, the MC restarts,
+ * the report says so, and the controller no longer initiates. */
+static void test_rollback_returns_to_previous_bundle(void **state)
+{
+	struct fixture *f = *state;
+	struct flash_status st;
+	struct buf report;
+	struct err e;
+
+	load_and_restart(f, "TS250P003", "FTP");
+	restart(f);
+	load_and_restart(f, "TS250P004", "FTP");
+	restart(f);
+	wait_reason(f, "Idle", "partner has not been seen");
+	assert_int_equal(controller_pfu_rollback(&f->c, &e), 0);
+	assert_int_equal(flash_store_status(f->c.store, &st, &e), 0);
+	assert_string_equal(st.bundle_version, "TS250P003");
+	assert_string_equal(st.previous_version, "TS250P004");
+	assert_false(st.trial);
+	assert_true(logged(f, EVENTS_CODE_DAEMON_STOP, "restarting in 2 s: "
+			   "PFU roll-back"));
+	buf_init(&report, UPDATE_REPORT_MAX);
+	assert_int_equal(update_last_report(f->c.update, &report), 0);
+	assert_non_null(strstr(report.data, "Partner: this controller rolled "
+			       "back to its previous bundle."));
+	buf_free(&report);
+	wait_reason(f, "Idle", "not installed by the last code load");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -241,6 +270,7 @@ int main(void)
 		T(test_partner_load_never_initiates),
 		T(test_disabled_setting),
 		T(test_rollback_without_previous_is_refused),
+		T(test_rollback_returns_to_previous_bundle),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
