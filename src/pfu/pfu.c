@@ -320,7 +320,7 @@ static bool partner_runs(const struct peer_view *peer,
 
 /* Pre-flight (P5): NULL when the partner may be taken down now. */
 static const char *preflight(struct pfu *p, const struct peer_view *peer,
-			     char *why, size_t whylen)
+			     const char *target, char *why, size_t whylen)
 {
 	if (!peer->up) {
 		snprintf(why, whylen, "partner link down%s%.160s",
@@ -342,6 +342,15 @@ static const char *preflight(struct pfu *p, const struct peer_view *peer,
 		snprintf(why, whylen, "a code load is running on the "
 			 "partner (%s)", peer->update_source[0] ?
 			 peer->update_source : "source unknown");
+		return why;
+	}
+	/* Never a downgrade: the partner's engine would refuse it without
+	 * force, and which controller is right is the operator's call. */
+	if (peer->bundle_version[0] &&
+	    bundle_version_compare(peer->bundle_version, target) > 0) {
+		snprintf(why, whylen, "the partner runs bundle %s, newer "
+			 "than %s; PFU does not downgrade it",
+			 peer->bundle_version, target);
 		return why;
 	}
 	if (p->ops->partner_tolerated) {
@@ -706,7 +715,7 @@ static void step(struct pfu *p)
 			    r->where, r->reason);
 		return;
 	}
-	if (preflight(p, &peer, why, sizeof(why))) {	/* P5 */
+	if (preflight(p, &peer, r->target, why, sizeof(why))) {	/* P5 */
 		enter_state(p, PFU_STATE_WAITING, NULL, "%s", why);
 		return;
 	}

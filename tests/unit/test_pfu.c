@@ -687,6 +687,23 @@ static void test_waits_bundle_rules_partner_out(void **state)
 	pfu_free(p);
 }
 
+/* P5: a partner on a newer bundle is not brought down to this one. */
+static void test_newer_partner_not_downgraded(void **state)
+{
+	struct fake *f = *state;
+	struct pfu *p;
+	struct pfu_view v;
+
+	set_versions(&f->peer, "TS253P001");
+	p = start(f);
+	wait_status(p, "Waiting");
+	let_pass(f, 200);
+	assert_int_equal(pushes(f), 0);
+	pfu_view(p, &v);
+	assert_non_null(strstr(v.reason, "newer than " NEW));
+	pfu_free(p);
+}
+
 /* Versions match: nothing sent, the record complete. */
 static void test_versions_match_sends_nothing(void **state)
 {
@@ -987,6 +1004,7 @@ int main(void)
 		T(test_waits_partner_down),
 		T(test_waits_partner_unhealthy),
 		T(test_waits_bundle_rules_partner_out),
+		T(test_newer_partner_not_downgraded),
 		T(test_versions_match_sends_nothing),
 		T(test_updated_by_partner_never_initiates),
 		T(test_partner_never_seen_is_idle),
