@@ -87,6 +87,11 @@ void controller_pfu_start(struct controller *c, bool confirmed_now);
 void controller_pfu_stop(struct controller *c);
 /* The partner's view or a setting changed: PFU looks again at once. */
 void controller_pfu_notify(struct controller *c);
+/* The link's PFU_RECORD frame from the partner. */
+int controller_pfu_record_receive(struct controller *c, const void *json,
+				  size_t len, struct err *e);
+/* The link came up: every record goes to the partner. */
+void controller_pfu_link_up(struct controller *c);
 /* The roll-back way out of a halted PFU (a CLI command calls it). */
 int controller_pfu_rollback(struct controller *c, struct err *e);
 /* The partner's entry of `get progress`; false when nothing is known. */

@@ -216,6 +216,23 @@ void controller_pfu_notify(struct controller *c)
 		pfu_notify(c->pfu);
 }
 
+int controller_pfu_record_receive(struct controller *c, const void *json,
+				  size_t len, struct err *e)
+{
+	if (!c->pfu)
+		return err_set(e, -ENOTCONN, "PFU is not running on this "
+			       "controller");
+	return pfu_record_receive(c->pfu, json, len, e);
+}
+
+void controller_pfu_link_up(struct controller *c)
+{
+	if (c->pfu) {
+		pfu_records_send_all(c->pfu);
+		pfu_notify(c->pfu);
+	}
+}
+
 int controller_pfu_rollback(struct controller *c, struct err *e)
 {
 	if (!c->pfu)
