@@ -689,8 +689,11 @@ static void step(struct pfu *p)
 		return;
 	}
 	if (r->in_flight) {		/* P2: the attempt at a crash counts */
-		attempt_failed(p, r, &local, limit, r->where[0] ? r->where :
-			       "sending the bundle", "this controller "
+		char where[PFU_REASON_MAX];
+
+		snprintf(where, sizeof(where), "%s", r->where[0] ? r->where :
+			 "sending the bundle");
+		attempt_failed(p, r, &local, limit, where, "this controller "
 			       "restarted during the attempt");
 		return;
 	}
