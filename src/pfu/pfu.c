@@ -34,39 +34,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pfu/pfu.h"
-
-struct pfu {
-	struct pfu_config cfg;
-	const struct pfu_ops *ops;
-	void *ctx;
-	char path[PATH_MAX];
-	pthread_t thread;
-
-	/* Owned by the policy thread. */
-	struct pfu_record recs[PFU_RECORDS_MAX];
-	size_t nrecs;
-	int cur;			/* index of the record in use, or -1 */
-	bool seen_disabled;
-
-	pthread_mutex_t mu;		/* guards everything below */
-	pthread_cond_t cond;
-	bool stop;
-	uint64_t notified;
-	struct pfu_record inbox[PFU_RECORDS_MAX];
-	size_t ninbox;
-	bool send_all;
-	bool rollback_running;
-	bool attempting;		/* an attempt owns the pair */
-	bool rollback_done;		/* pfu_rollback() succeeded */
-	/* The published view. */
-	enum pfu_state state;
-	bool enabled;
-	unsigned limit;
-	struct pfu_record shown;	/* copy of the record in use */
-	char reason[PFU_REASON_MAX];
-	char advice[PFU_REASON_MAX];
-};
+#include "pfu/pfu_impl.h"
 
 static const char *const state_words[PFU_STATE_COUNT] = {
 	[PFU_STATE_IDLE] = "Idle",
@@ -96,11 +64,8 @@ const char *pfu_state_name(enum pfu_state s)
 	return s < PFU_STATE_COUNT ? state_words[s] : "Unknown";
 }
 
-static void emit(struct pfu *p, enum events_severity sev, unsigned code,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void emit(struct pfu *p, enum events_severity sev, unsigned code,
-		 const char *fmt, ...)
+void pfu_emit(struct pfu *p, enum events_severity sev, unsigned code,
+	      const char *fmt, ...)
 {
 	char msg[EVENTS_MESSAGE_MAX];
 	va_list ap;
@@ -111,10 +76,7 @@ static void emit(struct pfu *p, enum events_severity sev, unsigned code,
 	p->ops->event(p->ctx, sev, code, msg);
 }
 
-static void report(struct pfu *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void report(struct pfu *p, const char *fmt, ...)
+void pfu_report(struct pfu *p, const char *fmt, ...)
 {
 	char line[PFU_REASON_MAX * 2];
 	va_list ap;
@@ -125,20 +87,15 @@ static void report(struct pfu *p, const char *fmt, ...)
 	p->ops->report(p->ctx, line);
 }
 
-static struct pfu_record *current(struct pfu *p)
+struct pfu_record *pfu_current(struct pfu *p)
 {
 	return p->cur >= 0 ? &p->recs[p->cur] : NULL;
 }
 
-/* Publishes the state; a change of state is an event (STYLE.md). */
-static void enter_state(struct pfu *p, enum pfu_state st, const char *advice,
-			const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void enter_state(struct pfu *p, enum pfu_state st, const char *advice,
-			const char *fmt, ...)
+void pfu_enter_state(struct pfu *p, enum pfu_state st, const char *advice,
+		     const char *fmt, ...)
 {
-	struct pfu_record *r = current(p);
+	struct pfu_record *r = pfu_current(p);
 	enum pfu_state old;
 	char why[PFU_REASON_MAX];
 	va_list ap;
@@ -157,12 +114,12 @@ static void enter_state(struct pfu *p, enum pfu_state st, const char *advice,
 		memset(&p->shown, 0, sizeof(p->shown));
 	pthread_mutex_unlock(&p->mu);
 	if (old != st)
-		emit(p, EVENTS_INFORMATIONAL, EVENTS_CODE_STATE,
-		     "PFU state: %s -> %s (%s)", state_names[old],
-		     state_names[st], why[0] ? why : "no reason given");
+		pfu_emit(p, EVENTS_INFORMATIONAL, EVENTS_CODE_STATE,
+			 "PFU state: %s -> %s (%s)", state_names[old],
+			 state_names[st], why[0] ? why : "no reason given");
 }
 
-static bool stopping(struct pfu *p)
+bool pfu_stopping(struct pfu *p)
 {
 	bool s;
 
@@ -173,7 +130,7 @@ static bool stopping(struct pfu *p)
 }
 
 /* One tick, or less when notified. False once the policy is stopping. */
-static bool wait_tick(struct pfu *p)
+bool pfu_wait_tick(struct pfu *p)
 {
 	struct timespec until;
 	uint64_t seen;
@@ -204,9 +161,9 @@ static int save(struct pfu *p, struct err *e)
 	int rc = pfu_records_save(p->path, p->recs, p->nrecs, e);
 
 	if (rc < 0)
-		emit(p, EVENTS_ERROR, PFU_EVENT_CODE, "Partner Firmware "
-		     "Update progress: could not record PFU attempts: %s",
-		     e->msg);
+		pfu_emit(p, EVENTS_ERROR, PFU_EVENT_CODE, "Partner Firmware "
+			 "Update progress: could not record PFU attempts: %s",
+			 e->msg);
 	return rc;
 }
 
@@ -222,7 +179,7 @@ static void mirror(struct pfu *p, const struct pfu_record *r)
 	buf_free(&b);
 }
 
-static int save_and_mirror(struct pfu *p, struct pfu_record *r)
+int pfu_save_and_mirror(struct pfu *p, struct pfu_record *r)
 {
 	struct err e;
 	int rc = save(p, &e);
@@ -283,8 +240,8 @@ static void drain_inbox(struct pfu *p)
 			changed = true;
 		}
 	}
-	if (rolled && current(p) && !current(p)->rolled_back) {
-		current(p)->rolled_back = true;
+	if (rolled && pfu_current(p) && !pfu_current(p)->rolled_back) {
+		pfu_current(p)->rolled_back = true;
 		changed = true;
 	}
 	if (changed) {
@@ -295,303 +252,6 @@ static void drain_inbox(struct pfu *p)
 	if (send_all)
 		for (size_t i = 0; i < p->nrecs; i++)
 			mirror(p, &p->recs[i]);
-}
-
-/* The partner runs the target version of every component, confirmed. */
-static bool partner_runs(const struct peer_view *peer,
-			 const struct pfu_local *local)
-{
-	if (!peer->up || !local->ncomponents)
-		return false;
-	for (size_t i = 0; i < local->ncomponents; i++) {
-		const struct peer_component *want = &local->components[i];
-		bool found = false;
-
-		for (size_t j = 0; j < peer->ncomponents && !found; j++)
-			found = !strcmp(peer->components[j].name,
-					want->name) &&
-				!strcmp(peer->components[j].version,
-					want->version);
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
-/* Pre-flight (P5): NULL when the partner may be taken down now. */
-static const char *preflight(struct pfu *p, const struct peer_view *peer,
-			     const char *target, char *why, size_t whylen)
-{
-	if (!peer->up) {
-		snprintf(why, whylen, "partner link down%s%.160s",
-			 peer->down_reason[0] ? ": " : "", peer->down_reason);
-		return why;
-	}
-	if (peer->health != PEER_HEALTH_OK) {
-		snprintf(why, whylen, "partner not healthy%s%.160s",
-			 peer->health_reason[0] ? ": " : "",
-			 peer->health_reason);
-		return why;
-	}
-	if (peer->trial) {
-		snprintf(why, whylen, "partner runs bundle %s on trial "
-			 "(not yet confirmed)", peer->bundle_version);
-		return why;
-	}
-	if (peer->updating) {
-		snprintf(why, whylen, "a code load is running on the "
-			 "partner (%s)", peer->update_source[0] ?
-			 peer->update_source : "source unknown");
-		return why;
-	}
-	/* Never a downgrade: the partner's engine would refuse it without
-	 * force, and which controller is right is the operator's call. */
-	if (peer->bundle_version[0] &&
-	    bundle_version_compare(peer->bundle_version, target) > 0) {
-		snprintf(why, whylen, "the partner runs bundle %s, newer "
-			 "than %s; PFU does not downgrade it",
-			 peer->bundle_version, target);
-		return why;
-	}
-	if (p->ops->partner_tolerated) {
-		char reason[PFU_REASON_MAX] = "";
-
-		if (!p->ops->partner_tolerated(p->ctx, peer, reason,
-					       sizeof(reason))) {
-			snprintf(why, whylen, "the bundle does not allow the "
-				 "partner's bundle %s during the update: %s",
-				 peer->bundle_version, reason);
-			return why;
-		}
-	}
-	return NULL;
-}
-
-static void advice_for(const struct pfu_record *r,
-		       const struct pfu_local *local, char *out, size_t len)
-{
-	snprintf(out, len, "Roll forward: fix the partner or flash it to "
-		 "%s by hand (that clears the halt). Or roll back: return "
-		 "this controller to %s (PFU rollback, or set "
-		 "pfu-auto-rollback).", r->target,
-		 local->previous_version[0] ? local->previous_version :
-		 "its previous bundle");
-}
-
-static void rollback_now(struct pfu *p, struct pfu_record *r,
-			 const struct pfu_local *local, const char *how)
-{
-	struct err e;
-
-	r->rolled_back = true;		/* once, whatever its outcome */
-	save_and_mirror(p, r);
-	emit(p, EVENTS_WARNING, PFU_EVENT_CODE, "Partner Firmware Update "
-	     "progress: %s roll-back: returning this controller to bundle "
-	     "%s so both controllers match.", how,
-	     local->previous_version[0] ? local->previous_version :
-	     "(previous)");
-	err_clear(&e);
-	if (p->ops->rollback(p->ctx, &e) < 0) {
-		emit(p, EVENTS_ERROR, PFU_EVENT_CODE, "Partner Firmware "
-		     "Update progress: roll-back failed: %s", e.msg);
-		report(p, "Partner: roll-back failed: %s", e.msg);
-		return;
-	}
-	report(p, "Partner: this controller rolled back to %s.",
-	       local->previous_version[0] ? local->previous_version :
-	       "its previous bundle");
-}
-
-/* A failed attempt: back off, or halt at the limit (P4). */
-static void attempt_failed(struct pfu *p, struct pfu_record *r,
-			   const struct pfu_local *local, unsigned limit,
-			   const char *where, const char *reason)
-{
-	int64_t now = p->ops->now(p->ctx);
-
-	r->in_flight = false;
-	snprintf(r->where, sizeof(r->where), "%s", where);
-	snprintf(r->reason, sizeof(r->reason), "%s", reason);
-	if (r->attempts >= limit) {
-		char advice[PFU_REASON_MAX];
-
-		r->halted = true;
-		save_and_mirror(p, r);
-		emit(p, EVENTS_WARNING, PFU_EVENT_CODE, "Partner Firmware "
-		     "Update progress: PFU attempt %u of %u failed: %s",
-		     r->attempts, limit, reason);
-		emit(p, EVENTS_CRITICAL, PFU_EVENT_CODE, "Partner Firmware "
-		     "Update halted after %u failed attempts to bring the "
-		     "partner controller (%s) to bundle %s; last failure "
-		     "while %s: %s", r->attempts, r->partner, r->target,
-		     where, reason);
-		report(p, "Partner: Codeload failed: %s", reason);
-		advice_for(r, local, advice, sizeof(advice));
-		enter_state(p, PFU_STATE_HALTED, advice, "%u attempts failed; "
-			    "last while %s: %s", r->attempts, where, reason);
-		return;
-	}
-	{
-		unsigned base = p->ops->backoff_seconds(p->ctx);
-		unsigned shift = r->attempts - 1 < PFU_BACKOFF_DOUBLINGS ?
-				 r->attempts - 1 : PFU_BACKOFF_DOUBLINGS;
-
-		r->next_attempt = now + ((int64_t)base << shift);
-	}
-	save_and_mirror(p, r);
-	emit(p, EVENTS_WARNING, PFU_EVENT_CODE, "Partner Firmware Update "
-	     "progress: PFU attempt %u of %u failed: %s", r->attempts, limit,
-	     reason);
-	enter_state(p, PFU_STATE_BACKOFF, NULL, "attempt %u of %u failed "
-		    "while %s: %s", r->attempts, limit, where, reason);
-}
-
-/* After an accepted push: the partner's return, judged by P3. */
-static void verify_return(struct pfu *p, struct pfu_record *r,
-			  const struct pfu_local *local, unsigned limit)
-{
-	unsigned wait = p->ops->partner_wait_seconds(p->ctx);
-	int64_t deadline = p->ops->now(p->ctx) + wait;
-	bool restarted = false;
-	struct peer_view peer;
-	char why[PFU_REASON_MAX];
-
-	enter_state(p, PFU_STATE_VERIFYING, NULL, "attempt %u of %u: waiting "
-		    "for the partner to restart on %s", r->attempts, limit,
-		    r->target);
-	for (;;) {
-		p->ops->peer(p->ctx, &peer);
-		if (!peer.up) {
-			restarted = true;
-		} else if (partner_runs(&peer, local)) {
-			restarted = true;
-			if (!peer.trial && !peer.updating)
-				break;
-		} else if (restarted && !peer.trial && !peer.updating) {
-			snprintf(why, sizeof(why), "the partner restarted on "
-				 "bundle %s, not %s", peer.bundle_version,
-				 r->target);
-			attempt_failed(p, r, local, limit,
-				       "restarting the partner", why);
-			return;
-		}
-		if (p->ops->now(p->ctx) >= deadline) {
-			if (!restarted)
-				snprintf(why, sizeof(why), "the partner did "
-					 "not restart within %u s", wait);
-			else if (!peer.up)
-				snprintf(why, sizeof(why), "the partner did "
-					 "not come back within %u s%s%.160s", wait,
-					 peer.down_reason[0] ? ": " : "",
-					 peer.down_reason);
-			else
-				snprintf(why, sizeof(why), "the partner did "
-					 "not confirm bundle %s within %u s",
-					 r->target, wait);
-			attempt_failed(p, r, local, limit,
-				       "waiting for the partner", why);
-			return;
-		}
-		if (!wait_tick(p))
-			return;		/* in flight on disk: counts (P2) */
-	}
-	r->in_flight = false;
-	r->reason[0] = r->where[0] = '\0';
-	r->complete = true;
-	save_and_mirror(p, r);
-	emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner Firmware "
-	     "Update progress: the partner controller runs bundle %s and is "
-	     "confirmed, SUCCESS", r->target);
-	report(p, "Partner: Codeload completed successfully.");
-	enter_state(p, PFU_STATE_COMPLETE, NULL, "the partner runs %s",
-		    r->target);
-}
-
-/* One attempt (P2: counted and persisted before anything is sent). */
-static void attempt(struct pfu *p, struct pfu_record *r,
-		    const struct pfu_local *local, unsigned limit)
-{
-	struct pfu_push_result res;
-	struct err e;
-	int rc;
-
-	r->attempts++;
-	r->in_flight = true;
-	snprintf(r->where, sizeof(r->where), "sending the bundle");
-	if (save_and_mirror(p, r) < 0) {
-		r->attempts--;
-		r->in_flight = false;
-		enter_state(p, PFU_STATE_WAITING, NULL, "the attempt could "
-			    "not be recorded; nothing sent");
-		return;
-	}
-	enter_state(p, PFU_STATE_SENDING, NULL, "attempt %u of %u: sending "
-		    "bundle %s", r->attempts, limit, r->target);
-	emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner Firmware "
-	     "Update progress: PFU sending package to partner SC (bundle %s, "
-	     "attempt %u of %u)", r->target, r->attempts, limit);
-	memset(&res, 0, sizeof(res));
-	err_clear(&e);
-	rc = p->ops->push(p->ctx, r->target, r->attempts, &res, &e);
-	if (stopping(p))
-		return;			/* in flight on disk: counts (P2) */
-	if (rc < 0) {
-		attempt_failed(p, r, local, limit, "sending the bundle",
-			       e.msg[0] ? e.msg : "the transfer failed");
-		return;
-	}
-	if (!res.ok) {
-		char why[PFU_REASON_MAX];
-
-		if (res.message[0])
-			snprintf(why, sizeof(why), "%s", res.message);
-		else
-			snprintf(why, sizeof(why), "the partner refused the "
-				 "bundle (return code %d)", res.code);
-		attempt_failed(p, r, local, limit,
-			       "installing on the partner", why);
-		return;
-	}
-	emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner Firmware "
-	     "Update progress: PFU send package done, SUCCESS");
-	snprintf(r->where, sizeof(r->where), "waiting for the partner");
-	verify_return(p, r, local, limit);
-}
-
-/* Resets the record: a re-enable or a manual flash (a newer generation). */
-static void record_reset(struct pfu_record *r)
-{
-	r->attempts = 0;
-	r->halted = r->in_flight = r->rolled_back = r->paused = false;
-	r->next_attempt = 0;
-	r->reason[0] = r->where[0] = '\0';
-	r->generation++;
-}
-
-/* The partner already runs the target: complete, with no push. */
-static void partner_matches(struct pfu *p, struct pfu_record *r)
-{
-	if (r->complete)
-		return;
-	if (r->halted || r->attempts) {
-		bool halted = r->halted;
-
-		record_reset(r);
-		r->complete = true;
-		save_and_mirror(p, r);
-		emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner "
-		     "Firmware Update progress: the partner controller runs "
-		     "bundle %s%s; PFU complete.", r->target, halted ?
-		     " after a manual flash; the halt is cleared" : "");
-		report(p, "Partner: Codeload completed successfully.");
-		return;
-	}
-	r->complete = true;
-	save_and_mirror(p, r);
-	emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner Firmware "
-	     "Update progress: the partner controller already runs bundle "
-	     "%s: Not attempted (Versions match)", r->target);
-	report(p, "Partner: Not attempted (Versions match).");
 }
 
 /* One look at the world; an attempt when everything allows it. */
@@ -626,29 +286,30 @@ static void step(struct pfu *p)
 		if (marked)
 			save(p, &e);
 		p->seen_disabled = true;
-		enter_state(p, PFU_STATE_DISABLED, NULL,
-			    "partner-firmware-upgrade is disabled");
+		pfu_enter_state(p, PFU_STATE_DISABLED, NULL,
+				"partner-firmware-upgrade is disabled");
 		return;
 	}
 	memset(&local, 0, sizeof(local));
 	err_clear(&e);
 	if (p->ops->local(p->ctx, &local, &e) < 0) {
-		enter_state(p, PFU_STATE_IDLE, NULL, "this controller's bundle "
-			    "is not known: %s", e.msg);
+		pfu_enter_state(p, PFU_STATE_IDLE, NULL, "this controller's "
+				"bundle is not known: %s", e.msg);
 		return;
 	}
 	if (!local.trigger) {			/* P1 */
 		p->cur = -1;
-		enter_state(p, PFU_STATE_IDLE, NULL, "%s", local.why_not);
+		pfu_enter_state(p, PFU_STATE_IDLE, NULL, "%s", local.why_not);
 		return;
 	}
 	p->ops->peer(p->ctx, &peer);
 	if (!peer.ever_seen || !peer.serial[0]) {
 		/* A controller alone (no partner yet) has nothing to do. */
 		p->cur = -1;
-		enter_state(p, PFU_STATE_IDLE, NULL, "the partner has not "
-			    "been seen on the link%s%.160s",
-			    peer.down_reason[0] ? ": " : "", peer.down_reason);
+		pfu_enter_state(p, PFU_STATE_IDLE, NULL, "the partner has not "
+				"been seen on the link%s%.160s",
+				peer.down_reason[0] ? ": " : "",
+				peer.down_reason);
 		return;
 	}
 	at = find(p, local.bundle_version, peer.serial);
@@ -667,25 +328,25 @@ static void step(struct pfu *p)
 
 		p->seen_disabled = false;
 		if (had)
-			record_reset(r);
+			pfu_record_reset(r);
 		r->paused = false;
-		save_and_mirror(p, r);
+		pfu_save_and_mirror(p, r);
 		if (had)
-			emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE,
-			     "Partner Firmware Update progress: PFU "
-			     "re-enabled; the attempt count for bundle %s "
-			     "starts again.", r->target);
+			pfu_emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE,
+				 "Partner Firmware Update progress: PFU "
+				 "re-enabled; the attempt count for bundle %s "
+				 "starts again.", r->target);
 	}
-	if (partner_runs(&peer, &local) && !peer.trial && !peer.updating) {
-		partner_matches(p, r);
-		enter_state(p, PFU_STATE_COMPLETE, NULL, "the partner runs %s",
-			    r->target);
+	if (pfu_partner_runs(&peer, &local) && !peer.trial && !peer.updating) {
+		pfu_partner_matches(p, r);
+		pfu_enter_state(p, PFU_STATE_COMPLETE, NULL,
+				"the partner runs %s", r->target);
 		return;
 	}
 	if (r->complete) {
-		enter_state(p, PFU_STATE_COMPLETE, NULL, "PFU to %s completed; "
-			    "the partner now runs %s", r->target,
-			    peer.bundle_version);
+		pfu_enter_state(p, PFU_STATE_COMPLETE, NULL, "PFU to %s "
+				"completed; the partner now runs %s",
+				r->target, peer.bundle_version);
 		return;
 	}
 	if (r->in_flight) {		/* P2: the attempt at a crash counts */
@@ -693,8 +354,8 @@ static void step(struct pfu *p)
 
 		snprintf(where, sizeof(where), "%s", r->where[0] ? r->where :
 			 "sending the bundle");
-		attempt_failed(p, r, &local, limit, where, "this controller "
-			       "restarted during the attempt");
+		pfu_attempt_failed(p, r, &local, limit, where, "this "
+				   "controller restarted during the attempt");
 		return;
 	}
 	if (r->halted || r->attempts >= limit) {	/* P4 */
@@ -702,24 +363,24 @@ static void step(struct pfu *p)
 
 		if (!r->halted) {
 			r->halted = true;
-			save_and_mirror(p, r);
+			pfu_save_and_mirror(p, r);
 		}
-		advice_for(r, &local, advice, sizeof(advice));
-		enter_state(p, PFU_STATE_HALTED, advice, "%u attempts failed; "
-			    "last while %s: %s", r->attempts, r->where,
-			    r->reason);
+		pfu_advice(r, &local, advice, sizeof(advice));
+		pfu_enter_state(p, PFU_STATE_HALTED, advice, "%u attempts "
+				"failed; last while %s: %s", r->attempts,
+				r->where, r->reason);
 		if (!r->rolled_back && p->ops->auto_rollback(p->ctx))
-			rollback_now(p, r, &local, "automatic");
+			pfu_rollback_now(p, r, &local, "automatic");
 		return;
 	}
 	if (p->ops->now(p->ctx) < r->next_attempt) {
-		enter_state(p, PFU_STATE_BACKOFF, NULL, "attempt %u of %u "
-			    "failed while %s: %s", r->attempts, limit,
-			    r->where, r->reason);
+		pfu_enter_state(p, PFU_STATE_BACKOFF, NULL, "attempt %u of %u "
+				"failed while %s: %s", r->attempts, limit,
+				r->where, r->reason);
 		return;
 	}
-	if (preflight(p, &peer, r->target, why, sizeof(why))) {	/* P5 */
-		enter_state(p, PFU_STATE_WAITING, NULL, "%s", why);
+	if (pfu_preflight(p, &peer, r->target, why, sizeof(why))) {	/* P5 */
+		pfu_enter_state(p, PFU_STATE_WAITING, NULL, "%s", why);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
@@ -729,7 +390,7 @@ static void step(struct pfu *p)
 	}
 	p->attempting = true;		/* pfu_rollback() now refuses */
 	pthread_mutex_unlock(&p->mu);
-	attempt(p, r, &local, limit);
+	pfu_attempt(p, r, &local, limit);
 	pthread_mutex_lock(&p->mu);
 	p->attempting = false;
 	pthread_mutex_unlock(&p->mu);
@@ -741,7 +402,7 @@ static void *run(void *arg)
 
 	do
 		step(p);
-	while (wait_tick(p));
+	while (pfu_wait_tick(p));
 	return NULL;
 }
 
@@ -782,9 +443,9 @@ struct pfu *pfu_new(const struct pfu_config *cfg, struct err *e)
 			free(p);
 			return NULL;
 		}
-		emit(p, EVENTS_ERROR, PFU_EVENT_CODE, "Partner Firmware Update "
-		     "progress: attempt records unreadable (%s); moved to %s",
-		     e->msg, aside);
+		pfu_emit(p, EVENTS_ERROR, PFU_EVENT_CODE, "Partner Firmware "
+			 "Update progress: attempt records unreadable (%s); "
+			 "moved to %s", e->msg, aside);
 		p->nrecs = 0;
 	}
 	pthread_mutex_init(&p->mu, NULL);
@@ -869,9 +530,9 @@ int pfu_rollback(struct pfu *p, struct err *e)
 	}
 	p->rollback_running = true;
 	pthread_mutex_unlock(&p->mu);
-	emit(p, EVENTS_WARNING, PFU_EVENT_CODE, "Partner Firmware Update "
-	     "progress: roll-back requested: returning this controller to "
-	     "its previous bundle so both controllers match.");
+	pfu_emit(p, EVENTS_WARNING, PFU_EVENT_CODE, "Partner Firmware Update "
+		 "progress: roll-back requested: returning this controller to "
+		 "its previous bundle so both controllers match.");
 	rc = p->ops->rollback(p->ctx, e);
 	if (rc == 0)
 		p->ops->report(p->ctx, "Partner: this controller rolled back "

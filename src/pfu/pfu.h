@@ -92,13 +92,14 @@ struct pfu_push_result {
 /*
  * The policy's world. Every op is called from the policy thread without
  * the policy's lock held (they may call pfu_notify()); enabled and limit
- * also once from pfu_new(), rollback also from pfu_rollback()'s caller. now() is the
- * policy's clock in seconds: wall time in tandemd, a fast clock in tests;
- * deadlines and back-offs are measured on it.
+ * also once from pfu_new(), rollback also from pfu_rollback()'s caller.
+ * now() is the policy's clock in seconds: wall time in tandemd (so a
+ * back-off survives a restart), a fast clock in tests; deadlines and
+ * back-offs are measured on it.
  */
 struct pfu_ops {
 	bool (*enabled)(void *ctx);
-	unsigned (*limit)(void *ctx);		/* failed attempts before halt */
+	unsigned (*limit)(void *ctx);	/* failed attempts before halt */
 	unsigned (*backoff_seconds)(void *ctx);	/* after the first failure */
 	unsigned (*partner_wait_seconds)(void *ctx);	/* its return */
 	bool (*auto_rollback)(void *ctx);
@@ -128,7 +129,7 @@ struct pfu_ops {
 };
 
 struct pfu_config {
-	const char *dir;		/* holds pfu.json (<state>/<ctl>/config) */
+	const char *dir;	/* holds pfu.json: <state>/<ctl>/config */
 	const struct pfu_ops *ops;
 	void *ctx;
 	/* Real milliseconds between clock reads while waiting, so a fast

@@ -226,7 +226,8 @@ static void test_rollback_powercut_every_step(void **state)
 			/* It moved before the cut: back, for the next cut. */
 			assert_int_equal(flash_store_rollback(fx.s, NULL, 0,
 							      &e), 0);
-			assert_string_equal(status_of().bundle_version, "TS250P002");
+			assert_string_equal(status_of().bundle_version,
+					    "TS250P002");
 		}
 		assert_int_equal(status_of().active_bank, before.active_bank);
 	}
