@@ -43,6 +43,23 @@ static const struct config_key_info config_key_table[CONFIG_KEY_COUNT] = {
 	UINT_KEY(CONFIG_PFU_ATTEMPT_LIMIT, "pfu-attempt-limit",
 		 "advanced-settings", "PFU Attempt Limit",
 		 CONFIG_SCOPE_ENCLOSURE, 3, 1, 20),
+	/* PFU's wait after its first failed attempt (doubled after each
+	 * further one, up to 16x) and for the partner's return once it
+	 * accepted the bundle: minutes in the field, as a partner's flash
+	 * and restart take 5-10; the simulator sets seconds. Not in the
+	 * family's XML. */
+	UINT_KEY(CONFIG_PFU_BACKOFF_SECONDS, "pfu-backoff-seconds",
+		 "advanced-settings", "PFU Retry Delay (s)",
+		 CONFIG_SCOPE_ENCLOSURE, 300, 1, 86400),
+	UINT_KEY(CONFIG_PFU_PARTNER_WAIT_SECONDS, "pfu-partner-wait-seconds",
+		 "advanced-settings", "PFU Partner Restart Wait (s)",
+		 CONFIG_SCOPE_ENCLOSURE, 1800, 5, 86400),
+	/* A halted PFU returns the controller that moved to its previous
+	 * bank by itself (DESIGN.md: "a setting can make roll-back
+	 * automatic"). */
+	BOOL_KEY(CONFIG_PFU_AUTO_ROLLBACK, "pfu-auto-rollback",
+		 "advanced-settings", NULL, "PFU Automatic Roll-back",
+		 CONFIG_SCOPE_ENCLOSURE, false),
 	UINT_KEY(CONFIG_LOGIN_LOCKOUT_THRESHOLD, "login-lockout-threshold",
 		 "security", "Login Lockout Threshold",
 		 CONFIG_SCOPE_CONTROLLER, 5, 1, 100),

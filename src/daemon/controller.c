@@ -184,6 +184,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 
 void controller_close(struct controller *c)
 {
+	controller_pfu_stop(c);		/* its roll-back may schedule a stop */
 	controller_join_threads(c);
 	update_engine_free(c->update);
 	if (c->store)
@@ -199,6 +200,7 @@ void controller_close(struct controller *c)
 void controller_started(struct controller *c)
 {
 	struct flash_status st;
+	bool confirmed = false;
 	struct err e;
 
 	err_clear(&e);
@@ -215,6 +217,8 @@ void controller_started(struct controller *c)
 					 "Could not confirm bundle %s: %s",
 					 st.bundle_version, e.msg);
 		else
+			confirmed = true;
+		if (confirmed)
 			controller_event(c, EVENTS_INFORMATIONAL,
 					 EVENTS_CODE_FIRMWARE_UPDATE,
 					 "Firmware update progress: bundle %s "
@@ -227,6 +231,7 @@ void controller_started(struct controller *c)
 			 "Management controller %c started (tandemd %s, "
 			 "bundle %s).", c->id, CONTROLLER_VERSION,
 			 st.bundle_version[0] ? st.bundle_version : "none");
+	controller_pfu_start(c, confirmed);
 }
 
 /*
@@ -330,6 +335,7 @@ void controller_setting_changed(void *ctx, enum config_key key)
 	for (i = 0; i < ARRAY_SIZE(served); i++)
 		if (served[i].key == key)
 			controller_apply_protocols(c);
+	controller_pfu_notify(c);
 }
 
 void controller_set_model(struct controller *c, const char *model)

@@ -48,6 +48,7 @@ struct controller {
 	struct flash_store *store;
 	struct bundle_keyring keys;
 	struct update_engine *update;
+	struct pfu *pfu;		/* PFU policy, from controller_started */
 	struct daemon *daemon;
 	struct partner *partner;	/* NULL: no partner link configured */
 	pthread_mutex_t lock;
@@ -81,6 +82,23 @@ void controller_set_model(struct controller *c, const char *model);
 void controller_event(struct controller *c, enum events_severity sev,
 		      unsigned code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* pfu_glue.c: the PFU policy on this controller's parts. */
+/* Starts the policy; confirmed_now: a trial bank was just confirmed. */
+void controller_pfu_start(struct controller *c, bool confirmed_now);
+void controller_pfu_stop(struct controller *c);
+/* The partner's view or a setting changed: PFU looks again at once. */
+void controller_pfu_notify(struct controller *c);
+/* The link's PFU_RECORD frame from the partner. */
+int controller_pfu_record_receive(struct controller *c, const void *json,
+				  size_t len, struct err *e);
+/* The link came up: every record goes to the partner. */
+void controller_pfu_link_up(struct controller *c);
+/* The roll-back way out of a halted PFU (a CLI command calls it). */
+int controller_pfu_rollback(struct controller *c, struct err *e);
+/* The partner's entry of `get progress`; false when nothing is known. */
+bool controller_partner_update_status(struct controller *c,
+				      struct update_status *out);
 
 /* backend.c */
 extern const struct cli_backend controller_cli_backend;

@@ -182,10 +182,13 @@ static void sftp_abort(void *upload, const char *why)
 static void sftp_progress(void *ctx, struct buf *out)
 {
 	struct controller *c = ctx;
-	struct update_status st;
+	struct update_status st, partner;
+	bool known;
 
 	update_status_get(c->update, &st);
-	update_progress_xml(&st, c->id, NULL, c->id == 'A' ? 'B' : 'A', out);
+	known = controller_partner_update_status(c, &partner);
+	update_progress_xml(&st, c->id, known ? &partner : NULL,
+			    c->id == 'A' ? 'B' : 'A', out);
 }
 
 static void sftp_last(void *ctx, struct buf *out)

@@ -1,6 +1,7 @@
 /*
  * peer.c: the partner as this controller knows it: the partner link's
  * view (partner.c), or, without a link configured, simply not known.
+ * (PFU's view is pfu_glue.c's.)
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,14 +28,4 @@ void controller_peer_view(struct controller *c, struct peer_view *out)
 	out->health = PEER_HEALTH_UNKNOWN;
 	snprintf(out->down_reason, sizeof(out->down_reason),
 		 "no partner link configured");
-}
-
-void controller_pfu_view(struct controller *c, struct pfu_view *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->enabled = config_get_bool(c->config,
-				       CONFIG_PARTNER_FIRMWARE_UPGRADE);
-	out->limit = config_get_uint(c->config, CONFIG_PFU_ATTEMPT_LIMIT);
-	snprintf(out->status, sizeof(out->status), "%s",
-		 out->enabled ? "Idle" : "Disabled");
 }

@@ -72,8 +72,9 @@ struct pfu_view {
 
 struct controller;
 
-/* peer.c until the partner link fills them: the partner unknown, PFU idle. */
+/* peer.c until the partner link fills it: the partner unknown. */
 void controller_peer_view(struct controller *c, struct peer_view *out);
+/* pfu_glue.c: the PFU policy's view. */
 void controller_pfu_view(struct controller *c, struct pfu_view *out);
 
 #endif

@@ -38,6 +38,7 @@ enum flash_error {
 	FLASH_ERR_CORRUPT = -9,		/* no valid boot record / bad bank */
 	FLASH_ERR_NOT_INIT = -10,	/* no store at that path */
 	FLASH_ERR_USAGE = -11,
+	FLASH_ERR_NO_PREVIOUS = -12,	/* rollback: the other bank is empty */
 };
 
 /* Stages an install goes through, for progress reports. */
@@ -139,6 +140,18 @@ int flash_store_image_path(struct flash_store *s, const char *component,
 			   char *out, size_t outlen);
 /* The loader's last rollback or boot note ("" if none). */
 int flash_store_last_result(struct flash_store *s, struct buf *out);
+
+/*
+ * rollback.c: makes the other bank (the previous bundle) active and
+ * confirmed, through the same ordered, fsynced boot record write as an
+ * activation; PFU's roll-back way out of a halt. Its images are checked
+ * against its signed manifest first: an empty bank is refused with
+ * FLASH_ERR_NO_PREVIOUS, a damaged one with FLASH_ERR_CORRUPT, a running
+ * install with FLASH_ERR_BUSY; then nothing changes. version, if not
+ * NULL, receives the bundle now active.
+ */
+int flash_store_rollback(struct flash_store *s, char *version,
+			 size_t versionlen, struct err *e);
 
 /* install.c: streaming install; feed from any transport, in any chunks. */
 struct flash_install *flash_install_begin(struct flash_store *s,

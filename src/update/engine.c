@@ -129,27 +129,33 @@ static void on_progress(void *arg, enum flash_stage st, uint64_t done,
 }
 
 /* Called with the lock held, after a job ended. */
-static void last_save(struct update_engine *u)
+static int last_save(struct update_engine *u, struct err *e)
 {
 	struct update_status *st = &u->status;
-	struct err e;
 	json_t *o;
 	char *text;
+	int rc;
 
 	if (!u->last_path)
-		return;
-	o = json_pack("{s:b, s:i, s:s, s:s, s:I, s:s}", "ok", st->last_ok,
-		      "return_code", st->last_return_code, "version",
-		      st->last_version, "message", st->last_message,
-		      "finished", (json_int_t)st->last_finished, "report",
+		return 0;
+	o = json_pack("{s:b, s:i, s:s, s:s, s:s, s:I, s:s}", "ok",
+		      st->last_ok, "return_code", st->last_return_code,
+		      "version", st->last_version, "source", st->last_source,
+		      "message", st->last_message, "finished",
+		      (json_int_t)st->last_finished, "report",
 		      u->last_report ? u->last_report : "");
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (!text || fs_atomic_write(u->last_path, text, strlen(text), 0644,
-				     &e) < 0)
+	if (!text)
+		rc = err_set(e, -ENOMEM, "%s: out of memory", u->last_path);
+	else
+		rc = fs_atomic_write(u->last_path, text, strlen(text), 0644,
+				     e);
+	if (rc < 0)
 		log_warn("update: could not keep the last code load's report "
-			 "in %s", u->last_path);
+			 "in %s: %s", u->last_path, e->msg);
 	free(text);
 	json_decref(o);
+	return rc;
 }
 
 static void last_load(struct update_engine *u)
@@ -158,7 +164,7 @@ static void last_load(struct update_engine *u)
 	json_t *o, *report;
 	struct buf b;
 	struct err e;
-	const char *version = "", *message = "";
+	const char *version = "", *message = "", *source = "";
 	json_int_t finished = 0;
 	int ok = 0, rc = 0;
 
@@ -169,10 +175,12 @@ static void last_load(struct update_engine *u)
 		return;
 	}
 	o = json_loadb(b.data, b.len, 0, NULL);
-	if (o && json_unpack(o, "{s:b, s:i, s:s, s:s, s:I, s:o}", "ok", &ok,
-			     "return_code", &rc, "version", &version,
-			     "message", &message, "finished", &finished,
-			     "report", &report) == 0 && json_is_string(report)) {
+	/* "source" is absent from records older than it: unknown. */
+	if (o && json_unpack(o, "{s:b, s:i, s:s, s?s, s:s, s:I, s:o}", "ok",
+			     &ok, "return_code", &rc, "version", &version,
+			     "source", &source, "message", &message,
+			     "finished", &finished, "report", &report) == 0 &&
+	    json_is_string(report)) {
 		st->have_last = true;
 		st->last_ok = ok;
 		st->last_return_code = rc;
@@ -180,6 +188,8 @@ static void last_load(struct update_engine *u)
 			 version);
 		snprintf(st->last_message, sizeof(st->last_message), "%s",
 			 message);
+		snprintf(st->last_source, sizeof(st->last_source), "%s",
+			 source);
 		st->last_finished = (time_t)finished;
 		u->last_report = strdup(json_string_value(report));
 	} else {
@@ -386,6 +396,7 @@ static void job_end(struct update_job *j, bool ok, int rc,
 		    const struct buf *report)
 {
 	struct update_engine *u = j->u;
+	struct err le;
 
 	pthread_mutex_lock(&u->lock);
 	u->job = NULL;
@@ -400,11 +411,13 @@ static void job_end(struct update_job *j, bool ok, int rc,
 	snprintf(u->status.last_message, sizeof(u->status.last_message),
 		 "%s", message);
 	u->status.last_finished = time(NULL);
+	memcpy(u->status.last_source, u->status.source,
+	       sizeof(u->status.last_source));
 	if (report) {
 		free(u->last_report);
 		u->last_report = strdup(report->data ? report->data : "");
 	}
-	last_save(u);
+	last_save(u, &le);
 	pthread_mutex_unlock(&u->lock);
 	if (j->fi)
 		flash_install_free(j->fi);
@@ -572,6 +585,46 @@ int update_last_report(struct update_engine *u, struct buf *out)
 	rc = buf_append_str(out, u->last_report ? u->last_report :
 			    "No code load has run since the controller "
 			    "started.\n");
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+int update_last_report_append(struct update_engine *u, const char *line,
+			      struct err *e)
+{
+	size_t old, add = strlen(line);
+	char *grown;
+	int rc;
+
+	pthread_mutex_lock(&u->lock);
+	if (u->status.state == UPDATE_RUNNING) {
+		rc = err_set(e, -EAGAIN, "a code load is running; its report "
+			     "is not yet written");
+		goto out;
+	}
+	if (!u->status.have_last || !u->last_report) {
+		rc = err_set(e, -ENOENT, "no code load report to add to");
+		goto out;
+	}
+	old = strlen(u->last_report);
+	if (old + add + 2 > UPDATE_REPORT_MAX) {
+		rc = err_set(e, -EFBIG, "the code load report would pass %d "
+			     "bytes", UPDATE_REPORT_MAX);
+		goto out;
+	}
+	grown = realloc(u->last_report, old + add + 2);
+	if (!grown) {
+		rc = err_set(e, -ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(grown + old, line, add);
+	memcpy(grown + old + add, "\n", 2);
+	u->last_report = grown;
+	rc = last_save(u, e);
+	if (rc < 0) {
+		grown[old] = '\0';	/* nothing persisted: nothing changes */
+	}
+out:
 	pthread_mutex_unlock(&u->lock);
 	return rc;
 }

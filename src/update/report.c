@@ -90,8 +90,8 @@ static int controller_object(struct buf *out, const struct update_status *st,
 		return rc ? rc : buf_append_str(out, "</OBJECT>\n");
 	}
 	rc = rc ? rc : property(out, "activity", "string", "Activity",
-				st->state == UPDATE_RUNNING ? "codeload" :
-				"none");
+				st->state == UPDATE_RUNNING || st->pfu_active ?
+				"codeload" : "none");
 	rc = rc ? rc : property(out, "stage", "string", "Stage", st->stage);
 	snprintf(num, sizeof(num), "%" PRIu64, st->bytes_received);
 	rc = rc ? rc : property(out, "bytes-received", "uint64",

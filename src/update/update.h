@@ -87,10 +87,17 @@ struct update_status {
 	/* The last finished code load ("" before the first). */
 	bool have_last;
 	bool last_ok;
+	/* Who supplied it (FTP, SFTP, HTTP, partner): after the MC restart
+	 * PFU starts only from an operator's load, never the partner's. */
+	char last_source[16];
 	int last_return_code;
 	char last_version[BUNDLE_VERSION_MAX];
 	char last_message[ERR_MESSAGE_MAX];
 	time_t last_finished;
+	/* Set by the daemon for the partner's entry: PFU is bringing that
+	 * controller to its bundle (it shows codeload even while it
+	 * restarts). */
+	bool pfu_active;
 };
 
 struct update_engine;
@@ -127,6 +134,13 @@ void update_abort(struct update_job *j, const char *why);
 void update_status_get(struct update_engine *u, struct update_status *out);
 /* Text of the last code load's report (`get progress:lastcodeload:text`). */
 int update_last_report(struct update_engine *u, struct buf *out);
+/*
+ * Appends one line to the last code load's report and persists it (PFU's
+ * outcome: "Partner: Codeload completed successfully."); -EAGAIN while a
+ * load runs, -ENOENT before any load, -EFBIG past UPDATE_REPORT_MAX.
+ */
+int update_last_report_append(struct update_engine *u, const char *line,
+			      struct err *e);
 /* Whether the last job activated a new bank (the MC should restart). */
 bool update_restart_pending(struct update_engine *u);
 

@@ -288,6 +288,7 @@ static void test_last_load_is_kept_across_restarts(void **state)
 	struct update_config cfg = { 0 };
 	struct update_status st;
 	struct update_engine *again;
+	const char *tail;
 	char path[128];
 	struct err e;
 
@@ -313,6 +314,21 @@ static void test_last_load_is_kept_across_restarts(void **state)
 	buf_reset(&r);
 	assert_int_equal(update_last_report(again, &r), 0);
 	assert_non_null(strstr(r.data, "Codeload completed successfully.\n"));
+	/* Who supplied it survives the restart: PFU starts from it. */
+	assert_string_equal(st.last_source, "FTP");
+	/* PFU's outcome joins the report, and survives a restart too. */
+	assert_int_equal(update_last_report_append(again, "Partner: Codeload "
+						   "completed successfully.",
+						   &e), 0);
+	update_engine_free(again);
+	again = update_engine_new(&cfg, &e);
+	assert_non_null(again);
+	buf_reset(&r);
+	assert_int_equal(update_last_report(again, &r), 0);
+	assert_non_null(strstr(r.data, "Codeload completed successfully.\n"));
+	tail = "\nPartner: Codeload completed successfully.\n";
+	assert_true(r.len > strlen(tail));
+	assert_string_equal(r.data + r.len - strlen(tail), tail);
 	update_engine_free(again);
 
 	/* A damaged record is ignored, not trusted. */
@@ -324,6 +340,41 @@ static void test_last_load_is_kept_across_restarts(void **state)
 	update_engine_free(again);
 	buf_free(&r);
 	buf_free(&b);
+}
+
+/* Nothing to append to before the first load: refused, nothing made. */
+static void test_report_append_needs_a_load(void **state)
+{
+	struct err e;
+
+	(void)state;
+	assert_int_equal(update_last_report_append(fx.u, "Partner: x", &e),
+			 -ENOENT);
+}
+
+/* `get progress`: the partner reads codeload while PFU works on it. */
+static void test_progress_shows_pfu_on_partner(void **state)
+{
+	struct update_status mine = { .state = UPDATE_IDLE, .stage = "idle" };
+	struct update_status partner = mine;
+	const char *b_obj;
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 16 * 1024);
+	partner.pfu_active = true;
+	assert_int_equal(update_progress_xml(&mine, 'A', &partner, 'B', &out),
+			 0);
+	b_obj = strstr(out.data, "name=\"controller-b-progress\"");
+	assert_non_null(b_obj);
+	/* B's object shows it, A's (before it) does not. */
+	assert_true(strstr(out.data, ">codeload<") > b_obj);
+	partner.pfu_active = false;
+	buf_reset(&out);
+	assert_int_equal(update_progress_xml(&mine, 'A', &partner, 'B', &out),
+			 0);
+	assert_null(strstr(out.data, ">codeload<"));
+	buf_free(&out);
 }
 
 static void test_labels(void **state)
@@ -347,6 +398,9 @@ int main(void)
 			test_bad_bundles_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_last_load_is_kept_across_restarts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_report_append_needs_a_load, setup, teardown),
+		cmocka_unit_test(test_progress_shows_pfu_on_partner),
 		cmocka_unit_test(test_labels),
 	};
 
