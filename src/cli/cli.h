@@ -28,6 +28,7 @@
 #define CLI_PASSWORD_MAX	32	/* family: passwords up to 32 bytes */
 #define CLI_EVENTS_LAST_MAX	1000	/* `show events last N`, and the default */
 #define CLI_FW_STEPS_MAX	16	/* steps in show firmware-update-status */
+#define CLI_READINESS_MAX	12	/* reasons in check firmware-upgrade-health */
 #define CLI_SETTINGS_MAX	16	/* name=value pairs in one set command */
 #define CLI_OBJECTS_MAX		4096	/* objects in one result */
 #define CLI_PROPERTIES_MAX	64	/* properties in one object */
@@ -160,8 +161,27 @@ struct cli_firmware_status {
 	uint32_t pfu_attempts;
 	uint32_t pfu_attempts_max;
 	char pfu_reason[CLI_TEXT_MAX];
+	char pfu_target[CLI_FIELD_MAX];		/* bundle PFU brings the partner to */
+	bool pfu_halted;
+	char pfu_advice[CLI_TEXT_MAX];		/* when halted: the ways out */
 	struct cli_fw_step steps[CLI_FW_STEPS_MAX];
 	size_t nsteps;
+};
+
+/* One reason a code load may not start now. */
+struct cli_readiness_reason {
+	char id[CLI_FIELD_MAX];			/* "partner-down", ... */
+	char text[CLI_TEXT_MAX];		/* what is wrong */
+	char risk[CLI_TEXT_MAX];		/* what could go wrong */
+	uint32_t risk_numeric;
+	char action[CLI_TEXT_MAX];		/* what to do */
+};
+
+/* `check firmware-upgrade-health`: pass, or every failing condition. */
+struct cli_readiness {
+	bool pass;
+	struct cli_readiness_reason reasons[CLI_READINESS_MAX];
+	size_t nreasons;
 };
 
 enum cli_role {
@@ -241,6 +261,11 @@ struct cli_backend {
 	int (*restart)(void *ctx, enum cli_processor what,
 		       enum cli_target target, struct err *e);
 	int (*shutdown)(void *ctx, enum cli_target target, struct err *e);
+	/* Whether a code load may start now, and why not. */
+	int (*readiness_get)(void *ctx, struct cli_readiness *out,
+			     struct err *e);
+	/* This controller back to the bundle in its other bank. */
+	int (*firmware_rollback)(void *ctx, struct err *e);
 };
 
 /* ---- the result model: what a command produces ---- */
@@ -484,6 +509,10 @@ void cli_cmd_show_versions(struct cli_context *c);
 void cli_cmd_show_controllers(struct cli_context *c);
 void cli_cmd_show_system(struct cli_context *c);
 void cli_cmd_show_configuration(struct cli_context *c);
+void cli_cmd_show_redundancy_mode(struct cli_context *c);
+/* cmd_firmware.c */
+void cli_cmd_check_firmware_upgrade_health(struct cli_context *c);
+void cli_cmd_rollback_firmware(struct cli_context *c);
 void cli_cmd_show_advanced_settings(struct cli_context *c);
 void cli_cmd_show_protocols(struct cli_context *c);
 /* cmd_settings.c */

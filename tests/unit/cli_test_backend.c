@@ -76,6 +76,10 @@ static char tb_local(void *ctx)
 	return 'A';
 }
 
+#define PFU_FAILURE "controller B's MC flash failed: write error at block 12"
+#define PFU_ADVICE "Roll forward: fix controller B and put the bundle to " \
+	"its flash:force. Roll back: run 'rollback firmware' here."
+
 static int partner_check(struct cli_test_backend *b, char id, struct err *e)
 {
 	if (id == 'B' && !b->partner_up)
@@ -116,9 +120,19 @@ static int tb_controller(void *ctx, char id, struct cli_controller *k,
 {
 	struct cli_test_backend *b = ctx;
 
-	if (partner_check(b, id, e) < 0)
-		return e->code;
+	(void)e;
 	k->controller_id = id;
+	k->position_top = id == 'A';
+	if (id == 'B' && !b->partner_up) {
+		/* As tandemd: the partner listed Down, its serial kept. */
+		snprintf(k->serial_number, sizeof(k->serial_number),
+			 "TANDEM-B-0002");
+		k->status = CLI_CONTROLLER_DOWN;
+		k->health = CLI_HEALTH_UNKNOWN;
+		snprintf(k->health_reason, sizeof(k->health_reason),
+			 "no heartbeat from the partner controller for 3 s");
+		return 0;
+	}
 	snprintf(k->serial_number, sizeof(k->serial_number), "%s",
 		 id == 'A' ? "TANDEM-A-0001" : "TANDEM-B-0002");
 	snprintf(k->sc_fw, sizeof(k->sc_fw), "%s",
@@ -148,14 +162,19 @@ static int tb_system(void *ctx, struct cli_system *y, struct err *e)
 	snprintf(y->vendor_name, sizeof(y->vendor_name), "Tandem");
 	snprintf(y->product_id, sizeof(y->product_id), "TANDEM-SIM");
 	snprintf(y->product_brand, sizeof(y->product_brand), "Tandem");
-	y->health = b->partner_up ? CLI_HEALTH_OK : CLI_HEALTH_DEGRADED;
+	y->health = b->partner_up && !b->pfu_halted ? CLI_HEALTH_OK :
+		    CLI_HEALTH_DEGRADED;
 	if (!b->partner_up)
 		snprintf(y->health_reason, sizeof(y->health_reason),
 			 "The partner controller is not reachable <B & link>.");
+	else if (b->pfu_halted)
+		snprintf(y->health_reason, sizeof(y->health_reason),
+			 "Partner firmware upgrade halted: %s", PFU_FAILURE);
 	snprintf(y->other_mc_status, sizeof(y->other_mc_status), "%s",
 		 b->partner_up ? "Operational" : "Not Operational");
 	y->other_mc_status_numeric = b->partner_up ? 4760 : 0;
-	snprintf(y->pfu_status, sizeof(y->pfu_status), "Idle");
+	snprintf(y->pfu_status, sizeof(y->pfu_status), "%s",
+		 b->pfu_halted ? "Halted" : "Idle");
 	return 0;
 }
 
@@ -228,7 +247,8 @@ static int tb_events(void *ctx, cli_event_fn fn, void *arg, struct err *e)
 static int tb_firmware(void *ctx, struct cli_firmware_status *f,
 		       struct err *e)
 {
-	(void)ctx;
+	struct cli_test_backend *b = ctx;
+
 	(void)e;
 	snprintf(f->activity, sizeof(f->activity), "none");
 	snprintf(f->stage, sizeof(f->stage), "idle");
@@ -244,6 +264,19 @@ static int tb_firmware(void *ctx, struct cli_firmware_status *f,
 	f->pfu_attempts = 0;
 	f->pfu_attempts_max = 3;
 	snprintf(f->pfu_reason, sizeof(f->pfu_reason), "N/A");
+	if (b->pfu_halted) {
+		snprintf(f->last_outcome, sizeof(f->last_outcome),
+			 "Codeload completed successfully. Partner: %s",
+			 PFU_FAILURE);
+		snprintf(f->pfu_status, sizeof(f->pfu_status), "Halted");
+		f->pfu_attempts = 3;
+		snprintf(f->pfu_target, sizeof(f->pfu_target), "TS252P005");
+		f->pfu_halted = true;
+		snprintf(f->pfu_reason, sizeof(f->pfu_reason), "%s",
+			 PFU_FAILURE);
+		snprintf(f->pfu_advice, sizeof(f->pfu_advice), "%s",
+			 PFU_ADVICE);
+	}
 	snprintf(f->steps[0].name, sizeof(f->steps[0].name), "MC Software");
 	snprintf(f->steps[0].status, sizeof(f->steps[0].status), "OK");
 	snprintf(f->steps[1].name, sizeof(f->steps[1].name), "SC Software");
@@ -348,6 +381,49 @@ static int tb_shutdown(void *ctx, enum cli_target t, struct err *e)
 	return 0;
 }
 
+static void tb_reason(struct cli_readiness *r, const char *id,
+		      const char *text, const char *action)
+{
+	struct cli_readiness_reason *x = &r->reasons[r->nreasons++];
+
+	r->pass = false;
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	snprintf(x->text, sizeof(x->text), "%s", text);
+	snprintf(x->risk, sizeof(x->risk),
+		 "The controllers may be left running different firmware.");
+	x->risk_numeric = 2;
+	snprintf(x->action, sizeof(x->action), "%s", action);
+}
+
+static int tb_readiness(void *ctx, struct cli_readiness *r, struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+
+	(void)e;
+	memset(r, 0, sizeof(*r));
+	r->pass = true;
+	if (!b->partner_up)
+		tb_reason(r, "partner-down", "Controller B is not available: "
+			  "no heartbeat for 3 s <link & B>.",
+			  "Bring the partner controller back, or load with "
+			  "flash:force.");
+	if (b->pfu_halted)
+		tb_reason(r, "pfu-halted", "Partner firmware upgrade halted: "
+			  PFU_FAILURE ".", PFU_ADVICE);
+	return 0;
+}
+
+static int tb_rollback(void *ctx, struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+
+	if (b->rollback_fails)
+		return err_set(e, CLI_BACKEND_REFUSED, "there is no previous "
+			       "bundle in the other bank");
+	snprintf(b->last_action, sizeof(b->last_action), "rollback");
+	return 0;
+}
+
 const struct cli_backend cli_test_backend_ops = {
 	.now = tb_now,
 	.local_controller = tb_local,
@@ -364,4 +440,6 @@ const struct cli_backend cli_test_backend_ops = {
 	.user_set_password = tb_user_password,
 	.restart = tb_restart,
 	.shutdown = tb_shutdown,
+	.readiness_get = tb_readiness,
+	.firmware_rollback = tb_rollback,
 };

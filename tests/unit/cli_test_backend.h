@@ -14,6 +14,8 @@
 
 struct cli_test_backend {
 	bool partner_up;
+	bool pfu_halted;		/* PFU gave up after its attempt limit */
+	bool rollback_fails;		/* firmware_rollback refuses */
 	bool fail_settings;		/* settings_set fails: nothing changes */
 	struct cli_setting settings[CLI_TEST_SETTINGS];
 	struct cli_user users[CLI_TEST_USERS_MAX];
