@@ -229,6 +229,22 @@ enum cli_processor {
  * answers CLI_BACKEND_REFUSED with a message.
  */
 #define CLI_SETTING_PFU "partner-firmware-upgrade"
+#define CLI_ADVANCED_SETTINGS_MAX	32	/* settings `show advanced-settings` lists */
+
+enum cli_setting_kind {
+	CLI_SETTING_SWITCH = 0,		/* "enabled" / "disabled" */
+	CLI_SETTING_NUMBER = 1,		/* decimal, min..max */
+};
+
+/* One advanced setting (enclosure scope) as the backend lists it. The
+ * name and display text are static: kept by pointer in the result. */
+struct cli_setting_info {
+	const char *name;		/* XML property and `set` word */
+	const char *display;		/* console label */
+	enum cli_setting_kind kind;
+	unsigned min, max;		/* CLI_SETTING_NUMBER */
+	char value[CLI_FIELD_MAX];	/* "enabled", "disabled" or decimal */
+};
 
 struct cli_backend {
 	/* Wall clock for the status line's time stamp. */
@@ -261,6 +277,10 @@ struct cli_backend {
 	int (*restart)(void *ctx, enum cli_processor what,
 		       enum cli_target target, struct err *e);
 	int (*shutdown)(void *ctx, enum cli_target target, struct err *e);
+	/* The advanced settings in the backend's order (at most max);
+	 * settings_set takes their names with values as listed here. */
+	int (*advanced_settings_list)(void *ctx, struct cli_setting_info *out,
+				      size_t max, size_t *n, struct err *e);
 	/* Whether a code load may start now, and why not. */
 	int (*readiness_get)(void *ctx, struct cli_readiness *out,
 			     struct err *e);

@@ -306,44 +306,109 @@ static int be_setting_get(void *ctx, const char *name, char *value,
 	return 0;
 }
 
+/* The settings `set advanced-settings` takes: every enclosure-wide one of
+ * the advanced-settings group, whatever its type (the table decides). */
+static bool advanced(const struct config_key_info *k)
+{
+	return !strcmp(k->group, "advanced-settings") &&
+	       k->scope == CONFIG_SCOPE_ENCLOSURE &&
+	       (k->type == CONFIG_BOOL || k->type == CONFIG_UINT);
+}
+
+static int be_advanced_list(void *ctx, struct cli_setting_info *out,
+			    size_t max, size_t *n, struct err *e)
+{
+	struct controller *c = ctx;
+	const struct config_key_info *k;
+	size_t count, i;
+
+	(void)e;
+	k = config_keys(&count);
+	*n = 0;
+	for (i = 0; i < count && *n < max; i++) {
+		struct cli_setting_info *x = &out[*n];
+
+		if (!advanced(&k[i]))
+			continue;
+		memset(x, 0, sizeof(*x));
+		x->name = k[i].xml_name ? k[i].xml_name : k[i].name;
+		x->display = k[i].display;
+		if (k[i].type == CONFIG_BOOL) {
+			x->kind = CLI_SETTING_SWITCH;
+			snprintf(x->value, sizeof(x->value), "%s",
+				 config_get_bool(c->config, k[i].key) ?
+				 "enabled" : "disabled");
+		} else {
+			x->kind = CLI_SETTING_NUMBER;
+			x->min = k[i].min_uint;
+			x->max = k[i].max_uint;
+			snprintf(x->value, sizeof(x->value), "%u",
+				 config_get_uint(c->config, k[i].key));
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+/* One pair checked without changing anything: its key, or an error. */
+static int setting_check(const struct cli_setting *pair,
+			 const struct config_key_info **key, struct err *e)
+{
+	const struct config_key_info *k = key_for(pair->name);
+	bool on;
+
+	*key = k;
+	if (!k || (k->type != CONFIG_BOOL && !advanced(k)))
+		return err_set(e, CLI_BACKEND_NOT_FOUND, "no setting '%s'",
+			       pair->name);
+	if (k->type == CONFIG_UINT) {
+		char *end;
+		unsigned long v = strtoul(pair->value, &end, 10);
+
+		if (!pair->value[0] || *end || pair->value[0] == '-' ||
+		    v < k->min_uint || v > k->max_uint)
+			return err_set(e, CLI_BACKEND_FAILED, "'%s' is not a "
+				       "number from %u to %u", pair->value,
+				       k->min_uint, k->max_uint);
+		return 0;
+	}
+	if (config_parse_switch(pair->value, &on) < 0)
+		return err_set(e, CLI_BACKEND_FAILED, "'%s' is not enabled "
+			       "or disabled", pair->value);
+	if (on && !served(k->key))
+		return err_set(e, CLI_BACKEND_REFUSED, "%s is not provided "
+			       "by this controller, so it cannot be enabled.",
+			       k->display);
+	return 0;
+}
+
 static int be_settings_set(void *ctx, const struct cli_setting *pairs,
 			   size_t n, struct err *e)
 {
 	struct controller *c = ctx;
 	const struct config_key_info *keys[CLI_SETTINGS_MAX];
-	bool values[CLI_SETTINGS_MAX], old[CLI_SETTINGS_MAX];
+	char old[CLI_SETTINGS_MAX][CLI_FIELD_MAX];
 	size_t i;
+	int rc;
 
 	if (n > CLI_SETTINGS_MAX)
 		n = CLI_SETTINGS_MAX;
 	/* Check every pair before changing anything: all or none. */
 	for (i = 0; i < n; i++) {
-		keys[i] = key_for(pairs[i].name);
-		if (!keys[i] || keys[i]->type != CONFIG_BOOL) {
-			err_set(e, CLI_BACKEND_NOT_FOUND, "no setting '%s'",
-				pairs[i].name);
-			return CLI_BACKEND_NOT_FOUND;
-		}
-		if (config_parse_switch(pairs[i].value, &values[i]) < 0) {
-			err_set(e, CLI_BACKEND_FAILED, "'%s' is not enabled "
-				"or disabled", pairs[i].value);
+		rc = setting_check(&pairs[i], &keys[i], e);
+		if (rc < 0)
+			return rc;
+		if (config_get_text(c->config, keys[i]->name, old[i],
+				    sizeof(old[i]), e) < 0)
 			return CLI_BACKEND_FAILED;
-		}
-		if (values[i] && !served(keys[i]->key)) {
-			err_set(e, CLI_BACKEND_REFUSED, "%s is not provided "
-				"by this controller, so it cannot be enabled.",
-				keys[i]->display);
-			return CLI_BACKEND_REFUSED;
-		}
-		old[i] = config_get_bool(c->config, keys[i]->key);
 	}
 	for (i = 0; i < n; i++) {
-		if (config_set_bool(c->config, keys[i]->key, values[i], e) <
-		    0) {
+		if (config_set_text(c->config, keys[i]->name, pairs[i].value,
+				    e) < 0) {
 			struct err undo;
 
 			while (i-- > 0)
-				config_set_bool(c->config, keys[i]->key,
+				config_set_text(c->config, keys[i]->name,
 						old[i], &undo);
 			return CLI_BACKEND_FAILED;
 		}
@@ -653,6 +718,7 @@ const struct cli_backend controller_cli_backend = {
 	.user_set_password = be_user_password,
 	.restart = be_restart,
 	.shutdown = be_shutdown,
+	.advanced_settings_list = be_advanced_list,
 	.readiness_get = be_readiness,
 	.firmware_rollback = be_rollback,
 };

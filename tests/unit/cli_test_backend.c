@@ -11,6 +11,7 @@
 /* What tandemd serves (src/daemon/backend.c): no HTTP or HTTPS yet. */
 static const char *const supported[] = {
 	CLI_SETTING_PFU, "cli-telnet", "cli-ssh", "ftp", "sftp",
+	"pfu-attempt-limit",
 };
 
 void cli_test_backend_init(struct cli_test_backend *b)
@@ -25,6 +26,7 @@ void cli_test_backend_init(struct cli_test_backend *b)
 		{ "debug-interface", "disabled" },
 		{ "inband-ses", "disabled" },
 		{ "activity-progress", "disabled" },
+		{ "pfu-attempt-limit", "3" },
 	};
 	size_t i;
 
@@ -381,6 +383,33 @@ static int tb_shutdown(void *ctx, enum cli_target t, struct err *e)
 	return 0;
 }
 
+/* As tandemd lists them: PFU's switch, then its attempt limit. */
+static int tb_advanced_list(void *ctx, struct cli_setting_info *out,
+			    size_t max, size_t *n, struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+
+	(void)e;
+	*n = 0;
+	if (max < 2)
+		return 0;
+	memset(out, 0, 2 * sizeof(*out));
+	out[0].name = CLI_SETTING_PFU;
+	out[0].display = "Partner Firmware Upgrade";
+	out[0].kind = CLI_SETTING_SWITCH;
+	snprintf(out[0].value, sizeof(out[0].value), "%s",
+		 setting_find(b, CLI_SETTING_PFU)->value);
+	out[1].name = "pfu-attempt-limit";
+	out[1].display = "PFU Attempt Limit";
+	out[1].kind = CLI_SETTING_NUMBER;
+	out[1].min = 1;
+	out[1].max = 20;
+	snprintf(out[1].value, sizeof(out[1].value), "%s",
+		 setting_find(b, "pfu-attempt-limit")->value);
+	*n = 2;
+	return 0;
+}
+
 static void tb_reason(struct cli_readiness *r, const char *id,
 		      const char *text, const char *action)
 {
@@ -440,6 +469,7 @@ const struct cli_backend cli_test_backend_ops = {
 	.user_set_password = tb_user_password,
 	.restart = tb_restart,
 	.shutdown = tb_shutdown,
+	.advanced_settings_list = tb_advanced_list,
 	.readiness_get = tb_readiness,
 	.firmware_rollback = tb_rollback,
 };

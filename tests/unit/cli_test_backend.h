@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 
 #define CLI_TEST_USERS_MAX 8
-#define CLI_TEST_SETTINGS 14
+#define CLI_TEST_SETTINGS 15
 #define CLI_TEST_NOW 1622627486	/* 2021-06-02 09:51:26 UTC */
 
 struct cli_test_backend {

@@ -534,6 +534,53 @@ static void test_pfu_halted(void **state)
 	fx_free(f);
 }
 
+/* Every enclosure-wide advanced setting of tandemd's config table is
+ * shown and set by name, numbers as well as switches, all or none. */
+static void test_advanced_settings_generic(void **state)
+{
+	struct fixture *f = fx_new_daemon(CLI_ROLE_MANAGE);
+	struct config *cfg = f->daemon->controller.config;
+	const char *r;
+
+	(void)state;
+	r = run(f, "show advanced-settings");
+	assert_non_null(strstr(r, "Partner Firmware Upgrade: Enabled\n"));
+	assert_non_null(strstr(r, "PFU Attempt Limit: 3\n"));
+	r = run(f, "set advanced-settings pfu-attempt-limit 7 "
+		"partner-firmware-upgrade off");
+	assert_non_null(strstr(r, "Info: Parameter 'pfu-attempt-limit' was set to '7'."));
+	assert_int_equal(config_get_uint(cfg, CONFIG_PFU_ATTEMPT_LIMIT), 7);
+	assert_false(config_get_bool(cfg, CONFIG_PARTNER_FIRMWARE_UPGRADE));
+	/* Out of range: refused before anything changes. */
+	r = run(f, "set advanced-settings partner-firmware-upgrade on "
+		"pfu-attempt-limit 21");
+	assert_non_null(strstr(r, "Error: The value '21' for 'pfu-attempt-limit' is not a number from 1 to 20."));
+	assert_int_equal(config_get_uint(cfg, CONFIG_PFU_ATTEMPT_LIMIT), 7);
+	assert_false(config_get_bool(cfg, CONFIG_PARTNER_FIRMWARE_UPGRADE));
+	/* Controller-scope settings are not advanced settings. */
+	r = run(f, "set advanced-settings login-lockout-threshold 9");
+	assert_non_null(strstr(r, "'login-lockout-threshold' was not recognized"));
+	assert_int_equal(config_get_uint(cfg, CONFIG_LOGIN_LOCKOUT_THRESHOLD),
+			 5);
+	/* The backend checks on its own too: a number out of range. */
+	{
+		struct cli_setting pairs[2] = {
+			{ "partner-firmware-upgrade", "enabled" },
+			{ "pfu-attempt-limit", "0" },
+		};
+		struct err e;
+
+		err_clear(&e);
+		assert_int_equal(controller_cli_backend.settings_set(
+			&f->daemon->controller, pairs, 2, &e),
+			CLI_BACKEND_FAILED);
+		assert_string_equal(e.msg, "'0' is not a number from 1 to 20");
+		assert_false(config_get_bool(cfg,
+				CONFIG_PARTNER_FIRMWARE_UPGRADE));
+	}
+	fx_free(f);
+}
+
 static void test_users(void **state)
 {
 	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
@@ -649,6 +696,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_redundancy_and_readiness),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_pfu_halted),
+		cmocka_unit_test(test_advanced_settings_generic),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_events_filters),
 		cmocka_unit_test(test_json_parses),
