@@ -71,11 +71,20 @@ static bool refused(struct controller *c, const char *source,
 		err_set(e, -ENOMEM, "out of memory");
 		return true;
 	}
-	rc = controller_readiness(c, r);
-	if (rc == 0) {
+	controller_readiness(c, r);
+	/* A load running here is the engine's to refuse: its reply says
+	 * whose load and how far it is. */
+	for (i = rc = 0; i < r->nreasons; i++)
+		if (strcmp(r->reasons[i].id, "local-code-load") != 0) {
+			r->reasons[rc] = r->reasons[i];
+			rc++;
+		}
+	r->nreasons = (size_t)rc;
+	if (r->nreasons == 0) {
 		free(r);
 		return false;
 	}
+	rc = r->reasons[0].code;
 	/* The most useful first: a message is cut at ERR_MESSAGE_MAX. */
 	buf_init(&why, 4 * ERR_MESSAGE_MAX);
 	buf_appendf(&why, "Firmware update refused (put it to flash:force to "

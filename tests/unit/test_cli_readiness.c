@@ -87,9 +87,9 @@ static void test_standalone_passes(void **state)
 	assert_int_equal(r.nreasons, 0);
 }
 
-/* A load running here: the check fails, an unforced FTP or SFTP upload
- * is refused with the reason, a forced one reaches the engine (which
- * refuses a second job itself). */
+/* A load running here: the check fails; an upload is refused by the
+ * engine itself (whose reply says whose load and how far), forced or
+ * not, and goes through once the load ends. */
 static void test_refused_while_loading(void **state)
 {
 	struct fixture *f = *state;
@@ -97,6 +97,7 @@ static void test_refused_while_loading(void **state)
 	struct readiness r;
 	struct err e;
 	void *u, *job;
+	int force;
 
 	err_clear(&e);
 	u = controller_sftp_ops.upload_begin(c, FTP_TARGET_FLASH, "manage",
@@ -108,25 +109,14 @@ static void test_refused_while_loading(void **state)
 	assert_true(has_reason(&r, "local-code-load"));
 	assert_non_null(strstr(r.reasons[0].text,
 			       "A code load from SFTP is running on controller A."));
-
-	err_clear(&e);
-	job = controller_ftp_ops.upload_begin(c, "manage", false, &e);
-	assert_null(job);
-	assert_int_equal(e.code, -EBUSY);
-	assert_non_null(strstr(e.msg, "Firmware update refused (put it to "
-			       "flash:force to load anyway): A code load from "
-			       "SFTP is running on controller A. Wait for it "
-			       "to finish"));
-	assert_true(logged(c, "A firmware update from FTP by manage was "
-			   "refused: A code load from SFTP"));
-
-	/* Forced: past the check, the engine's own refusal. */
-	err_clear(&e);
-	job = controller_ftp_ops.upload_begin(c, "manage", true, &e);
-	assert_null(job);
-	assert_int_equal(e.code, -EBUSY);
-	assert_null(strstr(e.msg, "Firmware update refused"));
-
+	for (force = 0; force < 2; force++) {
+		err_clear(&e);
+		job = controller_ftp_ops.upload_begin(c, "manage", force, &e);
+		assert_null(job);
+		assert_int_equal(e.code, -EBUSY);
+		assert_non_null(strstr(e.msg, "A code load is already in "
+				       "progress (SFTP, user manage"));
+	}
 	controller_sftp_ops.upload_abort(u, "test over");
 	assert_int_equal(controller_readiness(c, &r), 0);
 	err_clear(&e);
@@ -155,7 +145,23 @@ static void test_refused_on_trial(void **state)
 	u = controller_sftp_ops.upload_begin(c, FTP_TARGET_FLASH, "manage",
 					     SHELL_ROLE_MANAGE, &e);
 	assert_null(u);
-	assert_non_null(strstr(e.msg, "on trial"));
+	assert_int_equal(e.code, -EAGAIN);
+	assert_string_equal(e.msg, "Firmware update refused (put it to "
+			    "flash:force to load anyway): Controller A runs "
+			    "bundle TS251P001 on trial; it is not yet "
+			    "confirmed. Wait until the controller confirms "
+			    "the bundle, or restart its management "
+			    "controller.");
+	/* The same through FTP; forced, it goes on to the flash store,
+	 * which keeps the known-good bank itself. */
+	err_clear(&e);
+	assert_null(controller_ftp_ops.upload_begin(c, "manage", false, &e));
+	assert_non_null(strstr(e.msg, "Firmware update refused"));
+	err_clear(&e);
+	assert_null(controller_ftp_ops.upload_begin(c, "manage", true, &e));
+	assert_null(strstr(e.msg, "Firmware update refused"));
+	assert_non_null(strstr(e.msg, "is on trial until the controller "
+			       "confirms itself healthy"));
 	assert_true(logged(c, "A firmware update from SFTP by manage was "
 			   "refused: Controller A runs bundle TS251P001 on "
 			   "trial"));
