@@ -326,6 +326,10 @@ struct cli_object {
 	enum cli_console_style style;
 	const char *console_line;	/* "{time-stamp} [{event-code}] ..." */
 	unsigned oid;
+	/* oid of the object this one belongs to, 0: top level. A child comes
+	 * after its parent: COMP G=parent in api mode, nested in api-embed
+	 * and JSON, listed after it on the console. */
+	unsigned parent;
 	struct cli_property props[CLI_PROPERTIES_MAX];
 	size_t nprops;
 };

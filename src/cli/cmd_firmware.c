@@ -10,7 +10,8 @@
 
 #include "cli/cli.h"
 
-static void reason_object(struct cli_context *c,
+/* A reason belongs to the verdict (parent), as in the family's. */
+static void reason_object(struct cli_context *c, unsigned parent,
 			  const struct cli_readiness_reason *x)
 {
 	struct cli_object *o;
@@ -20,6 +21,7 @@ static void reason_object(struct cli_context *c,
 			      "/meta/code-load-readiness-reasons");
 	if (!o)
 		return;
+	o->parent = parent;
 	snprintf(o->title, sizeof(o->title), "Readiness Reason");
 	cli_object_add(o, "reason-id", "Reason ID", CLI_PROP_STRING, 32,
 		       x->id);
@@ -35,6 +37,7 @@ void cli_cmd_check_firmware_upgrade_health(struct cli_context *c)
 {
 	struct cli_readiness *r;
 	struct cli_object *o;
+	unsigned parent;
 	struct err e;
 	size_t i;
 	int rc;
@@ -58,13 +61,16 @@ void cli_cmd_check_firmware_upgrade_health(struct cli_context *c)
 	o = cli_result_object(c->result, "code-load-readiness",
 			      "code-load-readiness",
 			      "/meta/code-load-readiness");
-	if (o) {
-		snprintf(o->title, sizeof(o->title), "Upgrade Health");
-		cli_object_add_enum(o, "overall-health", "Overall Health", 12,
-				    r->pass ? "Pass" : "Fail", r->pass ? 0 : 1);
+	if (!o) {
+		free(r);
+		return;
 	}
+	snprintf(o->title, sizeof(o->title), "Upgrade Health");
+	cli_object_add_enum(o, "overall-health", "Overall Health", 12,
+			    r->pass ? "Pass" : "Fail", r->pass ? 0 : 1);
+	parent = o->oid;
 	for (i = 0; !r->pass && i < r->nreasons && i < CLI_READINESS_MAX; i++)
-		reason_object(c, &r->reasons[i]);
+		reason_object(c, parent, &r->reasons[i]);
 	free(r);
 }
 

@@ -353,10 +353,26 @@ def test_check_firmware_upgrade_health():
     assert "flash:force" in r["recommended-action"].text
     # the command itself completed: the verdict is in overall-health
     assert status(root)["response-type"] == "Success"
+    # api mode links the reason to its verdict: COMP G=<verdict's oid>
+    comps = [(c.get("G"), c.get("P")) for c in root.findall("COMP")]
+    assert comps == [("0", objs[0].get("oid")),
+                     (objs[0].get("oid"), objs[1].get("oid"))]
+    # api-embed and JSON nest the reasons in the verdict, as the family's
+    text = cli("check firmware-upgrade-health", mode="api-embed",
+               partner_down=True)
+    top = ET.fromstring(text.encode()).findall("OBJECT")
+    assert [o.get("basetype") for o in top] == ["code-load-readiness",
+                                                "status"]
+    inner = top[0].findall("OBJECT")
+    assert [o.get("basetype") for o in inner] == [
+        "code-load-readiness-reasons"]
+    assert props(inner[0])["reason-id"].text == "partner-down"
     doc = json.loads(cli("check firmware-upgrade-health", mode="json",
                          partner_down=True))
-    assert doc["code-load-readiness"][0]["overall-health"] == "Fail"
-    assert doc["code-load-readiness-reasons"][0]["reason-id"] == \
+    verdict = doc["code-load-readiness"][0]
+    assert verdict["overall-health"] == "Fail"
+    assert "code-load-readiness-reasons" not in doc
+    assert verdict["code-load-readiness-reasons"][0]["reason-id"] == \
         "partner-down"
 
 
