@@ -157,6 +157,7 @@ struct cli_firmware_status {
 	uint32_t percent;
 	char completion_status[CLI_FIELD_MAX];	/* "Success", "Failed", "N/A" */
 	char last_outcome[CLI_TEXT_MAX];	/* text of the last code load */
+	char partner_outcome[CLI_TEXT_MAX];	/* its PFU's "Partner: ..." line */
 	char pfu_status[CLI_FIELD_MAX];
 	uint32_t pfu_attempts;
 	uint32_t pfu_attempts_max;

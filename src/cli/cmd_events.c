@@ -189,6 +189,10 @@ void cli_cmd_show_firmware_update_status(struct cli_context *c)
 				 f->percent > 100 ? 100 : f->percent);
 		cli_object_add(o, "last-outcome", "Last Outcome",
 			       CLI_PROP_STRING, 256, f->last_outcome);
+		cli_object_add(o, "partner-outcome", "Partner Outcome",
+			       CLI_PROP_STRING, 256,
+			       f->partner_outcome[0] ? f->partner_outcome :
+			       "N/A");
 		cli_object_add(o, "pfu-status", "PFU Status", CLI_PROP_STRING,
 			       32, f->pfu_status);
 		cli_object_add(o, "pfu-target", "PFU Target Bundle",

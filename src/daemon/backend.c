@@ -503,6 +503,24 @@ static int be_firmware(void *ctx, struct cli_firmware_status *out,
 	buf_init(&report, UPDATE_REPORT_MAX);
 	if (st.have_last && update_last_report(c->update, &report) == 0) {
 		const char *p = strstr(report.data, "Load Summary:\n");
+		const char *partner = strstr(report.data, "\nPartner: ");
+
+		/* PFU appends the partner's outcome to the report it began
+		 * from: its last such line. */
+		while (partner) {
+			const char *next = strstr(partner + 1, "\nPartner: ");
+			size_t len;
+
+			if (!next) {
+				partner++;
+				len = strcspn(partner, "\n");
+				snprintf(out->partner_outcome,
+					 sizeof(out->partner_outcome), "%.*s",
+					 (int)(len < CLI_TEXT_MAX - 1 ? len :
+					       CLI_TEXT_MAX - 1), partner);
+			}
+			partner = next;
+		}
 
 		p = p ? p + strlen("Load Summary:\n") : NULL;
 		while (p && *p && out->nsteps < CLI_FW_STEPS_MAX) {

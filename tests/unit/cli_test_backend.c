@@ -267,9 +267,8 @@ static int tb_firmware(void *ctx, struct cli_firmware_status *f,
 	f->pfu_attempts_max = 3;
 	snprintf(f->pfu_reason, sizeof(f->pfu_reason), "N/A");
 	if (b->pfu_halted) {
-		snprintf(f->last_outcome, sizeof(f->last_outcome),
-			 "Codeload completed successfully. Partner: %s",
-			 PFU_FAILURE);
+		snprintf(f->partner_outcome, sizeof(f->partner_outcome),
+			 "Partner: Codeload failed: %s", PFU_FAILURE);
 		snprintf(f->pfu_status, sizeof(f->pfu_status), "Halted");
 		f->pfu_attempts = 3;
 		snprintf(f->pfu_target, sizeof(f->pfu_target), "TS252P005");

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,6 +587,44 @@ static void test_advanced_settings_generic(void **state)
 	fx_free(f);
 }
 
+/* The partner's outcome is what PFU appended to the code load's report
+ * (its last "Partner: " line), as tandemd keeps it across restarts. */
+static void test_partner_outcome_from_report(void **state)
+{
+	struct fixture *f = fx_new_daemon(CLI_ROLE_MONITOR);
+	struct controller *c = &f->daemon->controller;
+	char path[PATH_MAX + 32], dir[PATH_MAX];
+	json_t *rec;
+	char *text;
+	struct err e;
+
+	(void)state;
+	assert_non_null(strstr(run(f, "show firmware-update-status"),
+			       "Partner Outcome: N/A\n"));
+	snprintf(dir, sizeof(dir), "%s", c->dir);
+	controller_close(c);
+	snprintf(path, sizeof(path), "%s/last-codeload.json", dir);
+	rec = json_load_file(path, 0, NULL);
+	assert_non_null(rec);
+	text = NULL;
+	assert_int_equal(asprintf(&text, "%s"
+		"Partner: Codeload failed: MC flash write error.\n"
+		"Partner: Codeload completed successfully.\n",
+		json_string_value(json_object_get(rec, "report"))) > 0, 1);
+	json_object_set_new(rec, "report", json_string(text));
+	free(text);
+	text = json_dumps(rec, 0);
+	assert_int_equal(fs_atomic_write(path, text, strlen(text), 0644, &e),
+			 0);
+	free(text);
+	json_decref(rec);
+	if (controller_open(c, dir, 'A', "127.0.0.2", true, 0, &e) < 0)
+		fail_msg("controller_open: %s", e.msg);
+	assert_non_null(strstr(run(f, "show firmware-update-status"),
+			       "Partner Outcome: Partner: Codeload completed successfully.\n"));
+	fx_free(f);
+}
+
 static void test_users(void **state)
 {
 	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
@@ -702,6 +741,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_pfu_halted),
 		cmocka_unit_test(test_advanced_settings_generic),
+		cmocka_unit_test(test_partner_outcome_from_report),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_events_filters),
 		cmocka_unit_test(test_json_parses),
