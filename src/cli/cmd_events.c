@@ -219,7 +219,7 @@ void cli_cmd_show_firmware_update_status(struct cli_context *c)
 				   f->pfu_advice : "N/A");
 		/* Only a halted PFU has ways out to show the operator. */
 		if (p && !f->pfu_halted)
-			p->console = false;
+			p->console = p->draw = false;
 	}
 	for (i = 0; i < f->nsteps && i < CLI_FW_STEPS_MAX; i++) {
 		o = cli_result_object(c->result, "firmware-update-step",
