@@ -230,7 +230,7 @@ enum cli_processor {
  * answers CLI_BACKEND_REFUSED with a message.
  */
 #define CLI_SETTING_PFU "partner-firmware-upgrade"
-#define CLI_ADVANCED_SETTINGS_MAX	32	/* settings `show advanced-settings` lists */
+#define CLI_ADVANCED_SETTINGS_MAX	32	/* settings show advanced-settings lists */
 
 enum cli_setting_kind {
 	CLI_SETTING_SWITCH = 0,		/* "enabled" / "disabled" */
