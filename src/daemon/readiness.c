@@ -85,7 +85,7 @@ static void local_conditions(struct controller *c, struct readiness *r,
 		return;
 	}
 	if (st.trial)
-		reason(r, "local-trial", -EAGAIN, READINESS_RISK_MISMATCH,
+		reason(r, "local-trial", -EBUSY, READINESS_RISK_MISMATCH,
 		       "Wait until the controller confirms the bundle, or "
 		       "restart its management controller.",
 		       "Controller %c runs bundle %s on trial; it is not yet "
@@ -152,7 +152,7 @@ static void partner_conditions(struct controller *c, struct readiness *r,
 		       p.update_source[0] ? p.update_source : "a client",
 		       p.id);
 	if (p.trial)
-		reason(r, "partner-trial", -EAGAIN, READINESS_RISK_MISMATCH,
+		reason(r, "partner-trial", -EBUSY, READINESS_RISK_MISMATCH,
 		       "Wait until the partner confirms its bundle.",
 		       "Controller %c runs bundle %s on trial; it is not yet "
 		       "confirmed.", p.id, p.bundle_version);

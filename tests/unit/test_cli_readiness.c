@@ -137,7 +137,7 @@ static void test_refused_on_trial(void **state)
 	void *u;
 
 	cli_daemon_fixture_load(c, f->d.dir, "TS251P001");
-	assert_int_equal(controller_readiness(c, &r), -EAGAIN);
+	assert_int_equal(controller_readiness(c, &r), -EBUSY);
 	assert_true(has_reason(&r, "local-trial"));
 	assert_non_null(strstr(r.reasons[0].text, "Controller A runs bundle "
 			       "TS251P001 on trial; it is not yet confirmed."));
@@ -145,7 +145,7 @@ static void test_refused_on_trial(void **state)
 	u = controller_sftp_ops.upload_begin(c, FTP_TARGET_FLASH, "manage",
 					     SHELL_ROLE_MANAGE, &e);
 	assert_null(u);
-	assert_int_equal(e.code, -EAGAIN);
+	assert_int_equal(e.code, -EBUSY);	/* FTP 450: try again later */
 	assert_string_equal(e.msg, "Firmware update refused (put it to "
 			    "flash:force to load anyway): Controller A runs "
 			    "bundle TS251P001 on trial; it is not yet "
