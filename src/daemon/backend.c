@@ -703,20 +703,16 @@ static int be_readiness(void *ctx, struct cli_readiness *out,
 	return 0;
 }
 
-/* controller_rollback() reactivates the other bank; the restart into it
- * is scheduled here, as after a code load. */
+/* controller_rollback() reactivates the other bank and schedules the
+ * restart into it; a refusal (nothing changed) is told as such. */
 static int be_rollback(void *ctx, struct err *e)
 {
-	struct controller *c = ctx;
-	int rc = controller_rollback(c, e);
+	int rc = controller_rollback(ctx, e);
 
 	if (rc < 0)
-		return rc == -ENOSYS || rc == -EBUSY || rc == -ENOENT ?
-		       CLI_BACKEND_REFUSED : CLI_BACKEND_FAILED;
-	controller_schedule_stop(c, CONTROLLER_EXIT_RESTART,
-				 CONTROLLER_RESTART_DELAY,
-				 "roll back to the previous bundle requested "
-				 "from the CLI");
+		return rc == -ENOSYS || rc == -EBUSY || rc == -ENOENT ||
+		       rc == -ENOTCONN ? CLI_BACKEND_REFUSED :
+		       CLI_BACKEND_FAILED;
 	return 0;
 }
 

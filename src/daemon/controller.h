@@ -113,10 +113,11 @@ struct readiness {
  * configured. */
 int controller_readiness(struct controller *c, struct readiness *out);
 const char *readiness_risk_text(enum readiness_risk risk);
-/* rollback.c: makes the bundle in this controller's other bank the one it
- * boots next (the way back from a halted PFU); 0, or -errno with the
- * reason (-ENOSYS: not possible in this build, -ENOENT: no previous
- * bundle). The caller schedules the restart. */
+/* rollback.c: returns this controller to the bundle in its other bank
+ * (the way back from a halted PFU) and schedules the MC restart into it;
+ * 0, or -errno with the reason (-ENOSYS: not possible in this build,
+ * -ENOENT: no previous bundle, -EBUSY: a PFU attempt runs, -ENOTCONN: PFU
+ * is not running). */
 int controller_rollback(struct controller *c, struct err *e);
 
 /* ops_shell.c */

@@ -1,8 +1,8 @@
 /*
- * rollback.c: `rollback firmware`, the way back from a halted PFU. The
- * flash store has no call yet to reactivate the other bank, so until the
- * PFU part provides one this refuses, saying so; the CLI command, its
- * role check and the backend hook are in place.
+ * rollback.c: `rollback firmware`, the way back from a halted PFU. PFU
+ * owns the roll-back (its record, the other bank, the restart); until it
+ * is part of this build this refuses, saying so, and changes nothing. The
+ * CLI command, its role check and the backend hook are in place.
  */
 #include <errno.h>
 
