@@ -28,6 +28,7 @@
 #define CLI_PASSWORD_MAX	32	/* family: passwords up to 32 bytes */
 #define CLI_EVENTS_LAST_MAX	1000	/* `show events last N`, and the default */
 #define CLI_FW_STEPS_MAX	16	/* steps in show firmware-update-status */
+#define CLI_READINESS_MAX	12	/* reasons in check firmware-upgrade-health */
 #define CLI_SETTINGS_MAX	16	/* name=value pairs in one set command */
 #define CLI_OBJECTS_MAX		4096	/* objects in one result */
 #define CLI_PROPERTIES_MAX	64	/* properties in one object */
@@ -156,12 +157,32 @@ struct cli_firmware_status {
 	uint32_t percent;
 	char completion_status[CLI_FIELD_MAX];	/* "Success", "Failed", "N/A" */
 	char last_outcome[CLI_TEXT_MAX];	/* text of the last code load */
+	char partner_outcome[CLI_TEXT_MAX];	/* its PFU's "Partner: ..." line */
 	char pfu_status[CLI_FIELD_MAX];
 	uint32_t pfu_attempts;
 	uint32_t pfu_attempts_max;
 	char pfu_reason[CLI_TEXT_MAX];
+	char pfu_target[CLI_FIELD_MAX];		/* bundle PFU brings the partner to */
+	bool pfu_halted;
+	char pfu_advice[CLI_TEXT_MAX];		/* when halted: the ways out */
 	struct cli_fw_step steps[CLI_FW_STEPS_MAX];
 	size_t nsteps;
+};
+
+/* One reason a code load may not start now. */
+struct cli_readiness_reason {
+	char id[CLI_FIELD_MAX];			/* "partner-down", ... */
+	char text[CLI_TEXT_MAX];		/* what is wrong */
+	char risk[CLI_TEXT_MAX];		/* what could go wrong */
+	uint32_t risk_numeric;
+	char action[CLI_TEXT_MAX];		/* what to do */
+};
+
+/* `check firmware-upgrade-health`: pass, or every failing condition. */
+struct cli_readiness {
+	bool pass;
+	struct cli_readiness_reason reasons[CLI_READINESS_MAX];
+	size_t nreasons;
 };
 
 enum cli_role {
@@ -209,6 +230,22 @@ enum cli_processor {
  * answers CLI_BACKEND_REFUSED with a message.
  */
 #define CLI_SETTING_PFU "partner-firmware-upgrade"
+#define CLI_ADVANCED_SETTINGS_MAX	32	/* settings show advanced-settings lists */
+
+enum cli_setting_kind {
+	CLI_SETTING_SWITCH = 0,		/* "enabled" / "disabled" */
+	CLI_SETTING_NUMBER = 1,		/* decimal, min..max */
+};
+
+/* One advanced setting (enclosure scope) as the backend lists it. The
+ * name and display text are static: kept by pointer in the result. */
+struct cli_setting_info {
+	const char *name;		/* XML property and `set` word */
+	const char *display;		/* console label */
+	enum cli_setting_kind kind;
+	unsigned min, max;		/* CLI_SETTING_NUMBER */
+	char value[CLI_FIELD_MAX];	/* "enabled", "disabled" or decimal */
+};
 
 struct cli_backend {
 	/* Wall clock for the status line's time stamp. */
@@ -241,6 +278,15 @@ struct cli_backend {
 	int (*restart)(void *ctx, enum cli_processor what,
 		       enum cli_target target, struct err *e);
 	int (*shutdown)(void *ctx, enum cli_target target, struct err *e);
+	/* The advanced settings in the backend's order (at most max);
+	 * settings_set takes their names with values as listed here. */
+	int (*advanced_settings_list)(void *ctx, struct cli_setting_info *out,
+				      size_t max, size_t *n, struct err *e);
+	/* Whether a code load may start now, and why not. */
+	int (*readiness_get)(void *ctx, struct cli_readiness *out,
+			     struct err *e);
+	/* This controller back to the bundle in its other bank. */
+	int (*firmware_rollback)(void *ctx, struct err *e);
 };
 
 /* ---- the result model: what a command produces ---- */
@@ -281,6 +327,10 @@ struct cli_object {
 	enum cli_console_style style;
 	const char *console_line;	/* "{time-stamp} [{event-code}] ..." */
 	unsigned oid;
+	/* oid of the object this one belongs to, 0: top level. A child comes
+	 * after its parent: COMP G=parent in api mode, nested in api-embed
+	 * and JSON, listed after it on the console. */
+	unsigned parent;
 	struct cli_property props[CLI_PROPERTIES_MAX];
 	size_t nprops;
 };
@@ -484,6 +534,10 @@ void cli_cmd_show_versions(struct cli_context *c);
 void cli_cmd_show_controllers(struct cli_context *c);
 void cli_cmd_show_system(struct cli_context *c);
 void cli_cmd_show_configuration(struct cli_context *c);
+void cli_cmd_show_redundancy_mode(struct cli_context *c);
+/* cmd_firmware.c */
+void cli_cmd_check_firmware_upgrade_health(struct cli_context *c);
+void cli_cmd_rollback_firmware(struct cli_context *c);
 void cli_cmd_show_advanced_settings(struct cli_context *c);
 void cli_cmd_show_protocols(struct cli_context *c);
 /* cmd_settings.c */

@@ -145,6 +145,8 @@ void cli_cmd_show_firmware_update_status(struct cli_context *c)
 {
 	struct cli_firmware_status *f;
 	struct cli_object *o;
+	struct cli_property *p;
+	char attempts[32];
 	struct err e;
 	size_t i;
 	int rc;
@@ -187,14 +189,37 @@ void cli_cmd_show_firmware_update_status(struct cli_context *c)
 				 f->percent > 100 ? 100 : f->percent);
 		cli_object_add(o, "last-outcome", "Last Outcome",
 			       CLI_PROP_STRING, 256, f->last_outcome);
+		cli_object_add(o, "partner-outcome", "Partner Outcome",
+			       CLI_PROP_STRING, 256,
+			       f->partner_outcome[0] ? f->partner_outcome :
+			       "N/A");
 		cli_object_add(o, "pfu-status", "PFU Status", CLI_PROP_STRING,
 			       32, f->pfu_status);
-		cli_object_add_u(o, "pfu-attempts", "PFU Attempts",
-				 CLI_PROP_UINT32, 4, f->pfu_attempts);
-		cli_object_add_u(o, "pfu-attempts-max", "PFU Attempts Allowed",
-				 CLI_PROP_UINT32, 4, f->pfu_attempts_max);
+		cli_object_add(o, "pfu-target", "PFU Target Bundle",
+			       CLI_PROP_STRING, 24,
+			       f->pfu_target[0] ? f->pfu_target : "N/A");
+		snprintf(attempts, sizeof(attempts), "%u of %u",
+			 f->pfu_attempts, f->pfu_attempts_max);
+		cli_object_add(o, "pfu-attempts-text", "PFU Attempts",
+			       CLI_PROP_STRING, 16, attempts);
+		p = cli_object_add_u(o, "pfu-attempts", "PFU Attempts",
+				     CLI_PROP_UINT32, 4, f->pfu_attempts);
+		if (p)
+			p->console = p->draw = false;
+		p = cli_object_add_u(o, "pfu-attempts-max",
+				     "PFU Attempts Allowed", CLI_PROP_UINT32, 4,
+				     f->pfu_attempts_max);
+		if (p)
+			p->console = p->draw = false;
 		cli_object_add(o, "pfu-reason", "PFU Reason", CLI_PROP_STRING,
-			       256, f->pfu_reason);
+			       256, f->pfu_reason[0] ? f->pfu_reason : "N/A");
+		p = cli_object_add(o, "pfu-advice", "PFU Ways Out",
+				   CLI_PROP_STRING, 256,
+				   f->pfu_halted && f->pfu_advice[0] ?
+				   f->pfu_advice : "N/A");
+		/* Only a halted PFU has ways out to show the operator. */
+		if (p && !f->pfu_halted)
+			p->console = p->draw = false;
 	}
 	for (i = 0; i < f->nsteps && i < CLI_FW_STEPS_MAX; i++) {
 		o = cli_result_object(c->result, "firmware-update-step",

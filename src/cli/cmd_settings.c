@@ -5,6 +5,7 @@
  * the backend at once, so a bad word changes nothing.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -65,20 +66,55 @@ static void add_switch(struct cli_object *o, const char *name,
 			    on ? 1 : 0);
 }
 
+/* The backend's advanced settings; NULL with the error set on failure. */
+static struct cli_setting_info *advanced_list(struct cli_context *c,
+					      size_t *n)
+{
+	struct cli_setting_info *list;
+	struct err e;
+	int rc;
+
+	list = calloc(CLI_ADVANCED_SETTINGS_MAX, sizeof(*list));
+	if (!list) {
+		cli_error(c, CLI_RC_FAILED, "Out of memory.");
+		return NULL;
+	}
+	err_clear(&e);
+	*n = 0;
+	rc = c->backend->advanced_settings_list(c->backend_ctx, list,
+						CLI_ADVANCED_SETTINGS_MAX, n,
+						&e);
+	if (rc < 0) {
+		cli_error_backend(c, rc, &e, "Advanced settings");
+		free(list);
+		return NULL;
+	}
+	return list;
+}
+
 int cli_advanced_settings_objects(struct cli_context *c)
 {
+	struct cli_setting_info *list;
 	struct cli_object *o;
-	bool on;
+	size_t n, i;
 
-	if (setting_read(c, CLI_SETTING_PFU, &on) < 0)
+	list = advanced_list(c, &n);
+	if (!list)
 		return -1;
 	o = cli_result_object(c->result, "advanced-settings-table",
 			      "advanced-settings-table",
 			      "/meta/advanced-settings-table");
-	if (!o)
-		return -1;
-	add_switch(o, CLI_SETTING_PFU, "Partner Firmware Upgrade", on);
-	return 0;
+	for (i = 0; o && i < n; i++) {
+		if (list[i].kind == CLI_SETTING_SWITCH)
+			add_switch(o, list[i].name, list[i].display,
+				   strcmp(list[i].value, "enabled") == 0);
+		else
+			cli_object_add_u(o, list[i].name, list[i].display,
+					 CLI_PROP_UINT32, 8,
+					 strtoull(list[i].value, NULL, 10));
+	}
+	free(list);
+	return o ? 0 : -1;
 }
 
 int cli_protocols_objects(struct cli_context *c)
@@ -141,31 +177,90 @@ static void apply(struct cli_context *c, const struct cli_setting *pairs,
 	cli_success(c, "The settings were changed successfully.");
 }
 
+/* A number for a CLI_SETTING_NUMBER setting: digits only, in range. */
+static int arg_number(struct cli_context *c, size_t i,
+		      const struct cli_setting_info *k, unsigned *out)
+{
+	char q[48];
+	unsigned long long v = 0;
+	const char *p;
+
+	if (i >= c->nargs) {
+		cli_error_unexpected(c, NULL, "a number");
+		return -1;
+	}
+	for (p = c->args[i]; *p >= '0' && *p <= '9' && v <= k->max; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p || p == c->args[i] || v < k->min || v > k->max) {
+		cli_word_quote(c->args[i], q, sizeof(q));
+		cli_error(c, CLI_RC_SYNTAX, "The value %s for '%s' is not a "
+			  "number from %u to %u.", q, k->name, k->min, k->max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* `set advanced-settings <name> <value> ...`: every setting the backend
+ * lists, switches and numbers alike, several at once, all or none. */
 void cli_cmd_set_advanced_settings(struct cli_context *c)
 {
-	static const char *const params[] = { CLI_SETTING_PFU };
-	struct cli_setting pair;
-	const char *word = CLI_SETTING_PFU;
-	bool on;
+	struct cli_setting_info *list;
+	const char *names[CLI_ADVANCED_SETTINGS_MAX];
+	struct cli_setting pairs[CLI_SETTINGS_MAX];
+	const char *words[CLI_SETTINGS_MAX];
+	bool seen[CLI_ADVANCED_SETTINGS_MAX] = { false };
+	size_t n, i, npairs = 0;
 
 	if (c->nargs == 0) {
-		cli_error_unexpected(c, NULL,
-				     "partner-firmware-upgrade enabled|disabled");
+		cli_error_unexpected(c, NULL, "a setting and its value");
 		return;
 	}
-	if (cli_arg_keyword(c, 0, params, ARRAY_SIZE(params),
-			    "a setting") < 0 ||
-	    cli_arg_switch(c, 1, "enabled|disabled", &on) < 0)
+	list = advanced_list(c, &n);
+	if (!list)
 		return;
-	if (c->nargs > 2) {
-		cli_error_unexpected(c, c->args[2], "nothing more");
-		return;
+	for (i = 0; i < n; i++)
+		names[i] = list[i].name;
+	for (i = 0; i < c->nargs; i += 2) {
+		int k = cli_arg_keyword(c, i, names, n, "a setting");
+		unsigned number;
+		bool on;
+
+		if (k < 0)
+			goto out;
+		if (npairs == CLI_SETTINGS_MAX) {
+			cli_error(c, CLI_RC_SYNTAX, "At most %d settings can "
+				  "be set at once.", CLI_SETTINGS_MAX);
+			goto out;
+		}
+		if (seen[k]) {
+			cli_error(c, CLI_RC_SYNTAX,
+				  "The setting '%s' is given more than once.",
+				  names[k]);
+			goto out;
+		}
+		seen[k] = true;
+		memset(&pairs[npairs], 0, sizeof(pairs[npairs]));
+		snprintf(pairs[npairs].name, sizeof(pairs[npairs].name), "%s",
+			 names[k]);
+		if (list[k].kind == CLI_SETTING_SWITCH) {
+			if (cli_arg_switch(c, i + 1, "enabled|disabled",
+					   &on) < 0)
+				goto out;
+			snprintf(pairs[npairs].value,
+				 sizeof(pairs[npairs].value), "%s",
+				 on ? "enabled" : "disabled");
+		} else {
+			if (arg_number(c, i + 1, &list[k], &number) < 0)
+				goto out;
+			snprintf(pairs[npairs].value,
+				 sizeof(pairs[npairs].value), "%u", number);
+		}
+		words[npairs++] = names[k];
 	}
-	memset(&pair, 0, sizeof(pair));
-	snprintf(pair.name, sizeof(pair.name), "%s", CLI_SETTING_PFU);
-	snprintf(pair.value, sizeof(pair.value), "%s",
-		 on ? "enabled" : "disabled");
-	apply(c, &pair, &word, 1);
+	apply(c, pairs, words, npairs);
+out:
+	free(list);
 }
 
 void cli_cmd_set_protocols(struct cli_context *c)

@@ -5,6 +5,7 @@
  * the local controller's objects still there.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -215,6 +216,11 @@ static int all_controllers(struct cli_context *c)
 		}
 		k.controller_id = controllers[i];
 		controller_object(c, &k);
+		if (k.status != CLI_CONTROLLER_OPERATIONAL) {
+			err_set(&e, CLI_BACKEND_UNAVAILABLE, "%s",
+				k.health_reason);
+			partner_warning(c, controllers[i], &e);
+		}
 	}
 	return 0;
 }
@@ -292,4 +298,119 @@ void cli_cmd_show_configuration(struct cli_context *c)
 	    all_versions(c) < 0 || cli_advanced_settings_objects(c) < 0)
 		return;
 	cli_protocols_objects(c);
+}
+
+static const char *status_name(enum cli_controller_status s)
+{
+	static const char *const names[] = {
+		"Operational", "Down", "Not Installed",
+	};
+
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "Unknown";
+}
+
+/*
+ * The family's `show redundancy-mode` (object system-redundancy; names,
+ * order and numbers as the family's, docs/compat.md), built from both
+ * controllers' status and the other MC's: nothing of it is stored.
+ */
+void cli_cmd_show_redundancy_mode(struct cli_context *c)
+{
+	struct cli_controller k[2];
+	struct cli_firmware_status *f;
+	struct cli_system y;
+	struct cli_object *o;
+	const char *mode, *status;
+	uint32_t mode_n, status_n;
+	/* Display names are kept by pointer: static text. */
+	static const struct {
+		const char *status, *status_display, *serial, *serial_display;
+	} names[] = {
+		{ "controller-a-status", "Controller A Status",
+		  "controller-a-serial-number", "Controller A Serial Number" },
+		{ "controller-b-status", "Controller B Status",
+		  "controller-b-serial-number", "Controller B Serial Number" },
+	};
+	char local;
+	bool ready;
+	size_t i;
+	struct err e;
+	int rc;
+
+	if (!no_args(c, NULL, 0))
+		return;
+	local = c->backend->local_controller(c->backend_ctx);
+	for (i = 0; i < ARRAY_SIZE(controllers); i++) {
+		memset(&k[i], 0, sizeof(k[i]));
+		err_clear(&e);
+		rc = c->backend->controller_get(c->backend_ctx, controllers[i],
+						&k[i], &e);
+		if (rc == CLI_BACKEND_UNAVAILABLE) {
+			k[i].status = CLI_CONTROLLER_DOWN;
+			snprintf(k[i].health_reason,
+				 sizeof(k[i].health_reason), "%.200s", e.msg);
+		} else if (rc < 0) {
+			cli_error_backend(c, rc, &e, "Redundancy");
+			return;
+		}
+	}
+	memset(&y, 0, sizeof(y));
+	err_clear(&e);
+	rc = c->backend->system_get(c->backend_ctx, &y, &e);
+	if (rc < 0) {
+		cli_error_backend(c, rc, &e, "Redundancy");
+		return;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		cli_error(c, CLI_RC_FAILED, "Out of memory.");
+		return;
+	}
+	err_clear(&e);
+	rc = c->backend->firmware_status_get(c->backend_ctx, f, &e);
+	ready = rc == 0 && strcmp(f->activity, "codeload") != 0;
+	free(f);
+	if (k[0].status == CLI_CONTROLLER_OPERATIONAL &&
+	    k[1].status == CLI_CONTROLLER_OPERATIONAL) {
+		mode = "Active-Active ULP", mode_n = 8;
+		status = "Redundant", status_n = 2;
+	} else if (k[0].status == CLI_CONTROLLER_NOT_INSTALLED ||
+		   k[1].status == CLI_CONTROLLER_NOT_INSTALLED) {
+		mode = "Single Controller", mode_n = 9;
+		status = "Operational but not redundant", status_n = 0;
+	} else {
+		mode = "Failed Over", mode_n = 10;
+		status = "Operational but not redundant", status_n = 0;
+	}
+	o = cli_result_object(c->result, "redundancy", "system-redundancy",
+			      "/meta/redundancy");
+	if (!o)
+		return;
+	snprintf(o->title, sizeof(o->title), "System Redundancy");
+	cli_object_add_enum(o, "redundancy-mode", "Controller Redundancy Mode",
+			    140, mode, mode_n);
+	cli_object_add_enum(o, "redundancy-status",
+			    "Controller Redundancy Status", 140, status,
+			    status_n);
+	for (i = 0; i < ARRAY_SIZE(controllers); i++) {
+		cli_object_add_enum(o, names[i].status, names[i].status_display,
+				    40, status_name(k[i].status),
+				    (uint32_t)k[i].status);
+		cli_object_add(o, names[i].serial, names[i].serial_display,
+			       CLI_PROP_STRING, 32, or_na(k[i].serial_number));
+	}
+	cli_object_add_enum(o, "other-MC-status", "Other MC Status", 40,
+			    or_na(y.other_mc_status),
+			    y.other_mc_status_numeric);
+	cli_object_add_enum(o, "system-ready", "System Ready", 40,
+			    ready ? "Ready" : "Not Ready", ready ? 1 : 0);
+	for (i = 0; i < o->nprops; i++)
+		o->props[i].sort = "nosort";
+	for (i = 0; i < ARRAY_SIZE(controllers); i++)
+		if (controllers[i] != local &&
+		    k[i].status != CLI_CONTROLLER_OPERATIONAL) {
+			err_set(&e, CLI_BACKEND_UNAVAILABLE, "%s",
+				k[i].health_reason);
+			partner_warning(c, controllers[i], &e);
+		}
 }

@@ -2,7 +2,9 @@
  * render_json.c: the family's JSON form, built with jansson: one top-level
  * object whose keys are basetypes, each an array of objects carrying
  * "object-name" and "meta" and their properties; numbers are JSON numbers.
- * The "status" array comes last.
+ * A child object sits in its parent under its own basetype key (as the
+ * family's code-load-readiness holds code-load-readiness-reasons). The
+ * "status" array comes last.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +23,10 @@ static json_t *prop_json(const struct cli_property *p)
 	return json_string(p->value);
 }
 
-static int add_object(json_t *root, const struct cli_object *o)
+/* Appends o under root[basetype]; *made is the new JSON object (owned by
+ * root) so that o's children can go into it. */
+static int add_object(json_t *root, const struct cli_object *o,
+		      json_t **made)
 {
 	json_t *arr = json_object_get(root, o->basetype);
 	json_t *obj = json_object();
@@ -44,6 +49,8 @@ static int add_object(json_t *root, const struct cli_object *o)
 			json_decref(obj);
 			return -ENOMEM;
 		}
+	if (made)
+		*made = obj;
 	return json_array_append_new(arr, obj) < 0 ? -ENOMEM : 0;
 }
 
@@ -56,10 +63,24 @@ int cli_render_json(const struct cli_result *r, struct buf *out)
 	size_t i;
 	int rc = 0;
 
+	json_t **made;
+
 	if (!root)
 		return -ENOMEM;
-	for (i = 0; i < r->nobjects && rc == 0; i++)
-		rc = add_object(root, &r->objects[i]);
+	/* The JSON object of each result object, by index (oid - 1). */
+	made = calloc(r->nobjects ? r->nobjects : 1, sizeof(*made));
+	if (!made) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	for (i = 0; i < r->nobjects && rc == 0; i++) {
+		unsigned parent = r->objects[i].parent;
+		json_t *into = parent && parent <= i && made[parent - 1] ?
+			       made[parent - 1] : root;
+
+		rc = add_object(into, &r->objects[i], &made[i]);
+	}
+	free(made);
 	for (i = 0; i <= r->ninfos && rc == 0; i++) {
 		const struct cli_message *m = i < r->ninfos ? &r->infos[i]
 							    : &r->status;
@@ -69,7 +90,7 @@ int cli_render_json(const struct cli_result *r, struct buf *out)
 			rc = -ENOMEM;
 			break;
 		}
-		rc = add_object(root, &status);
+		rc = add_object(root, &status, NULL);
 		cli_object_props_free(&status);
 	}
 	if (rc == 0) {

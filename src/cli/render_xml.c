@@ -3,7 +3,7 @@
  * documents"): one RESPONSE with the request, the data OBJECTs, then the
  * status object(s). In api mode each data object is preceded by a COMP
  * element naming its parent oid (0: none); api-embed has no COMP
- * elements, as all our objects are top level.
+ * elements: a child object is written inside its parent's OBJECT.
  */
 #include <errno.h>
 #include <string.h>
@@ -58,8 +58,10 @@ static const char *type_name(enum cli_prop_type t)
 	return "string";
 }
 
-static int render_object(const struct cli_object *o, struct buf *out)
+static int render_object(const struct cli_result *r, size_t index,
+			 bool embed, struct buf *out)
 {
+	const struct cli_object *o = &r->objects[index];
 	const char *format = o->style == CLI_CONSOLE_TABLE ||
 			     o->style == CLI_CONSOLE_LINE ? "rows" : "pairs";
 	size_t i;
@@ -89,8 +91,22 @@ static int render_object(const struct cli_object *o, struct buf *out)
 		rc |= cli_xml_escape(out, p->value);
 		rc |= buf_append_str(out, "</PROPERTY>\n");
 	}
+	/* Children follow their parent in the result; nested here. */
+	for (i = index + 1; embed && i < r->nobjects; i++)
+		if (r->objects[i].parent == o->oid)
+			rc |= render_object(r, i, embed, out);
 	rc |= buf_append_str(out, "</OBJECT>\n");
 	return rc;
+}
+
+/* The status objects are not in the result: rendered on their own. */
+static int render_status(const struct cli_object *status, struct buf *out)
+{
+	struct cli_result one = { 0 };
+
+	one.objects = (struct cli_object *)status;
+	one.nobjects = 1;
+	return render_object(&one, 0, false, out);
 }
 
 int cli_render_xml(const struct cli_result *r, bool embed, struct buf *out)
@@ -106,10 +122,13 @@ int cli_render_xml(const struct cli_result *r, bool embed, struct buf *out)
 	rc |= cli_xml_escape(out, r->request ? r->request : "");
 	rc |= buf_append_str(out, "\">\n");
 	for (i = 0; i < r->nobjects; i++) {
+		if (embed && r->objects[i].parent)
+			continue;	/* written inside its parent */
 		if (!embed)
-			rc |= buf_appendf(out, "<COMP G=\"0\" P=\"%u\"/>\n",
+			rc |= buf_appendf(out, "<COMP G=\"%u\" P=\"%u\"/>\n",
+					  r->objects[i].parent,
 					  r->objects[i].oid);
-		rc |= render_object(&r->objects[i], out);
+		rc |= render_object(r, i, embed, out);
 	}
 	for (i = 0; i <= r->ninfos; i++) {
 		const struct cli_message *m = i < r->ninfos ? &r->infos[i]
@@ -118,7 +137,7 @@ int cli_render_xml(const struct cli_result *r, bool embed, struct buf *out)
 		if (cli_status_object(m, i < r->ninfos ? 0 : r->return_code,
 				      r->time, ++oid, &status) < 0)
 			return -ENOMEM;
-		rc |= render_object(&status, out);
+		rc |= render_status(&status, out);
 		cli_object_props_free(&status);
 	}
 	rc |= buf_append_str(out, "</RESPONSE>\n");

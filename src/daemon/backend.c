@@ -2,23 +2,31 @@
  * backend.c: the CLI's view of this controller (struct cli_backend) over
  * the real parts: versions from the flash store, settings and users from
  * config, events from the event log, code load progress from the update
- * engine. The partner link does not exist yet, so everything about the
- * partner answers CLI_BACKEND_UNAVAILABLE with that reason.
+ * engine; the partner and PFU from controller_peer_view() and
+ * controller_pfu_view(), so the CLI shows both controllers as the link
+ * last reported them.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "daemon/controller.h"
+#include "daemon/peer.h"
 
-#define PARTNER_REASON "it cannot be reached (this build has no partner " \
-	"link yet)"
+/* The family's numeric twin of other-MC-status "Operational" (sample). */
+#define OTHER_MC_OPERATIONAL	4760
 
-static int partner_unavailable(char ctl, struct err *e)
+static const char *peer_down_reason(const struct peer_view *p)
 {
-	(void)ctl;
-	return err_set(e, CLI_BACKEND_UNAVAILABLE, "%s", PARTNER_REASON);
+	return p->down_reason[0] ? p->down_reason :
+	       "the partner controller does not answer";
+}
+
+static int partner_unavailable(const struct peer_view *p, struct err *e)
+{
+	return err_set(e, CLI_BACKEND_UNAVAILABLE, "%s", peer_down_reason(p));
 }
 
 static time_t be_now(void *ctx)
@@ -34,7 +42,8 @@ static char be_local(void *ctx)
 
 static void field(char *dst, const char *src)
 {
-	snprintf(dst, CLI_FIELD_MAX, "%s", src && *src ? src : "N/A");
+	snprintf(dst, CLI_FIELD_MAX, "%.*s", CLI_FIELD_MAX - 1,
+		 src && *src ? src : "N/A");
 }
 
 static const struct flash_component_state *component(
@@ -56,38 +65,116 @@ static const char *component_version(const struct flash_status *st,
 	return cs ? cs->version : NULL;
 }
 
+static const char *peer_component(const struct peer_view *p,
+				  const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->ncomponents && i < BUNDLE_COMPONENTS_MAX; i++)
+		if (!strcmp(p->components[i].name, name))
+			return p->components[i].version;
+	return NULL;
+}
+
+/* Fields Tandem has no counterpart for stay N/A (docs/compat.md); the
+ * rest are the running bundle's, mapped the same way on both sides. */
+static void versions_fill(struct cli_versions *out, const char *bundle,
+			  const char *build_date, const char *sc,
+			  const char *mc, const char *ec, const char *cpld)
+{
+	memset(out, 0, sizeof(*out));
+	field(out->sc_cpu_type, NULL);
+	field(out->bundle_version, bundle);
+	field(out->bundle_base_version, NULL);
+	field(out->build_date, build_date);
+	field(out->sc_fw, sc);
+	field(out->sc_baselevel, NULL);
+	field(out->sc_memory, NULL);
+	field(out->sc_fu_version, NULL);
+	field(out->sc_loader, NULL);
+	field(out->capi_version, NULL);
+	field(out->mc_fw, mc);
+	field(out->mc_loader, NULL);
+	field(out->mc_base_fw, NULL);
+	field(out->fw_default_platform_brand, NULL);
+	field(out->ec_fw, ec);
+	field(out->pld_rev, cpld);
+	field(out->pm_cpld_version, NULL);
+	field(out->prm_version, NULL);
+	field(out->hw_rev, NULL);
+}
+
 static int be_versions(void *ctx, char ctl, struct cli_versions *out,
 		       struct err *e)
 {
 	struct controller *c = ctx;
 	struct flash_status st;
 
-	if (ctl != c->id)
-		return partner_unavailable(ctl, e);
+	if (ctl != c->id) {
+		struct peer_view p;
+
+		controller_peer_view(c, &p);
+		if (!p.up)
+			return partner_unavailable(&p, e);
+		versions_fill(out, p.bundle_version, p.build_date,
+			      peer_component(&p, "sc"),
+			      peer_component(&p, "mc"),
+			      peer_component(&p, "ec"),
+			      peer_component(&p, "cpld"));
+		return 0;
+	}
 	if (flash_store_status(c->store, &st, e) < 0)
 		return CLI_BACKEND_FAILED;
-	memset(out, 0, sizeof(*out));
-	/* What Tandem has no counterpart for stays N/A (docs/compat.md). */
-	field(out->sc_cpu_type, NULL);
-	field(out->bundle_version, st.bundle_version);
-	field(out->bundle_base_version, NULL);
-	field(out->build_date, st.build_date);
-	field(out->sc_fw, component_version(&st, "sc"));
-	field(out->sc_baselevel, NULL);
-	field(out->sc_memory, NULL);
-	field(out->sc_fu_version, NULL);
-	field(out->sc_loader, NULL);
-	field(out->capi_version, NULL);
-	field(out->mc_fw, component_version(&st, "mc"));
+	versions_fill(out, st.bundle_version, st.build_date,
+		      component_version(&st, "sc"),
+		      component_version(&st, "mc"),
+		      component_version(&st, "ec"),
+		      component_version(&st, "cpld"));
 	field(out->mc_loader, CONTROLLER_VERSION);
-	field(out->mc_base_fw, NULL);
-	field(out->fw_default_platform_brand, NULL);
-	field(out->ec_fw, component_version(&st, "ec"));
-	field(out->pld_rev, component_version(&st, "cpld"));
-	field(out->pm_cpld_version, NULL);
-	field(out->prm_version, NULL);
-	field(out->hw_rev, NULL);
 	return 0;
+}
+
+static enum cli_health peer_health(enum peer_health h)
+{
+	switch (h) {
+	case PEER_HEALTH_OK:
+		return CLI_HEALTH_OK;
+	case PEER_HEALTH_DEGRADED:
+		return CLI_HEALTH_DEGRADED;
+	case PEER_HEALTH_FAULT:
+		return CLI_HEALTH_FAULT;
+	default:
+		return CLI_HEALTH_UNKNOWN;
+	}
+}
+
+/* The partner as the link last reported it: Not Installed without a
+ * link configured, Down while the link is down (its serial kept). */
+static void partner_controller(struct controller *c,
+			       struct cli_controller *out)
+{
+	struct peer_view p;
+
+	controller_peer_view(c, &p);
+	out->controller_id = c->id == 'A' ? 'B' : 'A';
+	out->position_top = out->controller_id == 'A';
+	field(out->sc_cpu_type, NULL);
+	field(out->serial_number, p.ever_seen ? p.serial : NULL);
+	field(out->ip_address, p.ever_seen ? p.address : NULL);
+	field(out->sc_fw, p.up ? peer_component(&p, "sc") : NULL);
+	if (!p.up) {
+		out->status = p.configured ? CLI_CONTROLLER_DOWN :
+			      CLI_CONTROLLER_NOT_INSTALLED;
+		out->health = p.configured ? CLI_HEALTH_UNKNOWN :
+			      CLI_HEALTH_NA;
+		snprintf(out->health_reason, sizeof(out->health_reason),
+			 "%s", peer_down_reason(&p));
+		return;
+	}
+	out->status = CLI_CONTROLLER_OPERATIONAL;
+	out->health = peer_health(p.health);
+	snprintf(out->health_reason, sizeof(out->health_reason), "%s",
+		 p.health_reason);
 }
 
 static int be_controller(void *ctx, char ctl, struct cli_controller *out,
@@ -96,9 +183,11 @@ static int be_controller(void *ctx, char ctl, struct cli_controller *out,
 	struct controller *c = ctx;
 	struct flash_status st;
 
-	if (ctl != c->id)
-		return partner_unavailable(ctl, e);
 	memset(out, 0, sizeof(*out));
+	if (ctl != c->id) {
+		partner_controller(c, out);
+		return 0;
+	}
 	out->controller_id = c->id;
 	field(out->serial_number, c->serial);
 	field(out->sc_cpu_type, NULL);
@@ -124,9 +213,10 @@ static int be_controller(void *ctx, char ctl, struct cli_controller *out,
 static int be_system(void *ctx, struct cli_system *out, struct err *e)
 {
 	struct controller *c = ctx;
-	struct update_status us;
+	struct cli_controller self;
+	struct peer_view p;
+	struct pfu_view f;
 
-	(void)e;
 	memset(out, 0, sizeof(*out));
 	config_get_string(c->config, CONFIG_SYSTEM_NAME, out->system_name,
 			  sizeof(out->system_name));
@@ -141,14 +231,36 @@ static int be_system(void *ctx, struct cli_system *out, struct err *e)
 	field(out->vendor_name, CONTROLLER_VENDOR);
 	field(out->product_id, CONTROLLER_MODEL);
 	field(out->product_brand, CONTROLLER_VENDOR);
-	out->health = CLI_HEALTH_DEGRADED;
-	snprintf(out->health_reason, sizeof(out->health_reason),
-		 "Controller %c is not available: %s.", c->id == 'A' ? 'B' :
-		 'A', PARTNER_REASON);
-	field(out->other_mc_status, "Not Operational");
-	out->other_mc_status_numeric = 0;
-	update_status_get(c->update, &us);
-	field(out->pfu_status, "Idle");
+	controller_peer_view(c, &p);
+	controller_pfu_view(c, &f);
+	be_controller(c, c->id, &self, e);
+	/* The worst of: this controller, the partner, PFU. */
+	out->health = self.health;
+	snprintf(out->health_reason, sizeof(out->health_reason), "%s",
+		 self.health_reason);
+	if (p.configured && (!p.up || p.health != PEER_HEALTH_OK) &&
+	    out->health == CLI_HEALTH_OK) {
+		out->health = p.up && p.health == PEER_HEALTH_FAULT ?
+			      CLI_HEALTH_FAULT : CLI_HEALTH_DEGRADED;
+		if (p.up)
+			snprintf(out->health_reason,
+				 sizeof(out->health_reason),
+				 "Controller %c: %.200s", p.id,
+				 p.health_reason);
+		else
+			snprintf(out->health_reason,
+				 sizeof(out->health_reason),
+				 "Controller %c is not available: %.200s.",
+				 p.id, peer_down_reason(&p));
+	}
+	if (f.halted && out->health == CLI_HEALTH_OK) {
+		out->health = CLI_HEALTH_DEGRADED;
+		snprintf(out->health_reason, sizeof(out->health_reason),
+			 "Partner firmware upgrade halted: %.200s", f.reason);
+	}
+	field(out->other_mc_status, p.up ? "Operational" : "Not Operational");
+	out->other_mc_status_numeric = p.up ? OTHER_MC_OPERATIONAL : 0;
+	field(out->pfu_status, f.status);
 	return 0;
 }
 
@@ -194,44 +306,109 @@ static int be_setting_get(void *ctx, const char *name, char *value,
 	return 0;
 }
 
+/* The settings `set advanced-settings` takes: every enclosure-wide one of
+ * the advanced-settings group, whatever its type (the table decides). */
+static bool advanced(const struct config_key_info *k)
+{
+	return !strcmp(k->group, "advanced-settings") &&
+	       k->scope == CONFIG_SCOPE_ENCLOSURE &&
+	       (k->type == CONFIG_BOOL || k->type == CONFIG_UINT);
+}
+
+static int be_advanced_list(void *ctx, struct cli_setting_info *out,
+			    size_t max, size_t *n, struct err *e)
+{
+	struct controller *c = ctx;
+	const struct config_key_info *k;
+	size_t count, i;
+
+	(void)e;
+	k = config_keys(&count);
+	*n = 0;
+	for (i = 0; i < count && *n < max; i++) {
+		struct cli_setting_info *x = &out[*n];
+
+		if (!advanced(&k[i]))
+			continue;
+		memset(x, 0, sizeof(*x));
+		x->name = k[i].xml_name ? k[i].xml_name : k[i].name;
+		x->display = k[i].display;
+		if (k[i].type == CONFIG_BOOL) {
+			x->kind = CLI_SETTING_SWITCH;
+			snprintf(x->value, sizeof(x->value), "%s",
+				 config_get_bool(c->config, k[i].key) ?
+				 "enabled" : "disabled");
+		} else {
+			x->kind = CLI_SETTING_NUMBER;
+			x->min = k[i].min_uint;
+			x->max = k[i].max_uint;
+			snprintf(x->value, sizeof(x->value), "%u",
+				 config_get_uint(c->config, k[i].key));
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+/* One pair checked without changing anything: its key, or an error. */
+static int setting_check(const struct cli_setting *pair,
+			 const struct config_key_info **key, struct err *e)
+{
+	const struct config_key_info *k = key_for(pair->name);
+	bool on;
+
+	*key = k;
+	if (!k || (k->type != CONFIG_BOOL && !advanced(k)))
+		return err_set(e, CLI_BACKEND_NOT_FOUND, "no setting '%s'",
+			       pair->name);
+	if (k->type == CONFIG_UINT) {
+		char *end;
+		unsigned long v = strtoul(pair->value, &end, 10);
+
+		if (!pair->value[0] || *end || pair->value[0] == '-' ||
+		    v < k->min_uint || v > k->max_uint)
+			return err_set(e, CLI_BACKEND_FAILED, "'%s' is not a "
+				       "number from %u to %u", pair->value,
+				       k->min_uint, k->max_uint);
+		return 0;
+	}
+	if (config_parse_switch(pair->value, &on) < 0)
+		return err_set(e, CLI_BACKEND_FAILED, "'%s' is not enabled "
+			       "or disabled", pair->value);
+	if (on && !served(k->key))
+		return err_set(e, CLI_BACKEND_REFUSED, "%s is not provided "
+			       "by this controller, so it cannot be enabled.",
+			       k->display);
+	return 0;
+}
+
 static int be_settings_set(void *ctx, const struct cli_setting *pairs,
 			   size_t n, struct err *e)
 {
 	struct controller *c = ctx;
 	const struct config_key_info *keys[CLI_SETTINGS_MAX];
-	bool values[CLI_SETTINGS_MAX], old[CLI_SETTINGS_MAX];
+	char old[CLI_SETTINGS_MAX][CLI_FIELD_MAX];
 	size_t i;
+	int rc;
 
 	if (n > CLI_SETTINGS_MAX)
 		n = CLI_SETTINGS_MAX;
 	/* Check every pair before changing anything: all or none. */
 	for (i = 0; i < n; i++) {
-		keys[i] = key_for(pairs[i].name);
-		if (!keys[i] || keys[i]->type != CONFIG_BOOL) {
-			err_set(e, CLI_BACKEND_NOT_FOUND, "no setting '%s'",
-				pairs[i].name);
-			return CLI_BACKEND_NOT_FOUND;
-		}
-		if (config_parse_switch(pairs[i].value, &values[i]) < 0) {
-			err_set(e, CLI_BACKEND_FAILED, "'%s' is not enabled "
-				"or disabled", pairs[i].value);
+		rc = setting_check(&pairs[i], &keys[i], e);
+		if (rc < 0)
+			return rc;
+		if (config_get_text(c->config, keys[i]->name, old[i],
+				    sizeof(old[i]), e) < 0)
 			return CLI_BACKEND_FAILED;
-		}
-		if (values[i] && !served(keys[i]->key)) {
-			err_set(e, CLI_BACKEND_REFUSED, "%s is not provided "
-				"by this controller, so it cannot be enabled.",
-				keys[i]->display);
-			return CLI_BACKEND_REFUSED;
-		}
-		old[i] = config_get_bool(c->config, keys[i]->key);
 	}
 	for (i = 0; i < n; i++) {
-		if (config_set_bool(c->config, keys[i]->key, values[i], e) <
-		    0) {
+		if (config_set_text(c->config, keys[i]->name, pairs[i].value,
+				    e) < 0) {
 			struct err undo;
 
 			while (i-- > 0)
-				config_set_bool(c->config, keys[i]->key,
+				config_set_text(c->config, keys[i]->name,
 						old[i], &undo);
 			return CLI_BACKEND_FAILED;
 		}
@@ -291,6 +468,7 @@ static int be_firmware(void *ctx, struct cli_firmware_status *out,
 {
 	struct controller *c = ctx;
 	struct update_status st;
+	struct pfu_view f;
 	struct buf report;
 
 	(void)e;
@@ -313,15 +491,36 @@ static int be_firmware(void *ctx, struct cli_firmware_status *out,
 			 st.last_return_code);
 	else
 		field(out->last_outcome, NULL);
-	field(out->pfu_status, "Idle");
-	out->pfu_attempts = 0;
-	out->pfu_attempts_max = config_get_uint(c->config,
-						CONFIG_PFU_ATTEMPT_LIMIT);
-	field(out->pfu_reason, NULL);
+	controller_pfu_view(c, &f);
+	field(out->pfu_status, f.status);
+	out->pfu_attempts = f.attempts;
+	out->pfu_attempts_max = f.limit;
+	field(out->pfu_reason, f.reason);
+	field(out->pfu_target, f.target);
+	out->pfu_halted = f.halted;
+	snprintf(out->pfu_advice, sizeof(out->pfu_advice), "%s", f.advice);
 	/* One step per line of the last report's component summary. */
 	buf_init(&report, UPDATE_REPORT_MAX);
 	if (st.have_last && update_last_report(c->update, &report) == 0) {
 		const char *p = strstr(report.data, "Load Summary:\n");
+		const char *partner = strstr(report.data, "\nPartner: ");
+
+		/* PFU appends the partner's outcome to the report it began
+		 * from: its last such line. */
+		while (partner) {
+			const char *next = strstr(partner + 1, "\nPartner: ");
+			size_t len;
+
+			if (!next) {
+				partner++;
+				len = strcspn(partner, "\n");
+				snprintf(out->partner_outcome,
+					 sizeof(out->partner_outcome), "%.*s",
+					 (int)(len < CLI_TEXT_MAX - 1 ? len :
+					       CLI_TEXT_MAX - 1), partner);
+			}
+			partner = next;
+		}
 
 		p = p ? p + strlen("Load Summary:\n") : NULL;
 		while (p && *p && out->nsteps < CLI_FW_STEPS_MAX) {
@@ -432,17 +631,20 @@ static int be_user_password(void *ctx, const char *name,
 	return rc < 0 ? config_rc(rc) : 0;
 }
 
-/* restart and shutdown act on this controller; the partner is away. */
+/* restart and shutdown act on this controller only: the partner is
+ * restarted or shut down from its own CLI. */
 static int local_target(struct controller *c, enum cli_target t,
 			struct err *e)
 {
+	char other = c->id == 'A' ? 'B' : 'A';
 	bool mine = (t == CLI_TARGET_A && c->id == 'A') ||
-		    (t == CLI_TARGET_B && c->id == 'B') ||
-		    t == CLI_TARGET_BOTH;
+		    (t == CLI_TARGET_B && c->id == 'B');
 
-	if (t == CLI_TARGET_BOTH ||
-	    !mine)
-		return partner_unavailable(c->id == 'A' ? 'B' : 'A', e);
+	if (!mine)
+		return err_set(e, CLI_BACKEND_REFUSED, "controller %c "
+			       "is restarted or shut down from its own "
+			       "CLI; this controller acts on itself only",
+			       other);
 	return 0;
 }
 
@@ -456,7 +658,7 @@ static int be_restart(void *ctx, enum cli_processor what,
 			       "no storage controller processor to restart: "
 			       "Tandem is the management controller only.");
 	if (local_target(c, t, e) < 0)
-		return CLI_BACKEND_UNAVAILABLE;
+		return CLI_BACKEND_REFUSED;
 	controller_schedule_stop(c, CONTROLLER_EXIT_RESTART,
 				 CONTROLLER_RESTART_DELAY,
 				 "restart mc requested from the CLI");
@@ -468,9 +670,49 @@ static int be_shutdown(void *ctx, enum cli_target t, struct err *e)
 	struct controller *c = ctx;
 
 	if (local_target(c, t, e) < 0)
-		return CLI_BACKEND_UNAVAILABLE;
+		return CLI_BACKEND_REFUSED;
 	controller_schedule_stop(c, 0, CONTROLLER_RESTART_DELAY,
 				 "shutdown requested from the CLI");
+	return 0;
+}
+
+static int be_readiness(void *ctx, struct cli_readiness *out,
+			struct err *e)
+{
+	struct readiness *r = malloc(sizeof(*r));
+	size_t i;
+
+	if (!r)
+		return err_set(e, CLI_BACKEND_FAILED, "out of memory");
+	controller_readiness(ctx, r);
+	memset(out, 0, sizeof(*out));
+	out->pass = r->pass;
+	for (i = 0; i < r->nreasons && i < CLI_READINESS_MAX; i++) {
+		struct cli_readiness_reason *x = &out->reasons[i];
+
+		snprintf(x->id, sizeof(x->id), "%s", r->reasons[i].id);
+		snprintf(x->text, sizeof(x->text), "%s", r->reasons[i].text);
+		snprintf(x->risk, sizeof(x->risk), "%s",
+			 readiness_risk_text(r->reasons[i].risk));
+		x->risk_numeric = (uint32_t)r->reasons[i].risk;
+		snprintf(x->action, sizeof(x->action), "%s",
+			 r->reasons[i].action);
+	}
+	out->nreasons = i;
+	free(r);
+	return 0;
+}
+
+/* controller_pfu_rollback() reactivates the other bank and schedules the
+ * restart into it; a refusal (nothing changed) is told as such. */
+static int be_rollback(void *ctx, struct err *e)
+{
+	int rc = controller_pfu_rollback(ctx, e);
+
+	if (rc < 0)
+		return rc == -ENOSYS || rc == -EBUSY || rc == -ENOENT ||
+		       rc == -ENOTCONN ? CLI_BACKEND_REFUSED :
+		       CLI_BACKEND_FAILED;
 	return 0;
 }
 
@@ -490,4 +732,7 @@ const struct cli_backend controller_cli_backend = {
 	.user_set_password = be_user_password,
 	.restart = be_restart,
 	.shutdown = be_shutdown,
+	.advanced_settings_list = be_advanced_list,
+	.readiness_get = be_readiness,
+	.firmware_rollback = be_rollback,
 };

@@ -103,6 +103,37 @@ bool controller_partner_update_status(struct controller *c,
 /* backend.c */
 extern const struct cli_backend controller_cli_backend;
 
+/* readiness.c: whether a code load may start now (`check
+ * firmware-upgrade-health`, and the upload paths unless forced). */
+#define READINESS_REASONS_MAX	12
+#define READINESS_TEXT_MAX	256
+
+enum readiness_risk {
+	READINESS_RISK_LOAD_FAILS = 1,	/* the code load may fail */
+	READINESS_RISK_MISMATCH = 2,	/* the pair may end on two versions */
+	READINESS_RISK_OUTAGE = 3,	/* both controllers may be down */
+};
+
+struct readiness_reason {
+	char id[32];			/* "partner-down", ... */
+	int code;			/* -errno for a refused upload */
+	enum readiness_risk risk;
+	char text[READINESS_TEXT_MAX];	/* what is wrong, one sentence */
+	char action[READINESS_TEXT_MAX];	/* what to do about it */
+};
+
+struct readiness {
+	bool pass;
+	struct readiness_reason reasons[READINESS_REASONS_MAX];
+	size_t nreasons;
+};
+
+/* Fills out (always) and returns 0 when a code load may start, else the
+ * first reason's code. Partner conditions apply only with a partner link
+ * configured. */
+int controller_readiness(struct controller *c, struct readiness *out);
+const char *readiness_risk_text(enum readiness_risk risk);
+
 /* ops_shell.c */
 extern const struct shell_ops controller_shell_ops;
 

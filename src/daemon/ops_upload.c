@@ -54,6 +54,53 @@ static void ftp_login_text(void *ctx, struct buf *out)
 		st.bundle_version[0] ? st.bundle_version : "none");
 }
 
+/*
+ * The readiness check before an upload: every failing condition with what
+ * to do, in one message the client sees (an FTP 4xx/5xx reply, an SFTP
+ * error) and the event log keeps. Returns true when refused.
+ */
+static bool refused(struct controller *c, const char *source,
+		    const char *user, struct err *e)
+{
+	struct readiness *r = malloc(sizeof(*r));
+	struct buf why;
+	size_t i;
+	int rc;
+
+	if (!r) {
+		err_set(e, -ENOMEM, "out of memory");
+		return true;
+	}
+	controller_readiness(c, r);
+	/* A load running here is the engine's to refuse: its reply says
+	 * whose load and how far it is. */
+	for (i = rc = 0; i < r->nreasons; i++)
+		if (strcmp(r->reasons[i].id, "local-code-load") != 0) {
+			r->reasons[rc] = r->reasons[i];
+			rc++;
+		}
+	r->nreasons = (size_t)rc;
+	if (r->nreasons == 0) {
+		free(r);
+		return false;
+	}
+	rc = r->reasons[0].code;
+	/* The most useful first: a message is cut at ERR_MESSAGE_MAX. */
+	buf_init(&why, 4 * ERR_MESSAGE_MAX);
+	buf_appendf(&why, "Firmware update refused (put it to flash:force to "
+		    "load anyway):");
+	for (i = 0; i < r->nreasons; i++)
+		buf_appendf(&why, " %s %s", r->reasons[i].text,
+			    r->reasons[i].action);
+	err_set(e, rc, "%s", why.data ? why.data : "Firmware update refused.");
+	controller_event(c, EVENTS_WARNING, EVENTS_CODE_FIRMWARE_UPDATE,
+			 "A firmware update from %s by %s was refused: %s",
+			 source, user, r->nreasons ? r->reasons[0].text : "");
+	buf_free(&why);
+	free(r);
+	return true;
+}
+
 static void *begin(struct controller *c, const char *source,
 		   const char *user, bool force, struct err *e)
 {
@@ -67,6 +114,10 @@ static void *begin(struct controller *c, const char *source,
 			"try again when it is back.");
 		return NULL;
 	}
+	/* flash:force bypasses the partner and readiness checks, as the
+	 * family's does: the field's way to recover a pair. */
+	if (!force && refused(c, source, user, e))
+		return NULL;
 	return update_begin(c->update, source, user, force, e);
 }
 

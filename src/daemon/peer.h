@@ -28,6 +28,9 @@ enum peer_health {
 };
 
 struct peer_view {
+	/* A partner link is configured: false on a standalone controller,
+	 * where the partner's conditions do not apply. */
+	bool configured;
 	bool up;			/* link authenticated, heartbeats arriving */
 	bool ever_seen;			/* the fields below were reported once */
 	char id;			/* 'A' or 'B' */

@@ -30,10 +30,24 @@ def xml_objects(text):
 
 
 def json_objects(text):
-    doc = json.loads(text)
-    return [(base, {k: v for k, v in obj.items() if k != "meta"})
-            for base, objs in doc.items() if base != "status"
-            for obj in objs]
+    """(basetype, {name: value}) per object, a child (an array of objects
+    under its basetype inside its parent) after its parent, as XML's
+    document order has them."""
+    out = []
+
+    def walk(base, obj):
+        children = {k: v for k, v in obj.items() if isinstance(v, list)}
+        out.append((base, {k: v for k, v in obj.items()
+                           if k != "meta" and k not in children}))
+        for child_base, objs in children.items():
+            for child in objs:
+                walk(child_base, child)
+
+    for base, objs in json.loads(text).items():
+        if base != "status":
+            for obj in objs:
+                walk(base, obj)
+    return out
 
 
 def test_there_are_goldens_to_check():

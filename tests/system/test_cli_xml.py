@@ -290,3 +290,98 @@ def test_events_json():
         "2021-06-02 09:50:26 [269] #A1437: TANDEM-SIM Array "
         "SN#00TANDEM0001 Controller A INFORMATIONAL Partner Firmware "
         "Update progress: PFU completed on local controller, SUCCESS\n")
+
+
+# The family's system-redundancy object (sample: asand3r/zbx-hpmsa
+# api_samples; docs/compat.md), names and order exactly.
+REDUNDANCY_PROPS = [
+    "redundancy-mode", "redundancy-mode-numeric", "redundancy-status",
+    "redundancy-status-numeric", "controller-a-status",
+    "controller-a-status-numeric", "controller-a-serial-number",
+    "controller-b-status", "controller-b-status-numeric",
+    "controller-b-serial-number", "other-MC-status",
+    "other-MC-status-numeric", "system-ready", "system-ready-numeric",
+]
+
+
+@pytest.mark.parametrize("down", [False, True])
+def test_show_redundancy_mode(down):
+    root = xml("show redundancy-mode", partner_down=down)
+    o = root.findall("OBJECT")[0]
+    assert (o.get("basetype"), o.get("name")) == ("redundancy",
+                                                  "system-redundancy")
+    assert [p.get("name") for p in o.findall("PROPERTY")] == \
+        REDUNDANCY_PROPS
+    p = props(o)
+    assert p["redundancy-mode"].get("display-name") == \
+        "Controller Redundancy Mode"
+    assert p["controller-b-serial-number"].text == "TANDEM-B-0002"
+    if down:
+        assert p["redundancy-status"].text == "Operational but not redundant"
+        assert p["redundancy-status-numeric"].text == "0"
+        assert p["controller-b-status"].text == "Down"
+        assert p["other-MC-status"].text == "Not Operational"
+        assert status(root)["response-type"] == "Warning"
+    else:
+        assert p["redundancy-mode"].text == "Active-Active ULP"
+        assert p["redundancy-mode-numeric"].text == "8"
+        assert p["redundancy-status"].text == "Redundant"
+        assert p["redundancy-status-numeric"].text == "2"
+        assert p["controller-b-status"].text == "Operational"
+        assert p["other-MC-status-numeric"].text == "4760"
+        assert status(root)["response-type"] == "Success"
+
+
+def test_check_firmware_upgrade_health():
+    root = xml("check firmware-upgrade-health")
+    objs = root.findall("OBJECT")
+    assert [o.get("basetype") for o in objs] == ["code-load-readiness",
+                                                 "status"]
+    assert props(objs[0])["overall-health"].text == "Pass"
+    root = xml("check firmware-upgrade-health", partner_down=True)
+    objs = root.findall("OBJECT")
+    assert [o.get("basetype") for o in objs] == [
+        "code-load-readiness", "code-load-readiness-reasons", "status"]
+    assert props(objs[0])["overall-health"].text == "Fail"
+    assert props(objs[0])["overall-health-numeric"].text == "1"
+    r = props(objs[1])
+    assert r["reason-id"].text == "partner-down"
+    # markup in a reason comes back exactly
+    assert r["readiness-reason"].text == \
+        "Controller B is not available: no heartbeat for 3 s <link & B>."
+    assert r["failure-risks-numeric"].text == "2"
+    assert "flash:force" in r["recommended-action"].text
+    # the command itself completed: the verdict is in overall-health
+    assert status(root)["response-type"] == "Success"
+    # api mode links the reason to its verdict: COMP G=<verdict's oid>
+    comps = [(c.get("G"), c.get("P")) for c in root.findall("COMP")]
+    assert comps == [("0", objs[0].get("oid")),
+                     (objs[0].get("oid"), objs[1].get("oid"))]
+    # api-embed and JSON nest the reasons in the verdict, as the family's
+    text = cli("check firmware-upgrade-health", mode="api-embed",
+               partner_down=True)
+    top = ET.fromstring(text.encode()).findall("OBJECT")
+    assert [o.get("basetype") for o in top] == ["code-load-readiness",
+                                                "status"]
+    inner = top[0].findall("OBJECT")
+    assert [o.get("basetype") for o in inner] == [
+        "code-load-readiness-reasons"]
+    assert props(inner[0])["reason-id"].text == "partner-down"
+    doc = json.loads(cli("check firmware-upgrade-health", mode="json",
+                         partner_down=True))
+    verdict = doc["code-load-readiness"][0]
+    assert verdict["overall-health"] == "Fail"
+    assert "code-load-readiness-reasons" not in doc
+    assert verdict["code-load-readiness-reasons"][0]["reason-id"] == \
+        "partner-down"
+
+
+def test_rollback_firmware_roles():
+    root = xml("rollback firmware", role="monitor")
+    st = status(root)
+    assert st["response-type"] == "Error"
+    assert "Permission denied" in st["response"]
+    root = xml("check firmware-upgrade-health", role="monitor")
+    assert status(root)["response-type"] == "Success"
+    root = xml("rollback firmware noprompt")
+    assert status(root)["response-type"] == "Success"

@@ -87,15 +87,17 @@ static void text_put(const char *dir, const char *name, const char *text)
 }
 
 /* A bundle as `tandem bundle create` makes it, from fixed bytes. */
-static void bundle_make(const char *dir, const char *out)
+static void bundle_make(const char *dir, const char *out,
+			const char *version)
 {
 	struct bundle_create_spec spec = {
-		.version = "TS250P003",
+		.version = version,
 		.build_date = "Wed Jun 02 09:00:00 UTC 2021",
 		.models = { CONTROLLER_MODEL }, .nmodels = 1,
 		.ncomponents = 2,
 	};
-	char key[128], mc[128], sc[128];
+	char key[128], mc[128], sc[128], mc_version[BUNDLE_VERSION_MAX],
+	     sc_version[BUNDLE_VERSION_MAX];
 	uint8_t data[3000];
 	size_t i;
 
@@ -108,10 +110,13 @@ static void bundle_make(const char *dir, const char *out)
 	snprintf(mc, sizeof(mc), "%s/mc.bin", dir);
 	snprintf(sc, sizeof(sc), "%s/sc.bin", dir);
 	spec.key_path = key;
+	/* Component versions follow the bundle's: TS250P003 has TSM250P003. */
+	snprintf(mc_version, sizeof(mc_version), "TSM%s", version + 2);
+	snprintf(sc_version, sizeof(sc_version), "TSS%s", version + 2);
 	spec.components[0] = (struct bundle_create_component){
-		"mc", "TSM250P003", mc, BUNDLE_FLAG_EXECUTABLE };
+		"mc", mc_version, mc, BUNDLE_FLAG_EXECUTABLE };
 	spec.components[1] = (struct bundle_create_component){
-		"sc", "TSS250P003", sc, 0 };
+		"sc", sc_version, sc, 0 };
 	struct err e;
 
 	if (bundle_create(&spec, out, &e) < 0)
@@ -167,10 +172,20 @@ static void template_remove(void)
 	fs_remove_tree(template_dir);
 }
 
+void cli_daemon_fixture_load(struct controller *c, const char *dir,
+			     const char *version)
+{
+	char bundle[160];
+
+	snprintf(bundle, sizeof(bundle), "%s/b.tar", dir);
+	bundle_make(dir, bundle, version);
+	code_load(c, bundle);
+}
+
 static void template_make(void)
 {
 	struct cli_daemon_fixture f;
-	char path[128], bundle[160];
+	char path[128];
 	struct err e;
 
 	snprintf(template_dir, sizeof(template_dir),
@@ -185,9 +200,7 @@ static void template_make(void)
 	text_put(path, "serial", CLI_FIXTURE_SERIAL "\n");
 	text_put(path, "midplane-serial", CLI_FIXTURE_MIDPLANE "\n");
 	controller_start(&f);
-	snprintf(bundle, sizeof(bundle), "%s/b.tar", f.dir);
-	bundle_make(f.dir, bundle);
-	code_load(&f.controller, bundle);
+	cli_daemon_fixture_load(&f.controller, f.dir, CLI_FIXTURE_BUNDLE);
 	controller_close(&f.controller);
 	controller_start(&f);
 	controller_close(&f.controller);

@@ -11,6 +11,7 @@
 /* What tandemd serves (src/daemon/backend.c): no HTTP or HTTPS yet. */
 static const char *const supported[] = {
 	CLI_SETTING_PFU, "cli-telnet", "cli-ssh", "ftp", "sftp",
+	"pfu-attempt-limit",
 };
 
 void cli_test_backend_init(struct cli_test_backend *b)
@@ -25,6 +26,7 @@ void cli_test_backend_init(struct cli_test_backend *b)
 		{ "debug-interface", "disabled" },
 		{ "inband-ses", "disabled" },
 		{ "activity-progress", "disabled" },
+		{ "pfu-attempt-limit", "3" },
 	};
 	size_t i;
 
@@ -76,6 +78,10 @@ static char tb_local(void *ctx)
 	return 'A';
 }
 
+#define PFU_FAILURE "controller B's MC flash failed: write error at block 12"
+#define PFU_ADVICE "Roll forward: fix controller B and put the bundle to " \
+	"its flash:force. Roll back: run 'rollback firmware' here."
+
 static int partner_check(struct cli_test_backend *b, char id, struct err *e)
 {
 	if (id == 'B' && !b->partner_up)
@@ -116,9 +122,19 @@ static int tb_controller(void *ctx, char id, struct cli_controller *k,
 {
 	struct cli_test_backend *b = ctx;
 
-	if (partner_check(b, id, e) < 0)
-		return e->code;
+	(void)e;
 	k->controller_id = id;
+	k->position_top = id == 'A';
+	if (id == 'B' && !b->partner_up) {
+		/* As tandemd: the partner listed Down, its serial kept. */
+		snprintf(k->serial_number, sizeof(k->serial_number),
+			 "TANDEM-B-0002");
+		k->status = CLI_CONTROLLER_DOWN;
+		k->health = CLI_HEALTH_UNKNOWN;
+		snprintf(k->health_reason, sizeof(k->health_reason),
+			 "no heartbeat from the partner controller for 3 s");
+		return 0;
+	}
 	snprintf(k->serial_number, sizeof(k->serial_number), "%s",
 		 id == 'A' ? "TANDEM-A-0001" : "TANDEM-B-0002");
 	snprintf(k->sc_fw, sizeof(k->sc_fw), "%s",
@@ -148,14 +164,19 @@ static int tb_system(void *ctx, struct cli_system *y, struct err *e)
 	snprintf(y->vendor_name, sizeof(y->vendor_name), "Tandem");
 	snprintf(y->product_id, sizeof(y->product_id), "TANDEM-SIM");
 	snprintf(y->product_brand, sizeof(y->product_brand), "Tandem");
-	y->health = b->partner_up ? CLI_HEALTH_OK : CLI_HEALTH_DEGRADED;
+	y->health = b->partner_up && !b->pfu_halted ? CLI_HEALTH_OK :
+		    CLI_HEALTH_DEGRADED;
 	if (!b->partner_up)
 		snprintf(y->health_reason, sizeof(y->health_reason),
 			 "The partner controller is not reachable <B & link>.");
+	else if (b->pfu_halted)
+		snprintf(y->health_reason, sizeof(y->health_reason),
+			 "Partner firmware upgrade halted: %s", PFU_FAILURE);
 	snprintf(y->other_mc_status, sizeof(y->other_mc_status), "%s",
 		 b->partner_up ? "Operational" : "Not Operational");
 	y->other_mc_status_numeric = b->partner_up ? 4760 : 0;
-	snprintf(y->pfu_status, sizeof(y->pfu_status), "Idle");
+	snprintf(y->pfu_status, sizeof(y->pfu_status), "%s",
+		 b->pfu_halted ? "Halted" : "Idle");
 	return 0;
 }
 
@@ -228,7 +249,8 @@ static int tb_events(void *ctx, cli_event_fn fn, void *arg, struct err *e)
 static int tb_firmware(void *ctx, struct cli_firmware_status *f,
 		       struct err *e)
 {
-	(void)ctx;
+	struct cli_test_backend *b = ctx;
+
 	(void)e;
 	snprintf(f->activity, sizeof(f->activity), "none");
 	snprintf(f->stage, sizeof(f->stage), "idle");
@@ -244,6 +266,18 @@ static int tb_firmware(void *ctx, struct cli_firmware_status *f,
 	f->pfu_attempts = 0;
 	f->pfu_attempts_max = 3;
 	snprintf(f->pfu_reason, sizeof(f->pfu_reason), "N/A");
+	if (b->pfu_halted) {
+		snprintf(f->partner_outcome, sizeof(f->partner_outcome),
+			 "Partner: Codeload failed: %s", PFU_FAILURE);
+		snprintf(f->pfu_status, sizeof(f->pfu_status), "Halted");
+		f->pfu_attempts = 3;
+		snprintf(f->pfu_target, sizeof(f->pfu_target), "TS252P005");
+		f->pfu_halted = true;
+		snprintf(f->pfu_reason, sizeof(f->pfu_reason), "%s",
+			 PFU_FAILURE);
+		snprintf(f->pfu_advice, sizeof(f->pfu_advice), "%s",
+			 PFU_ADVICE);
+	}
 	snprintf(f->steps[0].name, sizeof(f->steps[0].name), "MC Software");
 	snprintf(f->steps[0].status, sizeof(f->steps[0].status), "OK");
 	snprintf(f->steps[1].name, sizeof(f->steps[1].name), "SC Software");
@@ -348,6 +382,76 @@ static int tb_shutdown(void *ctx, enum cli_target t, struct err *e)
 	return 0;
 }
 
+/* As tandemd lists them: PFU's switch, then its attempt limit. */
+static int tb_advanced_list(void *ctx, struct cli_setting_info *out,
+			    size_t max, size_t *n, struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+
+	(void)e;
+	*n = 0;
+	if (max < 2)
+		return 0;
+	memset(out, 0, 2 * sizeof(*out));
+	out[0].name = CLI_SETTING_PFU;
+	out[0].display = "Partner Firmware Upgrade";
+	out[0].kind = CLI_SETTING_SWITCH;
+	snprintf(out[0].value, sizeof(out[0].value), "%s",
+		 setting_find(b, CLI_SETTING_PFU)->value);
+	out[1].name = "pfu-attempt-limit";
+	out[1].display = "PFU Attempt Limit";
+	out[1].kind = CLI_SETTING_NUMBER;
+	out[1].min = 1;
+	out[1].max = 20;
+	snprintf(out[1].value, sizeof(out[1].value), "%s",
+		 setting_find(b, "pfu-attempt-limit")->value);
+	*n = 2;
+	return 0;
+}
+
+static void tb_reason(struct cli_readiness *r, const char *id,
+		      const char *text, const char *action)
+{
+	struct cli_readiness_reason *x = &r->reasons[r->nreasons++];
+
+	r->pass = false;
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	snprintf(x->text, sizeof(x->text), "%s", text);
+	snprintf(x->risk, sizeof(x->risk),
+		 "The controllers may be left running different firmware.");
+	x->risk_numeric = 2;
+	snprintf(x->action, sizeof(x->action), "%s", action);
+}
+
+static int tb_readiness(void *ctx, struct cli_readiness *r, struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+
+	(void)e;
+	memset(r, 0, sizeof(*r));
+	r->pass = true;
+	if (!b->partner_up)
+		tb_reason(r, "partner-down", "Controller B is not available: "
+			  "no heartbeat for 3 s <link & B>.",
+			  "Bring the partner controller back, or load with "
+			  "flash:force.");
+	if (b->pfu_halted)
+		tb_reason(r, "pfu-halted", "Partner firmware upgrade halted: "
+			  PFU_FAILURE ".", PFU_ADVICE);
+	return 0;
+}
+
+static int tb_rollback(void *ctx, struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+
+	if (b->rollback_fails)
+		return err_set(e, CLI_BACKEND_REFUSED, "there is no previous "
+			       "bundle in the other bank");
+	snprintf(b->last_action, sizeof(b->last_action), "rollback");
+	return 0;
+}
+
 const struct cli_backend cli_test_backend_ops = {
 	.now = tb_now,
 	.local_controller = tb_local,
@@ -364,4 +468,7 @@ const struct cli_backend cli_test_backend_ops = {
 	.user_set_password = tb_user_password,
 	.restart = tb_restart,
 	.shutdown = tb_shutdown,
+	.advanced_settings_list = tb_advanced_list,
+	.readiness_get = tb_readiness,
+	.firmware_rollback = tb_rollback,
 };

@@ -9,11 +9,13 @@
 #include "cli/cli.h"
 
 #define CLI_TEST_USERS_MAX 8
-#define CLI_TEST_SETTINGS 14
+#define CLI_TEST_SETTINGS 15
 #define CLI_TEST_NOW 1622627486	/* 2021-06-02 09:51:26 UTC */
 
 struct cli_test_backend {
 	bool partner_up;
+	bool pfu_halted;		/* PFU gave up after its attempt limit */
+	bool rollback_fails;		/* firmware_rollback refuses */
 	bool fail_settings;		/* settings_set fails: nothing changes */
 	struct cli_setting settings[CLI_TEST_SETTINGS];
 	struct cli_user users[CLI_TEST_USERS_MAX];

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,8 @@ struct golden {
 	const char *line;
 	enum cli_role role;
 	bool two_controllers;		/* the test backend, partner up */
+	bool partner_down;		/* the test backend, partner down */
+	bool pfu_halted;		/* the test backend, PFU halted */
 };
 
 #define M CLI_ROLE_MANAGE
@@ -141,6 +144,33 @@ static const struct golden goldens[] = {
 	{ "error_parameter", NULL, "set protocols ftp maybe", M, false },
 	{ "error_monitor", NULL, "set protocols ftp enabled",
 	  CLI_ROLE_MONITOR, false },
+	/* Both controllers: partner up, partner down, PFU halted. */
+	{ "show_controllers_partner_down", NULL, "show controllers", M, true,
+	  true, false },
+	{ "show_system_partner_up", NULL, "show system", M, true },
+	{ "show_system_pfu_halted", NULL, "show system", M, true, false,
+	  true },
+	{ "show_redundancy_mode", NULL, "show redundancy-mode", M, true },
+	{ "show_redundancy_mode_partner_down", NULL, "show redundancy-mode",
+	  M, true, true, false },
+	{ "show_redundancy_mode_single", NULL, "show redundancy-mode", M,
+	  false },
+	{ "check_firmware_upgrade_health", NULL,
+	  "check firmware-upgrade-health", M, false },
+	{ "check_firmware_upgrade_health_partner_up", NULL,
+	  "check firmware-upgrade-health", CLI_ROLE_MONITOR, true },
+	{ "check_firmware_upgrade_health_partner_down", NULL,
+	  "check firmware-upgrade-health", M, true, true, false },
+	{ "check_firmware_upgrade_health_pfu_halted", NULL,
+	  "check firmware-upgrade-health", M, true, false, true },
+	{ "show_firmware_update_status_pfu_halted", NULL,
+	  "show firmware-update-status", M, true, false, true },
+	{ "rollback_firmware", NULL, "rollback firmware", M, true, false,
+	  true },
+	{ "rollback_firmware_daemon", NULL, "rollback firmware noprompt", M,
+	  false },
+	{ "error_monitor_rollback", NULL, "rollback firmware",
+	  CLI_ROLE_MONITOR, true },
 };
 #undef M
 
@@ -195,8 +225,11 @@ static void test_golden(void **state)
 		for (m = 0; m < ARRAY_SIZE(golden_modes); m++) {
 			const struct golden *g = &goldens[i];
 			struct fixture *f = g->two_controllers ?
-					    fx_new(g->role, true) :
+					    fx_new(g->role, !g->partner_down) :
 					    fx_new_daemon(g->role);
+
+			if (g->two_controllers)
+				f->backend.pfu_halted = g->pfu_halted;
 
 			snprintf(line, sizeof(line), "set cli-parameters %s",
 				 golden_modes[m]);
@@ -335,6 +368,7 @@ static void test_monitor_role(void **state)
 		"set advanced-settings partner-firmware-upgrade disabled",
 		"create user password x y", "delete user manage",
 		"set password password abc", "restart mc a", "shutdown both",
+		"rollback firmware", "rollback firmware noprompt",
 	};
 	size_t i;
 
@@ -347,6 +381,9 @@ static void test_monitor_role(void **state)
 	assert_int_equal(f->backend.nusers, 2);
 	assert_string_equal(f->backend.last_action, "");
 	assert_non_null(strstr(run(f, "show protocols"), "Success"));
+	assert_non_null(strstr(run(f, "show redundancy-mode"), "Success"));
+	assert_non_null(strstr(run(f, "check firmware-upgrade-health"),
+			       "Overall Health: Pass"));
 	assert_non_null(strstr(run(f, "set cli-parameters pager off"),
 			       "Success"));
 	assert_false(cli_session_parameters(f->s)->pager);
@@ -406,6 +443,185 @@ static void test_partner_unavailable(void **state)
 	assert_string_equal(f->backend.last_action, "");
 	assert_non_null(strstr(run(f, "shutdown a"), "Success"));
 	assert_string_equal(f->backend.last_action, "shutdown 1");
+	fx_free(f);
+}
+
+/* The partner's state reaches every answer: redundancy, readiness. */
+static void test_redundancy_and_readiness(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	json_error_t je;
+	json_t *root, *o, *reasons;
+	const char *r;
+
+	(void)state;
+	r = run(f, "show redundancy-mode");
+	assert_non_null(strstr(r, "Controller Redundancy Status: Redundant\n"));
+	assert_non_null(strstr(r, "Controller B Status: Operational\n"));
+	f->backend.partner_up = false;
+	r = run(f, "show redundancy-mode");
+	assert_non_null(strstr(r, "Controller Redundancy Status: Operational but not redundant\n"));
+	assert_non_null(strstr(r, "Controller B Status: Down\n"));
+	assert_non_null(strstr(r, "Other MC Status: Not Operational\n"));
+	assert_non_null(strstr(r, "Warning: Controller B is not available"));
+	r = run(f, "show controllers");
+	assert_non_null(strstr(r, "Status: Down\n"));
+	assert_non_null(strstr(r, "Warning: Controller B is not available: no heartbeat"));
+	/* Every failing condition is its own reason object. */
+	f->backend.pfu_halted = true;
+	run(f, "set cli-parameters json");
+	root = json_loads(run(f, "check firmware-upgrade-health"), 0, &je);
+	assert_non_null(root);
+	o = json_array_get(json_object_get(root, "code-load-readiness"), 0);
+	assert_string_equal(json_string_value(json_object_get(o,
+			    "overall-health")), "Fail");
+	assert_int_equal(json_integer_value(json_object_get(o,
+			 "overall-health-numeric")), 1);
+	/* Nested in the verdict, as the family's clients read them. */
+	assert_null(json_object_get(root, "code-load-readiness-reasons"));
+	reasons = json_object_get(o, "code-load-readiness-reasons");
+	assert_int_equal(json_array_size(reasons), 2);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(reasons, 0), "reason-id")), "partner-down");
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(reasons, 1), "reason-id")), "pfu-halted");
+	json_decref(root);
+	/* Back to health: a pass carries no reason objects. */
+	f->backend.partner_up = true;
+	f->backend.pfu_halted = false;
+	root = json_loads(run(f, "check firmware-upgrade-health"), 0, &je);
+	assert_non_null(root);
+	o = json_array_get(json_object_get(root, "code-load-readiness"), 0);
+	assert_string_equal(json_string_value(json_object_get(o,
+			    "overall-health")), "Pass");
+	assert_null(json_object_get(o, "code-load-readiness-reasons"));
+	json_decref(root);
+	assert_non_null(strstr(run(f, "check firmware-upgrade-health now"),
+			       "'now' was not recognized"));
+	fx_free(f);
+}
+
+static void test_rollback(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+
+	(void)state;
+	assert_non_null(strstr(run(f, "rollback firmware later"),
+			       "'later' was not recognized"));
+	assert_string_equal(f->backend.last_action, "");
+	f->backend.rollback_fails = true;
+	assert_non_null(strstr(run(f, "rollback firmware"),
+			       "Error: The roll back was not started: there is no previous bundle"));
+	assert_string_equal(f->backend.last_action, "");
+	f->backend.rollback_fails = false;
+	assert_non_null(strstr(run(f, "rollback firmware noprompt"),
+			       "Success: Command completed successfully. - Returning this controller to its previous bundle"));
+	assert_string_equal(f->backend.last_action, "rollback");
+	fx_free(f);
+}
+
+/* PFU's state in show firmware-update-status and show system. */
+static void test_pfu_halted(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MONITOR, true);
+	const char *r;
+
+	(void)state;
+	r = run(f, "show firmware-update-status");
+	assert_non_null(strstr(r, "PFU Attempts: 0 of 3\n"));
+	assert_null(strstr(r, "PFU Ways Out"));
+	f->backend.pfu_halted = true;
+	r = run(f, "show firmware-update-status");
+	assert_non_null(strstr(r, "PFU Status: Halted\n"));
+	assert_non_null(strstr(r, "PFU Attempts: 3 of 3\n"));
+	assert_non_null(strstr(r, "PFU Ways Out: Roll forward"));
+	assert_non_null(strstr(r, "'rollback firmware'"));
+	assert_non_null(strstr(run(f, "show system"), "PFU Status: Halted\n"));
+	fx_free(f);
+}
+
+/* Every enclosure-wide advanced setting of tandemd's config table is
+ * shown and set by name, numbers as well as switches, all or none. */
+static void test_advanced_settings_generic(void **state)
+{
+	struct fixture *f = fx_new_daemon(CLI_ROLE_MANAGE);
+	struct config *cfg = f->daemon->controller.config;
+	const char *r;
+
+	(void)state;
+	r = run(f, "show advanced-settings");
+	assert_non_null(strstr(r, "Partner Firmware Upgrade: Enabled\n"));
+	assert_non_null(strstr(r, "PFU Attempt Limit: 3\n"));
+	r = run(f, "set advanced-settings pfu-attempt-limit 7 "
+		"partner-firmware-upgrade off");
+	assert_non_null(strstr(r, "Info: Parameter 'pfu-attempt-limit' was set to '7'."));
+	assert_int_equal(config_get_uint(cfg, CONFIG_PFU_ATTEMPT_LIMIT), 7);
+	assert_false(config_get_bool(cfg, CONFIG_PARTNER_FIRMWARE_UPGRADE));
+	/* Out of range: refused before anything changes. */
+	r = run(f, "set advanced-settings partner-firmware-upgrade on "
+		"pfu-attempt-limit 21");
+	assert_non_null(strstr(r, "Error: The value '21' for 'pfu-attempt-limit' is not a number from 1 to 20."));
+	assert_int_equal(config_get_uint(cfg, CONFIG_PFU_ATTEMPT_LIMIT), 7);
+	assert_false(config_get_bool(cfg, CONFIG_PARTNER_FIRMWARE_UPGRADE));
+	/* Controller-scope settings are not advanced settings. */
+	r = run(f, "set advanced-settings login-lockout-threshold 9");
+	assert_non_null(strstr(r, "'login-lockout-threshold' was not recognized"));
+	assert_int_equal(config_get_uint(cfg, CONFIG_LOGIN_LOCKOUT_THRESHOLD),
+			 5);
+	/* The backend checks on its own too: a number out of range. */
+	{
+		struct cli_setting pairs[2] = {
+			{ "partner-firmware-upgrade", "enabled" },
+			{ "pfu-attempt-limit", "0" },
+		};
+		struct err e;
+
+		err_clear(&e);
+		assert_int_equal(controller_cli_backend.settings_set(
+			&f->daemon->controller, pairs, 2, &e),
+			CLI_BACKEND_FAILED);
+		assert_string_equal(e.msg, "'0' is not a number from 1 to 20");
+		assert_false(config_get_bool(cfg,
+				CONFIG_PARTNER_FIRMWARE_UPGRADE));
+	}
+	fx_free(f);
+}
+
+/* The partner's outcome is what PFU appended to the code load's report
+ * (its last "Partner: " line), as tandemd keeps it across restarts. */
+static void test_partner_outcome_from_report(void **state)
+{
+	struct fixture *f = fx_new_daemon(CLI_ROLE_MONITOR);
+	struct controller *c = &f->daemon->controller;
+	char path[PATH_MAX + 32], dir[PATH_MAX];
+	json_t *rec;
+	char *text;
+	struct err e;
+
+	(void)state;
+	assert_non_null(strstr(run(f, "show firmware-update-status"),
+			       "Partner Outcome: N/A\n"));
+	snprintf(dir, sizeof(dir), "%s", c->dir);
+	controller_close(c);
+	snprintf(path, sizeof(path), "%s/last-codeload.json", dir);
+	rec = json_load_file(path, 0, NULL);
+	assert_non_null(rec);
+	text = NULL;
+	assert_int_equal(asprintf(&text, "%s"
+		"Partner: Codeload failed: MC flash write error.\n"
+		"Partner: Codeload completed successfully.\n",
+		json_string_value(json_object_get(rec, "report"))) > 0, 1);
+	json_object_set_new(rec, "report", json_string(text));
+	free(text);
+	text = json_dumps(rec, 0);
+	assert_int_equal(fs_atomic_write(path, text, strlen(text), 0644, &e),
+			 0);
+	free(text);
+	json_decref(rec);
+	if (controller_open(c, dir, 'A', "127.0.0.2", true, 0, &e) < 0)
+		fail_msg("controller_open: %s", e.msg);
+	assert_non_null(strstr(run(f, "show firmware-update-status"),
+			       "Partner Outcome: Partner: Codeload completed successfully.\n"));
 	fx_free(f);
 }
 
@@ -521,6 +737,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_monitor_role),
 		cmocka_unit_test(test_set_protocols_all_or_nothing),
 		cmocka_unit_test(test_partner_unavailable),
+		cmocka_unit_test(test_redundancy_and_readiness),
+		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_pfu_halted),
+		cmocka_unit_test(test_advanced_settings_generic),
+		cmocka_unit_test(test_partner_outcome_from_report),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_events_filters),
 		cmocka_unit_test(test_json_parses),
