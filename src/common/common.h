@@ -183,7 +183,9 @@ void log_set_clock(int64_t (*now_ms)(void));
  *   TANDEM_FAULTS="slow-flash=5"        each flash write sleeps 5 ms
  *   TANDEM_FAULTS="enospc=mc"           writes of component mc fail (ENOSPC)
  * Several are joined with commas. Unarmed, every check is a cheap no-op.
- * Arming replaces the whole armed set and restarts the step count.
+ * Arming replaces the whole armed set and restarts the step count; a spec
+ * that does not parse disarms everything (fault_spec_check() first keeps
+ * what is armed).
  */
 #define FAULT_POWERCUT_STATUS 86
 #define FAULT_SOURCE_MAX 16	/* a load source's name, with NUL */

@@ -140,18 +140,21 @@ int fault_spec_check(const char *spec, struct err *e)
 int fault_arm(const char *spec, struct err *e)
 {
 	struct fault_set s;
+	int rc = fault_spec_parse(spec, &s, e);
 
-	if (fault_spec_parse(spec, &s, e) < 0)
-		return e->code;
+	/* A spec that does not parse leaves nothing armed (the tests rely on
+	 * it); callers that must keep the armed set check first. */
+	if (rc < 0)
+		memset(&s, 0, sizeof(s));
 	pthread_mutex_lock(&fault_mu);
 	fault = s;
 	fault_steps = 0;
 	fault_corrupt_done = false;
 	/* A cut always loses what a power failure would. */
 	powerloss_arm(s.powercut_at ? s.powerloss : POWERLOSS_OFF);
-	atomic_store(&fault_armed, *spec != '\0');
+	atomic_store(&fault_armed, rc == 0 && *spec != '\0');
 	pthread_mutex_unlock(&fault_mu);
-	return 0;
+	return rc;
 }
 
 void fault_disarm(void)
@@ -298,7 +301,7 @@ int fault_rearm_from_file(const char *path, struct err *e)
 	buf_free(&b);
 	if (!strcmp(spec, "clear"))
 		spec[0] = '\0';
-	if (fault_arm(spec, e) < 0)
+	if (fault_spec_check(spec, e) < 0 || fault_arm(spec, e) < 0)
 		return e->code;
 	snprintf(fault_armed_spec, sizeof(fault_armed_spec), "%s", spec);
 	return 0;

@@ -64,22 +64,34 @@ static void test_refusals_change_nothing(void **state)
 		{ "flood=1", "unknown fault 'flood'" },
 		{ "powercut=0", "bad powercut step" },
 	};
+	char dir[] = "/tmp/test_fault.XXXXXX", path[64];
 	struct err e;
 	size_t i;
 
 	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.faults", dir);
 	assert_int_equal(fault_arm("write-error=sc", &e), 0);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		assert_int_equal(fault_spec_check(bad[i].spec, &e), -EINVAL);
 		assert_non_null(strstr(e.msg, bad[i].needle));
-		assert_int_equal(fault_arm(bad[i].spec, &e), -EINVAL);
+		/* The faults file refuses it and keeps what is armed. */
+		write_text(path, bad[i].spec);
+		assert_int_equal(fault_rearm_from_file(path, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, bad[i].needle));
 		assert_int_equal(fault_write_errno("sc"), EIO);
 	}
+	/* fault_arm() itself disarms on a bad spec. */
+	assert_int_equal(fault_arm("flood=1", &e), -EINVAL);
+	assert_int_equal(fault_write_errno("sc"), 0);
+	assert_int_equal(fault_arm("write-error=sc", &e), 0);
 	assert_int_equal(fault_spec_check("write-error=mc@partner", &e), 0);
 	/* A check arms nothing. */
 	assert_int_equal(fault_write_errno("mc"), 0);
 	fault_disarm();
 	assert_int_equal(fault_write_errno("sc"), 0);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_rearm_replaces(void **state)
@@ -122,10 +134,12 @@ static void *checker(void *arg)
 {
 	int *bad = arg;
 
-	while (checking)
-		if (fault_write_errno("sc") != 0 &&
-		    fault_write_errno("sc") != EIO)
+	while (checking) {
+		int rc = fault_write_errno("sc");
+
+		if (rc != 0 && rc != EIO)
 			(*bad)++;
+	}
 	return NULL;
 }
 
