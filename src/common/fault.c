@@ -137,9 +137,17 @@ int fault_spec_check(const char *spec, struct err *e)
 	return fault_spec_parse(spec, &s, e);
 }
 
-int fault_arm(const char *spec, struct err *e)
+static enum powerloss_mode fault_powerloss_mode = POWERLOSS_OFF;
+
+/*
+ * keep_model: leave powerloss.c alone when its mode stays the same. A
+ * re-arm while the daemon runs must not reset it under the threads that
+ * are writing through it (it is armed only at start otherwise).
+ */
+static int fault_arm_set(const char *spec, bool keep_model, struct err *e)
 {
 	struct fault_set s;
+	enum powerloss_mode mode;
 	int rc = fault_spec_parse(spec, &s, e);
 
 	/* A spec that does not parse leaves nothing armed (the tests rely on
@@ -151,10 +159,18 @@ int fault_arm(const char *spec, struct err *e)
 	fault_steps = 0;
 	fault_corrupt_done = false;
 	/* A cut always loses what a power failure would. */
-	powerloss_arm(s.powercut_at ? s.powerloss : POWERLOSS_OFF);
+	mode = s.powercut_at ? s.powerloss : POWERLOSS_OFF;
+	if (!keep_model || mode != fault_powerloss_mode)
+		powerloss_arm(mode);
+	fault_powerloss_mode = mode;
 	atomic_store(&fault_armed, rc == 0 && *spec != '\0');
 	pthread_mutex_unlock(&fault_mu);
 	return rc;
+}
+
+int fault_arm(const char *spec, struct err *e)
+{
+	return fault_arm_set(spec, false, e);
 }
 
 void fault_disarm(void)
@@ -301,7 +317,7 @@ int fault_rearm_from_file(const char *path, struct err *e)
 	buf_free(&b);
 	if (!strcmp(spec, "clear"))
 		spec[0] = '\0';
-	if (fault_spec_check(spec, e) < 0 || fault_arm(spec, e) < 0)
+	if (fault_spec_check(spec, e) < 0 || fault_arm_set(spec, true, e) < 0)
 		return e->code;
 	snprintf(fault_armed_spec, sizeof(fault_armed_spec), "%s", spec);
 	return 0;
@@ -317,6 +333,7 @@ static void fault_state_write(void)
 {
 	char path[sizeof(fault_file) + 16], tmp[sizeof(path) + 8];
 	char text[FAULT_SPEC_MAX + ERR_MESSAGE_MAX + 64];
+	bool ok;
 	int fd, n;
 
 	snprintf(path, sizeof(path), "%s.armed", fault_file);
@@ -328,8 +345,11 @@ static void fault_state_write(void)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
-	if (fs_write_all(fd, text, (size_t)n) < 0 || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
+	/* Not fs_write_all(): powerloss.c must not see this file either. */
+	ok = write(fd, text, (size_t)n) == n;
+	if (close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp, path) < 0)
 		unlink(tmp);
 }
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,7 @@ static void test_rearm_from_file(void **state)
 	rmdir(dir);
 }
 
-static volatile int checking;
+static atomic_int checking;
 
 static void *checker(void *arg)
 {
