@@ -27,6 +27,8 @@
 #define BUNDLE_BUILD_DATE_MAX	64	/* with NUL */
 #define BUNDLE_KEY_ID_LEN	16	/* hex digits: first 8 bytes of SHA-256(pubkey) */
 #define BUNDLE_KEYS_MAX		8
+/* partner_compat: patterns, each a version or a prefix and '*', with NUL. */
+#define BUNDLE_PARTNER_COMPAT_MAX 16
 #define BUNDLE_SIG_LEN		64	/* Ed25519 */
 #define BUNDLE_TAR_BLOCK	512
 /*
@@ -101,6 +103,14 @@ struct bundle_manifest {
 	size_t nmodels;
 	struct bundle_component components[BUNDLE_COMPONENTS_MAX];
 	size_t ncomponents;
+	/*
+	 * The partner versions this bundle tolerates while the two
+	 * controllers differ (PFU, the pre-flight): "TS250P002" matches that
+	 * version only, "TS250*" every version that starts with TS250.
+	 * None listed (the manifest has no "partner_compat"): any partner.
+	 */
+	char partner_compat[BUNDLE_PARTNER_COMPAT_MAX][BUNDLE_VERSION_MAX];
+	size_t npartner_compat;
 	char key_id[BUNDLE_KEY_ID_LEN + 1];	/* who signed it */
 };
 
@@ -200,6 +210,12 @@ int bundle_manifest_render(const struct bundle_manifest *m, struct buf *out,
 bool bundle_name_valid(const char *name);
 const struct bundle_component *bundle_manifest_find(
 	const struct bundle_manifest *m, const char *name);
+/* A partner_compat pattern: version characters, at most one '*', last. */
+bool bundle_partner_pattern_valid(const char *pattern);
+/* Whether a partner running partner_version may pair with this bundle
+ * (true when the manifest lists no partner_compat). */
+bool bundle_manifest_tolerates(const struct bundle_manifest *m,
+			       const char *partner_version);
 
 /* signature.c */
 int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
@@ -234,6 +250,8 @@ struct bundle_create_spec {
 	size_t nmodels;
 	struct bundle_create_component components[BUNDLE_COMPONENTS_MAX];
 	size_t ncomponents;
+	const char *partner_compat[BUNDLE_PARTNER_COMPAT_MAX];	/* patterns */
+	size_t npartner_compat;
 };
 
 int bundle_create(const struct bundle_create_spec *spec, const char *out_path,

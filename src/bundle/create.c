@@ -146,6 +146,19 @@ static int spec_check(const struct bundle_create_spec *spec,
 					       "component '%s' given twice",
 					       c->name);
 	}
+	if (spec->npartner_compat > BUNDLE_PARTNER_COMPAT_MAX)
+		return err_set(e, BUNDLE_ERR_USAGE, "give at most %d "
+			       "--partner-compat", BUNDLE_PARTNER_COMPAT_MAX);
+	for (i = 0; i < spec->npartner_compat; i++) {
+		if (!bundle_partner_pattern_valid(spec->partner_compat[i]))
+			return err_set(e, BUNDLE_ERR_USAGE,
+				       "partner_compat '%s' is not a version "
+				       "or a prefix ending in '*' (TS250P002, "
+				       "TS250*)", spec->partner_compat[i]);
+		snprintf(m->partner_compat[i], sizeof(m->partner_compat[i]),
+			 "%s", spec->partner_compat[i]);
+	}
+	m->npartner_compat = spec->npartner_compat;
 	return 0;
 }
 

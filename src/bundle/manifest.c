@@ -48,6 +48,38 @@ static bool version_text_valid(const char *v)
 	return true;
 }
 
+bool bundle_partner_pattern_valid(const char *pattern)
+{
+	size_t i, len = strlen(pattern);
+
+	if (len == 0 || len >= BUNDLE_VERSION_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!safe_char(pattern[i]) &&
+		    !(pattern[i] == '*' && i == len - 1))
+			return false;
+	return true;
+}
+
+bool bundle_manifest_tolerates(const struct bundle_manifest *m,
+			       const char *partner_version)
+{
+	size_t i;
+
+	if (m->npartner_compat == 0)
+		return true;
+	for (i = 0; i < m->npartner_compat; i++) {
+		const char *p = m->partner_compat[i];
+		size_t len = strlen(p);
+
+		if (len > 0 && p[len - 1] == '*' ?
+		    !strncmp(p, partner_version, len - 1) :
+		    !strcmp(p, partner_version))
+			return true;
+	}
+	return false;
+}
+
 static int keys_allowed(json_t *obj, const char *const *allowed, size_t n,
 			const char *where, struct err *e)
 {
@@ -223,11 +255,45 @@ static int parse_components(json_t *arr, struct bundle_manifest *m,
 	return 0;
 }
 
+/* Optional; when present, a non-empty list of valid patterns. */
+static int parse_partner_compat(json_t *arr, struct bundle_manifest *m,
+				struct err *e)
+{
+	size_t i;
+	json_t *v;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return err_set(e, BUNDLE_ERR_MANIFEST,
+			       "manifest: 'partner_compat' must be a non-empty "
+			       "list");
+	if (json_array_size(arr) > BUNDLE_PARTNER_COMPAT_MAX)
+		return err_set(e, BUNDLE_ERR_TOO_LARGE,
+			       "manifest: %zu partner_compat patterns, over "
+			       "the limit of %d", json_array_size(arr),
+			       BUNDLE_PARTNER_COMPAT_MAX);
+	json_array_foreach(arr, i, v) {
+		const char *s = json_is_string(v) ? json_string_value(v) : "";
+
+		if (strlen(s) != json_string_length(v) ||
+		    !bundle_partner_pattern_valid(s))
+			return err_set(e, BUNDLE_ERR_MANIFEST,
+				       "manifest: partner_compat %zu is not a "
+				       "version or a prefix ending in '*'",
+				       i + 1);
+		memcpy(m->partner_compat[i], s, strlen(s) + 1);
+	}
+	m->npartner_compat = json_array_size(arr);
+	return 0;
+}
+
 int bundle_manifest_parse(const uint8_t *text, size_t len,
 			  struct bundle_manifest *m, struct err *e)
 {
 	static const char *const keys[] = { "format", "version", "build_date",
-					    "models", "components" };
+					    "models", "components",
+					    "partner_compat" };
 	json_error_t jerr;
 	json_t *root, *format;
 	int rc;
@@ -279,7 +345,11 @@ int bundle_manifest_parse(const uint8_t *text, size_t len,
 		goto out;
 	if ((rc = parse_models(json_object_get(root, "models"), m, e)) < 0)
 		goto out;
-	rc = parse_components(json_object_get(root, "components"), m, e);
+	if ((rc = parse_components(json_object_get(root, "components"), m,
+				   e)) < 0)
+		goto out;
+	rc = parse_partner_compat(json_object_get(root, "partner_compat"), m,
+				  e);
 out:
 	json_decref(root);
 	return rc;
@@ -321,6 +391,15 @@ int bundle_manifest_render(const struct bundle_manifest *m, struct buf *out,
 		json_array_append_new(comps, obj);
 	}
 	json_object_set_new(root, "components", comps);
+	/* Absent when empty: a bundle without it reads as before. */
+	if (m->npartner_compat) {
+		json_t *compat = json_array();
+
+		for (i = 0; i < m->npartner_compat; i++)
+			json_array_append_new(compat,
+				json_string(m->partner_compat[i]));
+		json_object_set_new(root, "partner_compat", compat);
+	}
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!text)

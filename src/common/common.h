@@ -166,7 +166,8 @@ void log_set_clock(int64_t (*now_ms)(void));
 
 /*
  * fault.c: fault points for the simulator and the tests, armed only through
- * the TANDEM_FAULTS environment variable (or fault_arm()), for example
+ * the TANDEM_FAULTS environment variable, the simulator's faults file (see
+ * fault_watch_start) or fault_arm(), for example
  *   TANDEM_FAULTS="powercut=37"         right after the 37th I/O step, undo
  *                                      what was not yet durable (powerloss.c)
  *                                      and _exit(FAULT_POWERCUT_STATUS)
@@ -175,19 +176,48 @@ void log_set_clock(int64_t (*now_ms)(void));
  *                                      names not yet durable survives the cut
  *                                      (default powerloss=all: none does)
  *   TANDEM_FAULTS="write-error=mc"      writes of component mc fail (EIO)
+ *   TANDEM_FAULTS="write-error=mc@partner"
+ *                                      only in loads the partner pushes
+ *                                      (@ftp, @sftp, @http likewise)
  *   TANDEM_FAULTS="corrupt=sc"          one bit of sc flips after its write
  *   TANDEM_FAULTS="slow-flash=5"        each flash write sleeps 5 ms
  *   TANDEM_FAULTS="enospc=mc"           writes of component mc fail (ENOSPC)
  * Several are joined with commas. Unarmed, every check is a cheap no-op.
+ * Arming replaces the whole armed set and restarts the step count; a spec
+ * that does not parse disarms everything (fault_spec_check() first keeps
+ * what is armed).
  */
 #define FAULT_POWERCUT_STATUS 86
+#define FAULT_SOURCE_MAX 16	/* a load source's name, with NUL */
 
 int fault_arm(const char *spec, struct err *e);
+/* Parses spec as fault_arm() would, arming nothing. */
+int fault_spec_check(const char *spec, struct err *e);
+void fault_disarm(void);
 void fault_arm_from_env(void);
+/*
+ * The running load's source (update_begin's: "FTP", "SFTP", "HTTP",
+ * "partner"), for faults limited with @SOURCE; NULL when it ends.
+ */
+void fault_load_source(const char *source);
 void fault_step(const char *what);
 unsigned long fault_steps_taken(void);
 int fault_write_errno(const char *component);
 bool fault_corrupt(const char *component);
 void fault_slow_flash(void);
+/*
+ * Arms the spec held in path ("" or "clear" disarms everything); a bad
+ * spec or an unreadable file changes nothing (-ENOENT when it is absent).
+ */
+int fault_rearm_from_file(const char *path, struct err *e);
+/*
+ * When TANDEM_FAULTS_FILE names a file (the simulator's run/<c>.faults):
+ * arms what it holds, replacing TANDEM_FAULTS, then again on every
+ * SIGUSR1, and after each read writes <file>.armed ("pid N", "rearms N",
+ * "armed SPEC", "error MSG" when the spec was refused). Call before any
+ * other thread starts: SIGUSR1 is blocked in the caller, for its threads
+ * to inherit, and taken by a watcher thread.
+ */
+void fault_watch_start(void);
 
 #endif

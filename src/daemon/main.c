@@ -244,6 +244,7 @@ int main(int argc, char **argv)
 	}
 	log_set_program("tandemd");
 	fault_arm_from_env();
+	fault_watch_start();	/* the simulator's faults file and SIGUSR1 */
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':

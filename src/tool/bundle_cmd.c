@@ -79,7 +79,11 @@ static void create_usage(FILE *f)
 		"usage: tandem bundle create --key KEY --version TS250P003 "
 		"--model MODEL [--model ...]\n"
 		"           --component NAME=VERSION:FILE [--component ...]\n"
-		"           [--executable NAME] [--build-date TEXT] -o OUT\n");
+		"           [--executable NAME] [--build-date TEXT]\n"
+		"           [--partner-compat VERSION|PREFIX*]... -o OUT\n"
+		"  --partner-compat: a partner version this bundle tolerates "
+		"while the two\n  controllers differ (TS250P002, or TS250* for "
+		"every TS250 version);\n  none given: any partner.\n");
 }
 
 static int cmd_create(int argc, char **argv)
@@ -91,6 +95,7 @@ static int cmd_create(int argc, char **argv)
 		{ "component", required_argument, NULL, 'c' },
 		{ "executable", required_argument, NULL, 'x' },
 		{ "build-date", required_argument, NULL, 'd' },
+		{ "partner-compat", required_argument, NULL, 'P' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,6 +136,14 @@ static int cmd_create(int argc, char **argv)
 				return TOOL_EXIT_USAGE;
 			}
 			spec.ncomponents++;
+			break;
+		case 'P':
+			if (spec.npartner_compat == BUNDLE_PARTNER_COMPAT_MAX) {
+				tool_usage_error("at most %d --partner-compat",
+						 BUNDLE_PARTNER_COMPAT_MAX);
+				return TOOL_EXIT_USAGE;
+			}
+			spec.partner_compat[spec.npartner_compat++] = optarg;
 			break;
 		case 'x':
 			if (nexec < BUNDLE_COMPONENTS_MAX)
@@ -176,8 +189,12 @@ static void manifest_print_table(const struct bundle_manifest *m)
 	printf("Models:");
 	for (i = 0; i < m->nmodels; i++)
 		printf(" %s", m->models[i]);
-	printf("\nSigned By Key: %s\n\n", m->key_id[0] ? m->key_id
-						       : "(not checked)");
+	printf("\nPartner Compatibility:");
+	for (i = 0; i < m->npartner_compat; i++)
+		printf(" %s", m->partner_compat[i]);
+	printf("%s\n", m->npartner_compat ? "" : " any partner version");
+	printf("Signed By Key: %s\n\n", m->key_id[0] ? m->key_id
+						     : "(not checked)");
 	printf("%-12s %-16s %12s  %-64s %s\n", "Component", "Version",
 	       "Size", "SHA-256", "Flags");
 	for (i = 0; i < m->ncomponents; i++) {

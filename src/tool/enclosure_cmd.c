@@ -1,13 +1,14 @@
 /*
- * enclosure_cmd.c: `tandem enclosure init|up|down|status`. `up` is the
- * simulator's power supply: it runs each controller's tandem-loader, powers
- * a controller on again when its MC restarts or crashes (a simulated power
- * cut included), leaves it off after `shutdown`, and stops both on Ctrl-C.
+ * enclosure_cmd.c: `tandem enclosure init|up|down|status|fault|console`:
+ * options, the run directory and what `up` prints. The supervisor is
+ * enclosure_power.c, the consoles enclosure_console.c, the faults
+ * enclosure_fault.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,189 +20,84 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "flash/flash.h"
 #include "tool/enclosure.h"
 #include "tool/tool.h"
 
-/* tandemd's exit status asking to be started again (restart mc). */
-#define DAEMON_EXIT_RESTART 75
-
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-struct controller {
-	char id;		/* 'a' or 'b' */
-	pid_t pid;
-	const char *faults;	/* TANDEM_FAULTS for this controller */
-	int off;		/* shut down by the operator */
+/*
+ * Simulator-short PFU timings, passed to every start as --set NAME=VALUE.
+ * Each is passed only when this build's settings table has it: tandemd
+ * refuses a --set of a name it does not know.
+ */
+static const char *const enclosure_pfu_settings[] = {
+	"pfu-backoff-seconds=5",
+	"pfu-partner-wait-seconds=60",
 };
 
-static pid_t power_on(const char *dir, struct controller *c,
-		      const struct enclosure_layout *l)
+static void settings_pick(struct enclosure_run *run)
 {
-	char loader[PATH_MAX], daemon[PATH_MAX], cdir[PATH_MAX], log[PATH_MAX];
-	char ports[SVC_COUNT][8];
-	int i = c->id - 'a', fd, s;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(enclosure_pfu_settings) &&
+		    run->nsettings < ARRAY_SIZE(run->settings); i++) {
+		const char *setting = enclosure_pfu_settings[i];
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)strcspn(setting, "="), setting);
+		if (config_key_find(name))
+			run->settings[run->nsettings++] = setting;
+	}
+}
+
+/*
+ * Whether this tandemd takes the partner link's flags (--partner,
+ * --link-port, --enclosure-key): asked once, from its --help. A tandemd
+ * without them runs the enclosure as two unlinked controllers.
+ */
+static bool daemon_has_link(void)
+{
+	static const char *const flags[] = {
+		"--partner", "--link-port", "--enclosure-key",
+	};
+	char daemon[PATH_MAX], chunk[4096];
+	struct buf out;
+	int fd[2], status;
+	bool all = true;
+	size_t i;
+	ssize_t n;
 	pid_t pid;
 
-	if (tool_find_program("tandem-loader", loader, sizeof(loader)) < 0 ||
-	    tool_find_program("tandemd", daemon, sizeof(daemon)) < 0) {
-		fprintf(stderr, "tandem enclosure: tandem-loader or tandemd "
-			"not found beside tandem\n");
-		return -1;
-	}
-	tool_path(cdir, sizeof(cdir), "%s/%c", dir, c->id);
-	tool_path(log, sizeof(log), "%s/run/%c.log", dir, c->id);
-	for (s = 0; s < SVC_COUNT; s++)
-		snprintf(ports[s], sizeof(ports[s]), "%u", l->port[i][s]);
+	if (tool_find_program("tandemd", daemon, sizeof(daemon)) < 0 ||
+	    pipe2(fd, O_CLOEXEC) < 0)
+		return false;
 	pid = fork();
-	if (pid != 0)
-		return pid;
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
+	if (pid == 0) {
+		dup2(fd[1], STDOUT_FILENO);
+		execl(daemon, daemon, "--help", (char *)NULL);
+		_exit(127);
 	}
-	if (c->faults)
-		setenv("TANDEM_FAULTS", c->faults, 1);
-	else
-		unsetenv("TANDEM_FAULTS");
-	execl(loader, loader, "--daemon", daemon, cdir, "--",
-	      "--state", cdir, "--controller", (char[]){ c->id, '\0' },
-	      "--address", l->address[i],
-	      "--ftp-port", ports[SVC_FTP], "--ssh-port", ports[SVC_SSH],
-	      "--telnet-port", ports[SVC_TELNET],
-	      "--sftp-port", ports[SVC_SFTP],
-	      "--log-file", log, "--simulator", (char *)NULL);
-	fprintf(stderr, "tandem enclosure: exec %s: %s\n", loader,
-		strerror(errno));
-	_exit(127);
-}
-
-/* Waits until a TCP connect to address:port succeeds, up to secs. */
-static int wait_port(const char *address, uint16_t port, int secs)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(port) };
-	struct timespec nap = { 0, 100 * 1000 * 1000 };
-	int n;
-
-	inet_pton(AF_INET, address, &sa.sin_addr);
-	for (n = 0; n < secs * 10 && !stopping; n++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int ok = fd >= 0 &&
-			 connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-		if (fd >= 0)
-			close(fd);
-		if (ok)
-			return 0;
-		nanosleep(&nap, NULL);
-	}
-	return -1;
-}
-
-static void describe_exit(char id, int status, char *out, size_t len)
-{
-	if (WIFEXITED(status) && WEXITSTATUS(status) == DAEMON_EXIT_RESTART)
-		snprintf(out, len, "its MC is restarting");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) ==
-		 FAULT_POWERCUT_STATUS)
-		snprintf(out, len, "simulated power cut");
-	else if (WIFEXITED(status))
-		snprintf(out, len, "MC exited with status %d",
-			 WEXITSTATUS(status));
-	else
-		snprintf(out, len, "MC killed by signal %d",
-			 WTERMSIG(status));
-	(void)id;
-}
-
-static int supervise(const char *dir, struct controller *ctl,
-		     const struct enclosure_layout *l)
-{
-	struct sigaction sa = { .sa_handler = on_stop };
-	int i, status;
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < 2; i++)
-		ctl[i].pid = power_on(dir, &ctl[i], l);
-	if (ctl[0].pid < 0 || ctl[1].pid < 0)
-		return TOOL_EXIT_FAILURE;
-	for (i = 0; i < 2; i++)
-		if (wait_port(l->address[i], l->port[i][SVC_SSH], 20) < 0 &&
-		    !stopping)
-			printf("controller %c is not answering on ssh yet; "
-			       "see %s/run/%c.log\n", 'A' + i, dir, 'a' + i);
-	if (!stopping)
-		printf("Both controllers are up. Ctrl-C stops the "
-		       "enclosure.\n");
-	fflush(stdout);
-
-	while (!stopping) {
-		char why[96];
-		pid_t pid = waitpid(-1, &status, 0);
-
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == ECHILD)
-				break;
-			continue;
-		}
-		for (i = 0; i < 2; i++) {
-			if (ctl[i].pid != pid)
-				continue;
-			ctl[i].pid = 0;
-			describe_exit('A' + i, status, why, sizeof(why));
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-				ctl[i].off = 1;
-				printf("controller %c is shut down (%s); "
-				       "'tandem enclosure up' again powers it "
-				       "on\n", 'A' + i, why);
-			} else if (!stopping) {
-				printf("controller %c: %s; powering it on\n",
-				       'A' + i, why);
-				sleep(ENCLOSURE_RESTART_DELAY);
-				if (!stopping)
-					ctl[i].pid = power_on(dir, &ctl[i], l);
-			}
-			fflush(stdout);
-		}
-		if (ctl[0].off && ctl[1].off)
+	close(fd[1]);
+	buf_init(&out, 64 * 1024);
+	while ((n = read(fd[0], chunk, sizeof(chunk))) > 0)
+		if (buf_append(&out, chunk, (size_t)n) < 0)
 			break;
-	}
-	for (i = 0; i < 2; i++)
-		if (ctl[i].pid > 0)
-			kill(ctl[i].pid, SIGTERM);
-	for (i = 0; i < 100; i++) {
-		pid_t pid = waitpid(-1, &status, WNOHANG);
-
-		if (pid < 0 && errno == ECHILD)
-			break;
-		if (pid == 0)
-			usleep(100 * 1000);
-	}
-	for (i = 0; i < 2; i++)
-		if (ctl[i].pid > 0 && kill(ctl[i].pid, 0) == 0)
-			kill(ctl[i].pid, SIGKILL);
-	while (waitpid(-1, &status, 0) > 0)
-		;
-	printf("enclosure stopped\n");
-	return TOOL_EXIT_OK;
+	close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	if (pid < 0 || buf_append(&out, "", 1) < 0)
+		all = false;
+	for (i = 0; all && i < ARRAY_SIZE(flags); i++)
+		all = strstr(out.data, flags[i]) != NULL;
+	buf_free(&out);
+	return all;
 }
 
 static int write_run_files(const char *dir, const struct enclosure_layout *l,
-			   struct err *e)
+			   const char *const faults[2], struct err *e)
 {
-	char path[PATH_MAX], pid[32];
+	char path[PATH_MAX], pid[32], text[FAULT_SPEC_MAX + 2];
 	struct buf b;
 	int c, s, rc = 0;
 
@@ -217,6 +113,16 @@ static int write_run_files(const char *dir, const struct enclosure_layout *l,
 	tool_path(path, sizeof(path), "%s/run/layout", dir);
 	rc = rc ? rc : fs_atomic_write(path, b.data, b.len, 0644, e);
 	buf_free(&b);
+	/* Each run starts with what its --faults say, nothing older. */
+	for (c = 0; rc == 0 && c < 2; c++) {
+		snprintf(text, sizeof(text), "%s\n",
+			 faults[c] ? faults[c] : "clear");
+		tool_path(path, sizeof(path), "%s/run/%c.faults", dir, 'a' + c);
+		rc = fs_atomic_write(path, text, strlen(text), 0644, e);
+		tool_path(path, sizeof(path), "%s/run/%c.faults.armed", dir,
+			  'a' + c);
+		unlink(path);
+	}
 	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	tool_path(path, sizeof(path), "%s/run/up.pid", dir);
 	return rc ? rc : fs_atomic_write(path, pid, strlen(pid), 0644, e);
@@ -230,11 +136,12 @@ static void up_usage(FILE *f)
 		"  DIR defaults to ./%s and is made on first use.\n"
 		"  A,B: the controllers' IPv4 addresses (127.0.0.2,127.0.0.3).\n"
 		"  N: a high-port layout at N + 1000 x controller + port "
-		"instead of\n  the family's ports (21, 22, 23, 1022).\n"
+		"instead of\n  the family's ports (21, 22, 23, 1022, link %d).\n"
 		"  SPEC arms fault points in that controller, e.g. "
 		"b:write-error=mc,\n  a:powercut=40, b:corrupt=sc, "
-		"a:slow-flash=5 (see docs/simulator.md).\n",
-		ENCLOSURE_DEFAULT_DIR);
+		"b:write-error=mc@partner (see docs/simulator.md);\n"
+		"  'tandem enclosure fault' changes them while up runs.\n",
+		ENCLOSURE_DEFAULT_DIR, ENCLOSURE_LINK_PORT);
 }
 
 /* "A,B": two different dotted IPv4 addresses. */
@@ -277,23 +184,29 @@ static int cmd_up(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct controller ctl[2] = { { .id = 'a' }, { .id = 'b' } };
-	const char *dir = ENCLOSURE_DEFAULT_DIR;
+	struct enclosure_controller ctl[2] = { { .id = 'a' }, { .id = 'b' } };
+	static struct enclosure_run run;
+	const char *faults[2] = { NULL, NULL };
 	char address[2][16];
 	const char *addresses[2] = { address[0], address[1] };
 	bool own_addresses = false;
 	unsigned port_base = 0;
-	struct enclosure_layout l;
 	char path[PATH_MAX];
 	struct err e;
 	int c;
 
+	run.dir = ENCLOSURE_DEFAULT_DIR;
 	while ((c = getopt_long(argc, argv, "d:f:a:p:h", opts, NULL)) != -1) {
 		if (c == 'd') {
-			dir = optarg;
+			run.dir = optarg;
 		} else if (c == 'f' && (optarg[0] == 'a' || optarg[0] == 'b') &&
 			   optarg[1] == ':') {
-			ctl[optarg[0] - 'a'].faults = optarg + 2;
+			if (fault_spec_check(optarg + 2, &e) < 0) {
+				fprintf(stderr, "tandem enclosure: --faults "
+					"%s: %s\n", optarg, e.msg);
+				return TOOL_EXIT_USAGE;
+			}
+			faults[optarg[0] - 'a'] = optarg + 2;
 		} else if (c == 'a') {
 			if (addresses_parse(optarg, address) < 0) {
 				fprintf(stderr, "tandem enclosure: --addresses "
@@ -314,39 +227,67 @@ static int cmd_up(int argc, char **argv)
 			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
 		}
 	}
+	if (optind != argc) {
+		up_usage(stderr);
+		return TOOL_EXIT_USAGE;
+	}
 	err_clear(&e);
-	tool_path(path, sizeof(path), "%s/enclosure.key", dir);
+	tool_path(path, sizeof(path), "%s/enclosure.key", run.dir);
 	if (access(path, F_OK) != 0) {
-		printf("making a new enclosure in %s ...\n", dir);
+		printf("making a new enclosure in %s ...\n", run.dir);
 		fflush(stdout);
-		if (enclosure_init(dir, &e) < 0) {
+		if (enclosure_init(run.dir, &e) < 0) {
 			fprintf(stderr, "tandem enclosure: %s\n", e.msg);
 			return TOOL_EXIT_FAILURE;
 		}
 	}
-	enclosure_layout_pick(&l, own_addresses ? addresses : NULL,
+	if (enclosure_up_pid(run.dir) > 0) {
+		fprintf(stderr, "tandem enclosure: an enclosure is already up "
+			"in %s\n", run.dir);
+		return TOOL_EXIT_FAILURE;
+	}
+	if (!realpath(run.dir, run.abs_dir)) {
+		fprintf(stderr, "tandem enclosure: %s: %s\n", run.dir,
+			strerror(errno));
+		return TOOL_EXIT_FAILURE;
+	}
+	enclosure_layout_pick(&run.layout, own_addresses ? addresses : NULL,
 			      port_base);
-	if (write_run_files(dir, &l, &e) < 0) {
+	run.link = daemon_has_link();
+	settings_pick(&run);
+	if (write_run_files(run.dir, &run.layout, faults, &e) < 0) {
 		fprintf(stderr, "tandem enclosure: %s\n", e.msg);
 		return TOOL_EXIT_FAILURE;
 	}
+	for (c = 0; c < 2; c++) {
+		if (enclosure_console_open(run.dir, &ctl[c], &e) < 0) {
+			fprintf(stderr, "tandem enclosure: %s\n", e.msg);
+			enclosure_console_close(run.dir, &ctl[0]);
+			enclosure_console_close(run.dir, &ctl[1]);
+			return TOOL_EXIT_FAILURE;
+		}
+	}
 	printf("Tandem simulated enclosure, model %s, in %s\n\n",
-	       ENCLOSURE_MODEL, dir);
-	enclosure_layout_print(&l, stdout);
+	       ENCLOSURE_MODEL, run.dir);
+	enclosure_layout_print(&run.layout, run.link, stdout);
 	printf("\nLog in:  ssh manage@%s -p %u   (password !manage)\n"
+	       "Console: tandem enclosure console --dir %s a   (Ctrl-] "
+	       "detaches)\n"
 	       "The simulator keeps the family's well-known default users "
 	       "(manage/!manage,\nmonitor/!monitor): fine for a demo, never "
 	       "for a real controller.\n"
-	       "A newer bundle to load: %s/bundles/%s.bundle\n"
+	       "Newer bundles to load: %s/bundles/%s.bundle (SC), "
+	       "%s/bundles/%s.bundle (MC)\n"
 	       "Controller logs: %s/run/a.log, %s/run/b.log\n\n",
-	       l.address[0], l.port[0][SVC_SSH], dir, enclosure_update.bundle,
-	       dir, dir);
+	       run.layout.address[0], run.layout.port[0][SVC_SSH], run.dir,
+	       run.dir, enclosure_update.bundle, run.dir,
+	       enclosure_mc_update.bundle, run.dir, run.dir);
 	for (c = 0; c < 2; c++)
-		if (ctl[c].faults)
+		if (faults[c])
 			printf("faults armed on controller %c: %s\n", 'A' + c,
-			       ctl[c].faults);
+			       faults[c]);
 	fflush(stdout);
-	return supervise(dir, ctl, &l);
+	return enclosure_supervise(&run, ctl);
 }
 
 static int cmd_init(int argc, char **argv)
@@ -365,30 +306,16 @@ static int cmd_init(int argc, char **argv)
 		return TOOL_EXIT_FAILURE;
 	}
 	printf("made enclosure %s: controllers A and B run bundle %s; "
-	       "%s/bundles/%s.bundle is newer\n", dir,
-	       enclosure_factory.bundle, dir, enclosure_update.bundle);
+	       "%s/bundles/%s.bundle is newer (SC), %s/bundles/%s.bundle "
+	       "newer still (MC)\n", dir, enclosure_factory.bundle, dir,
+	       enclosure_update.bundle, dir, enclosure_mc_update.bundle);
 	return TOOL_EXIT_OK;
-}
-
-static long read_pid(const char *dir)
-{
-	char path[PATH_MAX];
-	struct buf b;
-	struct err e;
-	long pid = -1;
-
-	tool_path(path, sizeof(path), "%s/run/up.pid", dir);
-	buf_init(&b, 64);
-	if (fs_read_file(path, 64, &b, &e) == 0)
-		pid = strtol(b.data, NULL, 10);
-	buf_free(&b);
-	return pid > 0 && kill((pid_t)pid, 0) == 0 ? pid : -1;
 }
 
 static int cmd_down(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
-	long pid = read_pid(dir);
+	long pid = enclosure_up_pid(dir);
 	int n;
 
 	if (pid < 0) {
@@ -403,17 +330,67 @@ static int cmd_down(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
+/* One line per record of <ctl>/config/pfu.json, or "PFU: none". */
+static void status_pfu(const char *cdir)
+{
+	char path[PATH_MAX];
+	json_error_t jerr;
+	json_t *root, *records, *r;
+	size_t i;
+
+	tool_path(path, sizeof(path), "%s/config/pfu.json", cdir);
+	if (access(path, F_OK) != 0) {
+		printf("  PFU: none\n");
+		return;
+	}
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	records = root ? json_object_get(root, "records") : NULL;
+	if (!json_is_array(records)) {
+		printf("  PFU: %s is not a PFU record file\n", path);
+		json_decref(root);
+		return;
+	}
+	if (json_array_size(records) == 0)
+		printf("  PFU: none\n");
+	json_array_foreach(records, i, r) {
+		const char *target = json_string_value(
+			json_object_get(r, "target"));
+		const char *partner = json_string_value(
+			json_object_get(r, "partner"));
+		const char *reason = json_string_value(
+			json_object_get(r, "reason"));
+		json_int_t attempts = json_integer_value(
+			json_object_get(r, "attempts"));
+		const char *state =
+			json_is_true(json_object_get(r, "complete")) ?
+				"complete" :
+			json_is_true(json_object_get(r, "halted")) ? "halted" :
+			json_is_true(json_object_get(r, "in_flight")) ?
+				"attempt in flight" :
+			attempts > 0 ? "retrying" : "pending";
+
+		printf("  PFU: %s to partner %s: %s, %lld attempt%s%s%s\n",
+		       target ? target : "?", partner ? partner : "?", state,
+		       (long long)attempts, attempts == 1 ? "" : "s",
+		       reason && *reason ? "; last failure: " : "",
+		       reason && *reason ? reason : "");
+	}
+	json_decref(root);
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
 	char cdir[PATH_MAX];
 	int c;
 
-	printf("enclosure %s: %s\n", dir, read_pid(dir) > 0 ? "up" : "down");
+	printf("enclosure %s: %s\n", dir,
+	       enclosure_up_pid(dir) > 0 ? "up" : "down");
 	for (c = 0; c < 2; c++) {
 		struct flash_status st;
 		struct flash_store *s;
 		struct err e;
+		long pid = enclosure_controller_pid(dir, 'a' + c);
 
 		tool_path(cdir, sizeof(cdir), "%s/%c", dir, 'a' + c);
 		if (flash_store_open(cdir, &s, &e) < 0) {
@@ -428,6 +405,11 @@ static int cmd_status(int argc, char **argv)
 			       "(none)", st.active_bank,
 			       st.trial ? " (on trial)" : "");
 		flash_store_close(s);
+		if (pid > 0)
+			printf("  MC: running, pid %ld\n", pid);
+		else
+			printf("  MC: not running\n");
+		status_pfu(cdir);
 	}
 	return TOOL_EXIT_OK;
 }
@@ -438,7 +420,12 @@ static const struct tool_command enclosure_commands[] = {
 	{ "up", cmd_up, "run both controllers until Ctrl-C (makes DIR if "
 	  "needed)" },
 	{ "down", cmd_down, "stop an enclosure started elsewhere" },
-	{ "status", cmd_status, "up or down; each controller's bundle" },
+	{ "status", cmd_status, "up or down; each controller's bundle, MC "
+	  "and PFU" },
+	{ "fault", tool_enclosure_fault, "arm or clear fault points in a "
+	  "running controller" },
+	{ "console", tool_enclosure_console, "attach to a controller's "
+	  "serial console (Ctrl-] detaches)" },
 };
 
 int tool_enclosure(int argc, char **argv)

@@ -2,8 +2,11 @@
  * enclosure_init.c: `tandem enclosure init`: a simulated enclosure's state
  * directory, made as a factory would make one: a signing key, the
  * enclosure's link key, a factory bundle whose MC image is the real
- * tandemd, installed and confirmed into both controllers' flash, and an
- * update bundle beside it for the operator to load.
+ * tandemd, installed and confirmed into both controllers' flash, and two
+ * update bundles beside it for the operator to load: one with a new SC
+ * image, and one with a new MC version as well, whose MC image is tandemd
+ * with a version trailer appended (new bytes, still the program the
+ * loader execs: the kernel loads an ELF file by its headers, not its end).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,16 +45,39 @@ static int write_image(const char *path, const char *component,
 	return rc;
 }
 
+/* tandemd's bytes and a line naming the MC version: a new MC image. */
+static int write_mc_image(const char *path, const char *tandemd,
+			  const char *version, struct err *e)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, BUNDLE_COMPONENT_MAX);
+	rc = fs_read_file(tandemd, BUNDLE_COMPONENT_MAX, &b, e);
+	if (rc == 0 && buf_appendf(&b, "\nTandem simulated MC firmware %s\n",
+				   version) < 0)
+		rc = err_set(e, -ENOMEM, "%s: out of memory", path);
+	if (rc == 0)
+		rc = fs_atomic_write(path, b.data, b.len, 0755, e);
+	buf_free(&b);
+	return rc;
+}
+
 static int make_bundle(const char *dir, const struct enclosure_release *r,
 		       const char *tandemd, struct err *e)
 {
 	char key[PATH_MAX], sc[PATH_MAX], ec[PATH_MAX], out[PATH_MAX];
+	char mc[PATH_MAX];
 	struct bundle_create_spec spec = { 0 };
+	bool new_mc = strcmp(r->mc, enclosure_factory.mc) != 0;
 
 	tool_path(key, sizeof(key), "%s/keys/bundle.key", dir);
 	tool_path(sc, sizeof(sc), "%s/bundles/.sc-%s.img", dir, r->sc);
 	tool_path(ec, sizeof(ec), "%s/bundles/.ec-%s.img", dir, r->ec);
 	tool_path(out, sizeof(out), "%s/bundles/%s.bundle", dir, r->bundle);
+	tool_path(mc, sizeof(mc), "%s/bundles/.mc-%s.img", dir, r->mc);
+	if (new_mc && write_mc_image(mc, tandemd, r->mc, e) < 0)
+		return e->code;
 	if (write_image(sc, "storage controller", r->sc, 256 * 1024, e) < 0 ||
 	    write_image(ec, "expander controller", r->ec, 64 * 1024, e) < 0)
 		return e->code;
@@ -59,7 +85,7 @@ static int make_bundle(const char *dir, const struct enclosure_release *r,
 	spec.version = r->bundle;
 	spec.models[spec.nmodels++] = ENCLOSURE_MODEL;
 	spec.components[spec.ncomponents++] = (struct bundle_create_component){
-		"mc", r->mc, tandemd, BUNDLE_FLAG_EXECUTABLE };
+		"mc", r->mc, new_mc ? mc : tandemd, BUNDLE_FLAG_EXECUTABLE };
 	spec.components[spec.ncomponents++] = (struct bundle_create_component){
 		"sc", r->sc, sc, 0 };
 	spec.components[spec.ncomponents++] = (struct bundle_create_component){
@@ -68,6 +94,8 @@ static int make_bundle(const char *dir, const struct enclosure_release *r,
 		return e->code;
 	unlink(sc);
 	unlink(ec);
+	if (new_mc)
+		unlink(mc);
 	return 0;
 }
 
@@ -145,6 +173,10 @@ const struct enclosure_release enclosure_factory = {
 const struct enclosure_release enclosure_update = {
 	"TS250P002", "TSM250R01", "TSS250R02", "TSE0250"
 };
+/* A new MC as well: the seed's failing MC flash can be replayed. */
+const struct enclosure_release enclosure_mc_update = {
+	"TS250P003", "TSM250P003", "TSS250R02", "TSE0250"
+};
 
 int enclosure_init(const char *dir, struct err *e)
 {
@@ -172,7 +204,8 @@ int enclosure_init(const char *dir, struct err *e)
 	if (bundle_keyring_add_file(&keys, path, e) < 0)
 		return e->code;
 	if (make_bundle(dir, &enclosure_factory, tandemd, e) < 0 ||
-	    make_bundle(dir, &enclosure_update, tandemd, e) < 0)
+	    make_bundle(dir, &enclosure_update, tandemd, e) < 0 ||
+	    make_bundle(dir, &enclosure_mc_update, tandemd, e) < 0)
 		return e->code;
 	tool_path(bundle, sizeof(bundle), "%s/bundles/%s.bundle", dir,
 		 enclosure_factory.bundle);

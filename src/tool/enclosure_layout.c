@@ -3,7 +3,9 @@
  * each has its own address (A 127.0.0.2, B 127.0.0.3: Linux routes all of
  * 127/8 to loopback) and the family's standard ports, so scripts written
  * for the arrays work unchanged; when those ports can't be bound (not root,
- * or taken), a high-port layout that is printed at start.
+ * or taken), a high-port layout that is printed at start. The partner
+ * link has a port on each controller's address too (B listens on its own;
+ * A's is kept free for the day A listens as well).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,9 +17,11 @@
 #include "tool/enclosure.h"
 
 static const char *const names[SVC_COUNT] = {
-	"ftp", "ssh", "telnet", "sftp",
+	"ftp", "ssh", "telnet", "sftp", "link",
 };
-static const uint16_t standard[SVC_COUNT] = { 21, 22, 23, 1022 };
+static const uint16_t standard[SVC_COUNT] = {
+	21, 22, 23, 1022, ENCLOSURE_LINK_PORT,
+};
 
 const char *enclosure_service_name(enum enclosure_service s)
 {
@@ -66,7 +70,8 @@ void enclosure_layout_pick(struct enclosure_layout *l,
 					   (s == SVC_SFTP ? 100 : 0));
 }
 
-void enclosure_layout_print(const struct enclosure_layout *l, FILE *out)
+void enclosure_layout_print(const struct enclosure_layout *l, bool link,
+			    FILE *out)
 {
 	int s;
 
@@ -77,6 +82,11 @@ void enclosure_layout_print(const struct enclosure_layout *l, FILE *out)
 
 		snprintf(a, sizeof(a), "%s:%u", l->address[0], l->port[0][s]);
 		snprintf(b, sizeof(b), "%s:%u", l->address[1], l->port[1][s]);
+		if (s == SVC_LINK)
+			snprintf(a, sizeof(a), "%s", link ? "dials B" :
+				 "(not in this tandemd)");
+		if (s == SVC_LINK && !link)
+			snprintf(b, sizeof(b), "(not in this tandemd)");
 		fprintf(out, "%-12s %-22s %-22s\n", names[s], a, b);
 	}
 	if (!l->standard)

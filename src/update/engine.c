@@ -293,6 +293,7 @@ struct update_job *update_begin(struct update_engine *u, const char *source,
 	u->status.percent = 0;
 	u->status.started = time(NULL);
 	pthread_mutex_unlock(&u->lock);
+	fault_load_source(source);	/* for faults limited to one source */
 	emit(u, UPDATE_INFO, "Firmware update progress: a code load started "
 	     "(%s, user %s%s).", source, user, force ? ", flash:force" : "");
 	return j;
@@ -398,6 +399,7 @@ static void job_end(struct update_job *j, bool ok, int rc,
 	struct update_engine *u = j->u;
 	struct err le;
 
+	fault_load_source(NULL);
 	pthread_mutex_lock(&u->lock);
 	u->job = NULL;
 	u->status.state = UPDATE_IDLE;

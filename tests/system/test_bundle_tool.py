@@ -109,3 +109,53 @@ def test_bad_arguments(tandem, tmp_path):
     assert r.returncode == 2
     r = tandem("bundle", "frobnicate")
     assert r.returncode == 2
+
+
+def test_partner_compat_is_signed_and_shown(made, tandem, tmp_path):
+    """--partner-compat lands in the signed manifest: inspect shows it,
+    verify accepts it, and a copy whose list was widened after signing is
+    refused; a bundle made without it shows any partner."""
+    import bundle_edit
+    src, keys, plain = made
+    out = tmp_path / "compat.tar"
+    r = tandem("bundle", "create", "--key", keys / "bundle.key",
+               "--version", "TS250P003", "--model", "2324sa",
+               "--component", f"mc=TSM250P003:{src / 'mc.bin'}",
+               "--partner-compat", "TS250P002",
+               "--partner-compat", "TS251*", "-o", out)
+    assert r.returncode == 0, r.stderr
+    r = tandem("bundle", "inspect", out)
+    assert "Partner Compatibility: TS250P002 TS251*" in r.stdout, r.stdout
+    j = json.loads(tandem("bundle", "inspect", "--json", out).stdout)
+    assert j["partner_compat"] == ["TS250P002", "TS251*"]
+    r = tandem("bundle", "verify", "--pubkey", keys / "bundle.pub", out)
+    assert r.returncode == 0, r.stderr
+    assert "Partner Compatibility: TS250P002 TS251*" in r.stdout
+
+    widened = bundle_edit.rewrite(
+        out, tmp_path / "widened.tar", "manifest.json",
+        bundle_edit.manifest_edit(
+            lambda m: m.update(partner_compat=["TS*"])))
+    r = tandem("bundle", "verify", "--pubkey", keys / "bundle.pub", widened)
+    assert r.returncode == 15, r.stderr
+    assert "signature" in r.stderr
+
+    r = tandem("bundle", "inspect", plain)
+    assert "Partner Compatibility: any partner version" in r.stdout
+    assert "partner_compat" not in tandem("bundle", "inspect", "--json",
+                                          plain).stdout
+
+
+@pytest.mark.parametrize("pattern", ["*TS250", "TS2*50", "TS 250", "",
+                                     "T" * 32])
+def test_partner_compat_refuses_bad_patterns(made, tandem, tmp_path,
+                                             pattern):
+    src, keys, _ = made
+    out = tmp_path / "o.tar"
+    r = tandem("bundle", "create", "--key", keys / "bundle.key",
+               "--version", "TS250P003", "--model", "2324sa",
+               "--component", f"mc=TSM250P003:{src / 'mc.bin'}",
+               "--partner-compat", pattern, "-o", out)
+    assert r.returncode != 0
+    assert "is not a version or a prefix ending in '*'" in r.stderr
+    assert not out.exists()

@@ -70,6 +70,9 @@ def enclosure(tmp_path):
         ports = layout(d)
         assert ports[("a", "ssh")] == (a, 30022), ports
         assert ports[("b", "sftp")] == (b, 31122), ports
+        # The partner link's port: B listens there, A dials it.
+        assert ports[("b", "link")] == (b, 31400), ports
+        assert ports[("a", "link")] == (a, 30400), ports
         yield d, ports, tmp_path / "up.log"
     finally:
         p.send_signal(signal.SIGINT)

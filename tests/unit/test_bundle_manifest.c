@@ -205,6 +205,126 @@ static void test_error_names_and_exit_codes(void **state)
 	assert_string_equal(bundle_error_name(-BUNDLE_ERR_COUNT), "unknown");
 }
 
+#define COMPAT_HEAD "{\"format\": 1, \"version\": \"TS250P003\", " \
+	"\"build_date\": \"d\", \"models\": [\"m\"], \"components\": " \
+	"[{\"name\": \"mc\", \"version\": \"1\", \"size\": 1, " SHA "}]"
+
+static void test_partner_compat_parse(void **state)
+{
+	struct bundle_manifest m, m2;
+	struct buf out;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(parse(COMPAT_HEAD ", \"partner_compat\": "
+			       "[\"TS250*\", \"TS249P010\"]}", &m, &e), 0);
+	assert_int_equal(m.npartner_compat, 2);
+	assert_string_equal(m.partner_compat[0], "TS250*");
+	assert_string_equal(m.partner_compat[1], "TS249P010");
+	/* Rendered and read back, it means the same: it is signed as such. */
+	buf_init(&out, BUNDLE_MANIFEST_MAX);
+	assert_int_equal(bundle_manifest_render(&m, &out, &e), 0);
+	assert_non_null(strstr(out.data, "\"partner_compat\""));
+	assert_int_equal(bundle_manifest_parse((uint8_t *)out.data, out.len,
+					       &m2, &e), 0);
+	assert_memory_equal(&m, &m2, sizeof(m));
+	/* None listed: the key is not written at all. */
+	assert_int_equal(parse(COMPAT_HEAD "}", &m, &e), 0);
+	assert_int_equal(m.npartner_compat, 0);
+	assert_int_equal(bundle_manifest_render(&m, &out, &e), 0);
+	assert_null(strstr(out.data, "partner_compat"));
+	buf_free(&out);
+}
+
+static void test_partner_compat_refusals(void **state)
+{
+	static const struct {
+		const char *list;
+		int code;
+		const char *needle;
+	} cases[] = {
+		{ "[]", BUNDLE_ERR_MANIFEST, "non-empty list" },
+		{ "\"TS250*\"", BUNDLE_ERR_MANIFEST, "non-empty list" },
+		{ "[1]", BUNDLE_ERR_MANIFEST, "partner_compat 1" },
+		{ "[\"TS250P001\", \"TS*250\"]", BUNDLE_ERR_MANIFEST,
+		  "partner_compat 2" },
+		{ "[\"*TS250\"]", BUNDLE_ERR_MANIFEST, "prefix ending" },
+		{ "[\"TS250**\"]", BUNDLE_ERR_MANIFEST, "partner_compat 1" },
+		{ "[\"TS 250\"]", BUNDLE_ERR_MANIFEST, "partner_compat 1" },
+		{ "[\"\"]", BUNDLE_ERR_MANIFEST, "partner_compat 1" },
+	};
+	char text[1024];
+	struct bundle_manifest m;
+	struct err e;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(text, sizeof(text), COMPAT_HEAD
+			 ", \"partner_compat\": %s}", cases[i].list);
+		assert_int_equal(parse(text, &m, &e), cases[i].code);
+		assert_non_null(strstr(e.msg, cases[i].needle));
+	}
+}
+
+static void test_partner_compat_limits(void **state)
+{
+	char longest[BUNDLE_VERSION_MAX], over[BUNDLE_VERSION_MAX + 1];
+	struct bundle_manifest m;
+	struct buf text;
+	struct err e;
+	size_t n, i;
+
+	(void)state;
+	buf_init(&text, BUNDLE_MANIFEST_MAX);
+	for (n = BUNDLE_PARTNER_COMPAT_MAX - 1;
+	     n <= BUNDLE_PARTNER_COMPAT_MAX + 1; n++) {
+		buf_reset(&text);
+		buf_append_str(&text, COMPAT_HEAD ", \"partner_compat\": [");
+		for (i = 0; i < n; i++)
+			buf_appendf(&text, "%s\"TS%03zuP001\"", i ? ", " : "",
+				    i);
+		buf_append_str(&text, "]}");
+		assert_int_equal(parse(text.data, &m, &e),
+				 n <= BUNDLE_PARTNER_COMPAT_MAX
+					 ? 0 : BUNDLE_ERR_TOO_LARGE);
+	}
+	buf_free(&text);
+	memset(longest, 'A', sizeof(longest) - 1);
+	longest[sizeof(longest) - 2] = '*';
+	longest[sizeof(longest) - 1] = '\0';
+	memset(over, 'A', sizeof(over) - 1);
+	over[sizeof(over) - 1] = '\0';
+	assert_true(bundle_partner_pattern_valid(longest));
+	assert_false(bundle_partner_pattern_valid(over));
+	assert_true(bundle_partner_pattern_valid("*"));
+	assert_false(bundle_partner_pattern_valid(""));
+}
+
+static void test_partner_compat_tolerates(void **state)
+{
+	struct bundle_manifest m;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	/* No list: every partner. */
+	assert_true(bundle_manifest_tolerates(&m, "TS250P001"));
+	assert_true(bundle_manifest_tolerates(&m, ""));
+	snprintf(m.partner_compat[0], BUNDLE_VERSION_MAX, "TS250P002");
+	snprintf(m.partner_compat[1], BUNDLE_VERSION_MAX, "TS251*");
+	m.npartner_compat = 2;
+	assert_true(bundle_manifest_tolerates(&m, "TS250P002"));
+	assert_false(bundle_manifest_tolerates(&m, "TS250P001"));
+	assert_false(bundle_manifest_tolerates(&m, "TS250P0021"));
+	assert_false(bundle_manifest_tolerates(&m, "TS250P00"));
+	assert_true(bundle_manifest_tolerates(&m, "TS251R004"));
+	assert_true(bundle_manifest_tolerates(&m, "TS251"));
+	assert_false(bundle_manifest_tolerates(&m, "TS25"));
+	assert_false(bundle_manifest_tolerates(&m, ""));
+	snprintf(m.partner_compat[0], BUNDLE_VERSION_MAX, "*");
+	assert_true(bundle_manifest_tolerates(&m, "M112R14"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +334,10 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_error_names_and_exit_codes),
+		cmocka_unit_test(test_partner_compat_parse),
+		cmocka_unit_test(test_partner_compat_refusals),
+		cmocka_unit_test(test_partner_compat_limits),
+		cmocka_unit_test(test_partner_compat_tolerates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
