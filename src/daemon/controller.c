@@ -121,6 +121,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 	c->started = time(NULL);
 	snprintf(c->model, sizeof(c->model), "%s", CONTROLLER_MODEL);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_rwlock_init(&c->pfu_lock, NULL);
 	{
 		pthread_condattr_t attr;
 
@@ -195,6 +196,7 @@ void controller_close(struct controller *c)
 		events_close(c->events);
 	pthread_cond_destroy(&c->stop_cond);
 	pthread_mutex_destroy(&c->lock);
+	pthread_rwlock_destroy(&c->pfu_lock);
 }
 
 void controller_started(struct controller *c)

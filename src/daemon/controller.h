@@ -49,6 +49,9 @@ struct controller {
 	struct bundle_keyring keys;
 	struct update_engine *update;
 	struct pfu *pfu;		/* PFU policy, from controller_started */
+	/* Readers of pfu (the link's threads, the CLI) hold it shared; its
+	 * stop takes it alone to clear pfu before freeing it. */
+	pthread_rwlock_t pfu_lock;
 	struct daemon *daemon;
 	struct partner *partner;	/* NULL: no partner link configured */
 	pthread_mutex_t lock;

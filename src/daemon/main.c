@@ -540,7 +540,11 @@ int main(int argc, char **argv)
 		close(carg.stop[0]);
 		close(carg.stop[1]);
 	}
-	/* Its handlers call into the daemon (mirrored protocol switches). */
+	/* PFU pushes over the link: it ends before the link does. The
+	 * link's handlers call into the daemon (mirrored protocol
+	 * switches). */
+	partner_quiesce(ctl.partner);
+	controller_pfu_stop(&ctl);
 	partner_stop(ctl.partner);
 	controller_join_threads(&ctl);
 	daemon_free(ctl.daemon);

@@ -380,6 +380,26 @@ fail:
 	return e->code ? e->code : -EIO;
 }
 
+void partner_quiesce(struct partner *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool partner_is_stopping(struct partner *p)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&p->lock);
+	stopping = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return stopping;
+}
+
 void partner_stop(struct partner *p)
 {
 	if (!p)

@@ -78,6 +78,10 @@ int partner_start(struct controller *c, const struct partner_config *cfg,
 		  struct err *e);
 /* Stops the link and the worker; joins every thread. NULL: nothing.
  * Whoever calls partner_push_bundle() must have returned first. */
+/* First step of a stop: a push under way ends (-ESHUTDOWN) and no new
+ * one starts, so PFU can be stopped before the link. */
+void partner_quiesce(struct partner *p);
+bool partner_is_stopping(struct partner *p);
 void partner_stop(struct partner *p);
 /* A snapshot of the partner (peer.h); up=false when the link is down. */
 void partner_view_get(struct partner *p, struct peer_view *out);

@@ -64,6 +64,8 @@ static int push_flush(struct push_stream *s, struct err *e)
 
 	if (s->fill == 0)
 		return 0;
+	if (partner_is_stopping(s->p))
+		return err_set(e, -ESHUTDOWN, "this controller is stopping");
 	if (push_cut(s))
 		return err_set(e, -ECANCELED, "the partner answered early");
 	rc = link_send(s->p->link, LINK_FRAME_BUNDLE_DATA, s->chunk, s->fill,
@@ -105,10 +107,12 @@ static int push_wait(struct partner *p, uint64_t session, time_t deadline,
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->push_answered && p->up && p->session == session &&
-	       rc == 0)
+	       !p->stopping && rc == 0)
 		rc = pthread_cond_timedwait(&p->cond, &p->lock, &until);
 	if (p->push_answered)
 		rc = 0;
+	else if (p->stopping)
+		rc = err_set(e, -ESHUTDOWN, "this controller is stopping");
 	else if (!p->up || p->session != session)
 		rc = err_set(e, -ENOTCONN, "the partner link dropped before "
 			     "the partner answered (%s)",
@@ -132,9 +136,10 @@ int partner_push_bundle(struct partner *p, const char *target,
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&p->lock);
-	if (!p->up) {
+	if (!p->up || p->stopping) {
 		pthread_mutex_unlock(&p->lock);
-		return err_set(e, -ENOTCONN, "the partner link is down");
+		return err_set(e, -ENOTCONN, "the partner link is %s",
+			       p->stopping ? "stopping" : "down");
 	}
 	if (p->push_active) {
 		pthread_mutex_unlock(&p->lock);

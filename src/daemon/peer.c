@@ -21,6 +21,7 @@ void controller_peer_view(struct controller *c, struct peer_view *out)
 	pthread_mutex_unlock(&c->lock);
 	if (p) {
 		partner_view_get(p, out);
+		out->configured = true;
 		return;
 	}
 	memset(out, 0, sizeof(*out));

@@ -4,6 +4,7 @@
  * link reports it. The policy decides; this file only answers its ops.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -109,18 +110,60 @@ static void glue_peer(void *ctx, struct peer_view *out)
 	controller_peer_view(ctx, out);
 }
 
-/*
- * The partner link's bundle transfer (partner_push_bundle in the link's
- * daemon wiring) is connected here once the link is part of tandemd.
- * Without a link the partner is never up, so pre-flight never reaches it.
- */
+/* The active bank's signed bundle over the link; the partner's own
+ * verdict and reason come back in res. */
 static int glue_push(void *ctx, const char *target, unsigned attempt,
 		     struct pfu_push_result *res, struct err *e)
 {
-	(void)ctx;
-	(void)res;
-	return err_set(e, -ENOTCONN, "bundle %s, attempt %u: no partner "
-		       "link in this build", target, attempt);
+	struct controller *c = ctx;
+	struct partner_push_result out;
+	int rc;
+
+	if (!c->partner)
+		return err_set(e, -ENOTCONN, "no partner link configured");
+	rc = partner_push_bundle(c->partner, target, attempt, &out, e);
+	if (rc < 0)
+		return rc;
+	res->ok = out.ok;
+	res->code = out.code;
+	/* The partner's reason, cut to what a record holds. */
+	snprintf(res->message, sizeof(res->message), "%.*s",
+		 (int)sizeof(res->message) - 1, out.message);
+	return 0;
+}
+
+static void glue_record_send(void *ctx, const char *json, size_t len)
+{
+	struct controller *c = ctx;
+	struct err e;
+
+	if (c->partner && partner_send_record(c->partner, json, len, &e) < 0)
+		log_info("PFU record not sent to the partner: %s", e.msg);
+}
+
+/* A bundle may name the partner versions it tolerates while the two
+ * differ: the running bundle's signed manifest says. */
+static bool glue_tolerated(void *ctx, const struct peer_view *peer,
+			   char *why, size_t whylen)
+{
+	struct controller *c = ctx;
+	struct bundle_manifest *m = malloc(sizeof(*m));
+	bool ok = true;
+	struct err e;
+
+	if (!m)
+		return true;
+	/* An unreadable manifest declares nothing; the push's own checks
+	 * still stand. */
+	if (flash_store_active_manifest(c->store, m, &e) == 0 &&
+	    !bundle_manifest_tolerates(m, peer->bundle_version)) {
+		snprintf(why, whylen, "bundle %s does not tolerate partner "
+			 "bundle %s (its partner compatibility list)",
+			 m->version, peer->bundle_version);
+		ok = false;
+	}
+	free(m);
+	return ok;
 }
 
 static void glue_report(void *ctx, const char *line)
@@ -169,20 +212,37 @@ static const struct pfu_ops glue_ops = {
 	.auto_rollback = glue_auto_rollback,
 	.local = glue_local,
 	.peer = glue_peer,
-	/* Hook for a bundle's declared partner versions (bundle.h has no
-	 * such manifest field yet): NULL, no restriction. */
-	.partner_tolerated = NULL,
+	.partner_tolerated = glue_tolerated,
 	.push = glue_push,
 	.report = glue_report,
 	.event = glue_event,
 	.rollback = glue_rollback,
-	/* The link's PFU_RECORD frame: connected with the link. */
-	.record_send = NULL,
+	.record_send = glue_record_send,
 	.now = glue_now,
 };
 
+/* The partner link's calls into PFU (partner.h says on which threads). */
+static void link_view_changed(void *ctx)
+{
+	controller_pfu_notify(ctx);
+}
+
+static void link_up(void *ctx)
+{
+	controller_pfu_link_up(ctx);
+}
+
+static void link_record(void *ctx, const char *json, size_t len)
+{
+	struct err e;
+
+	if (controller_pfu_record_receive(ctx, json, len, &e) < 0)
+		log_warn("PFU record from the partner refused: %s", e.msg);
+}
+
 void controller_pfu_start(struct controller *c, bool confirmed_now)
 {
+	struct pfu *p;
 	struct pfu_config cfg = { .ops = &glue_ops, .ctx = c };
 	struct update_status up;
 	char dir[PATH_MAX + 8];
@@ -198,54 +258,87 @@ void controller_pfu_start(struct controller *c, bool confirmed_now)
 				 "completed on local controller, SUCCESS");
 	snprintf(dir, sizeof(dir), "%s/config", c->dir);
 	cfg.dir = dir;
-	c->pfu = pfu_new(&cfg, &e);
-	if (!c->pfu)
+	p = pfu_new(&cfg, &e);
+	if (!p) {
 		controller_event(c, EVENTS_ERROR, EVENTS_CODE_PFU, "Partner "
 				 "Firmware Update cannot run: %s", e.msg);
+		return;
+	}
+	pthread_rwlock_wrlock(&c->pfu_lock);
+	c->pfu = p;
+	pthread_rwlock_unlock(&c->pfu_lock);
+	if (c->partner) {
+		partner_on_view_change(c->partner, link_view_changed, c);
+		partner_on_record(c->partner, link_record, c);
+		partner_on_up(c->partner, link_up, c);
+		/* The link may have come up before PFU was there to hear it. */
+		controller_pfu_link_up(c);
+	}
 }
 
 void controller_pfu_stop(struct controller *c)
 {
-	pfu_free(c->pfu);
+	struct pfu *p;
+
+	pthread_rwlock_wrlock(&c->pfu_lock);
+	p = c->pfu;
 	c->pfu = NULL;
+	pthread_rwlock_unlock(&c->pfu_lock);
+	pfu_free(p);		/* joins its thread, which may push */
 }
 
 void controller_pfu_notify(struct controller *c)
 {
+	pthread_rwlock_rdlock(&c->pfu_lock);
 	if (c->pfu)
 		pfu_notify(c->pfu);
+	pthread_rwlock_unlock(&c->pfu_lock);
 }
 
 int controller_pfu_record_receive(struct controller *c, const void *json,
 				  size_t len, struct err *e)
 {
-	if (!c->pfu)
-		return err_set(e, -ENOTCONN, "PFU is not running on this "
-			       "controller");
-	return pfu_record_receive(c->pfu, json, len, e);
+	int rc;
+
+	pthread_rwlock_rdlock(&c->pfu_lock);
+	rc = c->pfu ? pfu_record_receive(c->pfu, json, len, e) :
+		      err_set(e, -ENOTCONN, "PFU is not running on this "
+			      "controller");
+	pthread_rwlock_unlock(&c->pfu_lock);
+	return rc;
 }
 
 void controller_pfu_link_up(struct controller *c)
 {
+	pthread_rwlock_rdlock(&c->pfu_lock);
 	if (c->pfu) {
 		pfu_records_send_all(c->pfu);
 		pfu_notify(c->pfu);
 	}
+	pthread_rwlock_unlock(&c->pfu_lock);
 }
 
 int controller_pfu_rollback(struct controller *c, struct err *e)
 {
-	if (!c->pfu)
-		return err_set(e, -ENOTCONN, "PFU is not running on this "
-			       "controller");
-	return pfu_rollback(c->pfu, e);
+	int rc;
+
+	pthread_rwlock_rdlock(&c->pfu_lock);
+	rc = c->pfu ? pfu_rollback(c->pfu, e) :
+		      err_set(e, -ENOTCONN, "PFU is not running on this "
+			      "controller");
+	pthread_rwlock_unlock(&c->pfu_lock);
+	return rc;
 }
 
 bool controller_partner_update_status(struct controller *c,
 				      struct update_status *out)
 {
 	struct peer_view peer;
-	bool busy = c->pfu && pfu_busy(c->pfu);
+	bool busy;
+
+	pthread_rwlock_rdlock(&c->pfu_lock);
+	busy = c->pfu && pfu_busy(c->pfu);
+	pthread_rwlock_unlock(&c->pfu_lock);
 
 	controller_peer_view(c, &peer);
 	memset(out, 0, sizeof(*out));
@@ -262,10 +355,13 @@ bool controller_partner_update_status(struct controller *c,
 
 void controller_pfu_view(struct controller *c, struct pfu_view *out)
 {
+	pthread_rwlock_rdlock(&c->pfu_lock);
 	if (c->pfu) {
 		pfu_view(c->pfu, out);
+		pthread_rwlock_unlock(&c->pfu_lock);
 		return;
 	}
+	pthread_rwlock_unlock(&c->pfu_lock);
 	memset(out, 0, sizeof(*out));
 	out->enabled = config_get_bool(c->config,
 				       CONFIG_PARTNER_FIRMWARE_UPGRADE);

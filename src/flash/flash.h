@@ -135,6 +135,9 @@ int flash_store_check(struct flash_store *s, struct buf *report,
 int flash_store_bundle_export(struct flash_store *s,
 	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
 	void *ctx, struct err *e);
+/* The signed manifest the active bank was installed from. */
+int flash_store_active_manifest(struct flash_store *s,
+				struct bundle_manifest *out, struct err *e);
 /* Path of the active bank's image of a component, or NULL. */
 int flash_store_image_path(struct flash_store *s, const char *component,
 			   char *out, size_t outlen);

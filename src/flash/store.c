@@ -358,3 +358,19 @@ int flash_store_last_result(struct flash_store *s, struct buf *out)
 		return 0;
 	return fs_read_file(path, FLASH_NOTE_MAX, out, &e) < 0 ? -1 : 0;
 }
+
+int flash_store_active_manifest(struct flash_store *s,
+				struct bundle_manifest *out, struct err *e)
+{
+	struct flash_status st;
+	bool present = false;
+
+	if (flash_store_status(s, &st, e) < 0)
+		return e->code;
+	if (flash_bank_manifest(s, st.active_bank, out, &present, e) < 0)
+		return e->code;
+	if (!present)
+		return err_set(e, FLASH_ERR_NOT_INIT, "the active bank is "
+			       "empty");
+	return 0;
+}
