@@ -495,7 +495,7 @@ static int be_firmware(void *ctx, struct cli_firmware_status *out,
 	field(out->pfu_status, f.status);
 	out->pfu_attempts = f.attempts;
 	out->pfu_attempts_max = f.limit;
-	field(out->pfu_reason, f.reason);
+	snprintf(out->pfu_reason, sizeof(out->pfu_reason), "%s", f.reason);
 	field(out->pfu_target, f.target);
 	out->pfu_halted = f.halted;
 	snprintf(out->pfu_advice, sizeof(out->pfu_advice), "%s", f.advice);

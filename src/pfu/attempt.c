@@ -85,7 +85,7 @@ void pfu_advice(const struct pfu_record *r,
 {
 	snprintf(out, len, "Roll forward: fix the partner or flash it to "
 		 "%s by hand (that clears the halt). Or roll back: return "
-		 "this controller to %s (PFU rollback, or set "
+		 "this controller to %s (`rollback firmware`, or set "
 		 "pfu-auto-rollback).", r->target,
 		 local->previous_version[0] ? local->previous_version :
 		 "its previous bundle");
