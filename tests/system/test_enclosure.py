@@ -80,9 +80,12 @@ def enclosure(tmp_path):
         assert "enclosure stopped" in (tmp_path / "up.log").read_text()
 
 
-def bundle_version(ports, ctl):
+def bundle_version(ports, ctl, of=None):
+    """Controller `of`'s bundle (default: ctl's own) as `show versions` on
+    ctl reports it: both controllers are listed, A first."""
     r = ssh(ports, ctl, "show versions")
-    m = re.search(r"^Bundle Version: (\S+)", r.stdout, re.M)
+    m = re.search(r"^Controller %s Versions\n-+\n(?:.*\n)*?Bundle Version: "
+                  r"(\S+)" % (of or ctl).upper(), r.stdout, re.M)
     return m and m.group(1)
 
 
