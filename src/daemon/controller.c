@@ -173,6 +173,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 	ucfg.model = c->model;
 	ucfg.controller = c->id;
 	ucfg.event = update_event;
+	ucfg.accept = controller_pairing_accept;
 	ucfg.ctx = c;
 	snprintf(path, sizeof(path), "%.4000s/last-codeload.json", dir);
 	ucfg.last_path = path;

@@ -135,6 +135,10 @@ struct readiness {
  * first reason's code. Partner conditions apply only with a partner link
  * configured. */
 int controller_readiness(struct controller *c, struct readiness *out);
+/* The update engine's accept hook: a bundle whose partner_compat list
+ * rules out the partner's running bundle is refused (unless forced). */
+int controller_pairing_accept(void *ctx, const struct bundle_manifest *m,
+			      struct err *e);
 const char *readiness_risk_text(enum readiness_risk risk);
 
 /* ops_shell.c */

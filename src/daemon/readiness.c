@@ -177,3 +177,22 @@ int controller_readiness(struct controller *c, struct readiness *out)
 	 * manifest arrives: the upload path checks that. */
 	return out->pass ? 0 : out->reasons[0].code;
 }
+
+int controller_pairing_accept(void *ctx, const struct bundle_manifest *m,
+			      struct err *e)
+{
+	struct controller *c = ctx;
+	struct peer_view peer;
+
+	controller_peer_view(c, &peer);
+	/* Nothing known of a partner, or it already runs this bundle: no
+	 * mixed state to rule out. */
+	if (!peer.configured || !peer.ever_seen || !peer.bundle_version[0] ||
+	    !strcmp(peer.bundle_version, m->version) ||
+	    bundle_manifest_tolerates(m, peer.bundle_version))
+		return 0;
+	return err_set(e, -EPERM, "it does not tolerate partner controller "
+		       "%c running bundle %s while the two differ (its "
+		       "partner compatibility list); flash:force loads it "
+		       "anyway", peer.id, peer.bundle_version);
+}

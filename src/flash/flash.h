@@ -97,6 +97,15 @@ struct flash_install_options {
 	void (*progress)(void *ctx, enum flash_stage stage, uint64_t done,
 			 uint64_t total);
 	void *progress_ctx;
+	/*
+	 * Once the signed manifest has passed the version rules and before a
+	 * byte is written: a refusal (negative, e set) ends the install with
+	 * nothing changed, as FLASH_ERR_VERSION. Not called under force,
+	 * which bypasses the version and partner checks. May be NULL.
+	 */
+	int (*accept)(void *ctx, const struct bundle_manifest *m,
+		      struct err *e);
+	void *accept_ctx;
 };
 
 struct flash_install_result {

@@ -174,6 +174,11 @@ static int on_manifest(void *ctx, const struct bundle_manifest *m,
 		return fi->code = err_set(e, FLASH_ERR_VERSION,
 			"bundle %s has the installed version but different "
 			"content; force installs it anyway", m->version);
+	if (!fi->opt.force && fi->opt.accept &&
+	    fi->opt.accept(fi->opt.accept_ctx, m, e) < 0) {
+		e->code = FLASH_ERR_VERSION;	/* like a version refusal */
+		return fi->code = FLASH_ERR_VERSION;
+	}
 	for (size_t i = 0; i < m->ncomponents; i++) {
 		fi->total += m->components[i].size;
 		fi->skip[i] = !fi->opt.force &&

@@ -267,6 +267,8 @@ struct update_job *update_begin(struct update_engine *u, const char *source,
 	pthread_mutex_unlock(&u->lock);
 
 	opt.progress_ctx = j;
+	opt.accept = u->cfg.accept;
+	opt.accept_ctx = u->cfg.ctx;
 	j->fi = flash_install_begin(u->cfg.store, &opt, e);
 	if (!j->fi) {
 		int code = e->code;

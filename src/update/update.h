@@ -67,6 +67,10 @@ struct update_config {
 	/* Where the last code load's outcome and report are kept, so they
 	 * survive the MC restart that follows a load; NULL: memory only. */
 	const char *last_path;
+	/* Before a load writes anything (not under force): may refuse the
+	 * bundle, e.g. a pairing with the partner it rules out. NULL: all. */
+	int (*accept)(void *ctx, const struct bundle_manifest *m,
+		      struct err *e);
 	/* Event sink (the daemon's event log); may be NULL. */
 	void (*event)(void *ctx, enum update_severity sev, int code,
 		      const char *message);

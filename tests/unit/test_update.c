@@ -25,7 +25,21 @@ static struct {
 	struct update_engine *u;
 	char events[8][ERR_MESSAGE_MAX + 128];
 	size_t nevents;
+	const char *partner;		/* the partner's bundle, for accept */
+	const char *compat;		/* the next bundle's partner_compat */
 } fx;
+
+/* The daemon's pairing check in small: the partner's running bundle
+ * against the bundle's partner_compat list. */
+static int accept_pairing(void *ctx, const struct bundle_manifest *m,
+			  struct err *e)
+{
+	(void)ctx;
+	if (!fx.partner || bundle_manifest_tolerates(m, fx.partner))
+		return 0;
+	return err_set(e, -EPERM, "it does not tolerate partner bundle %s",
+		       fx.partner);
+}
 
 static void on_event(void *ctx, enum update_severity sev, int code,
 		     const char *msg)
@@ -63,6 +77,10 @@ static struct buf bundle(const char *v, int seed)
 							       0 };
 	spec.components[1] = (struct bundle_create_component){ "sc", v, sc, 0 };
 	spec.ncomponents = 2;
+	if (fx.compat) {
+		spec.partner_compat[0] = fx.compat;
+		spec.npartner_compat = 1;
+	}
 	snprintf(out, sizeof(out), "%s/b.tar", fx.dir);
 	assert_int_equal(bundle_create(&spec, out, &e), 0);
 	buf_init(&b, 1 << 20);
@@ -91,6 +109,7 @@ static int setup(void **state)
 	cfg.model = "2324sa";
 	cfg.controller = 'A';
 	cfg.event = on_event;
+	cfg.accept = accept_pairing;
 	fx.u = update_engine_new(&cfg, &e);
 	assert_non_null(fx.u);
 	return 0;
@@ -206,6 +225,47 @@ static void test_older_needs_force(void **state)
 	buf_free(&r);
 	buf_free(&old);
 	buf_free(&nw);
+}
+
+/* A bundle that rules out the partner's bundle is refused before a byte
+ * is written, with the reason and RETURN_CODE 22; flash:force loads it. */
+static void test_pairing_ruled_out_needs_force(void **state)
+{
+	struct buf b, r;
+	char v[BUNDLE_VERSION_MAX];
+
+	(void)state;
+	fx.compat = "TS251*";
+	b = bundle("TS251P001", 7);
+	buf_init(&r, UPDATE_REPORT_MAX);
+	fx.partner = "TS250P001";
+	assert_int_equal(load(&b, false, &r), -EPERM);
+	assert_int_equal(update_last_report(fx.u, &r), 0);
+	assert_non_null(strstr(r.data, "does not tolerate partner bundle "
+			       "TS250P001"));
+	assert_non_null(strstr(r.data, "RETURN_CODE: 22\n"));
+	installed(v, sizeof(v));
+	assert_string_equal(v, "");
+	fx.partner = "TS251P000";	/* a partner the list names */
+	buf_reset(&r);
+	assert_int_equal(load(&b, false, &r), 0);
+	installed(v, sizeof(v));
+	assert_string_equal(v, "TS251P001");
+	confirm();
+	fx.compat = "TS252*";
+	buf_free(&b);
+	b = bundle("TS252P001", 8);
+	fx.partner = "TS251P001";
+	buf_reset(&r);
+	assert_int_equal(load(&b, false, &r), -EPERM);
+	buf_reset(&r);
+	assert_int_equal(load(&b, true, &r), 0);
+	installed(v, sizeof(v));
+	assert_string_equal(v, "TS252P001");
+	fx.partner = NULL;
+	fx.compat = NULL;
+	buf_free(&r);
+	buf_free(&b);
 }
 
 static void test_one_job_at_a_time(void **state)
@@ -392,6 +452,8 @@ int main(void)
 			test_load_reports_the_family_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_needs_force, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_pairing_ruled_out_needs_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_job_at_a_time, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
