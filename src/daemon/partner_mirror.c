@@ -80,6 +80,10 @@ void partner_mirror_send_settings(struct partner *p, bool all)
 		/* Never changed: the partner's value is as good as ours. */
 		if (st.ms == 0)
 			continue;
+		/* Stamped before this controller knew its id (written
+		 * offline): the change is ours. */
+		if (st.origin != 'A' && st.origin != 'B')
+			st.origin = p->c->id;
 		json_array_append_new(list, json_pack("{ss ss sI ss#}",
 			"name", keys[i].name, "value", text,
 			"ms", (json_int_t)st.ms, "by", &st.origin, 1));

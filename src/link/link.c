@@ -206,8 +206,11 @@ static bool conn_run(struct link *l, struct link_conn *c, bool server)
 		rc = link_parser_push(&parser, chunk, (size_t)n, frame_take,
 				      &r, &pe);
 		if (rc == -EPROTO && !r.refused) {
-			/* Malformed: the parser's own refusal. */
-			err_set(&r.e, rc, "malformed frame: %s", pe.msg);
+			/* Malformed: the parser's own refusal, or a frame
+			 * the handler refused (its reason is in r.e). */
+			if (pe.msg[0])
+				err_set(&r.e, rc, "malformed frame: %s",
+					pe.msg);
 			refused(l, c, r.e.msg);
 			r.refused = true;
 		}

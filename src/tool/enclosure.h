@@ -72,9 +72,7 @@ struct enclosure_run {
 	const char *dir;
 	char abs_dir[4096];
 	struct enclosure_layout layout;
-	bool link;		/* tandemd takes the partner link flags */
-	const char *settings[8];	/* --set NAME=VALUE for each start */
-	size_t nsettings;
+	bool link;		/* A and B joined by the partner link */
 };
 
 /* enclosure_init.c */

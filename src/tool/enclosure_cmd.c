@@ -25,75 +25,6 @@
 #include "tool/enclosure.h"
 #include "tool/tool.h"
 
-/*
- * Simulator-short PFU timings, passed to every start as --set NAME=VALUE.
- * Each is passed only when this build's settings table has it: tandemd
- * refuses a --set of a name it does not know.
- */
-static const char *const enclosure_pfu_settings[] = {
-	"pfu-backoff-seconds=5",
-	"pfu-partner-wait-seconds=60",
-};
-
-static void settings_pick(struct enclosure_run *run)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(enclosure_pfu_settings) &&
-		    run->nsettings < ARRAY_SIZE(run->settings); i++) {
-		const char *setting = enclosure_pfu_settings[i];
-		char name[64];
-
-		snprintf(name, sizeof(name), "%.*s",
-			 (int)strcspn(setting, "="), setting);
-		if (config_key_find(name))
-			run->settings[run->nsettings++] = setting;
-	}
-}
-
-/*
- * Whether this tandemd takes the partner link's flags (--partner,
- * --link-port, --enclosure-key): asked once, from its --help. A tandemd
- * without them runs the enclosure as two unlinked controllers.
- */
-static bool daemon_has_link(void)
-{
-	static const char *const flags[] = {
-		"--partner", "--link-port", "--enclosure-key",
-	};
-	char daemon[PATH_MAX], chunk[4096];
-	struct buf out;
-	int fd[2], status;
-	bool all = true;
-	size_t i;
-	ssize_t n;
-	pid_t pid;
-
-	if (tool_find_program("tandemd", daemon, sizeof(daemon)) < 0 ||
-	    pipe2(fd, O_CLOEXEC) < 0)
-		return false;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd[1], STDOUT_FILENO);
-		execl(daemon, daemon, "--help", (char *)NULL);
-		_exit(127);
-	}
-	close(fd[1]);
-	buf_init(&out, 64 * 1024);
-	while ((n = read(fd[0], chunk, sizeof(chunk))) > 0)
-		if (buf_append(&out, chunk, (size_t)n) < 0)
-			break;
-	close(fd[0]);
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	if (pid < 0 || buf_append(&out, "", 1) < 0)
-		all = false;
-	for (i = 0; all && i < ARRAY_SIZE(flags); i++)
-		all = strstr(out.data, flags[i]) != NULL;
-	buf_free(&out);
-	return all;
-}
-
 static int write_run_files(const char *dir, const struct enclosure_layout *l,
 			   const char *const faults[2], struct err *e)
 {
@@ -253,8 +184,7 @@ static int cmd_up(int argc, char **argv)
 	}
 	enclosure_layout_pick(&run.layout, own_addresses ? addresses : NULL,
 			      port_base);
-	run.link = daemon_has_link();
-	settings_pick(&run);
+	run.link = true;
 	if (write_run_files(run.dir, &run.layout, faults, &e) < 0) {
 		fprintf(stderr, "tandem enclosure: %s\n", e.msg);
 		return TOOL_EXIT_FAILURE;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bundle/bundle.h"
+#include "config/config.h"
 #include "flash/flash.h"
 #include "tool/enclosure.h"
 #include "tool/tool.h"
@@ -99,6 +100,34 @@ static int make_bundle(const char *dir, const struct enclosure_release *r,
 	return 0;
 }
 
+/*
+ * The simulator's PFU timings: seconds where the field has minutes, so a
+ * halted PFU is reached in well under a minute. Written once, at init, as
+ * an operator's setting would be: a later `set advanced-settings` holds.
+ */
+static const char *const simulator_settings[][2] = {
+	{ "pfu-backoff-seconds", "5" },
+	{ "pfu-partner-wait-seconds", "60" },
+};
+
+static int simulator_config(const char *cdir, char ctl, struct err *e)
+{
+	struct config *cfg;
+	char path[PATH_MAX];
+	size_t i;
+	int rc = 0;
+
+	tool_path(path, sizeof(path), "%s/config", cdir);
+	if (config_open(path, NULL, &cfg, e) < 0)
+		return e->code;
+	config_set_controller(cfg, (char)(ctl - 'a' + 'A'));
+	for (i = 0; i < ARRAY_SIZE(simulator_settings) && rc == 0; i++)
+		rc = config_set_text(cfg, simulator_settings[i][0],
+				     simulator_settings[i][1], e);
+	config_close(cfg);
+	return rc;
+}
+
 /* Installs the factory bundle into one controller and confirms it, as the
  * factory's burn-in would. */
 static int provision(const char *dir, char ctl, const char *bundle,
@@ -132,6 +161,8 @@ static int provision(const char *dir, char ctl, const char *bundle,
 		if (rc < 0)
 			return rc;
 	}
+	if (simulator_config(cdir, ctl, e) < 0)
+		return e->code;
 	/* Both controllers sit in one enclosure: one midplane serial. */
 	tool_path(path, sizeof(path), "%s/config/midplane-serial", cdir);
 	if (fs_atomic_write(path, serial, strlen(serial), 0644, e) < 0)

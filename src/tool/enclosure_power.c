@@ -138,7 +138,6 @@ static pid_t power_on(const struct enclosure_run *run,
 	char faults[FAULT_SPEC_MAX], ports[SVC_COUNT][8];
 	char *argv[POWER_ARGS_MAX];
 	int i = c->id - 'a', fd, s, n = 0;
-	size_t k;
 	pid_t pid;
 
 	if (tool_find_program("tandem-loader", loader, sizeof(loader)) < 0 ||
@@ -189,10 +188,6 @@ static pid_t power_on(const struct enclosure_run *run,
 		argv[n++] = key;
 		argv[n++] = c->id == 'a' ? "--partner" : "--link-port";
 		argv[n++] = c->id == 'a' ? partner : ports[SVC_LINK];
-	}
-	for (k = 0; k < run->nsettings; k++) {
-		argv[n++] = "--set";
-		argv[n++] = (char *)run->settings[k];
 	}
 	argv[n] = NULL;
 

@@ -153,6 +153,9 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	case LINK_FRAME_COMMAND:
 		pthread_mutex_unlock(&s->mu);
 		return err_set(e, -ENOSPC, "no room for the bundle");
+	case LINK_FRAME_PFU_RECORD:
+		pthread_mutex_unlock(&s->mu);
+		return err_set(e, -EPROTO, "record: no \"target\" member");
 	default:
 		break;
 	}
@@ -674,6 +677,26 @@ static void test_handler_refusal_drops_the_connection(void **state)
 	pair_stop(&p);
 }
 
+/* A frame whose content the handler finds malformed is refused with the
+ * handler's own reason, as a malformed frame is. */
+static void test_handler_protocol_error_refused_with_its_reason(void **state)
+{
+	struct pair p;
+	struct err e = { 0 };
+
+	(void)state;
+	pair_start(&p);
+	WAIT_UNTIL(&p.a, p.a.ups == 1);
+	WAIT_UNTIL(&p.b, p.b.ups == 1);
+	assert_int_equal(link_send(p.la, LINK_FRAME_PFU_RECORD, "{}", 2, &e),
+			 0);
+	WAIT_UNTIL(&p.b, p.b.refusals == 1);
+	assert_string_equal(snap(&p.b).refused_why,
+			    "the PFU_RECORD frame was not taken: record: no "
+			    "\"target\" member");
+	pair_stop(&p);
+}
+
 static void test_new_connection_replaces_the_old(void **state)
 {
 	struct pair p;
@@ -811,6 +834,8 @@ int main(void)
 		cmocka_unit_test(test_malformed_frame_refused_and_redialed),
 		cmocka_unit_test(test_blocking_handler_keeps_the_link),
 		cmocka_unit_test(test_handler_refusal_drops_the_connection),
+		cmocka_unit_test(
+			test_handler_protocol_error_refused_with_its_reason),
 		cmocka_unit_test(test_new_connection_replaces_the_old),
 		cmocka_unit_test(test_write_deadline),
 		cmocka_unit_test(test_login_deadline),
