@@ -249,7 +249,7 @@ static void *stop_later(void *arg)
 	pthread_mutex_lock(&c->lock);
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += c->stop_delay;
-	while (!c->stop_cancel &&
+	while (!c->stop_cancel && !c->stop_now &&
 	       pthread_cond_timedwait(&c->stop_cond, &c->lock, &until) == 0)
 		;
 	cancelled = c->stop_cancel;
@@ -284,6 +284,16 @@ void controller_schedule_stop(struct controller *c, int status,
 	pthread_mutex_unlock(&c->lock);
 	if (!started)
 		daemon_request_stop(c->daemon);
+}
+
+void controller_stop_now(struct controller *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->restarting) {
+		c->stop_now = true;
+		pthread_cond_broadcast(&c->stop_cond);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void controller_join_threads(struct controller *c)
