@@ -286,14 +286,20 @@ void controller_schedule_stop(struct controller *c, int status,
 		daemon_request_stop(c->daemon);
 }
 
-void controller_stop_now(struct controller *c)
+void controller_stop_now(struct controller *c, const char *why)
 {
+	unsigned delay = 0;
+	bool now = false;
+
 	pthread_mutex_lock(&c->lock);
-	if (c->restarting) {
-		c->stop_now = true;
+	if (c->restarting && !c->stop_now) {
+		c->stop_now = now = true;
+		delay = c->stop_delay;
 		pthread_cond_broadcast(&c->stop_cond);
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (now)
+		log_info("stopping now, not after %u s: %s", delay, why);
 }
 
 void controller_join_threads(struct controller *c)

@@ -78,7 +78,7 @@ void controller_schedule_stop(struct controller *c, int status,
 			      unsigned delay, const char *why);
 /* A scheduled stop is due at once: the client whose reply its delay left
  * time for has gone (an FTP session that loaded has ended). */
-void controller_stop_now(struct controller *c);
+void controller_stop_now(struct controller *c, const char *why);
 /* Ends and joins the stop timer: before the daemon is freed. */
 void controller_join_threads(struct controller *c);
 /* Opens/closes listeners to match the protocol settings. */

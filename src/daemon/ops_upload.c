@@ -168,7 +168,7 @@ static void ftp_session_end(void *ctx)
 	struct controller *c = ctx;
 
 	if (update_restart_pending(c->update))
-		controller_stop_now(c);
+		controller_stop_now(c, "the FTP client that loaded has quit");
 }
 
 const struct ftp_ops controller_ftp_ops = {
