@@ -317,6 +317,11 @@ def test_link_and_pfu_across_hosts_survive_a_cut_cable(hosts, enclosure):
     # and brings B to it.
     reply = e.upload("a", e.enc / "bundles" / "TS250P002.bundle")
     assert "Codeload completed successfully." in reply, reply
+    # curl quits after the reply: A's MC restarts without waiting out the
+    # delay left for a client that keeps its session.
+    wait_for(lambda: "stopping now, not after 2 s: the FTP client that "
+             "loaded has quit" in e.power["a"].log_text(),
+             what="A's restart at the client's QUIT")
     wait_for(lambda: e.both_run("TS250P002"), timeout=120,
              what="PFU to TS250P002")
     rec = wait_for(lambda: (e.record("a", "TS250P002") or {}).get(
