@@ -250,7 +250,7 @@ static void *stop_later(void *arg)
 	pthread_mutex_lock(&c->lock);
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += c->stop_delay;
-	while (!c->stop_cancel &&
+	while (!c->stop_cancel && !c->stop_now &&
 	       pthread_cond_timedwait(&c->stop_cond, &c->lock, &until) == 0)
 		;
 	cancelled = c->stop_cancel;
@@ -285,6 +285,22 @@ void controller_schedule_stop(struct controller *c, int status,
 	pthread_mutex_unlock(&c->lock);
 	if (!started)
 		daemon_request_stop(c->daemon);
+}
+
+void controller_stop_now(struct controller *c, const char *why)
+{
+	unsigned delay = 0;
+	bool now = false;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->restarting && !c->stop_now) {
+		c->stop_now = now = true;
+		delay = c->stop_delay;
+		pthread_cond_broadcast(&c->stop_cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (now)
+		log_info("stopping now, not after %u s: %s", delay, why);
 }
 
 void controller_join_threads(struct controller *c)

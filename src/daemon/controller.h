@@ -63,6 +63,7 @@ struct controller {
 	unsigned stop_delay;
 	bool stop_thread_running;
 	bool stop_cancel;
+	bool stop_now;			/* the delay's client has gone */
 };
 
 /* controller.c */
@@ -75,6 +76,9 @@ void controller_started(struct controller *c);
 /* Stop after delay seconds with status (restart, or 0 for shutdown). */
 void controller_schedule_stop(struct controller *c, int status,
 			      unsigned delay, const char *why);
+/* A scheduled stop is due at once: the client whose reply its delay left
+ * time for has gone (an FTP session that loaded has ended). */
+void controller_stop_now(struct controller *c, const char *why);
 /* Ends and joins the stop timer: before the daemon is freed. */
 void controller_join_threads(struct controller *c);
 /* Opens/closes listeners to match the protocol settings. */

@@ -161,6 +161,16 @@ static void ftp_done(void *ctx)
 	restart_if_loaded(ctx);
 }
 
+/* The client that loaded has read its reply and gone: its restart need
+ * not wait out the delay. */
+static void ftp_session_end(void *ctx)
+{
+	struct controller *c = ctx;
+
+	if (update_restart_pending(c->update))
+		controller_stop_now(c, "the FTP client that loaded has quit");
+}
+
 const struct ftp_ops controller_ftp_ops = {
 	.authenticate = ftp_authenticate,
 	.login_text = ftp_login_text,
@@ -169,6 +179,7 @@ const struct ftp_ops controller_ftp_ops = {
 	.upload_finish = ftp_finish,
 	.upload_abort = ftp_abort,
 	.upload_done = ftp_done,
+	.session_end = ftp_session_end,
 };
 
 /* SFTP hands only the upload back, so it carries its controller. */

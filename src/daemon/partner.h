@@ -32,6 +32,10 @@
 #define PARTNER_RESULT_TEXT_MAX	4096
 #define PARTNER_REFUSED_EVENT_SECONDS 60	/* one refusal event a minute */
 #define PARTNER_PUSH_SECONDS	900	/* deadline of a whole push */
+/* Seconds from a pushed bundle's activation to the MC restart: the RESULT
+ * frame is written before it, so one second is margin enough (an FTP client
+ * gets CONTROLLER_RESTART_DELAY to read its reply and quit). */
+#define PARTNER_RESTART_DELAY	1
 
 struct controller;
 struct partner;

@@ -385,7 +385,7 @@ static void rx_end(struct partner *p)
 	 * way to restart; the delay lets the RESULT out first. */
 	if (rc == 0 && loaded && update_restart_pending(p->c->update))
 		controller_schedule_stop(p->c, CONTROLLER_EXIT_RESTART,
-					 CONTROLLER_RESTART_DELAY,
+					 PARTNER_RESTART_DELAY,
 					 "a new bundle from the partner was "
 					 "activated");
 	rx_result(p, rc == 0, us.last_return_code,

@@ -136,6 +136,9 @@ struct ftp_ops {
 	void (*upload_abort)(void *ctx, void *job, const char *why);
 	/* After the reply to a successful upload has been sent. */
 	void (*upload_done)(void *ctx);
+	/* Optional: a session that called upload_done has ended with QUIT:
+	 * its client has read all it wanted. */
+	void (*session_end)(void *ctx);
 };
 
 struct ftp_config {
@@ -193,6 +196,7 @@ struct ftp_session {
 	bool port_set;
 	bool epsv_all;
 	bool quit;
+	bool loaded;			/* upload_done was called */
 	int open_code;			/* a multi-line reply already begun */
 	uint8_t *chunk;			/* FTP_CHUNK bytes for uploads */
 };

@@ -181,5 +181,8 @@ void *ftp_session_main(void *arg)
 			s->last_command = ftp_now();
 	}
 	ftp_data_reset(s);
+	/* Only a QUIT says the client has read everything it wanted. */
+	if (s->loaded && s->quit && s->cfg->ops->session_end)
+		s->cfg->ops->session_end(s->cfg->ctx);
 	return NULL;
 }

@@ -329,6 +329,7 @@ void ftp_upload(struct ftp_session *s, bool force)
 		ftp_reply_lines(s, 226, "File Transfer Complete. Starting "
 				"Operation:", report.data,
 				"Operation complete.");
+		s->loaded = true;
 		if (ops->upload_done)
 			ops->upload_done(s->cfg->ctx);
 	} else if (hold.opened) {

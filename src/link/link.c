@@ -602,7 +602,7 @@ int link_send(struct link *l, unsigned type, const void *payload, size_t len,
 	rc = link_conn_send(c, type, payload, len, false, e);
 	pthread_mutex_lock(&l->mu);
 	if (rc < 0) {
-		err_prefix(e, "link: sending %s: ", link_frame_type_name(type));
+		err_prefix(e, "link: sending %s", link_frame_type_name(type));
 		link_conn_drop_locked(c, e->msg);
 	}
 	c->users--;

@@ -18,7 +18,9 @@
 
 #define ENCLOSURE_MODEL		"2324sa"
 #define ENCLOSURE_DEFAULT_DIR	"tandem-enclosure"
-#define ENCLOSURE_RESTART_DELAY	1	/* seconds before a power-on */
+/* Seconds before the power-on after a crash or a power cut; an MC restart
+ * (exit 75) is powered on at once, as the hardware reboots its MC. */
+#define ENCLOSURE_RESTART_DELAY	1
 /* The high-port layout: base + 1000 x controller + port (SFTP + 100). */
 #define ENCLOSURE_HIGH_PORT_BASE 20000
 /* --port-base: the largest base whose B ports stay below 65536. */

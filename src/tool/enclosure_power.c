@@ -253,9 +253,14 @@ static void reap(struct enclosure_run *run, struct enclosure_controller *ctl,
 			       "enclosure up' again powers it on\n", 'A' + i,
 			       why);
 		} else if (!stopping) {
+			bool restart = WIFEXITED(status) &&
+				       WEXITSTATUS(status) ==
+				       ENCLOSURE_EXIT_RESTART;
+
 			printf("controller %c: %s; powering it on\n", 'A' + i,
 			       why);
-			ctl[i].power_on_at = now_s() + ENCLOSURE_RESTART_DELAY;
+			ctl[i].power_on_at = now_s() +
+					     (restart ? 0 : ENCLOSURE_RESTART_DELAY);
 		}
 		fflush(stdout);
 	}
