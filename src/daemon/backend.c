@@ -121,6 +121,7 @@ static int be_versions(void *ctx, char ctl, struct cli_versions *out,
 			      peer_component(&p, "mc"),
 			      peer_component(&p, "ec"),
 			      peer_component(&p, "cpld"));
+		field(out->mc_loader, p.mc_loader);
 		return 0;
 	}
 	if (flash_store_status(c->store, &st, e) < 0)
