@@ -103,10 +103,21 @@ def test_field_failure_then_field_procedure(enclosure, fault, clear):
              what="A on the new bundle")
     wait_for(lambda: count(enc.events("a"), SENDING) >= 1,
              what="the first PFU attempt")
-    serving(enc)                            # during the attempts
-    status = wait_for(lambda: (lambda s: "PFU Status: Halted" in s and s)(
-        fw_status(enc, "a")), timeout=120, what="PFU to halt")
-    serving(enc)                            # after the halt
+    # Both keep serving while PFU tries (between its first attempt and the
+    # halt, a back-off of seconds at least) and after it halts.
+    checks = 0
+
+    def halted():
+        nonlocal checks
+        status = fw_status(enc, "a")
+        if "PFU Status: Halted" in status:
+            return status
+        serving(enc)
+        checks += 1
+        return None
+    status = wait_for(halted, timeout=120, what="PFU to halt")
+    assert checks >= 1
+    serving(enc)
 
     # What the operator sees on A.
     assert field(status, "PFU Attempts") == "%d of %d" % (LIMIT, LIMIT)
@@ -183,22 +194,20 @@ def test_field_failure_then_field_procedure(enclosure, fault, clear):
     wait_for(lambda: enc.pid("b") != b_pid, what="B to restart")
 
     def level():
+        seen = {}
         for on in "ab":
             va, vb = versions(enc, on, "a"), versions(enc, on, "b")
             if not (va.get("Bundle Version") == vb.get("Bundle Version")
                     == NEW):
                 return None
-        return va, vb
-    va, vb = wait_for(level, what="both controllers on %s" % NEW)
-    assert va == vb, (va, vb)
-    assert vb["Management Controller Code Version"] == NEW_MC
-    # The partner's MC loader version travels with its state, as its
-    # other versions do.
-    for on in "ab":
-        assert versions(enc, on, "a")[
-            "Management Controller Loader Code Version"] == versions(
-            enc, on, "b")["Management Controller Loader Code Version"] \
-            != "N/A"
+            seen[on] = va, vb
+        return seen
+    # On either controller, both controllers' versions are equal (the
+    # partner's MC loader version included: it travels with its state).
+    for on, (va, vb) in wait_for(level, what="both on %s" % NEW).items():
+        assert va == vb, (on, va, vb)
+        assert vb["Management Controller Code Version"] == NEW_MC
+        assert vb["Management Controller Loader Code Version"] != "N/A"
 
     # The new MC on B: the console shows its login prompt.
     con = Console(enc.dir, "b")
