@@ -131,7 +131,18 @@ def test_field_failure_then_field_procedure(enclosure, fault, clear):
         and "`rollback firmware`" in ways, ways
     assert field(status, "Partner Outcome").startswith(
         "Partner: Codeload failed: writing mc to bank"), status
-    assert field(enc.cli("a", "show system"), "PFU Status") == "Halted"
+    # `show system` is the enclosure's: both controllers say PFU halted
+    # and the system degraded, each naming where to look.
+    system = enc.cli("a", "show system")
+    assert field(system, "PFU Status") == "Halted", system
+    assert field(system, "Health") == "Degraded", system
+    assert field(system, "Health Reason").startswith(
+        "Partner firmware upgrade halted: %d attempts failed" % LIMIT)
+    system = enc.cli("b", "show system")
+    assert field(system, "PFU Status") == "Halted", system
+    assert field(system, "Health") == "Degraded", system
+    assert field(system, "Health Reason") == "Partner firmware upgrade " \
+        "halted on controller A (show firmware-update-status there).", system
     health = enc.cli("a", "check firmware-upgrade-health")
     assert field(health, "Overall Health") == "Fail", health
     assert field(health, "Reason ID") == "pfu-halted", health
@@ -233,6 +244,9 @@ def test_field_failure_then_field_procedure(enclosure, fault, clear):
         assert count(ev, RECEIVING) == LIMIT, ev
     health = enc.cli("a", "check firmware-upgrade-health")
     assert field(health, "Overall Health") == "Pass", health
+    for ctl in "ab":
+        system = enc.cli(ctl, "show system")
+        assert field(system, "Health") == "OK", system
     assert field(enc.cli("a", "show system"), "PFU Status") == "Complete"
     assert "230 Login successful." not in ftp_login(enc, "b")
     assert tandem("flash", "check", enc.dir / "b").returncode == 0
