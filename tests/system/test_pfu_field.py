@@ -167,7 +167,13 @@ def test_field_failure_then_field_procedure(enclosure, fault, clear):
         == OLD_MC
     st = tandem("enclosure", "status", enc.dir).stdout
     assert "controller B: bundle %s" % OLD in st, st
-    assert "PFU: %s to partner" % NEW in st and "halted, 3 attempts" in st, st
+    assert re.search(r"^controller A: .*\n.*\n  PFU: %s to partner TDB\w+: "
+                     r"halted, 3 attempts; last failure: writing mc" % NEW,
+                     st, re.M), st
+    # B's copy of the record, read as such.
+    assert re.search(r"^controller B: .*\n.*\n  PFU: %s from the partner to "
+                     r"this controller: halted, 3 attempts" % NEW, st,
+                     re.M), st
     assert tandem("flash", "check", enc.dir / "b").returncode == 0
 
     # The operator closes FTP (an enclosure setting: both controllers).
