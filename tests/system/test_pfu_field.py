@@ -123,8 +123,13 @@ def test_field_failure_then_field_procedure(enclosure, fault, clear):
     assert field(status, "PFU Attempts") == "%d of %d" % (LIMIT, LIMIT)
     assert field(status, "PFU Target Bundle") == NEW
     reason = field(status, "PFU Reason")
-    # B's own error, word for word as B logged it.
-    assert "writing mc to bank" in reason and "Input/output error" in reason
+    # B's own error, word for word as B's update engine logged it.
+    own = re.search(r"#B\d+: .* ERROR Firmware update progress: the code "
+                    r"load failed: (.+)\. The firmware was not changed\.$",
+                    enc.events("b"), re.M)
+    assert own and "writing mc to bank" in own.group(1), own
+    assert reason.endswith("while installing on the partner: " +
+                           own.group(1)), (reason, own.group(1))
     ways = field(status, "PFU Ways Out")
     assert ways.startswith("Roll forward:") and "flash it to %s by hand" \
         % NEW in ways and "Or roll back:" in ways \
