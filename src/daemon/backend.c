@@ -121,6 +121,7 @@ static int be_versions(void *ctx, char ctl, struct cli_versions *out,
 			      peer_component(&p, "mc"),
 			      peer_component(&p, "ec"),
 			      peer_component(&p, "cpld"));
+		field(out->mc_loader, p.mc_loader);
 		return 0;
 	}
 	if (flash_store_status(c->store, &st, e) < 0)
@@ -210,6 +211,19 @@ static int be_controller(void *ctx, char ctl, struct cli_controller *out,
 	return 0;
 }
 
+/* The partner's PFU is updating this controller, or halted doing so. */
+static bool partner_pfu_active(const struct peer_view *p)
+{
+	static const char *const quiet[] = { "", "Idle", "Disabled",
+					     "Complete" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(quiet); i++)
+		if (!strcmp(p->pfu_status, quiet[i]))
+			return false;
+	return true;
+}
+
 static int be_system(void *ctx, struct cli_system *out, struct err *e)
 {
 	struct controller *c = ctx;
@@ -261,6 +275,20 @@ static int be_system(void *ctx, struct cli_system *out, struct err *e)
 	field(out->other_mc_status, p.up ? "Operational" : "Not Operational");
 	out->other_mc_status_numeric = p.up ? OTHER_MC_OPERATIONAL : 0;
 	field(out->pfu_status, f.status);
+	/* PFU is the enclosure's: on the controller being updated (its own
+	 * PFU idle), the system shows what the partner's PFU is doing. */
+	if (!f.running && !f.halted && p.up && partner_pfu_active(&p)) {
+		field(out->pfu_status, p.pfu_status);
+		if (!strcmp(p.pfu_status, "Halted") &&
+		    out->health == CLI_HEALTH_OK) {
+			out->health = CLI_HEALTH_DEGRADED;
+			snprintf(out->health_reason,
+				 sizeof(out->health_reason),
+				 "Partner firmware upgrade halted on controller "
+				 "%c (show firmware-update-status there).",
+				 p.id);
+		}
+	}
 	return 0;
 }
 

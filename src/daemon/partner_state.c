@@ -9,6 +9,7 @@
  *   "controller": "A", "serial", "midplane_serial", "address",
  *   "bundle_version", "build_date", "previous_version",
  *   "components": [{"name": "mc", "version": "TSM250R01"}, ...],
+ *   "mc_loader": the running MC's own version (CONTROLLER_VERSION),
  *   "health": "OK" | "Degraded" | "Fault", "health_reason",
  *   "trial": bool, "updating": bool, "update_source", "stage",
  *   "percent": N, "pfu_status", "free_bytes": N,
@@ -68,7 +69,7 @@ json_t *partner_state_build(struct partner *p)
 			st.components[i].name, "version",
 			st.components[i].version));
 	root = json_pack("{s:s#, s:s, s:s, s:s, s:s, s:s, s:s, s:o*, s:s, "
-			 "s:s, s:b, s:b, s:s, s:s, s:i, s:s, s:I, s:I}",
+			 "s:s, s:s, s:b, s:b, s:s, s:s, s:i, s:s, s:I, s:I}",
 			 "controller", &p->id, 1,
 			 "serial", c->serial,
 			 "midplane_serial", c->midplane_serial,
@@ -77,6 +78,7 @@ json_t *partner_state_build(struct partner *p)
 			 "build_date", st.build_date,
 			 "previous_version", st.previous_version,
 			 "components", comps,
+			 "mc_loader", CONTROLLER_VERSION,
 			 "health", health_names[health],
 			 "health_reason", reason,
 			 "trial", (int)st.trial,
@@ -180,6 +182,8 @@ int partner_state_receive(struct partner *p, const uint8_t *payload,
 		if (pc->name[0])
 			v.ncomponents++;
 	}
+	v.mc_loader[0] = '\0';
+	text_field(root, "mc_loader", v.mc_loader, sizeof(v.mc_loader));
 	v.health = PEER_HEALTH_UNKNOWN;
 	health = json_string_value(json_object_get(root, "health"));
 	for (i = 0; health && i < ARRAY_SIZE(health_names); i++)

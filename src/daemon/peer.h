@@ -41,6 +41,7 @@ struct peer_view {
 	char build_date[BUNDLE_BUILD_DATE_MAX];
 	struct peer_component components[BUNDLE_COMPONENTS_MAX];
 	size_t ncomponents;
+	char mc_loader[32];		/* its running MC's own version */
 	char previous_version[BUNDLE_VERSION_MAX];	/* its other bank */
 	enum peer_health health;
 	char health_reason[PEER_TEXT_MAX];

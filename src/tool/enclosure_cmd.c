@@ -260,10 +260,28 @@ static int cmd_down(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-/* One line per record of <ctl>/config/pfu.json, or "PFU: none". */
-static void status_pfu(const char *cdir)
+/* The controller's serial (<ctl>/config/serial), or "" unknown. */
+static void own_serial(const char *cdir, char *out, size_t len)
 {
 	char path[PATH_MAX];
+	struct buf b;
+	struct err e;
+
+	out[0] = '\0';
+	tool_path(path, sizeof(path), "%s/config/serial", cdir);
+	buf_init(&b, 64);
+	if (fs_read_file(path, 64, &b, &e) == 0 && buf_append(&b, "", 1) == 0)
+		snprintf(out, len, "%.*s", (int)strcspn(b.data, "\n"),
+			 b.data);
+	buf_free(&b);
+}
+
+/* One line per record of <ctl>/config/pfu.json, or "PFU: none". Each
+ * controller keeps the partner's records too: a record whose partner is
+ * this controller is the partner's PFU of this one. */
+static void status_pfu(const char *cdir)
+{
+	char path[PATH_MAX], serial[64];
 	json_error_t jerr;
 	json_t *root, *records, *r;
 	size_t i;
@@ -282,6 +300,7 @@ static void status_pfu(const char *cdir)
 	}
 	if (json_array_size(records) == 0)
 		printf("  PFU: none\n");
+	own_serial(cdir, serial, sizeof(serial));
 	json_array_foreach(records, i, r) {
 		const char *target = json_string_value(
 			json_object_get(r, "target"));
@@ -299,8 +318,16 @@ static void status_pfu(const char *cdir)
 				"attempt in flight" :
 			attempts > 0 ? "retrying" : "pending";
 
-		printf("  PFU: %s to partner %s: %s, %lld attempt%s%s%s\n",
-		       target ? target : "?", partner ? partner : "?", state,
+		char who[96];
+
+		if (partner && !strcmp(partner, serial))
+			snprintf(who, sizeof(who), "from the partner to this "
+				 "controller");
+		else
+			snprintf(who, sizeof(who), "to partner %s",
+				 partner ? partner : "?");
+		printf("  PFU: %s %s: %s, %lld attempt%s%s%s\n",
+		       target ? target : "?", who, state,
 		       (long long)attempts, attempts == 1 ? "" : "s",
 		       reason && *reason ? "; last failure: " : "",
 		       reason && *reason ? reason : "");

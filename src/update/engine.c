@@ -191,6 +191,8 @@ static void last_load(struct update_engine *u)
 		snprintf(st->last_source, sizeof(st->last_source), "%s",
 			 source);
 		st->last_finished = (time_t)finished;
+		/* As job_end left it: a finished load's progress is whole. */
+		st->percent = ok ? 100 : 0;
 		u->last_report = strdup(json_string_value(report));
 	} else {
 		log_warn("update: %s is not a code load record; ignored",

@@ -221,6 +221,7 @@ static void test_peer_view_from_state(void **state)
 	assert_string_equal(v.serial, fx.b.serial);
 	assert_string_equal(v.bundle_version, "TS250P001");
 	assert_int_equal(v.ncomponents, 3);	/* bundle.xml, mc, sc */
+	assert_string_equal(v.mc_loader, CONTROLLER_VERSION);
 	assert_int_equal(v.health, PEER_HEALTH_OK);
 	assert_false(v.trial);
 	assert_false(v.updating);

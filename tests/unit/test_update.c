@@ -371,6 +371,8 @@ static void test_last_load_is_kept_across_restarts(void **state)
 	assert_true(st.have_last && st.last_ok);
 	assert_int_equal(st.last_return_code, UPDATE_RC_LOADED);
 	assert_string_equal(st.last_version, "TS250P006");
+	/* Shown with its completion, not as a load at 0%. */
+	assert_int_equal(st.percent, 100);
 	buf_reset(&r);
 	assert_int_equal(update_last_report(again, &r), 0);
 	assert_non_null(strstr(r.data, "Codeload completed successfully.\n"));
