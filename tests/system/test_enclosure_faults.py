@@ -208,6 +208,10 @@ def test_partner_fault_spares_the_operators_load_and_the_new_mc_boots(
 
     con = Console(d, "b")
     con.login()
+    # B's forced load would make it bring A along (PFU): this test is about
+    # B alone.
+    assert "Success" in con.run(
+        "set advanced-settings partner-firmware-upgrade disabled")
     assert "Success" in con.run("set protocols ftp enabled")
     # Limited to FTP loads, the fault fails this one: the engine tells
     # the fault points where each load comes from ...
