@@ -107,6 +107,8 @@ static int port_base_parse(const char *arg, unsigned *out)
 
 static int cmd_up(int argc, char **argv)
 {
+	const char *self;
+	char port[16];
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "faults", required_argument, NULL, 'f' },
@@ -200,8 +202,15 @@ static int cmd_up(int argc, char **argv)
 	printf("Tandem simulated enclosure, model %s, in %s\n\n",
 	       ENCLOSURE_MODEL, run.dir);
 	enclosure_layout_print(&run.layout, run.link, stdout);
-	printf("\nLog in:  ssh manage@%s -p %u   (password !manage)\n"
-	       "Console: tandem enclosure console --dir %s a   (Ctrl-] "
+	/* As the operator invoked us (scripts/enclosure-up: build/...). */
+	self = program_invocation_name;
+	if (run.layout.port[0][SVC_SSH] == 22)
+		snprintf(port, sizeof(port), "%s", "");
+	else
+		snprintf(port, sizeof(port), " -p %u",
+			 run.layout.port[0][SVC_SSH]);
+	printf("\nLog in:  ssh manage@%s%s   (password !manage)\n"
+	       "Console: %s enclosure console --dir %s a   (Ctrl-] "
 	       "detaches)\n"
 	       "The simulator keeps the family's well-known default users "
 	       "(manage/!manage,\nmonitor/!monitor): fine for a demo, never "
@@ -209,7 +218,7 @@ static int cmd_up(int argc, char **argv)
 	       "Newer bundles to load: %s/bundles/%s.bundle (SC), "
 	       "%s/bundles/%s.bundle (MC)\n"
 	       "Controller logs: %s/run/a.log, %s/run/b.log\n\n",
-	       run.layout.address[0], run.layout.port[0][SVC_SSH], run.dir,
+	       run.layout.address[0], port, self, run.dir,
 	       run.dir, enclosure_update.bundle, run.dir,
 	       enclosure_mc_update.bundle, run.dir, run.dir);
 	for (c = 0; c < 2; c++)
