@@ -58,7 +58,14 @@ def enclosure(tmp_path):
                               "--port-base", "40000"],
                              stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: "Both controllers are up" in uplog.read_text())
+        try:
+            wait_for(lambda: "Both controllers are up" in uplog.read_text())
+        except AssertionError:
+            raise AssertionError("enclosure not up; its output:\n%s\n%s" % (
+                uplog.read_text(), "\n".join(
+                    "%s:\n%s" % (f, f.read_text()[-2000:])
+                    for f in sorted((d / "run").glob("*.log"))
+                    if (d / "run").exists())))
         yield d, layout(d), uplog
     finally:
         p.send_signal(signal.SIGINT)
