@@ -68,9 +68,10 @@ static int push_flush(struct push_stream *s, struct err *e)
 		return err_set(e, -ESHUTDOWN, "this controller is stopping");
 	if (push_cut(s))
 		return err_set(e, -ECANCELED, "the partner answered early");
-	rc = link_send(s->p->link, LINK_FRAME_BUNDLE_DATA, s->chunk, s->fill,
-		       e);
+	rc = partner_send(s->p, LINK_FRAME_BUNDLE_DATA, s->chunk, s->fill, e);
 	s->fill = 0;
+	if (rc == 0)
+		partner_fault_data_frame(s->p);
 	return rc;
 }
 
@@ -183,7 +184,7 @@ int partner_push_bundle(struct partner *p, const char *target,
 	}
 	if (rc < 0)
 		goto abort;
-	rc = link_send(p->link, LINK_FRAME_BUNDLE_END, NULL, 0, e);
+	rc = partner_send(p, LINK_FRAME_BUNDLE_END, NULL, 0, e);
 	if (rc < 0)
 		goto out;
 	rc = push_wait(p, s.session, deadline, e);
@@ -466,7 +467,7 @@ void partner_transfer_link_down(struct partner *p, const char *why)
 int partner_send_record(struct partner *p, const char *json, size_t len,
 			struct err *e)
 {
-	return link_send(p->link, LINK_FRAME_PFU_RECORD, json, len, e);
+	return partner_send(p, LINK_FRAME_PFU_RECORD, json, len, e);
 }
 
 void partner_on_record(struct partner *p, partner_record_fn fn, void *ctx)
