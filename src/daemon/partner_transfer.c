@@ -44,6 +44,10 @@ struct push_stream {
 	size_t fill;
 	uint64_t total;
 	bool count_only;
+	/* A send that failed: the export wraps it in its own words
+	 * ("exporting mc: ..."), which would blame this controller's bank. */
+	bool send_failed;
+	struct err send_err;
 };
 
 /* Whether the push must stop: answered early, or another session. */
@@ -93,8 +97,11 @@ static int push_write(void *ctx, const void *data, size_t len, struct err *e)
 		in += n;
 		len -= n;
 		if (s->fill == LINK_BUNDLE_DATA_MAX &&
-		    push_flush(s, e) < 0)
+		    push_flush(s, e) < 0) {
+			s->send_failed = true;
+			s->send_err = *e;
 			return e->code;
+		}
 	}
 	return 0;
 }
@@ -176,6 +183,8 @@ int partner_push_bundle(struct partner *p, const char *target,
 		goto abort;
 	}
 	rc = flash_store_bundle_export(p->c->store, push_write, &s, e);
+	if (rc < 0 && s.send_failed)
+		*e = s.send_err;	/* the link's error, not the export's */
 	if (rc == 0)
 		rc = push_flush(&s, e);
 	if (rc == -ECANCELED) {
