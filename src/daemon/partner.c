@@ -112,16 +112,26 @@ void partner_view_notify(struct partner *p)
 static void on_up(void *ctx, const struct link_hello *peer)
 {
 	struct partner *p = ctx;
+	char was[sizeof(p->view.serial)];
 
 	pthread_mutex_lock(&p->lock);
 	/* P4: the first handler of a connection; later frames wait too. */
 	while (!p->link_ready && !p->closing)
 		pthread_cond_wait(&p->cond, &p->lock);
+	snprintf(was, sizeof(was), "%s", p->view.serial);
 	pthread_mutex_unlock(&p->lock);
 	/* Logged before the view changes, as on_down() does. */
 	partner_event(p, EVENTS_INFORMATIONAL, EVENTS_CODE_PARTNER_LINK,
 		      "Partner controller %c is up (serial %s): the partner "
 		      "link is connected.", peer->controller, peer->serial);
+	/* Whoever holds the enclosure key may take the link; a new serial
+	 * is either a replaced controller or one that should not be there. */
+	if (was[0] && strcmp(was, peer->serial))
+		partner_event(p, EVENTS_WARNING, EVENTS_CODE_PARTNER_LINK,
+			      "Partner controller %c has another serial "
+			      "number than before (%s, was %s): a replaced "
+			      "controller, or another holder of the enclosure "
+			      "key.", peer->controller, peer->serial, was);
 	pthread_mutex_lock(&p->lock);
 	p->up = true;
 	p->session++;

@@ -214,6 +214,13 @@ def test_fake_partner_bundle_signed_by_another_key(procs, enc, tmp_path):
     ev = wait_for(lambda: (lambda t: re.search(
         r"#B\d+: .*Partner firmware update.*does not trust", t) and t)(
         b.events()), what="B's event for the refused bundle")
+    # B says that a controller with another serial took the link, and
+    # again when the real A came back.
+    ev_b = wait_for(lambda: (lambda t: t.count("has another serial") >= 2
+                             and t)(b.events()), what="B's serial warnings")
+    assert re.search(r"WARNING Partner controller A has another serial "
+                     r"number than before \(FAKE0000A, was TDA\w+\)", ev_b), \
+        ev_b
     # Nothing installed: B's flash is as it was.
     assert "Bundle Version: TS250P001" in b.ssh("show versions")
     show = subprocess.run([program("tandem"), "flash", "show",
