@@ -302,7 +302,10 @@ def test_b_killed_repeatedly_then_converges(enclosure):
 
 
 def test_a_killed_mid_attempt(enclosure):
-    e = enclosure("a:link-delay=30")
+    e = enclosure()
+    # Armed in the running controller this time.
+    assert e.fault("a", "link-delay=30").strip() == \
+        "controller A: armed link-delay=30"
     reply = e.load("a", NEW + ".bundle")
     assert "Codeload completed successfully." in reply, reply
     wait_for(lambda: "receiving bundle" in e.event_file("b"), timeout=120,
@@ -311,6 +314,9 @@ def test_a_killed_mid_attempt(enclosure):
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: e.pid("a") != pid and e.running("a"),
              what="A powered on again")
+    # A went mid-transfer: B abandoned that load and changed nothing.
+    wait_for(lambda: "the code load was abandoned: the partner link "
+             "dropped" in e.event_file("b"), what="B's abandoned load")
     e.fault("a", "clear")
     wait_for(lambda: e.bundle("b") == NEW or halted(e), timeout=240,
              what="B updated or a halt")
