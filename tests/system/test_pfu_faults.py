@@ -323,5 +323,8 @@ def test_a_killed_mid_attempt(enclosure):
     assert attempts(e) <= LIMIT
     # The attempt cut by A's restart counts: at least two were made.
     wait_for(lambda: e.bundle("b") == NEW, timeout=120, what="B updated")
+    wait_for(lambda: "complete" in (e.pfu_line("a") or ""), timeout=120,
+             what="PFU complete")
     assert 2 <= attempts(e) <= LIMIT
+    assert "this controller restarted during the attempt" in e.events("a")
     check_end_state(e)
