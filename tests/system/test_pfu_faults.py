@@ -328,3 +328,26 @@ def test_a_killed_mid_attempt(enclosure):
     assert 2 <= attempts(e) <= LIMIT
     assert "this controller restarted during the attempt" in e.events("a")
     check_end_state(e)
+
+
+def test_a_killed_while_b_restarts_on_the_new_bundle(enclosure):
+    e = enclosure()
+    reply = e.load("a", NEW + ".bundle")
+    assert "Codeload completed successfully." in reply, reply
+    # The push is done and B restarts into it; A waits for its return.
+    wait_for(lambda: "PFU state: Sending -> Verifying" in e.event_file("a"),
+             timeout=120, what="A verifying")
+    pid = e.pid("a")
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: e.pid("a") != pid and e.running("a"),
+             what="A powered on again")
+    # B came back on the new bundle: A's restarted PFU finds the pair
+    # matching, whatever it counted for the cut attempt, and pushes no
+    # more.
+    line = wait_for(lambda: (lambda l: "complete" in l and l)(
+        e.pfu_line("a") or ""), timeout=120, what="PFU complete")
+    assert e.bundle("b") == NEW
+    assert 1 <= attempts(e) <= LIMIT, line
+    assert e.events("a").count("PFU sending package to partner") == \
+        attempts(e)
+    check_end_state(e)
