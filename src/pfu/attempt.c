@@ -269,6 +269,9 @@ void pfu_attempt(struct pfu *p, struct pfu_record *r,
 	pfu_emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner Firmware "
 		 "Update progress: PFU send package done, SUCCESS");
 	snprintf(r->where, sizeof(r->where), "waiting for the partner");
+	/* On disk too: an attempt this controller's restart cuts from now
+	 * on failed while waiting, not while sending. */
+	pfu_save_and_mirror(p, r);
 	verify_return(p, r, local, limit);
 }
 

@@ -350,4 +350,7 @@ def test_a_killed_while_b_restarts_on_the_new_bundle(enclosure):
     assert 1 <= attempts(e) <= LIMIT, line
     assert e.events("a").count("PFU sending package to partner") == \
         attempts(e)
+    # The attempt cut by A's restart says where it was.
+    assert "attempt 1 of 3 failed while waiting for the partner: this " \
+        "controller restarted during the attempt" in e.events("a")
     check_end_state(e)
