@@ -53,7 +53,9 @@ class Enclosure:
 
     def cli(self, ctl, *commands):
         """Commands typed on the controller's serial console."""
-        text = "\nmanage\n!manage\n" + "".join(c + "\n" for c in commands)
+        # Logged out at the end: a serial console stays logged in.
+        text = "\nmanage\n!manage\n" + "".join(c + "\n" for c in commands) \
+            + "exit\n"
         r = tandem("enclosure", "console", "--dir", self.d, ctl, input=text)
         assert r.returncode == 0, r.stderr
         return r.stdout
@@ -211,9 +213,11 @@ def test_link_drops_every_transfer_halts_then_rollback(enclosure):
     wait_for(lambda: e.bundle("a") == OLD, what="A's roll-back")
     wait_for(lambda: "Bundle Version: %s" % OLD in
              e.cli("a", "show versions"), what="A back on the old bundle")
-    versions = e.cli("b", "show versions")
-    assert versions.count("Bundle Version: %s" % OLD) >= 2, versions
-    assert NEW not in versions.split("show versions", 1)[1], versions
+    # B shows both controllers on the old bundle once A is back.
+    versions = wait_for(lambda: (lambda t: t.count(
+        "Bundle Version: %s" % OLD) >= 2 and t)(
+        e.cli("b", "show versions")), what="B to show A on the old bundle")
+    assert "Bundle Version: %s" % NEW not in versions, versions
     # PFU no longer tries: A, restarted on the old bundle, reports PFU
     # idle, and no attempt was made after the halt.
     status = wait_for(lambda: (lambda t: re.search(
