@@ -102,8 +102,7 @@ class Enclosure:
     def bundle(self, ctl):
         """The bundle of the controller's active bank, from its flash."""
         r = tandem("flash", "show", self.d / ctl)
-        m = re.search(r"^Bundle Version: (\S+)", r.stdout, re.M) or \
-            re.search(r"active.*?(TS\d+P\d+)", r.stdout, re.S)
+        m = re.search(r"^Bundle Version: (\S+)", r.stdout, re.M)
         return m and m.group(1)
 
     def status(self):
