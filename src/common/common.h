@@ -182,6 +182,17 @@ void log_set_clock(int64_t (*now_ms)(void));
  *   TANDEM_FAULTS="corrupt=sc"          one bit of sc flips after its write
  *   TANDEM_FAULTS="slow-flash=5"        each flash write sleeps 5 ms
  *   TANDEM_FAULTS="enospc=mc"           writes of component mc fail (ENOSPC)
+ *   TANDEM_FAULTS="powercut=9@partner"  the cut comes at the 9th step of loads
+ *                                      the partner pushes (steps elsewhere
+ *                                      are not counted)
+ *   TANDEM_FAULTS="link-drop=3"         in every bundle transfer over the
+ *                                      partner link, the link drops right
+ *                                      after the 3rd BUNDLE_DATA frame this
+ *                                      controller sends or receives (armed on
+ *                                      the sender, the receiver, or both)
+ *   TANDEM_FAULTS="link-delay=200"      each frame tandemd sends to its
+ *                                      partner waits 200 ms first (the link's
+ *                                      own heartbeats do not)
  * Several are joined with commas. Unarmed, every check is a cheap no-op.
  * Arming replaces the whole armed set and restarts the step count; a spec
  * that does not parse disarms everything (fault_spec_check() first keeps
@@ -189,6 +200,7 @@ void log_set_clock(int64_t (*now_ms)(void));
  */
 #define FAULT_POWERCUT_STATUS 86
 #define FAULT_SOURCE_MAX 16	/* a load source's name, with NUL */
+#define FAULT_LINK_DELAY_MAX_MS 60000
 
 int fault_arm(const char *spec, struct err *e);
 /* Parses spec as fault_arm() would, arming nothing. */
@@ -205,6 +217,12 @@ unsigned long fault_steps_taken(void);
 int fault_write_errno(const char *component);
 bool fault_corrupt(const char *component);
 void fault_slow_flash(void);
+/* The partner link's fault points: a bundle transfer begins (sent or
+ * received); a BUNDLE_DATA frame went or came (true: drop the link now);
+ * a frame is about to be sent (sleeps for link-delay). */
+void fault_link_transfer_begin(void);
+bool fault_link_data_frame(void);
+void fault_link_delay(void);
 /*
  * Arms the spec held in path ("" or "clear" disarms everything); a bad
  * spec or an unreadable file changes nothing (-ENOENT when it is absent).

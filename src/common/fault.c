@@ -33,8 +33,11 @@ struct fault_target {
 
 struct fault_set {
 	unsigned long powercut_at;	/* 0 = never */
+	char powercut_source[FAULT_SOURCE_MAX];	/* "" = every step */
 	struct fault_target write_error, enospc, corrupt;
 	unsigned slow_ms;
+	unsigned long link_drop_at;	/* 0 = never */
+	unsigned link_delay_ms;
 	enum powerloss_mode powerloss;	/* what a powercut loses */
 };
 
@@ -50,29 +53,37 @@ static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct fault_set fault;
 static unsigned long fault_steps;
 static bool fault_corrupt_done;
+static unsigned long fault_link_frames;	/* this transfer's BUNDLE_DATA */
 static char fault_source[FAULT_SOURCE_MAX];	/* the running load's */
+
+/* The load source after '@', spelled as fault_sources[] spells it. */
+static int fault_source_parse(char *out, const char *name, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fault_sources); i++)
+		if (!strcasecmp(name, fault_sources[i]))
+			break;
+	if (i == ARRAY_SIZE(fault_sources))
+		return err_set(e, -EINVAL, "fault spec: '@%.20s' is not a "
+			       "load source (partner, ftp, sftp, http)", name);
+	snprintf(out, FAULT_SOURCE_MAX, "%s", fault_sources[i]);
+	return 0;
+}
 
 /* "COMPONENT" or "COMPONENT@SOURCE". */
 static int fault_target_parse(struct fault_target *t, const char *val,
 			      struct err *e)
 {
 	const char *at = strchr(val, '@');
-	size_t n = at ? (size_t)(at - val) : strlen(val), i;
+	size_t n = at ? (size_t)(at - val) : strlen(val);
 
 	if (n == 0 || n >= FAULT_NAME_MAX)
 		return err_set(e, -EINVAL, "fault spec: bad component name");
 	snprintf(t->component, sizeof(t->component), "%.*s", (int)n, val);
 	if (!at)
 		return 0;
-	for (i = 0; i < ARRAY_SIZE(fault_sources); i++)
-		if (!strcasecmp(at + 1, fault_sources[i]))
-			break;
-	if (i == ARRAY_SIZE(fault_sources))
-		return err_set(e, -EINVAL, "fault spec: '@%.20s' is not a "
-			       "load source (partner, ftp, sftp, http)",
-			       at + 1);
-	snprintf(t->source, sizeof(t->source), "%s", fault_sources[i]);
-	return 0;
+	return fault_source_parse(t->source, at + 1, e);
 }
 
 /* Parses spec into out; nothing is armed. "" parses to nothing armed. */
@@ -96,10 +107,29 @@ static int fault_spec_parse(const char *spec, struct fault_set *out,
 				       "fault spec: '%s' lacks '='", item);
 		*val++ = '\0';
 		if (!strcmp(item, "powercut")) {
+			char *at = strchr(val, '@');
+
+			if (at) {
+				*at++ = '\0';
+				if (fault_source_parse(out->powercut_source,
+						       at, e) < 0)
+					return e->code;
+			}
 			if (!u64_parse(val, 1000000000, &n) || n == 0)
 				return err_set(e, -EINVAL,
 					       "fault spec: bad powercut step");
 			out->powercut_at = (unsigned long)n;
+		} else if (!strcmp(item, "link-drop")) {
+			if (!u64_parse(val, 1000000000, &n) || n == 0)
+				return err_set(e, -EINVAL, "fault spec: bad "
+					       "link-drop frame count");
+			out->link_drop_at = (unsigned long)n;
+		} else if (!strcmp(item, "link-delay")) {
+			if (!u64_parse(val, FAULT_LINK_DELAY_MAX_MS, &n))
+				return err_set(e, -EINVAL, "fault spec: bad "
+					       "link-delay ms (0 to %d)",
+					       FAULT_LINK_DELAY_MAX_MS);
+			out->link_delay_ms = (unsigned)n;
 		} else if (!strcmp(item, "write-error")) {
 			if (fault_target_parse(&out->write_error, val, e) < 0)
 				return e->code;
@@ -158,6 +188,7 @@ static int fault_arm_set(const char *spec, bool keep_model, struct err *e)
 	fault = s;
 	fault_steps = 0;
 	fault_corrupt_done = false;
+	fault_link_frames = 0;
 	/* A cut always loses what a power failure would. */
 	mode = s.powercut_at ? s.powerloss : POWERLOSS_OFF;
 	if (!keep_model || mode != fault_powerloss_mode)
@@ -208,6 +239,12 @@ void fault_step(const char *what)
 	if (!atomic_load_explicit(&fault_armed, memory_order_relaxed))
 		return;
 	pthread_mutex_lock(&fault_mu);
+	/* A cut limited to a source counts only that source's loads. */
+	if (fault.powercut_source[0] &&
+	    strcasecmp(fault.powercut_source, fault_source)) {
+		pthread_mutex_unlock(&fault_mu);
+		return;
+	}
 	fault_steps++;
 	if (fault.powercut_at && fault_steps == fault.powercut_at) {
 		/* Still holding the lock: no other step is counted. */
@@ -270,9 +307,17 @@ bool fault_corrupt(const char *component)
 	return hit;
 }
 
-void fault_slow_flash(void)
+static void fault_sleep_ms(unsigned ms)
 {
 	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+void fault_slow_flash(void)
+{
 	unsigned ms;
 
 	if (!atomic_load_explicit(&fault_armed, memory_order_relaxed))
@@ -280,11 +325,43 @@ void fault_slow_flash(void)
 	pthread_mutex_lock(&fault_mu);
 	ms = fault.slow_ms;
 	pthread_mutex_unlock(&fault_mu);
-	if (!ms)
+	if (ms)
+		fault_sleep_ms(ms);
+}
+
+void fault_link_transfer_begin(void)
+{
+	if (!atomic_load_explicit(&fault_armed, memory_order_relaxed))
 		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&fault_mu);
+	fault_link_frames = 0;
+	pthread_mutex_unlock(&fault_mu);
+}
+
+bool fault_link_data_frame(void)
+{
+	bool drop = false;
+
+	if (!atomic_load_explicit(&fault_armed, memory_order_relaxed))
+		return false;
+	pthread_mutex_lock(&fault_mu);
+	fault_link_frames++;
+	drop = fault.link_drop_at && fault_link_frames == fault.link_drop_at;
+	pthread_mutex_unlock(&fault_mu);
+	return drop;
+}
+
+void fault_link_delay(void)
+{
+	unsigned ms;
+
+	if (!atomic_load_explicit(&fault_armed, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&fault_mu);
+	ms = fault.link_delay_ms;
+	pthread_mutex_unlock(&fault_mu);
+	if (ms)
+		fault_sleep_ms(ms);
 }
 
 /* ---- the simulator's faults file ---- */

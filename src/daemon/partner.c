@@ -53,6 +53,29 @@ void partner_event(struct partner *p, int severity, unsigned code,
 	va_end(ap);
 }
 
+int partner_send(struct partner *p, unsigned type, const void *payload,
+		 size_t len, struct err *e)
+{
+	/* The link-delay fault point: a slow midplane, frame by frame. */
+	fault_link_delay();
+	if (type == LINK_FRAME_BUNDLE_BEGIN)
+		fault_link_transfer_begin();
+	return link_send(p->link, type, payload, len, e);
+}
+
+void partner_fault_data_frame(struct partner *p)
+{
+	static const char why[] = "the link-drop fault point cut the link "
+				  "in a bundle transfer";
+
+	/* The link-drop fault point: the link goes as a pulled cable's
+	 * would, right after this frame. */
+	if (!fault_link_data_frame())
+		return;
+	log_warn("partner link: %s", why);
+	partner_link_drop(p, why);
+}
+
 int partner_send_json(struct partner *p, unsigned type, json_t *body,
 		      struct err *e)
 {
@@ -65,7 +88,7 @@ int partner_send_json(struct partner *p, unsigned type, json_t *body,
 	json_decref(body);
 	if (!text)
 		return err_set(e, -ENOMEM, "out of memory");
-	rc = link_send(p->link, type, text, strlen(text), e);
+	rc = partner_send(p, type, text, strlen(text), e);
 	free(text);
 	return rc;
 }
@@ -89,16 +112,26 @@ void partner_view_notify(struct partner *p)
 static void on_up(void *ctx, const struct link_hello *peer)
 {
 	struct partner *p = ctx;
+	char was[sizeof(p->view.serial)];
 
 	pthread_mutex_lock(&p->lock);
 	/* P4: the first handler of a connection; later frames wait too. */
 	while (!p->link_ready && !p->closing)
 		pthread_cond_wait(&p->cond, &p->lock);
+	snprintf(was, sizeof(was), "%s", p->view.serial);
 	pthread_mutex_unlock(&p->lock);
 	/* Logged before the view changes, as on_down() does. */
 	partner_event(p, EVENTS_INFORMATIONAL, EVENTS_CODE_PARTNER_LINK,
 		      "Partner controller %c is up (serial %s): the partner "
 		      "link is connected.", peer->controller, peer->serial);
+	/* Whoever holds the enclosure key may take the link; a new serial
+	 * is either a replaced controller or one that should not be there. */
+	if (was[0] && strcmp(was, peer->serial))
+		partner_event(p, EVENTS_WARNING, EVENTS_CODE_PARTNER_LINK,
+			      "Partner controller %c has another serial "
+			      "number than before (%s, was %s): a replaced "
+			      "controller, or another holder of the enclosure "
+			      "key.", peer->controller, peer->serial, was);
 	pthread_mutex_lock(&p->lock);
 	p->up = true;
 	p->session++;
@@ -186,6 +219,7 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	struct partner *p = ctx;
 	partner_record_fn fn;
 	void *fctx;
+	int rc;
 
 	pthread_mutex_lock(&p->lock);
 	p->view.last_seen = time(NULL);
@@ -198,7 +232,13 @@ static int on_frame(void *ctx, unsigned type, const uint8_t *payload,
 	case LINK_FRAME_EVENT:
 		return partner_mirror_event_receive(p, payload, len, e);
 	case LINK_FRAME_BUNDLE_BEGIN:
+		fault_link_transfer_begin();
+		return partner_transfer_frame(p, type, payload, len, e);
 	case LINK_FRAME_BUNDLE_DATA:
+		rc = partner_transfer_frame(p, type, payload, len, e);
+		if (rc == 0)
+			partner_fault_data_frame(p);
+		return rc;
 	case LINK_FRAME_BUNDLE_END:
 	case LINK_FRAME_BUNDLE_ABORT:
 	case LINK_FRAME_BUNDLE_RESULT:

@@ -76,6 +76,12 @@ void partner_view_changed_locked(struct partner *p);
 void partner_view_notify(struct partner *p);
 void partner_event(struct partner *p, int severity, unsigned code,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Every frame tandemd sends goes through partner_send() (the link-delay
+ * fault point); each BUNDLE_DATA sent or taken calls
+ * partner_fault_data_frame() (the link-drop fault point). */
+int partner_send(struct partner *p, unsigned type, const void *payload,
+		 size_t len, struct err *e);
+void partner_fault_data_frame(struct partner *p);
 int partner_send_json(struct partner *p, unsigned type, json_t *body,
 		      struct err *e);
 

@@ -113,8 +113,8 @@ void partner_state_send(struct partner *p, bool force)
 	same = !force && p->last_state && !strcmp(p->last_state, text);
 	pthread_mutex_unlock(&p->lock);
 	err_clear(&e);
-	if (same || link_send(p->link, LINK_FRAME_STATE, text, strlen(text),
-			      &e) < 0) {
+	if (same || partner_send(p, LINK_FRAME_STATE, text, strlen(text),
+				 &e) < 0) {
 		free(text);
 		return;		/* down: up() sends it again */
 	}

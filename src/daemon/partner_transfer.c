@@ -44,6 +44,10 @@ struct push_stream {
 	size_t fill;
 	uint64_t total;
 	bool count_only;
+	/* A send that failed: the export wraps it in its own words
+	 * ("exporting mc: ..."), which would blame this controller's bank. */
+	bool send_failed;
+	struct err send_err;
 };
 
 /* Whether the push must stop: answered early, or another session. */
@@ -68,9 +72,10 @@ static int push_flush(struct push_stream *s, struct err *e)
 		return err_set(e, -ESHUTDOWN, "this controller is stopping");
 	if (push_cut(s))
 		return err_set(e, -ECANCELED, "the partner answered early");
-	rc = link_send(s->p->link, LINK_FRAME_BUNDLE_DATA, s->chunk, s->fill,
-		       e);
+	rc = partner_send(s->p, LINK_FRAME_BUNDLE_DATA, s->chunk, s->fill, e);
 	s->fill = 0;
+	if (rc == 0)
+		partner_fault_data_frame(s->p);
 	return rc;
 }
 
@@ -92,8 +97,11 @@ static int push_write(void *ctx, const void *data, size_t len, struct err *e)
 		in += n;
 		len -= n;
 		if (s->fill == LINK_BUNDLE_DATA_MAX &&
-		    push_flush(s, e) < 0)
+		    push_flush(s, e) < 0) {
+			s->send_failed = true;
+			s->send_err = *e;
 			return e->code;
+		}
 	}
 	return 0;
 }
@@ -175,6 +183,8 @@ int partner_push_bundle(struct partner *p, const char *target,
 		goto abort;
 	}
 	rc = flash_store_bundle_export(p->c->store, push_write, &s, e);
+	if (rc < 0 && s.send_failed)
+		*e = s.send_err;	/* the link's error, not the export's */
 	if (rc == 0)
 		rc = push_flush(&s, e);
 	if (rc == -ECANCELED) {
@@ -183,7 +193,7 @@ int partner_push_bundle(struct partner *p, const char *target,
 	}
 	if (rc < 0)
 		goto abort;
-	rc = link_send(p->link, LINK_FRAME_BUNDLE_END, NULL, 0, e);
+	rc = partner_send(p, LINK_FRAME_BUNDLE_END, NULL, 0, e);
 	if (rc < 0)
 		goto out;
 	rc = push_wait(p, s.session, deadline, e);
@@ -466,7 +476,7 @@ void partner_transfer_link_down(struct partner *p, const char *why)
 int partner_send_record(struct partner *p, const char *json, size_t len,
 			struct err *e)
 {
-	return link_send(p->link, LINK_FRAME_PFU_RECORD, json, len, e);
+	return partner_send(p, LINK_FRAME_PFU_RECORD, json, len, e);
 }
 
 void partner_on_record(struct partner *p, partner_record_fn fn, void *ctx)

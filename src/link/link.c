@@ -196,8 +196,13 @@ static bool conn_run(struct link *l, struct link_conn *c, bool server)
 			err_set(&r.e, -ECONNRESET, "closed by the partner");
 			break;
 		}
-		if (n < 0)
+		if (n < 0) {
+			/* OpenSSL's words alone ("bad record mac") do not say
+			 * that the link's protection refused a record. */
+			if (r.e.code == -EPROTO)
+				err_prefix(&r.e, "TLS error");
 			break;
+		}
 		/* Any bytes count as life, even part of a long frame on a
 		 * slow link. */
 		pthread_mutex_lock(&l->mu);

@@ -269,6 +269,9 @@ void pfu_attempt(struct pfu *p, struct pfu_record *r,
 	pfu_emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner Firmware "
 		 "Update progress: PFU send package done, SUCCESS");
 	snprintf(r->where, sizeof(r->where), "waiting for the partner");
+	/* On disk too: an attempt this controller's restart cuts from now
+	 * on failed while waiting, not while sending. */
+	pfu_save_and_mirror(p, r);
 	verify_return(p, r, local, limit);
 }
 
@@ -290,7 +293,15 @@ void pfu_partner_matches(struct pfu *p, struct pfu_record *r)
 	if (r->halted || r->attempts) {
 		bool halted = r->halted;
 
-		pfu_record_reset(r);
+		/* A halt cleared by a manual flash starts a new generation;
+		 * otherwise the attempts made (one in flight when this
+		 * controller restarted may have done it) stay on record. */
+		if (halted) {
+			pfu_record_reset(r);
+		} else {
+			r->in_flight = r->paused = false;
+			r->next_attempt = 0;
+		}
 		r->complete = true;
 		pfu_save_and_mirror(p, r);
 		pfu_emit(p, EVENTS_INFORMATIONAL, PFU_EVENT_CODE, "Partner "

@@ -70,7 +70,8 @@ static void up_usage(FILE *f)
 		"instead of\n  the family's ports (21, 22, 23, 1022, link %d).\n"
 		"  SPEC arms fault points in that controller, e.g. "
 		"b:write-error=mc,\n  a:powercut=40, b:corrupt=sc, "
-		"b:write-error=mc@partner (see docs/simulator.md);\n"
+		"b:write-error=mc@partner, b:link-drop=3\n  "
+		"(see docs/simulator.md); "
 		"  'tandem enclosure fault' changes them while up runs.\n",
 		ENCLOSURE_DEFAULT_DIR, ENCLOSURE_LINK_PORT);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -64,6 +65,12 @@ static void test_refusals_change_nothing(void **state)
 		{ "write-error", "lacks '='" },
 		{ "flood=1", "unknown fault 'flood'" },
 		{ "powercut=0", "bad powercut step" },
+		{ "powercut=3@nowhere", "not a load source" },
+		{ "powercut=@partner", "bad powercut step" },
+		{ "link-drop=0", "bad link-drop frame count" },
+		{ "link-drop=x", "bad link-drop frame count" },
+		{ "link-delay=60001", "bad link-delay ms" },
+		{ "link-delay=-1", "bad link-delay ms" },
 	};
 	char dir[] = "/tmp/test_fault.XXXXXX", path[64];
 	struct err e;
@@ -93,6 +100,74 @@ static void test_refusals_change_nothing(void **state)
 	assert_int_equal(fault_write_errno("sc"), 0);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* link-drop counts BUNDLE_DATA frames per transfer; link-delay sleeps. */
+static void test_link_faults(void **state)
+{
+	struct timespec t0, t1;
+	struct err e;
+	int i;
+
+	(void)state;
+	/* Unarmed: no drop, however many frames. */
+	fault_link_transfer_begin();
+	for (i = 0; i < 10; i++)
+		assert_false(fault_link_data_frame());
+	assert_int_equal(fault_arm("link-drop=3", &e), 0);
+	assert_false(fault_link_data_frame());
+	assert_false(fault_link_data_frame());
+	assert_true(fault_link_data_frame());
+	assert_false(fault_link_data_frame());	/* once a transfer */
+	/* A new transfer counts again: every attempt is cut. */
+	fault_link_transfer_begin();
+	assert_false(fault_link_data_frame());
+	assert_false(fault_link_data_frame());
+	assert_true(fault_link_data_frame());
+	/* Just at and just over the delay's limit. */
+	assert_int_equal(fault_spec_check("link-delay=60000", &e), 0);
+	assert_int_equal(fault_spec_check("link-delay=60001", &e), -EINVAL);
+	assert_int_equal(fault_arm("link-delay=30,link-drop=1", &e), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fault_link_delay();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 30);
+	fault_link_transfer_begin();
+	assert_true(fault_link_data_frame());
+	fault_disarm();
+	fault_link_transfer_begin();
+	assert_false(fault_link_data_frame());
+}
+
+/* powercut=N@partner counts only the steps of the partner's loads. */
+static void test_powercut_source(void **state)
+{
+	struct err e;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (fault_arm("powercut=2@partner", &e) < 0)
+			_exit(1);
+		fault_step("outside");
+		fault_load_source("FTP");
+		fault_step("ftp");
+		fault_step("ftp");
+		fault_step("ftp");
+		fault_load_source("partner");
+		fault_step("partner 1");
+		if (fault_steps_taken() != 1)
+			_exit(2);
+		fault_step("partner 2");	/* cuts here */
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), FAULT_POWERCUT_STATUS);
 }
 
 static void test_rearm_replaces(void **state)
@@ -248,6 +323,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_partner_limited),
 		cmocka_unit_test(test_refusals_change_nothing),
+		cmocka_unit_test(test_link_faults),
+		cmocka_unit_test(test_powercut_source),
 		cmocka_unit_test(test_rearm_replaces),
 		cmocka_unit_test(test_rearm_from_file),
 		cmocka_unit_test(test_rearm_while_checking),
