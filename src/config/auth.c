@@ -322,21 +322,25 @@ static int attempt_begin(struct config *cfg, const char *source,
 			 struct attempt *a, struct err *e)
 {
 	unsigned threshold, seconds;
+	struct config_lockout *l;
+	long long wait;
+	bool local;
 	time_t now;
 
 	/* The serial console is not reachable from the network: the global
 	 * limit, which guards against many network sources, leaves it be. */
-	a->local = !source || !*source;
-	a->source = a->local ? "console" : source;
+	local = !source || !*source;
+	a->local = local;
+	a->source = local ? "console" : source;
 	pthread_once(&config_dummy_once, dummy_hash_make);
 	pthread_mutex_lock(&cfg->lock);
 	now = cfg->now();
 	threshold = cfg->values[CONFIG_LOGIN_LOCKOUT_THRESHOLD].u;
 	seconds = cfg->values[CONFIG_LOGIN_LOCKOUT_SECONDS].u;
-	a->l = lockout_find(cfg, a->source);
-	if (a->l && a->l->locked_until) {
-		if (now < a->l->locked_until) {
-			long left = (long)(a->l->locked_until - now);
+	l = lockout_find(cfg, a->source);
+	if (l && l->locked_until) {
+		if (now < l->locked_until) {
+			long left = (long)(l->locked_until - now);
 
 			pthread_mutex_unlock(&cfg->lock);
 			return err_set(e, CONFIG_ERR_LOCKED_OUT,
@@ -345,31 +349,33 @@ static int attempt_begin(struct config *cfg, const char *source,
 				       CONFIG_SOURCE_MAX - 1, a->source, left);
 		}
 		/* The lockout has ended; attempts in flight stay counted. */
-		a->l->locked_until = 0;
-		a->l->failures = 0;
-		a->l->delay_step = 0;
+		l->locked_until = 0;
+		l->failures = 0;
+		l->delay_step = 0;
 	}
-	if (a->l)
-		window_expire(a->l, now, seconds);
-	if (!a->l)
-		a->l = lockout_new(cfg, a->source);
-	if (a->l && a->l->failures + a->l->in_flight >= threshold) {	/* A1 */
+	if (l)
+		window_expire(l, now, seconds);
+	if (!l)
+		l = lockout_new(cfg, a->source);
+	if (l && l->failures + l->in_flight >= threshold) {	/* A1 */
 		pthread_mutex_unlock(&cfg->lock);
 		return err_set(e, CONFIG_ERR_LOCKED_OUT,
 			       "Too many failed logins from %.*s; try again "
 			       "in %u second(s)", CONFIG_SOURCE_MAX - 1,
 			       a->source, seconds);
 	}
-	a->wait = a->local ? 0 : global_take(cfg, now);		/* A3 */
-	if (a->wait < 0) {
+	wait = local ? 0 : global_take(cfg, now);		/* A3 */
+	if (wait < 0) {
 		pthread_mutex_unlock(&cfg->lock);
 		return err_set(e, CONFIG_ERR_LOCKED_OUT,
 			       "Too many failed logins on this controller "
 			       "from many sources; try again in %d second(s)",
 			       CONFIG_LOGIN_WAIT_MAX_SECONDS);
 	}
-	if (a->l)
-		a->l->in_flight++;
+	if (l)
+		l->in_flight++;
+	a->l = l;
+	a->wait = wait;
 	return 0;
 }
 
