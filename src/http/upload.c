@@ -192,13 +192,31 @@ int http_upload_feed(struct http_request *r, const char *data, size_t len,
 	return feed(u, data, len);
 }
 
+/*
+ * The code load's text as the status object's response: its lines joined
+ * by spaces; one too long for the status keeps its end, where the outcome
+ * and RETURN_CODE are (the whole text stays in /firmware/progress).
+ */
 static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *c,
 			     struct http_request *r, unsigned code,
 			     enum cli_response_type type, int return_code,
 			     const char *text)
 {
+	char line[CLI_TEXT_MAX * 2 - 8];
+	size_t n = strlen(text), start = 0, o = 0;
+
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		n--;
+	if (n >= sizeof(line)) {
+		start = n - (sizeof(line) - 5);
+		memcpy(line, "... ", 4);
+		o = 4;
+	}
+	for (size_t i = start; i < n && o + 1 < sizeof(line); i++)
+		line[o++] = text[i] == '\n' ? ' ' : text[i];
+	line[o] = '\0';
 	return http_reply_status(s, c, r, code, type, return_code,
-				 "firmware bundle", text);
+				 "firmware bundle", line);
 }
 
 enum MHD_Result http_upload_finish(struct http_server *s,
