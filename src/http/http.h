@@ -29,6 +29,7 @@
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
+#define HTTP_IDLE_SECONDS_MAX	3600
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */
 #define HTTP_STATIC_PATH_MAX	512	/* a static file's path */
 #define HTTP_BODY_MAX		4096	/* a body that is not an upload */
@@ -176,6 +177,7 @@ struct http_server_config {
 	const char *cert_dir;		/* tls: https.crt and https.key */
 	const char *web_root;		/* NULL: static files answer 404 */
 	struct tcp_admission admission;
+	unsigned idle_seconds;		/* keep-alive; 0: HTTP_IDLE_SECONDS */
 	const struct cli_backend *backend;
 	void *backend_ctx;
 	const struct http_ops *ops;
