@@ -149,6 +149,10 @@ struct http_ops {
 	/* Whether the protocol switch of this listener is on (the session
 	 * starts only then). */
 	bool (*may_serve)(void *ctx, bool tls);
+	/* On every request of a session: the user still exists and has the
+	 * wbi interface; *role is its role now. 0, or negative (the session
+	 * ends). */
+	int (*session_check)(void *ctx, const char *user, enum cli_role *role);
 	/* Firmware upload: as the SFTP seam (src/ssh/shell.h). */
 	void *(*upload_begin)(void *ctx, const char *user, bool force,
 			      struct err *e);

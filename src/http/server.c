@@ -93,6 +93,11 @@ static void serve(void *arg, struct tcp_conn *tcp)
 
 	if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0)
 		return;
+	/* The switch is checked where the session starts: a connection
+	 * accepted as `set protocols` closes the port gets nothing. */
+	if (s->cfg.ops->may_serve &&
+	    !s->cfg.ops->may_serve(s->cfg.ctx, s->cfg.tls))
+		return;
 	hc.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (hc.fd < 0) {
 		log_warn("%s: cannot hand a connection over: %m", s->name);

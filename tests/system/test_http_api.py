@@ -694,3 +694,24 @@ def test_progress_reaches_done(api, bundles):
     code, ctype, body = api.get("/firmware/progress")
     assert code == 401 and json.loads(body)["status"][0]["return-code"] \
         == -10027
+
+
+def test_session_follows_the_user_account(api):
+    """A deleted user's session ends at its next request; a role changed
+    meanwhile holds from the next request."""
+    man = api.login()
+    api.command("create user interfaces wbi password Abc#1234 roles manage "
+                "webuser", man)
+    key = api.login(("webuser", "Abc#1234"), "sha256")
+    assert api.command("set advanced-settings pfu-attempt-limit 4",
+                       key)[1]["response-type"] == "Success"
+    api.command("delete user noprompt webuser", man)
+    code, _, body = api.get("/api/show/system", key=key)
+    assert code == 401 and check_xml(body)[1]["return-code"] == "-10027"
+    # Re-created with the same password: the old key stays ended.
+    api.command("create user interfaces cli password Abc#1234 roles manage "
+                "webuser", man)
+    assert api.get("/api/show/system", key=key)[0] == 401
+    # Without the wbi interface the digest login fails.
+    _, _, body = api.get("/api/login/" + digest("webuser", "Abc#1234"))
+    assert check_xml(body)[1]["response"] == "Authentication Unsuccessful"
