@@ -128,6 +128,8 @@ size_t http_sessions_count(struct http_sessions *t);
 #define HTTP_CERT_FILE		"https.crt"
 #define HTTP_KEY_FILE		"https.key"
 #define HTTP_CERT_DAYS		3650
+/* GnuTLS priorities of the HTTPS listener: TLS 1.2 and 1.3 only. */
+#define HTTP_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /*
  * Makes dir/https.key (EC P-256, mode 0600) and dir/https.crt (self-signed,

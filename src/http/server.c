@@ -325,6 +325,7 @@ static int mhd_start(struct http_server *s, struct err *e)
 		(unsigned)(HTTP_CONNECTIONS_MAX + TCP_LEAVING_MAX),
 		s->cfg.tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
 		s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!s->mhd)
 		return err_set(e, -EIO, "%s: libmicrohttpd did not start",
