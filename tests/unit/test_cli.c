@@ -171,6 +171,19 @@ static const struct golden goldens[] = {
 	  false },
 	{ "error_monitor_rollback", NULL, "rollback firmware",
 	  CLI_ROLE_MONITOR, true },
+	/* Hardware and storage: what Tandem has, and the empty lists. */
+	{ "show_enclosures", NULL, "show enclosures", CLI_ROLE_MONITOR,
+	  false },
+	{ "show_enclosures_pfu_halted", NULL, "show enclosures", M, true,
+	  false, true },
+	{ "show_frus", NULL, "show frus", M, true },
+	{ "show_frus_partner_down", NULL, "show frus", M, true, true, false },
+	{ "show_disks", NULL, "show disks", CLI_ROLE_MONITOR, false },
+	{ "show_controller_statistics", NULL, "show controller-statistics",
+	  M, false },
+	{ "show_sensor_status", NULL, "show sensor-status", M, false },
+	{ "show_volumes", NULL, "show volumes", M, false },
+	{ "error_show_disks_argument", NULL, "show disks 1.1", M, false },
 };
 #undef M
 
