@@ -542,6 +542,7 @@ void cli_cmd_show_redundancy_mode(struct cli_context *c);
 /* cmd_hardware.c */
 void cli_cmd_show_enclosures(struct cli_context *c);
 void cli_cmd_show_frus(struct cli_context *c);
+void cli_cmd_show_controller_date(struct cli_context *c);
 void cli_cmd_show_hardware_list(struct cli_context *c);
 const char *cli_health_recommendation(enum cli_health h);
 /* cmd_firmware.c */

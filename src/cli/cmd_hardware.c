@@ -3,7 +3,8 @@
  * and storage, which monitoring clients poll. Tandem answers with what it
  * really has (the enclosure, its two controller modules) and with the
  * family's empty list where it has no such hardware (disks, fans, pools):
- * never an invented value (docs/compat.md, "Hardware and storage").
+ * never an invented value (docs/compat.md, "Hardware and storage"). Also
+ * the controller's clock, which the same clients compare with their own.
  */
 #include <stdio.h>
 #include <string.h>
@@ -214,4 +215,29 @@ void cli_cmd_show_frus(struct cli_context *c)
 		k.controller_id = controllers[i];
 		fru_object(c, &y, &k);
 	}
+}
+
+/* The controller's clock (controllers keep UTC), as clients read it. */
+void cli_cmd_show_controller_date(struct cli_context *c)
+{
+	struct cli_object *o;
+	char stamp[32];
+	time_t now;
+
+	if (!no_args(c))
+		return;
+	now = c->backend->now(c->backend_ctx);
+	cli_time_format(now, stamp);
+	o = cli_result_object(c->result, "time-settings-table",
+			      "controller-date", "/meta/time-settings-table");
+	if (!o)
+		return;
+	cli_object_add(o, "date-time", "Controller Date", CLI_PROP_STRING, 20,
+		       stamp);
+	cli_object_add_u(o, "date-time-numeric", "Controller Date",
+			 CLI_PROP_UINT32, 20, now < 0 ? 0 : (uint64_t)now);
+	cli_object_add(o, "time-zone-offset", "Time Zone Offset",
+		       CLI_PROP_STRING, 6, "+00:00");
+	if (o->nprops >= 2)
+		o->props[1].console = false;
 }

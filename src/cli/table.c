@@ -79,6 +79,8 @@ const struct cli_command cli_commands[] = {
 	{ "show", "volumes", true, cli_cmd_show_hardware_list,
 	  "show volumes",
 	  "Shows volumes (an empty list: Tandem has no volumes)." },
+	{ "show", "controller-date", true, cli_cmd_show_controller_date,
+	  "show controller-date", "Shows the controller's date and time (UTC)." },
 	{ "show", "enclosures", true, cli_cmd_show_enclosures,
 	  "show enclosures", "Shows the enclosure and its health." },
 	{ "show", "frus", true, cli_cmd_show_frus,

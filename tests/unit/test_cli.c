@@ -183,6 +183,8 @@ static const struct golden goldens[] = {
 	  M, false },
 	{ "show_sensor_status", NULL, "show sensor-status", M, false },
 	{ "show_volumes", NULL, "show volumes", M, false },
+	{ "show_controller_date", NULL, "show controller-date",
+	  CLI_ROLE_MONITOR, false },
 	{ "error_show_disks_argument", NULL, "show disks 1.1", M, false },
 };
 #undef M
