@@ -10,6 +10,7 @@ scripts/install-deps installs them."""
 import json
 import os
 import re
+import signal
 import subprocess
 
 import pytest
@@ -225,3 +226,35 @@ def test_zabbix_wrong_password_is_reported(enc, tmp_path):
                           user=(MONITOR[0], "wrong"))
     assert rc != 0
     assert "Authentication failed" in out + err, out + err
+
+
+def test_clients_see_a_partner_that_stops(enc, tmp_path):
+    """The health the clients report is the enclosure's: with B frozen
+    (its heartbeats stop) A reports B down, and each client says so; when
+    B runs again, all is OK again. Last in this file: it disturbs B."""
+    b = enc.pid("b")
+    os.kill(b, signal.SIGSTOP)
+    try:
+        wait_for(lambda: "Status: Down" in enc.cli("a", "show controllers"),
+                 what="A to see B down")
+        rc, out = centreon(enc, "a", "https", "health", sha256=True)
+        assert rc == 2, out
+        assert out.startswith("CRITICAL: Fru 'LOWER IOM SLOT' status is "
+                              "'Fault'"), out
+        assert "Enclosure 'enclosure_1' status is 'degraded'" in out, out
+        rc, out, err = zabbix(enc, tmp_path, "2040", "a", "https")
+        assert rc == 0, out + err
+        data = json.loads(out)
+        assert data["errors"] == "", data["errors"]
+        assert data["system"][0]["health"] == "Degraded"
+        controllers = {c["durable-id"]: c for c in data["controllers"]}
+        assert controllers["controller_a"]["status"] == "Operational"
+        assert controllers["controller_b"]["status"] == "Down"
+        assert controllers["controller_b"]["health"] != "OK"
+        assert controllers["controller_b"]["health-recommendation"]
+    finally:
+        os.kill(b, signal.SIGCONT)
+    wait_for(lambda: "Other MC Status: Operational" in
+             enc.cli("a", "show system"), what="A to see B again")
+    rc, out = centreon(enc, "a", "https", "health", sha256=True)
+    assert rc == 0 and out.startswith("OK: All 3 components are ok"), out
