@@ -65,11 +65,11 @@ const char *cli_health_recommendation(enum cli_health h)
 }
 
 /*
- * An empty list in the family's form: no data object, an Info line saying
- * so, then Success. The Info line also makes the XML reply carry two
- * OBJECTs, which clients that turn the XML into JSON need in order to see
- * a list (a lone OBJECT becomes an object, not an array); JSON carries the
- * basetype as an empty array.
+ * An empty list (our form; the family's is not known, docs/compat.md): no
+ * data object, an Info line saying so, then Success. The Info line makes
+ * the XML reply carry two OBJECTs, which clients that turn the XML into
+ * JSON need in order to see a list (a lone OBJECT becomes an object, not
+ * an array); JSON carries the basetype as an empty array.
  */
 void cli_cmd_show_hardware_list(struct cli_context *c)
 {
