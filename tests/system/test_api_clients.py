@@ -7,11 +7,13 @@ zabbix_js. Each must report the enclosure's real versions and health with
 no error; where Tandem has no hardware the clients find empty lists
 (docs/compat.md, "Third-party clients tested"). A missing client fails:
 scripts/install-deps installs them."""
+import hashlib
 import json
 import os
 import re
 import signal
 import subprocess
+import urllib.request
 
 import pytest
 import yaml
@@ -226,6 +228,26 @@ def test_zabbix_wrong_password_is_reported(enc, tmp_path):
                           user=(MONITOR[0], "wrong"))
     assert rc != 0
     assert "Authentication failed" in out + err, out + err
+
+
+def test_zabbix_2060_polls_without_logging_out(enc, tmp_path):
+    """The 2060 script never logs out: a poller's sessions pile up. After
+    more such logins than the controller holds sessions
+    (HTTP_SESSIONS_MAX, 64), made as the script makes them, its next poll
+    and another client still succeed."""
+    addr, port = enc.ports[("a", "http")]
+    digest = hashlib.sha256(("%s_%s" % MONITOR).encode()).hexdigest()
+    for _ in range(66):
+        req = urllib.request.Request(
+            "http://%s:%d/api/login/%s" % (addr, port, digest),
+            headers={"datatype": "json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert json.load(r)["status"][0]["response-type"] == "Success"
+    rc, out, err = zabbix(enc, tmp_path, "2060", "a", "http")
+    assert rc == 0, out + err
+    assert json.loads(out)["errors"] == ""
+    rc, out = centreon(enc, "a", "http", "health")
+    assert rc == 0, out
 
 
 def test_clients_see_a_partner_that_stops(enc, tmp_path):
