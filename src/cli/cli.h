@@ -370,6 +370,9 @@ struct cli_result {
 	int return_code;
 	time_t time;
 	const char *request;		/* the command line, sanitised */
+	/* A list command's basetype: JSON carries it as an empty array when
+	 * the list is empty (clients index the key without checking). */
+	const char *list_basetype;
 	bool overflow;			/* too many objects, or no memory */
 };
 
@@ -500,6 +503,7 @@ struct cli_context {
 	enum cli_role role;
 	struct cli_parameters *params;
 	struct cli_result *result;
+	const struct cli_command *command;	/* the table row being run */
 	char **args;			/* words after the command's name */
 	size_t nargs;
 	bool exit;
@@ -538,6 +542,12 @@ void cli_cmd_show_controllers(struct cli_context *c);
 void cli_cmd_show_system(struct cli_context *c);
 void cli_cmd_show_configuration(struct cli_context *c);
 void cli_cmd_show_redundancy_mode(struct cli_context *c);
+/* cmd_hardware.c */
+void cli_cmd_show_enclosures(struct cli_context *c);
+void cli_cmd_show_frus(struct cli_context *c);
+void cli_cmd_show_controller_date(struct cli_context *c);
+void cli_cmd_show_hardware_list(struct cli_context *c);
+const char *cli_health_recommendation(enum cli_health h);
 /* cmd_firmware.c */
 void cli_cmd_check_firmware_upgrade_health(struct cli_context *c);
 void cli_cmd_rollback_firmware(struct cli_context *c);

@@ -176,6 +176,12 @@ static void controller_object(struct cli_context *c,
 		       24, or_na(k->serial_number));
 	cli_object_add(o, "ip-address", "IP Address", CLI_PROP_STRING, 24,
 		       or_na(k->ip_address));
+	/* Real counts: Tandem attaches no disks, pools or disk groups. */
+	cli_object_add_u(o, "disks", "Disks", CLI_PROP_UINT32, 24, 0);
+	cli_object_add_u(o, "number-of-storage-pools", "Virtual Pools",
+			 CLI_PROP_UINT32, 24, 0);
+	cli_object_add_u(o, "virtual-disks", "Disk Groups", CLI_PROP_UINT32,
+			 24, 0);
 	cli_object_add_enum(o, "status", "Status", 10,
 			    (unsigned)k->status < ARRAY_SIZE(status)
 				    ? status[k->status] : "Unknown",
@@ -184,10 +190,15 @@ static void controller_object(struct cli_context *c,
 		       CLI_PROP_STRING, 21, or_na(k->sc_fw));
 	cli_object_add(o, "sc-cpu-type", "Storage Controller CPU Type",
 		       CLI_PROP_STRING, 17, or_na(k->sc_cpu_type));
+	cli_object_add(o, "part-number", "Part Number", CLI_PROP_STRING, 32,
+		       "N/A");
 	cli_object_add_enum(o, "health", "Health", 10, health_name(k->health),
 			    (uint32_t)k->health);
 	cli_object_add(o, "health-reason", "Health Reason", CLI_PROP_STRING,
 		       80, k->health_reason);
+	cli_object_add(o, "health-recommendation", "Health Recommendation",
+		       CLI_PROP_STRING, 900,
+		       cli_health_recommendation(k->health));
 	cli_object_add_enum(o, "position", "Position", 2,
 			    k->position_top ? "Top" : "Bottom",
 			    k->position_top ? 2 : 3);

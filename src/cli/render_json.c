@@ -81,6 +81,10 @@ int cli_render_json(const struct cli_result *r, struct buf *out)
 		rc = add_object(into, &r->objects[i], &made[i]);
 	}
 	free(made);
+	if (rc == 0 && r->list_basetype &&
+	    !json_object_get(root, r->list_basetype) &&
+	    json_object_set_new(root, r->list_basetype, json_array()) < 0)
+		rc = -ENOMEM;
 	for (i = 0; i <= r->ninfos && rc == 0; i++) {
 		const struct cli_message *m = i < r->ninfos ? &r->infos[i]
 							    : &r->status;

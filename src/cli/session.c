@@ -91,8 +91,8 @@ static size_t table_verbs(const char **verbs, size_t max)
 static const struct cli_command *lookup(struct cli_context *c,
 					struct cli_words *w, size_t *used)
 {
-	const char *verbs[32], *objects[32];
-	const struct cli_command *rows[32];
+	const char *verbs[32], *objects[64];
+	const struct cli_command *rows[64];
 	char list[CLI_TEXT_MAX], q[48];
 	size_t nverbs = table_verbs(verbs, ARRAY_SIZE(verbs));
 	size_t i, n = 0;
@@ -167,6 +167,7 @@ static void run_line(struct cli_session *s, struct cli_context *c,
 			  s->user);
 		return;
 	}
+	c->command = cmd;
 	c->args = w->word + used;
 	c->nargs = w->n - used;
 	cmd->run(c);
