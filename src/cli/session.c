@@ -64,6 +64,13 @@ enum cli_role cli_session_role(const struct cli_session *s)
 	return s->role;
 }
 
+void cli_session_set_output(struct cli_session *s,
+			    enum cli_output_mode output)
+{
+	if (output <= CLI_OUTPUT_JSON)
+		s->params.output = output;
+}
+
 /* The distinct verbs of the table, in table order. */
 static size_t table_verbs(const char **verbs, size_t max)
 {
@@ -154,7 +161,7 @@ static void run_line(struct cli_session *s, struct cli_context *c,
 		return;
 	if (s->role == CLI_ROLE_MONITOR && !cmd->monitor_ok) {
 		cli_error(c, CLI_RC_PERMISSION,
-			  "Permission denied: the user '%s' has the monitor role, which may only run show, check, help, exit and set cli-parameters.",
+			  "Permission denied: the user '%s' has the monitor role, which may only run show, check, help, exit, set cli-parameters and set user (its own).",
 			  s->user);
 		return;
 	}
