@@ -64,11 +64,9 @@ enum cli_role cli_session_role(const struct cli_session *s)
 	return s->role;
 }
 
-void cli_session_set_output(struct cli_session *s,
-			    enum cli_output_mode output)
+void cli_session_set_output(struct cli_session *s, enum cli_output_mode mode)
 {
-	if (output <= CLI_OUTPUT_JSON)
-		s->params.output = output;
+	s->params.output = mode;
 }
 
 /* The distinct verbs of the table, in table order. */
