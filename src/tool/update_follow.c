@@ -155,6 +155,20 @@ static json_t *controller_entry(json_t *progress, char id)
 	return NULL;
 }
 
+/* Both controllers confirmed on target: none still on trial (a bundle
+ * on trial may yet be rolled back by its loader). */
+static bool settled(json_t *progress, const char *target)
+{
+	for (char id = 'A'; id <= 'B'; id++) {
+		json_t *c = controller_entry(progress, id);
+
+		if (!c || json_is_true(json_object_get(c, "on-trial")) ||
+		    strcmp(str(c, "bundle-version"), target) != 0)
+			return false;
+	}
+	return true;
+}
+
 /* Phase 2: 1 while it goes on, else an exit code (told). */
 static int judge(struct update_follow *f, json_t *doc, json_t *progress)
 {
@@ -175,12 +189,14 @@ static int judge(struct update_follow *f, json_t *doc, json_t *progress)
 				 f->target);
 		return UPDATE_EXIT_LOAD;
 	}
-	if (mine[0] && !strcmp(theirs, f->target)) {
+	pfu = str(p, "status");
+	if (mine[0] && !strcmp(theirs, f->target) &&
+	    settled(progress, f->target) && strcmp(pfu, "Pending") != 0 &&
+	    strcmp(pfu, "Sending") != 0) {
 		update_show_line(f->show, "done: controllers A and B both run "
 				 "%s", f->target);
 		return UPDATE_EXIT_OK;
 	}
-	pfu = str(p, "status");
 	if (!strcmp(pfu, "Halted")) {
 		update_show_fail(f->show, "PFU halted after %lld "
 				 "attempt(s): controller %c still runs %s: %s",
