@@ -155,6 +155,13 @@ static json_t *controller_entry(json_t *progress, char id)
 	return NULL;
 }
 
+/* Stages whose percent means something. */
+static bool moving(const char *stage)
+{
+	return !strcmp(stage, "receiving") || !strcmp(stage, "verifying") ||
+	       !strcmp(stage, "flashing") || !strcmp(stage, "activating");
+}
+
 /* Both controllers confirmed on target: none still on trial (a bundle
  * on trial may yet be rolled back by its loader). */
 static bool settled(json_t *progress, const char *target)
@@ -222,8 +229,8 @@ static int judge(struct update_follow *f, json_t *doc, json_t *progress)
 		snprintf(stage, sizeof(stage), "PFU %s: controller %c %s",
 			 pfu[0] ? pfu : "-", partner,
 			 pe ? str(pe, "stage") : "");
-	update_show_stage(f->show, stage,
-			  pe && json_is_integer(json_object_get(pe, "percent")) ?
+	update_show_stage(f->show, stage, pe && theirs[0] &&
+			  moving(str(pe, "stage")) ?
 			  (int)json_integer_value(json_object_get(pe,
 							"percent")) : -1);
 	return 1;
@@ -231,13 +238,14 @@ static int judge(struct update_follow *f, json_t *doc, json_t *progress)
 
 int update_follow_run(struct update_follow *f)
 {
-	int rc = f->restarts ? wait_restart(f) : 0;
+	int rc;
 
-	if (rc)
-		return rc;
 	if (f->restarts)
 		update_show_line(f->show, "controller %c: management "
 				 "controller restarting", f->loaded);
+	rc = f->restarts ? wait_restart(f) : 0;
+	if (rc)
+		return rc;
 	rc = relogin(f);
 	if (rc == UPDATE_EXIT_TIMEOUT)
 		goto timeout;

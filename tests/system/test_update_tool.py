@@ -2,11 +2,15 @@
 the controller's own certificate (--cacert): a bundle loaded into A and
 followed through A's MC restart and PFU until B runs it too (exit 0); a
 damaged bundle refused before it is sent and a tampered one refused by the
-controller's verification (5); a PFU that halts because B's flash fails in
-every push (8); a controller that cannot be reached (3) or whose
-certificate is not trusted (3); a wrong password (4). Output is captured
+controller's verification (5); an older bundle without --force (10); A's MC
+killed mid-follow, the update still ending well (0); a PFU that halts
+because B's flash fails in every push (8), then the readiness check that
+refuses the next update (6); a controller that cannot be reached (3) or
+whose certificate is not trusted (3); a wrong password (4). Output is captured
 through a pipe: plain lines, never a carriage return."""
+import os
 import re
+import signal
 import subprocess
 import tarfile
 
@@ -20,9 +24,7 @@ PORT_BASE = 53000
 PASSWORD = "!manage"
 
 
-@pytest.fixture(scope="module")
-def enc(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("update")
+def enclosure(tmp, first, port_base):
     r = tandem("enclosure", "init", tmp / "enc")
     assert r.returncode == 0, r.stderr
     # init names 127.0.0.2/.3 in the HTTPS certificates; on this run's own
@@ -30,7 +32,20 @@ def enc(tmp_path_factory):
     for ctl in "ab":
         for name in ("https.crt", "https.key"):
             (tmp / "enc" / ctl / "config" / name).unlink()
-    e = Enclosure(tmp, own_addresses(200), PORT_BASE)
+    return Enclosure(tmp, own_addresses(first), port_base)
+
+
+@pytest.fixture(scope="module")
+def enc(tmp_path_factory):
+    e = enclosure(tmp_path_factory.mktemp("update"), 200, PORT_BASE)
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """An enclosure of its own, for a test that leaves PFU halted."""
+    e = enclosure(tmp_path, 220, PORT_BASE + 3000)
     yield e
     e.stop()
 
@@ -144,22 +159,68 @@ def test_success_both_controllers_plain_lines(enc):
     assert bundle_of(enc, "b") == "TS250P002"
 
 
-def test_halted_pfu(enc):
+def test_older_bundle_needs_force(enc):
+    r = update(enc, enc.bundle("TS250P001"))
+    assert r.returncode == 10, (r.stdout, r.stderr)
+    assert "--force loads it anyway" in r.stderr
+    assert bundle_of(enc, "a") == "TS250P002"
+
+
+def test_controller_killed_mid_follow(enc):
+    """A's MC is killed while PFU pushes to B (each frame to B delayed, so
+    the push takes a while): the tool finds A unreachable, keeps trying,
+    logs in again once A is back, and PFU's next attempt brings B over."""
+    r = tandem("enclosure", "fault", "--dir", enc.dir, "a", "link-delay=100")
+    assert r.returncode == 0, r.stderr
+    addr, port = enc.ports[("a", "https")]
+    p = subprocess.Popen(
+        [program("tandem"), "update", "--host", "%s:%d" % (addr, port),
+         "--cacert", str(enc.dir / "a" / "config" / "https.crt"),
+         "--timeout", "120", str(enc.bundle("TS250P003"))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"TANDEM_PASSWORD": PASSWORD})
+    seen = []
+    try:
+        for line in p.stdout:
+            seen.append(line)
+            if line.startswith("stage: PFU Sending"):
+                break
+        assert seen and seen[-1].startswith("stage: PFU Sending"), seen
+        pid = int((enc.dir / "run" / "a.pid").read_text())
+        os.kill(pid, signal.SIGKILL)
+        rest, err = p.communicate(timeout=150)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        tandem("enclosure", "fault", "--dir", enc.dir, "a", "clear")
+    out = "".join(seen) + rest
+    assert p.returncode == 0, (out, err)
+    assert "stage: restarting" in rest, out       # A seen going away
+    assert out.endswith("done: controllers A and B both run TS250P003\n")
+    assert bundle_of(enc, "a") == "TS250P003"
+    assert bundle_of(enc, "b") == "TS250P003"
+
+
+def test_halted_pfu_then_readiness_refused(fresh):
     """B's flash fails in every load A pushes to it: PFU halts after its
-    one allowed attempt and the tool says so (8). A runs the bundle."""
+    one allowed attempt and the tool says so (8); A runs the bundle. The
+    next update is refused by the readiness check until that is dealt
+    with (6)."""
+    enc = fresh
     assert "Success" in enc.cli("a", "set advanced-settings "
                                 "pfu-attempt-limit 1 pfu-backoff-seconds 1")
     r = tandem("enclosure", "fault", "--dir", enc.dir, "b",
                "write-error=mc@partner")
     assert r.returncode == 0, r.stderr
-    before_b = bundle_of(enc, "b")
     r = update(enc, enc.bundle("TS250P003"))
     assert r.returncode == 8, (r.stdout, r.stderr)
     assert re.search(r"PFU halted after 1 attempt\(s\): controller B still "
-                     r"runs %s" % before_b, r.stderr), r.stderr
+                     r"runs TS250P001", r.stderr), r.stderr
     assert bundle_of(enc, "a") == "TS250P003"
-    assert bundle_of(enc, "b") == before_b
-    # The controller says the same, and the fault is cleared for good.
+    assert bundle_of(enc, "b") == "TS250P001"
     assert "PFU Status: Halted" in enc.cli("a", "show system")
-    r = tandem("enclosure", "fault", "--dir", enc.dir, "b", "clear")
-    assert r.returncode == 0, r.stderr
+    r = update(enc, enc.bundle("TS250P003"))
+    assert r.returncode == 6, (r.stdout, r.stderr)
+    assert "readiness check refused the update" in r.stderr
+    assert "upload" not in r.stdout               # nothing was sent
