@@ -121,6 +121,10 @@ void update_show_stage(struct update_show *s, const char *stage, int percent)
 
 static void line(struct update_show *s, FILE *to, const char *prefix,
 		 const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static void line(struct update_show *s, FILE *to, const char *prefix,
+		 const char *fmt, va_list ap)
 {
 	if (s->line_open) {
 		fputc('\n', stdout);

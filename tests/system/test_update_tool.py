@@ -157,6 +157,10 @@ def test_success_both_controllers_plain_lines(enc):
     assert lines[-1] == "done: controllers A and B both run TS250P002"
     assert bundle_of(enc, "a") == "TS250P002"
     assert bundle_of(enc, "b") == "TS250P002"
+    # Done means settled: neither on trial, PFU not running, so the next
+    # update may start at once.
+    health = enc.cli("a", "check firmware-upgrade-health")
+    assert "Overall Health: Pass" in health, health
 
 
 def test_older_bundle_needs_force(enc):
