@@ -199,6 +199,7 @@ struct cli_user {
 	char name[CLI_USER_NAME_MAX + 1];
 	enum cli_role role;
 	unsigned interfaces;			/* CLI_INTERFACE_* */
+	unsigned output;	/* enum cli_output_mode its sessions start in */
 };
 
 typedef int (*cli_user_fn)(void *arg, const struct cli_user *user);
@@ -275,6 +276,10 @@ struct cli_backend {
 	int (*user_delete)(void *ctx, const char *name, struct err *e);
 	int (*user_set_password)(void *ctx, const char *name,
 				 const char *password, struct err *e);
+	/* Stores user->output for the user named (the other fields are
+	 * left as they are); NOT_FOUND for no such user. */
+	int (*user_set_output)(void *ctx, const struct cli_user *user,
+			       struct err *e);
 	int (*restart)(void *ctx, enum cli_processor what,
 		       enum cli_target target, struct err *e);
 	int (*shutdown)(void *ctx, enum cli_target target, struct err *e);
@@ -570,6 +575,7 @@ void cli_cmd_show_users(struct cli_context *c);
 void cli_cmd_create_user(struct cli_context *c);
 void cli_cmd_set_password(struct cli_context *c);
 void cli_cmd_delete_user(struct cli_context *c);
+void cli_cmd_set_user(struct cli_context *c);
 /* cmd_control.c */
 void cli_cmd_restart(struct cli_context *c);
 void cli_cmd_shutdown(struct cli_context *c);

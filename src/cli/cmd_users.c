@@ -1,13 +1,19 @@
 /*
- * cmd_users.c: show users, create user, set password, delete user. Names
- * and passwords are checked here against the family's rules before the
- * backend (which hashes and stores them) ever sees them.
+ * cmd_users.c: show users, create user, set password, set user, delete
+ * user. Names and passwords are checked here against the family's rules
+ * before the backend (which hashes and stores them) ever sees them.
  */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cli/cli.h"
+
+/* A user's stored output format, by enum cli_output_mode (the words of
+ * `set cli-parameters`). */
+static const char *const output_names[] = {
+	"console", "api", "api-embed", "json",
+};
 
 /* Family rule: no '"', ',', '<' or '\'; printable ASCII. */
 static bool text_allowed(const char *s, bool allow_space)
@@ -70,6 +76,9 @@ static int user_row(void *arg, const struct cli_user *u)
 		       u->interfaces & CLI_INTERFACE_CLI ? "x" : "");
 	cli_object_add(o, "interface-access-FTP", "FTP", CLI_PROP_STRING, 3,
 		       u->interfaces & CLI_INTERFACE_FTP ? "x" : "");
+	cli_object_add_enum(o, "output-format", "Output Format", 12,
+			    u->output < ARRAY_SIZE(output_names) ?
+			    output_names[u->output] : "console", u->output);
 	return 0;
 }
 
@@ -262,4 +271,97 @@ void cli_cmd_delete_user(struct cli_context *c)
 		return;
 	}
 	cli_success(c, "The user was deleted.");
+}
+
+/* Finds the user named; the walk stops there. */
+struct user_find {
+	const char *name;
+	struct cli_user user;
+	bool found;
+};
+
+static int user_match(void *arg, const struct cli_user *u)
+{
+	struct user_find *f = arg;
+
+	if (strcmp(u->name, f->name) != 0)
+		return 0;
+	f->user = *u;
+	f->found = true;
+	return 1;
+}
+
+/*
+ * set user output-format console|api|api-embed|json <name>: the format the
+ * user's sessions and one-shot SSH commands start in (ours; the name comes
+ * last as in the family's `set user`). A monitor user may change only
+ * their own.
+ */
+void cli_cmd_set_user(struct cli_context *c)
+{
+	static const char *const words[] = { "output-format" };
+	struct user_find f = { 0 };
+	const char *name;
+	struct err e;
+	int output = -1, rc;
+	size_t i;
+
+	if (c->nargs == 0) {
+		cli_error_unexpected(c, NULL,
+				     "output-format console|api|api-embed|json <name>");
+		return;
+	}
+	for (i = 0; i + 1 < c->nargs; i += 2) {
+		if (cli_arg_keyword(c, i, words, ARRAY_SIZE(words),
+				    "a parameter") < 0)
+			return;
+		if (i + 2 >= c->nargs) {
+			cli_error(c, CLI_RC_SYNTAX,
+				  "The command is incomplete: expected the user name last (set user output-format <format> <name>).");
+			return;
+		}
+		output = cli_arg_keyword(c, i + 1, output_names,
+					 ARRAY_SIZE(output_names),
+					 "an output format");
+		if (output < 0)
+			return;
+	}
+	if (i + 1 != c->nargs || output < 0) {
+		cli_error(c, CLI_RC_SYNTAX,
+			  "The command is incomplete: expected output-format <format> and then the user name.");
+		return;
+	}
+	name = c->args[i];
+	if (check_name(c, name) < 0)
+		return;
+	if (c->role != CLI_ROLE_MANAGE && strcmp(name, c->user) != 0) {
+		cli_error(c, CLI_RC_PERMISSION,
+			  "Permission denied: the user '%s' has the monitor role, which may change only its own settings.",
+			  c->user);
+		return;
+	}
+	f.name = name;
+	err_clear(&e);
+	rc = c->backend->users_iterate(c->backend_ctx, user_match, &f, &e);
+	if (rc < 0) {
+		cli_error_backend(c, rc, &e, "The user was not changed");
+		return;
+	}
+	if (!f.found) {
+		cli_error(c, CLI_RC_NOT_FOUND,
+			  "The user was not changed: there is no user '%s'.",
+			  name);
+		return;
+	}
+	f.user.output = (unsigned)output;
+	err_clear(&e);
+	rc = c->backend->user_set_output(c->backend_ctx, &f.user, &e);
+	if (rc < 0) {
+		cli_error_backend(c, rc, &e, "The user was not changed");
+		return;
+	}
+	cli_result_info(c->result,
+			"Parameter 'output-format' of user '%s' was set to '%s'.",
+			name, output_names[output]);
+	cli_success(c, "The settings were changed successfully.");
 }

@@ -163,7 +163,7 @@ static void run_line(struct cli_session *s, struct cli_context *c,
 		return;
 	if (s->role == CLI_ROLE_MONITOR && !cmd->monitor_ok) {
 		cli_error(c, CLI_RC_PERMISSION,
-			  "Permission denied: the user '%s' has the monitor role, which may only run show, check, help, exit and set cli-parameters.",
+			  "Permission denied: the user '%s' has the monitor role, which may only run show, check, help, exit, set cli-parameters and set user (its own).",
 			  s->user);
 		return;
 	}

@@ -131,6 +131,16 @@ enum config_interface {
 
 enum config_temperature { CONFIG_CELSIUS, CONFIG_FAHRENHEIT };
 
+/* The output format a user's CLI sessions and one-shot SSH commands start
+ * in (ours: the family keeps it per session only; docs/compat.md). Same
+ * order as the CLI's output modes. */
+enum config_output {
+	CONFIG_OUTPUT_CONSOLE = 0,
+	CONFIG_OUTPUT_API,
+	CONFIG_OUTPUT_API_EMBED,
+	CONFIG_OUTPUT_JSON,
+};
+
 /* What `show users` prints for each user; the hash never leaves config. */
 struct config_user {
 	char name[CONFIG_USER_NAME_MAX];
@@ -142,6 +152,7 @@ struct config_user {
 	char units[8];			/* "auto", "MB", "GB", "TB" */
 	enum config_temperature temperature;
 	unsigned timeout;		/* CLI idle seconds */
+	enum config_output output;	/* users.json "output-format" */
 };
 
 /*
@@ -216,6 +227,8 @@ int config_user_set_password(struct config *cfg, const char *name,
 			     const char *password, struct err *e);
 int config_user_update(struct config *cfg, const struct config_user *user,
 		       struct err *e);
+int config_user_set_output(struct config *cfg, const char *name,
+			   enum config_output output, struct err *e);
 int config_user_get(struct config *cfg, const char *name,
 		    struct config_user *out);
 size_t config_users_list(struct config *cfg, struct config_user *out,
@@ -230,6 +243,10 @@ int config_interfaces_parse(const char *text, unsigned *ifaces,
 			    struct err *e);
 int config_roles_format(unsigned roles, struct buf *out);
 int config_interfaces_format(unsigned ifaces, struct buf *out);
+/* "console", "api", "api-embed", "json"; parse: 0 or CONFIG_ERR_VALUE. */
+const char *config_output_name(enum config_output output);
+int config_output_parse(const char *text, enum config_output *out,
+			struct err *e);
 
 /* auth.c */
 int config_auth_login(struct config *cfg, const char *user,

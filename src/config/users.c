@@ -41,6 +41,29 @@ static const struct {
 
 static const char *const config_units[] = { "auto", "MB", "GB", "TB" };
 
+/* users.json's "output-format" values, by enum config_output. */
+static const char *const config_outputs[] = {
+	"console", "api", "api-embed", "json",
+};
+
+const char *config_output_name(enum config_output output)
+{
+	return (size_t)output < ARRAY_SIZE(config_outputs) ?
+	       config_outputs[output] : "console";
+}
+
+int config_output_parse(const char *text, enum config_output *out,
+			struct err *e)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(config_outputs); i++)
+		if (!strcmp(text, config_outputs[i])) {
+			*out = (enum config_output)i;
+			return 0;
+		}
+	return err_set(e, CONFIG_ERR_VALUE,
+		       "output format must be console, api, api-embed or json");
+}
+
 int config_user_name_check(const char *name, struct err *e)
 {
 	size_t len = strlen(name);
@@ -101,6 +124,7 @@ void config_user_defaults(struct config_user *u, const char *name,
 	snprintf(u->units, sizeof(u->units), "auto");
 	u->temperature = CONFIG_CELSIUS;
 	u->timeout = 1800;
+	u->output = CONFIG_OUTPUT_CONSOLE;
 }
 
 static int user_check(const struct config_user *u, struct err *e)
@@ -132,6 +156,10 @@ static int user_check(const struct config_user *u, struct err *e)
 	if (u->timeout < 120 || u->timeout > 43200)
 		return err_set(e, CONFIG_ERR_VALUE,
 			       "timeout must be 120 to 43200 seconds");
+	if ((size_t)u->output >= ARRAY_SIZE(config_outputs))
+		return err_set(e, CONFIG_ERR_VALUE,
+			       "output format must be console, api, "
+			       "api-embed or json");
 	if (strnlen(u->locale, sizeof(u->locale)) == 0 ||
 	    strnlen(u->locale, sizeof(u->locale)) == sizeof(u->locale))
 		return err_set(e, CONFIG_ERR_VALUE, "bad locale");
@@ -192,7 +220,7 @@ json_t *config_users_to_json(struct config *cfg)
 		const struct config_user_record *r = &cfg->users[i];
 		json_t *u, *roles = json_array(), *ifaces = json_array();
 
-		u = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:i}",
+		u = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:i, s:s}",
 			      "name", r->pub.name, "hash", r->hash,
 			      "locale", r->pub.locale,
 			      "base", (int)r->pub.base,
@@ -201,7 +229,9 @@ json_t *config_users_to_json(struct config *cfg)
 			      "temperature-scale",
 			      r->pub.temperature == CONFIG_FAHRENHEIT ?
 			      "fahrenheit" : "celsius",
-			      "timeout", (int)r->pub.timeout);
+			      "timeout", (int)r->pub.timeout,
+			      "output-format",
+			      config_output_name(r->pub.output));
 		if (!u || !roles || !ifaces) {
 			json_decref(u);
 			json_decref(roles);
@@ -232,6 +262,7 @@ fail:
 static int user_from_json(json_t *j, struct config_user_record *r)
 {
 	const char *name, *hash, *locale, *units, *temp;
+	const char *output = "console";	/* files from before the field */
 	json_t *roles, *ifaces, *v;
 	int base, precision, timeout;
 	size_t i;
@@ -242,7 +273,9 @@ static int user_from_json(json_t *j, struct config_user_record *r)
 			"base", &base, "precision", &precision,
 			"units", &units, "temperature-scale", &temp,
 			"timeout", &timeout, "roles", &roles,
-			"interfaces", &ifaces) < 0)
+			"interfaces", &ifaces) < 0 ||
+	    json_unpack(j, "{s?:s}", "output-format", &output) < 0 ||
+	    config_output_parse(output, &r->pub.output, NULL) < 0)
 		return -1;
 	if (strlen(name) >= sizeof(r->pub.name) ||
 	    strlen(hash) >= sizeof(r->hash) || hash[0] != '$' ||
@@ -483,6 +516,33 @@ int config_user_update(struct config *cfg, const struct config_user *user,
 		rc = config_users_save(cfg, e);
 		if (rc < 0)
 			r->pub = old;
+	}
+	pthread_mutex_unlock(&cfg->lock);
+	return rc;
+}
+
+/* Only the output format, read and changed under one lock. */
+int config_user_set_output(struct config *cfg, const char *name,
+			   enum config_output output, struct err *e)
+{
+	struct config_user_record *r;
+	enum config_output old;
+	int rc;
+
+	if ((size_t)output >= ARRAY_SIZE(config_outputs))
+		return err_set(e, CONFIG_ERR_VALUE,
+			       "output format must be console, api, "
+			       "api-embed or json");
+	pthread_mutex_lock(&cfg->lock);
+	r = config_user_find(cfg, name);
+	if (!r) {
+		rc = err_set(e, CONFIG_ERR_NO_USER, "no user named '%s'", name);
+	} else {
+		old = r->pub.output;
+		r->pub.output = output;
+		rc = config_users_save(cfg, e);
+		if (rc < 0)
+			r->pub.output = old;	/* C4 */
 	}
 	pthread_mutex_unlock(&cfg->lock);
 	return rc;

@@ -600,6 +600,7 @@ static int be_users(void *ctx, cli_user_fn fn, void *arg, struct err *e)
 				CLI_INTERFACE_WBI : 0) |
 			       ((list[i].interfaces & CONFIG_IFACE_FTP) ?
 				CLI_INTERFACE_FTP : 0);
+		u.output = (unsigned)list[i].output;	/* same order */
 		rc = fn(arg, &u);
 		if (rc)
 			return rc < 0 ? rc : 0;
@@ -656,6 +657,16 @@ static int be_user_password(void *ctx, const char *name,
 {
 	int rc = config_user_set_password(((struct controller *)ctx)->config,
 					  name, password, e);
+
+	return rc < 0 ? config_rc(rc) : 0;
+}
+
+static int be_user_output(void *ctx, const struct cli_user *user,
+			  struct err *e)
+{
+	int rc = config_user_set_output(((struct controller *)ctx)->config,
+					user->name,
+					(enum config_output)user->output, e);
 
 	return rc < 0 ? config_rc(rc) : 0;
 }
@@ -759,6 +770,7 @@ const struct cli_backend controller_cli_backend = {
 	.user_create = be_user_create,
 	.user_delete = be_user_delete,
 	.user_set_password = be_user_password,
+	.user_set_output = be_user_output,
 	.restart = be_restart,
 	.shutdown = be_shutdown,
 	.advanced_settings_list = be_advanced_list,

@@ -44,6 +44,8 @@ static int sh_authenticate(void *ctx, const char *user, const char *password,
 static void *sh_open(void *ctx, const char *user, enum shell_role role,
 		     const char *iface, const char *peer, struct err *e)
 {
+	struct controller *c = ctx;
+	struct config_user u;
 	struct cli_session *s;
 
 	(void)iface;
@@ -53,6 +55,9 @@ static void *sh_open(void *ctx, const char *user, enum shell_role role,
 			    CLI_ROLE_MONITOR);
 	if (!s)
 		err_set(e, -1, "out of memory for a CLI session");
+	/* The user's stored format (the enums share their order). */
+	else if (config_user_get(c->config, user, &u) == 0)
+		cli_session_set_output(s, (enum cli_output_mode)u.output);
 	return s;
 }
 

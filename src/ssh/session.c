@@ -157,6 +157,12 @@ static void command_loop(const struct shell_service *svc, struct shell_io *io,
 		}
 		if (n == SHELL_READ_CLOSED)
 			break;
+		if (io->echo_lines && n >= 0) {
+			buf_append(&out, line, (size_t)n);
+			buf_append(&out, "\n", 1);
+		} else if (io->echo_lines && n == SHELL_READ_TOO_LONG) {
+			buf_append(&out, "\n", 1);
+		}
 		if (n == SHELL_READ_TOO_LONG) {
 			buf_appendf(&out, "Error: The command line is longer "
 				    "than %d characters.\n", SHELL_LINE_MAX);

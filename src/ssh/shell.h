@@ -25,6 +25,7 @@
 #define SHELL_LOGIN_SECONDS	60	/* to finish logging in */
 #define SHELL_IDLE_SECONDS	1800	/* default when ops give none */
 #define SHELL_OUTPUT_MAX	(4u << 20)	/* one command's output */
+#define SHELL_ONESHOT_MAX	32	/* commands in one SSH exec request */
 #define SFTP_IDLE_SECONDS	600	/* no request from an SFTP client */
 #define SFTP_READ_MAX		(64 * 1024)	/* one READ reply */
 #define SFTP_DOCUMENT_MAX	(1u << 20)	/* progress documents */
@@ -195,6 +196,10 @@ struct shell_io {
 	/* The listener's connection, told when the login succeeds; NULL
 	 * on the console. */
 	struct tcp_conn *conn;
+	/* No terminal echoes the input (SSH without a pty): each line read
+	 * is written back after its prompt, so the output reads as a
+	 * terminal shows it, the same as a one-shot command's. */
+	bool echo_lines;
 };
 
 /*
@@ -205,6 +210,31 @@ void shell_session_run(const struct shell_service *svc, struct shell_io *io,
 		       const char *user, enum shell_role role);
 int shell_io_write_str(struct shell_io *io, const char *s);
 unsigned shell_idle_seconds(const struct shell_service *svc);
+
+/* ---- oneshot.c: one command per SSH connection (exec requests) ---- */
+
+/*
+ * Splits an exec request's text at each ';' outside a quoted word (the
+ * lexer's rule: a word that begins with '"' runs to the next '"') into at
+ * most max slices, kept as sent (spaces too; a slice may be blank).
+ * Returns the count, or -1 when there are more than max. Pure.
+ */
+int shell_oneshot_split(const char *text, size_t len, struct slice *out,
+			size_t max);
+/*
+ * Runs the commands of an exec request in session as the family's
+ * one-shot form shows them: for each non-blank one the prompt and the
+ * command as sent, then its output; after the last, the prompt again
+ * (scripts strip the first and the last line). Stops at `exit`. text
+ * is at most SHELL_LINE_MAX bytes. Each command's part is built in out
+ * (a buffer of SHELL_OUTPUT_MAX and more) and handed to write, which
+ * returns negative when the client is gone. Returns the exit status: 0, or 1 when a command failed or there were
+ * more than SHELL_ONESHOT_MAX; -1 when write failed.
+ */
+int shell_oneshot_run(const struct shell_service *svc, void *session,
+		      const char *text, size_t len, struct buf *out,
+		      int (*write)(void *arg, const char *data, size_t len),
+		      void *arg);
 
 /* ---- line_editor.c: an SSH shell's keystrokes to lines ---- */
 

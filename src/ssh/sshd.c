@@ -10,8 +10,11 @@
  * then raw), and output goes straight back as channel data. No pty and no
  * relay thread: one line in, one packet out for most commands.
  *
- * Exit status of an exec request: 0 when the command succeeded, 1 when
- * the CLI reported an error (SHELL_EXEC_FAILED), 255 when it could not run.
+ * An exec request runs in the family's one-shot form (oneshot.c): several
+ * commands separated by ';', each shown after the prompt, the prompt
+ * again at the end. Its exit status: 0 when every command succeeded, 1
+ * when the CLI reported an error (SHELL_EXEC_FAILED), 255 when it could
+ * not run.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -398,44 +401,55 @@ static void send_exit(struct ssh_conn *c, int status)
 			break;
 }
 
+/* A one-shot command's output to the client; for `ssh -t host command`
+ * the client's terminal is raw, so line ends become CR LF. */
+static int exec_write(void *arg, const char *data, size_t len)
+{
+	struct ssh_conn *c = arg;
+	struct buf crlf;
+	int rc;
+
+	if (!c->pty)
+		return conn_write(c, data, len);
+	buf_init(&crlf, 2 * len + 16);
+	rc = text_crlf(data, len, &crlf);
+	if (rc == 0)
+		rc = conn_write(c, crlf.data, crlf.len);
+	buf_free(&crlf);
+	return rc;
+}
+
 static void run_exec(struct ssh_conn *c)
 {
 	const struct shell_service *svc = &c->srv->shell;
 	struct err e = { 0 };
 	struct buf out;
 	void *session;
-	int rc, status;
+	int status;
 
-	buf_init(&out, SHELL_OUTPUT_MAX);
+	/* One command's output and the framing around it. */
+	buf_init(&out, SHELL_OUTPUT_MAX + 2 * SHELL_LINE_MAX + 64);
 	session = svc->ops->session_open(svc->ctx, c->user, c->role, "ssh",
 					 c->peer, &e);
 	if (!session) {
 		buf_appendf(&out, "Error: %s\n", e.msg);
+		exec_write(c, out.data, out.len);
 		status = 255;
 	} else if (c->command_too_long) {
 		buf_appendf(&out, "Error: The command line is longer than %d "
 			    "characters.\n", SHELL_LINE_MAX);
+		exec_write(c, out.data, out.len);
 		status = 1;
 	} else {
-		rc = svc->ops->execute(session, c->command,
-				       strlen(c->command), &out);
-		status = rc == SHELL_EXEC_FAILED ? 1 : 0;
+		status = shell_oneshot_run(svc, session, c->command,
+					   strlen(c->command), &out,
+					   exec_write, c);
 	}
 	if (session)
 		svc->ops->session_close(session);
-	if (out.len && c->pty) {
-		/* `ssh -t host command`: the client's terminal is raw. */
-		struct buf crlf;
-
-		buf_init(&crlf, 2 * (size_t)SHELL_OUTPUT_MAX + 16);
-		text_crlf(out.data, out.len, &crlf);
-		conn_write(c, crlf.data, crlf.len);
-		buf_free(&crlf);
-	} else if (out.len) {
-		conn_write(c, out.data, out.len);
-	}
 	buf_free(&out);
-	send_exit(c, status);
+	if (status >= 0)
+		send_exit(c, status);
 }
 
 /* The shell's side of the command loop: lines from the channel through
@@ -550,11 +564,16 @@ static void run_shell(struct ssh_conn *c)
 	s->io.peer = c->peer;
 	line_editor_init(&s->ed, c->pty);
 	buf_init(&s->out, 2 * (size_t)SHELL_OUTPUT_MAX + 64 * 1024);
-	buf_init(&banner, 64 * 1024);
-	c->srv->shell.ops->banner(c->srv->shell.ctx, &banner);
-	if (banner.len)
-		shell_write(&s->io, banner.data, banner.len);
-	buf_free(&banner);
+	/* Without a terminal a script reads the output: no banner, and each
+	 * line comes back after its prompt, as in the one-shot form. */
+	s->io.echo_lines = !c->pty;
+	if (c->pty) {
+		buf_init(&banner, 64 * 1024);
+		c->srv->shell.ops->banner(c->srv->shell.ctx, &banner);
+		if (banner.len)
+			shell_write(&s->io, banner.data, banner.len);
+		buf_free(&banner);
+	}
 	/* Keystrokes that came with the request (a script's piped commands)
 	 * wait in the channel's buffer: the callback gets them first. */
 	c->input_held = true;

@@ -8,6 +8,7 @@
 
 #include "common/common.h"
 #include "tool/tool.h"
+#include "tool/update.h"
 
 static const struct tool_command tool_commands[] = {
 	{ "bundle", tool_bundle,
@@ -16,6 +17,8 @@ static const struct tool_command tool_commands[] = {
 	  "run a simulated two-controller enclosure: init, up, down, status" },
 	{ "flash", tool_flash,
 	  "install a bundle into a controller's flash store, show it, check it" },
+	{ "update", tool_update,
+	  "load a bundle into a controller over HTTPS and follow it to the end" },
 };
 
 static void tool_help(FILE *out)

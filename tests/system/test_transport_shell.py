@@ -285,23 +285,26 @@ def test_ssh_stock_exec_with_tty(tandemd):
 
 
 def test_ssh_stock_exec_exit_status(tandemd):
+    # The family's one-shot form: the prompt and the command, the reply,
+    # the prompt (tests/system/test_ssh_oneshot.py).
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show", "versions")
     assert r.returncode == 0, r.stderr
     assert LOADER_LINE in r.stdout
     # A Warning is not a failure: the command did what it could.
-    assert r.stdout.rstrip().splitlines()[-1].startswith(PARTNER_WARNING)
+    assert r.stdout.splitlines()[-2].startswith(PARTNER_WARNING)
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "show", "protocols")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.rstrip().splitlines()[-1].startswith(
+    assert r.stdout.splitlines()[-2].startswith(
         "Success: Command completed successfully.")
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols bogus enabled")
     assert r.returncode == 1
-    assert r.stdout.startswith("Error: The parameter 'bogus' was not "
-                               "recognized: expected a protocol"), r.stdout
+    assert r.stdout.startswith("# set protocols bogus enabled\nError: The "
+                               "parameter 'bogus' was not recognized: "
+                               "expected a protocol"), r.stdout
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "no-such-command")
     assert r.returncode == 1
-    assert r.stdout.startswith("Error: The command 'no-such-command' was not "
-                               "recognized"), r.stdout
+    assert r.stdout.startswith("# no-such-command\nError: The command "
+                               "'no-such-command' was not recognized"), r.stdout
     # A failed set changed nothing; a good one exits 0 and takes effect.
     r = ssh_run(tandemd.ports["ssh"], *MANAGE, "set protocols ftp enabled")
     assert r.returncode == 0, r.stdout
@@ -317,14 +320,17 @@ def test_ssh_stock_wrong_password_rejected(tandemd):
 
 
 def test_ssh_stock_piped_shell(tandemd):
-    """`ssh -T` with commands on stdin, as scripts do."""
+    """`ssh -T` with commands on stdin, as scripts do: no banner (it is for
+    a terminal), each line after its prompt as a terminal would show it."""
     r = ssh_run(tandemd.ports["ssh"], *MANAGE,
                 stdin="show versions\nshow protocols\nexit\n")
     assert r.returncode == 0, r.stderr
-    assert "System Name: Uninitialized Name" in r.stdout   # the banner
+    assert "System Name: Uninitialized Name" not in r.stdout
+    assert r.stdout.startswith("# show versions\n")
     assert LOADER_LINE in r.stdout
     assert "Command Line Interface (Telnet): Enabled" in r.stdout
-    assert r.stdout.count("\n# ") == 3          # a prompt before each line
+    assert "\n# show protocols\n" in r.stdout
+    assert r.stdout.endswith("\n# exit\n")
 
 
 def test_ssh_large_piped_input_all_commands_run(tandemd):
@@ -398,7 +404,8 @@ def test_paramiko_shell_monitor_cannot_set(tandemd):
     _, out, _ = c.exec_command("set protocols telnet disabled", timeout=10)
     text = out.read().decode()
     assert out.channel.recv_exit_status() == 1
-    assert text.startswith("Error: Permission denied: the user 'monitor' has "
+    assert text.startswith("# set protocols telnet disabled\nError: "
+                           "Permission denied: the user 'monitor' has "
                            "the monitor role"), text
     c.close()
     c = paramiko_client(tandemd.ports["ssh"], *MONITOR)  # a channel each

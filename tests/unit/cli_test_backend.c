@@ -358,6 +358,19 @@ static int tb_user_password(void *ctx, const char *name,
 	return 0;
 }
 
+static int tb_user_output(void *ctx, const struct cli_user *u,
+			  struct err *e)
+{
+	struct cli_test_backend *b = ctx;
+	int i = user_index(b, u->name);
+
+	if (i < 0)
+		return err_set(e, CLI_BACKEND_NOT_FOUND,
+			       "there is no user '%s'", u->name);
+	b->users[i].output = u->output;
+	return 0;
+}
+
 static int tb_restart(void *ctx, enum cli_processor what,
 		      enum cli_target t, struct err *e)
 {
@@ -467,6 +480,7 @@ const struct cli_backend cli_test_backend_ops = {
 	.user_create = tb_user_create,
 	.user_delete = tb_user_delete,
 	.user_set_password = tb_user_password,
+	.user_set_output = tb_user_output,
 	.restart = tb_restart,
 	.shutdown = tb_shutdown,
 	.advanced_settings_list = tb_advanced_list,

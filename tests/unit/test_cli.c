@@ -687,6 +687,37 @@ static void test_users(void **state)
 	fx_free(f);
 }
 
+/* set user output-format: syntax, roles, and what show users says. */
+static void test_set_user_output_format(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	struct fixture *m = fx_new(CLI_ROLE_MONITOR, true);
+
+	(void)state;
+	assert_non_null(strstr(run(f, "set user output-format json"),
+			       "expected the user name last"));
+	assert_non_null(strstr(run(f, "set user output-format xml monitor"),
+			       "expected an output format (console, api, api-embed or json)"));
+	assert_non_null(strstr(run(f, "set user output-format api nobody"),
+			       "there is no user 'nobody'"));
+	assert_non_null(strstr(run(f, "set user output-format api bad,name"),
+			       "user name is not valid"));
+	assert_int_equal(f->backend.users[1].output, CLI_OUTPUT_CONSOLE);
+	assert_non_null(strstr(run(f, "set user output-f api-e monitor"),
+			       "was set to 'api-embed'"));
+	assert_int_equal(f->backend.users[1].output, CLI_OUTPUT_API_EMBED);
+	assert_non_null(strstr(run(f, "show users"), "api-embed"));
+	/* monitor (its session is "monitor"): its own only. */
+	assert_non_null(strstr(run(m, "set user output-format json manage"),
+			       "Permission denied"));
+	assert_int_equal(m->backend.users[0].output, CLI_OUTPUT_CONSOLE);
+	assert_non_null(strstr(run(m, "set user output-format json monitor"),
+			       "Success"));
+	assert_int_equal(m->backend.users[1].output, CLI_OUTPUT_JSON);
+	fx_free(f);
+	fx_free(m);
+}
+
 static void test_events_filters(void **state)
 {
 	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
@@ -769,6 +800,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_advanced_settings_generic),
 		cmocka_unit_test(test_partner_outcome_from_report),
 		cmocka_unit_test(test_users),
+		cmocka_unit_test(test_set_user_output_format),
 		cmocka_unit_test(test_events_filters),
 		cmocka_unit_test(test_json_parses),
 		cmocka_unit_test(test_output_cap),

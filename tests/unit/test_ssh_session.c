@@ -205,6 +205,114 @@ static void test_idle_and_long_lines(void **state)
 	buf_free(&s.out);
 }
 
+/* ';' splits, except inside a word that begins with '"'. */
+static void test_oneshot_split(void **state)
+{
+	static const char text[] = "set cli-parameters json;  show x;"
+				   "set password password \"a;b\";x\"y;z";
+	struct slice s[8];
+	int n;
+
+	(void)state;
+	n = shell_oneshot_split(text, strlen(text), s, 8);
+	assert_int_equal(n, 5);
+	assert_int_equal(s[0].len, strlen("set cli-parameters json"));
+	assert_memory_equal(s[1].ptr, "  show x", 8);	/* kept as sent */
+	assert_int_equal(s[2].len, strlen("set password password \"a;b\""));
+	assert_memory_equal(s[3].ptr, "x\"y", 3);	/* '"' inside a word */
+	assert_memory_equal(s[4].ptr, "z", 1);
+	assert_int_equal(shell_oneshot_split("", 0, s, 8), 1);
+	assert_int_equal(s[0].len, 0);
+	/* At, and one over, the limit. */
+	assert_int_equal(shell_oneshot_split(";;;;;;;", 7, s, 8), 8);
+	assert_int_equal(shell_oneshot_split(";;;;;;;;", 8, s, 8), -1);
+}
+
+static int collect(void *arg, const char *data, size_t len)
+{
+	struct buf *b = arg;
+
+	return buf_append(b, data, len);
+}
+
+static int fail_failing(void *session, const char *line, size_t len,
+			struct buf *out)
+{
+	if (!strcmp(line, "bad")) {
+		(void)session, (void)len;
+		buf_append_str(out, "Error: bad\n");
+		return SHELL_EXEC_FAILED;
+	}
+	return fake_execute(session, line, len, out);
+}
+
+static void test_oneshot_run(void **state)
+{
+	struct shell_ops ops = fake_ops;
+	struct shell_service svc = { &ops, NULL };
+	struct fake f = { 0 };
+	struct buf out, got;
+	char many[3 * SHELL_ONESHOT_MAX + 4];
+	int rc;
+
+	(void)state;
+	ops.execute = fail_failing;
+	buf_init(&out, 1 << 20);
+	buf_init(&got, 1 << 20);
+	rc = shell_oneshot_run(&svc, &f, "a; b ;; ", 8, &out, collect, &got);
+	assert_int_equal(rc, 0);
+	assert_string_equal(got.data, "# a\nran <a>\n#  b \nran <b>\n# ");
+	buf_reset(&got);
+	/* A failure anywhere fails the request; exit ends it. */
+	rc = shell_oneshot_run(&svc, &f, "bad;a;exit;never", 16, &out, collect,
+			       &got);
+	assert_int_equal(rc, 1);
+	assert_string_equal(got.data, "# bad\nError: bad\n# a\nran <a>\n"
+			    "# exit\n");
+	buf_reset(&got);
+	f.executed = 0;
+	/* "a;a;...;a": SHELL_ONESHOT_MAX commands, then one more. */
+	for (size_t i = 0; i + 1 < sizeof(many); i += 2)
+		memcpy(many + i, "a;", 2);
+	rc = shell_oneshot_run(&svc, &f, many, SHELL_ONESHOT_MAX * 2 - 1,
+			       &out, collect, &got);
+	assert_int_equal(rc, 0);		/* 32 commands: at the limit */
+	assert_int_equal(f.executed, SHELL_ONESHOT_MAX);
+	buf_reset(&got);
+	rc = shell_oneshot_run(&svc, &f, many, SHELL_ONESHOT_MAX * 2 + 1,
+			       &out, collect, &got);
+	assert_int_equal(rc, 1);		/* 33: refused, none run */
+	assert_int_equal(f.executed, SHELL_ONESHOT_MAX);
+	assert_non_null(strstr(got.data, "at most 32 commands"));
+	buf_free(&out);
+	buf_free(&got);
+}
+
+/* No terminal: each line comes back after its prompt. */
+static void test_echo_lines(void **state)
+{
+	static const char *const lines[] = { "show versions", "", NULL };
+	struct shell_service svc = { &fake_ops, NULL };
+	struct script_io s;
+	struct fake f = { 0 };
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	svc.ctx = &f;
+	s.io.read_line = script_read;
+	s.io.write = script_write;
+	s.io.secret = script_secret;
+	s.io.iface = "ssh";
+	s.io.peer = "peer";
+	s.io.echo_lines = true;
+	s.lines = lines;
+	buf_init(&s.out, 1 << 20);
+	shell_session_run(&svc, &s.io, "manage", SHELL_ROLE_MANAGE);
+	assert_string_equal(s.out.data, "# show versions\nran <show versions>\n"
+			    "# \n# ");
+	buf_free(&s.out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +320,9 @@ int main(void)
 		cmocka_unit_test(test_three_wrong_logins_end_the_connection),
 		cmocka_unit_test(test_locked_out_ends_at_once),
 		cmocka_unit_test(test_idle_and_long_lines),
+		cmocka_unit_test(test_oneshot_split),
+		cmocka_unit_test(test_oneshot_run),
+		cmocka_unit_test(test_echo_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
