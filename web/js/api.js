@@ -4,9 +4,11 @@
 //
 // The session key lives in sessionStorage (this tab only, gone when it is
 // closed) and goes out as the `sessionKey` header. The login digest is kept
-// in memory only, and used for one thing: logging in again after an MC
-// restart that this page started itself (a firmware load, a roll-back),
-// since the restarted MC no longer knows the old key.
+// in memory only (never stored), and used for one thing: logging in again
+// after an MC restart that this page started itself (a firmware load, a
+// roll-back), since the restarted MC no longer knows the old key. When the
+// page was reloaded since the login (no digest in memory), the reauth
+// handler asks the operator for the password without leaving the page.
 
 const STORE_KEY = 'tandem.session';
 const EXPIRED = -10027;
@@ -14,6 +16,12 @@ const RESTART_GRACE_MS = 15 * 60 * 1000; // how long after a load we re-login
 
 let memoryLogin = null; // { user, digest }
 let restartExpectedUntil = 0;
+let reauthHandler = null; // () => Promise<boolean>, set by the app
+let reauthPending = null;
+
+export function setReauthHandler(fn) {
+  reauthHandler = fn;
+}
 
 export class ApiError extends Error {
   constructor(message, { code = null, httpStatus = 0, network = false } = {}) {
@@ -93,6 +101,10 @@ export async function login(user, password) {
   await loginWithDigest(user, await sha256Hex(`${user}_${password}`));
 }
 
+export function restartDone() {
+  restartExpectedUntil = 0;
+}
+
 function expire() {
   saveSession(null);
   memoryLogin = null;
@@ -119,14 +131,30 @@ export function expectRestart() {
   restartExpectedUntil = Date.now() + RESTART_GRACE_MS;
 }
 
+export function restartExpected() {
+  return Date.now() <= restartExpectedUntil;
+}
+
+// After an MC restart this page started: a new key, from the remembered
+// digest or from the operator. One attempt at a time for all requests.
 async function relogin() {
-  if (!memoryLogin || Date.now() > restartExpectedUntil) return false;
-  try {
-    await loginWithDigest(memoryLogin.user, memoryLogin.digest);
-    return true;
-  } catch {
-    return false;
+  if (!restartExpected()) return false;
+  if (!reauthPending) {
+    reauthPending = (async () => {
+      if (memoryLogin) {
+        try {
+          await loginWithDigest(memoryLogin.user, memoryLogin.digest);
+          return true;
+        } catch {
+          /* the operator is asked below */
+        }
+      }
+      return reauthHandler ? reauthHandler() : false;
+    })().finally(() => {
+      reauthPending = null;
+    });
   }
+  return reauthPending;
 }
 
 function authHeaders() {

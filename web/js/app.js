@@ -135,6 +135,7 @@ function renderBanners(state) {
     const mine = (state.progress?.controllers || []).find((c) => c.controller === state.rollback.local);
     const back = mine && mine.reachable && (!state.rollback.to || mine['bundle-version'] === state.rollback.to) && !store.isHalted();
     if (back && Date.now() - state.rollback.since > 2000) {
+      api.restartDone();
       items.push(h('div', { class: 'banner banner-ok', role: 'status', 'data-banner': 'rollback-done' },
         h('strong', null, 'Roll-back complete. '), `Controller ${state.rollback.local} runs ${mine['bundle-version']} again.`,
         h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: () => store.setRollback(null) }, 'Dismiss')));
@@ -194,6 +195,47 @@ async function startApp() {
   store.start();
   mountPage();
 }
+
+// The controller this page talks to restarted (a load or a roll-back
+// started here) and no longer knows the key: ask for the password in a
+// dialog, so that the page and the update it follows stay where they are.
+function askToLogInAgain() {
+  return new Promise((resolve) => {
+    const pass = h('input', { id: 'reauth-password', type: 'password', autocomplete: 'current-password', required: true });
+    const msg = h('div', { 'aria-live': 'polite' });
+    const user = api.session()?.user || 'manage';
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'reauth-title', 'data-dialog': 'reauth' },
+      h('form', {
+        method: 'dialog',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          msg.replaceChildren();
+          try {
+            await api.login(user, pass.value);
+            dlg.close('ok');
+          } catch (e) {
+            msg.append(notice('bad', errorText(e)));
+          }
+        },
+      },
+      h('h2', { id: 'reauth-title' }, 'Log in again'),
+      h('p', null, `Controller ${identity.local || ''} restarted and its management services started afresh, so the session ended. `,
+        `Log in as ${user} again to go on following the update.`),
+      h('label', { for: 'reauth-password', class: 'block' }, 'Password'), pass, msg,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn', onclick: () => dlg.close('cancel') }, 'Log out'),
+        h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'reauth' }, 'Log in'))));
+    dlg.addEventListener('close', () => {
+      dlg.remove();
+      resolve(dlg.returnValue === 'ok');
+    });
+    dlg.addEventListener('cancel', (ev) => ev.preventDefault());
+    document.body.append(dlg);
+    dlg.showModal();
+    pass.focus();
+  });
+}
+api.setReauthHandler(askToLogInAgain);
 
 window.addEventListener('hashchange', () => {
   if (frame) mountPage();

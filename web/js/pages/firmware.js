@@ -305,6 +305,7 @@ export function mount(el, { identity, store }) {
       flow.label = warn ? 'Finished, with a warning' : 'Done: both controllers run the new bundle';
     }
     startButton.disabled = !file;
+    api.restartDone();
     refreshVersions(true);
     refreshHistory(true);
   }
