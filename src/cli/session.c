@@ -64,6 +64,11 @@ enum cli_role cli_session_role(const struct cli_session *s)
 	return s->role;
 }
 
+void cli_session_set_output(struct cli_session *s, enum cli_output_mode mode)
+{
+	s->params.output = mode;
+}
+
 /* The distinct verbs of the table, in table order. */
 static size_t table_verbs(const char **verbs, size_t max)
 {

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,40 +306,38 @@ static const char *iface_need(unsigned ifaces)
 }
 
 /*
- * Checks user and password for a login from source (an address as text;
- * NULL means the local console) on a port that may start any of ifaces
- * (CONFIG_IFACE_* bits). On success *roles holds the user's CONFIG_ROLE_*
- * bits. Returns CONFIG_ERR_AUTH for a wrong name or password alike (after
- * the A4 delay), CONFIG_ERR_LOCKED_OUT with the reason and when to try
- * again while source is locked out or A1/A3 refuse the attempt (the
- * password is then not even tried), CONFIG_ERR_INTERFACE when the user
- * may use none of ifaces.
+ * One login attempt's accounting (A1-A4), whatever is checked: a password
+ * against a user's hash, or a digest against every user's verifiers.
  */
-int config_auth_login(struct config *cfg, const char *user,
-		      const char *password, unsigned ifaces,
-		      const char *source, unsigned *roles, struct err *e)
-{
-	char hash[CONFIG_HASH_MAX], shown[CONFIG_USER_NAME_MAX];
-	unsigned user_roles = 0, user_ifaces = 0, threshold, seconds;
-	unsigned delay = 0;
-	struct config_user_record *r;
+struct attempt {
+	const char *source;
+	bool local;
 	struct config_lockout *l;
-	bool known, ok, locked_now = false, local;
 	long long wait;
-	struct err se;
+};
+
+/* Reserves the attempt (A1, A3), or refuses it with the reason; under
+ * cfg->lock, which it leaves held on success. */
+static int attempt_begin(struct config *cfg, const char *source,
+			 struct attempt *a, struct err *e)
+{
+	unsigned threshold, seconds;
+	struct config_lockout *l;
+	long long wait;
+	bool local;
 	time_t now;
 
 	/* The serial console is not reachable from the network: the global
 	 * limit, which guards against many network sources, leaves it be. */
 	local = !source || !*source;
-	if (local)
-		source = "console";
+	a->local = local;
+	a->source = local ? "console" : source;
 	pthread_once(&config_dummy_once, dummy_hash_make);
 	pthread_mutex_lock(&cfg->lock);
 	now = cfg->now();
 	threshold = cfg->values[CONFIG_LOGIN_LOCKOUT_THRESHOLD].u;
 	seconds = cfg->values[CONFIG_LOGIN_LOCKOUT_SECONDS].u;
-	l = lockout_find(cfg, source);
+	l = lockout_find(cfg, a->source);
 	if (l && l->locked_until) {
 		if (now < l->locked_until) {
 			long left = (long)(l->locked_until - now);
@@ -347,7 +346,7 @@ int config_auth_login(struct config *cfg, const char *user,
 			return err_set(e, CONFIG_ERR_LOCKED_OUT,
 				       "Too many failed logins from %.*s; "
 				       "try again in %ld second(s)",
-				       CONFIG_SOURCE_MAX - 1, source, left);
+				       CONFIG_SOURCE_MAX - 1, a->source, left);
 		}
 		/* The lockout has ended; attempts in flight stay counted. */
 		l->locked_until = 0;
@@ -357,13 +356,13 @@ int config_auth_login(struct config *cfg, const char *user,
 	if (l)
 		window_expire(l, now, seconds);
 	if (!l)
-		l = lockout_new(cfg, source);
+		l = lockout_new(cfg, a->source);
 	if (l && l->failures + l->in_flight >= threshold) {	/* A1 */
 		pthread_mutex_unlock(&cfg->lock);
 		return err_set(e, CONFIG_ERR_LOCKED_OUT,
 			       "Too many failed logins from %.*s; try again "
 			       "in %u second(s)", CONFIG_SOURCE_MAX - 1,
-			       source, seconds);
+			       a->source, seconds);
 	}
 	wait = local ? 0 : global_take(cfg, now);		/* A3 */
 	if (wait < 0) {
@@ -375,29 +374,32 @@ int config_auth_login(struct config *cfg, const char *user,
 	}
 	if (l)
 		l->in_flight++;
-	r = config_user_find(cfg, user);
-	known = r != NULL;
-	if (r) {
-		memcpy(hash, r->hash, sizeof(hash));
-		user_roles = r->pub.roles;
-		user_ifaces = r->pub.interfaces;
-	} else {
-		memcpy(hash, config_dummy_hash, sizeof(hash));
-	}
-	pthread_mutex_unlock(&cfg->lock);
+	a->l = l;
+	a->wait = wait;
+	return 0;
+}
 
-	if (wait > 0)
-		cfg->sleep_ms((unsigned)wait);
-	ok = hash[0] && password_matches(password, hash) && known;
-	explicit_bzero(hash, sizeof(hash));
+/* Counts the outcome (A2, A4 and the lockout); user names the account
+ * tried, for the lockout event. Takes and leaves cfg->lock. */
+static int attempt_end(struct config *cfg, struct attempt *a, bool ok,
+		       const char *user, struct err *e)
+{
+	unsigned threshold, seconds, delay = 0;
+	char shown[CONFIG_USER_NAME_MAX];
+	struct config_lockout *l = a->l;
+	bool locked_now = false;
+	struct err se;
+	time_t now;
 
 	pthread_mutex_lock(&cfg->lock);
 	now = cfg->now();
+	threshold = cfg->values[CONFIG_LOGIN_LOCKOUT_THRESHOLD].u;
+	seconds = cfg->values[CONFIG_LOGIN_LOCKOUT_SECONDS].u;
 	/* l is still this source's: A2 keeps an entry in flight. */
 	if (l)
 		l->in_flight--;
 	if (ok) {
-		if (!local)
+		if (!a->local)
 			global_give_back(cfg);
 		if (l) {
 			l->failures = 0;
@@ -418,7 +420,7 @@ int config_auth_login(struct config *cfg, const char *user,
 			err_clear(&se);
 			if (lockouts_save(cfg, &se) < 0)
 				log_error("login lockout of %s not saved: %s",
-					  source, se.msg);
+					  a->source, se.msg);
 		}
 	} else {
 		delay = cfg->values[CONFIG_LOGIN_FAILURE_DELAY_MS].u;
@@ -427,26 +429,192 @@ int config_auth_login(struct config *cfg, const char *user,
 
 	if (locked_now) {
 		/* Only a well-formed name goes into the log, never raw input. */
-		if (config_user_name_check(user, NULL) == 0)
+		if (!user)
+			snprintf(shown, sizeof(shown), "(by digest)");
+		else if (config_user_name_check(user, NULL) == 0)
 			snprintf(shown, sizeof(shown), "%s", user);
 		else
 			snprintf(shown, sizeof(shown), "(invalid name)");
 		config_event(cfg, EVENTS_WARNING, EVENTS_CODE_LOGIN_LOCKOUT,
 			     "Login lockout: %u failed logins from %s (last as "
 			     "user '%s'); logins from there are refused for %u "
-			     "second(s).", threshold, source, shown, seconds);
+			     "second(s).", threshold, a->source, shown,
+			     seconds);
 	}
 	if (!ok) {
 		if (delay)
 			cfg->sleep_ms(delay);			/* A4 */
 		return err_set(e, CONFIG_ERR_AUTH, "Authentication Unsuccessful");
 	}
+	return 0;
+}
+
+/*
+ * Checks user and password for a login from source (an address as text;
+ * NULL means the local console) on a port that may start any of ifaces
+ * (CONFIG_IFACE_* bits). On success *roles holds the user's CONFIG_ROLE_*
+ * bits. Returns CONFIG_ERR_AUTH for a wrong name or password alike (after
+ * the A4 delay), CONFIG_ERR_LOCKED_OUT with the reason and when to try
+ * again while source is locked out or A1/A3 refuse the attempt (the
+ * password is then not even tried), CONFIG_ERR_INTERFACE when the user
+ * may use none of ifaces.
+ */
+int config_auth_login(struct config *cfg, const char *user,
+		      const char *password, unsigned ifaces,
+		      const char *source, unsigned *roles, struct err *e)
+{
+	char hash[CONFIG_HASH_MAX];
+	unsigned user_roles = 0, user_ifaces = 0;
+	struct config_user_record *r;
+	struct attempt a;
+	bool known, ok;
+	int rc;
+
+	rc = attempt_begin(cfg, source, &a, e);
+	if (rc < 0)
+		return rc;
+	r = config_user_find(cfg, user);
+	known = r != NULL;
+	if (r) {
+		memcpy(hash, r->hash, sizeof(hash));
+		user_roles = r->pub.roles;
+		user_ifaces = r->pub.interfaces;
+	} else {
+		memcpy(hash, config_dummy_hash, sizeof(hash));
+	}
+	pthread_mutex_unlock(&cfg->lock);
+
+	if (a.wait > 0)
+		cfg->sleep_ms((unsigned)a.wait);
+	ok = hash[0] && password_matches(password, hash) && known;
+	explicit_bzero(hash, sizeof(hash));
+
+	rc = attempt_end(cfg, &a, ok, user, e);
+	if (rc < 0)
+		return rc;
 	if (!(user_ifaces & ifaces))
 		return err_set(e, CONFIG_ERR_INTERFACE,
 			       "user '%s' may not log in on this interface: "
 			       "%s", user, iface_need(ifaces));
 	*roles = user_roles;
 	return 0;
+}
+
+/* The hex MD5 or SHA-256 (by length) of "user_password". */
+static int digest_hex(const char *user, const char *password, bool sha256,
+		      char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char text[CONFIG_USER_NAME_MAX + CONFIG_PASSWORD_MAX + 2];
+	int n;
+
+	n = snprintf(text, sizeof(text), "%s_%s", user, password);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    !EVP_Digest(text, (size_t)n, md, &mdlen,
+			sha256 ? EVP_sha256() : EVP_md5(), NULL) ||
+	    outlen < 2 * (size_t)mdlen + 1) {
+		explicit_bzero(text, sizeof(text));
+		return -1;
+	}
+	hex_encode(md, mdlen, out);
+	explicit_bzero(text, sizeof(text));
+	explicit_bzero(md, sizeof(md));
+	return 0;
+}
+
+/*
+ * The verifiers of the HTTP API's digest login: yescrypt hashes of the
+ * hex MD5 and hex SHA-256 of "user_password" (MSA-REFERENCE.md, "HTTP
+ * API"), so that no password equivalent is kept in the clear.
+ */
+int config_digest_hashes(const char *user, const char *password,
+			 char md5[CONFIG_HASH_MAX],
+			 char sha256[CONFIG_HASH_MAX], struct err *e)
+{
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	int rc;
+
+	if (digest_hex(user, password, false, hex, sizeof(hex)) < 0)
+		return err_set(e, CONFIG_ERR_HASH, "cannot digest the password");
+	rc = config_password_hash(hex, md5, CONFIG_HASH_MAX, e);
+	if (rc == 0 && digest_hex(user, password, true, hex, sizeof(hex)) < 0)
+		rc = err_set(e, CONFIG_ERR_HASH, "cannot digest the password");
+	if (rc == 0)
+		rc = config_password_hash(hex, sha256, CONFIG_HASH_MAX, e);
+	explicit_bzero(hex, sizeof(hex));
+	return rc;
+}
+
+/*
+ * A login by digest (the HTTP API's /api/login/<digest>): digest is the
+ * lower-case hex MD5 (32) or SHA-256 (64) of "user_password"; every user
+ * with a verifier of that kind is tried (no user name is sent). One
+ * attempt for the lockout rules, as config_auth_login. On success the
+ * user's name goes to user (CONFIG_USER_NAME_MAX) and roles to *roles.
+ * A user whose password was set before verifiers existed has none and
+ * cannot log in so until the password is set again.
+ */
+int config_auth_login_digest(struct config *cfg, const char *digest,
+			     unsigned ifaces, const char *source,
+			     char *user, unsigned *roles, struct err *e)
+{
+	struct {
+		char name[CONFIG_USER_NAME_MAX];
+		char hash[CONFIG_HASH_MAX];
+		unsigned roles, ifaces;
+	} *tries;
+	size_t n = 0, hit = SIZE_MAX, len = strlen(digest);
+	bool sha256 = len == 64;
+	struct attempt a;
+	int rc;
+
+	if (len != 32 && len != 64)
+		return err_set(e, CONFIG_ERR_AUTH, "Authentication Unsuccessful");
+	tries = calloc(CONFIG_USERS_MAX, sizeof(*tries));
+	if (!tries)
+		return err_set(e, CONFIG_ERR_NOMEM, "out of memory");
+	rc = attempt_begin(cfg, source, &a, e);
+	if (rc < 0) {
+		free(tries);
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->nusers; i++) {
+		const struct config_user_record *r = &cfg->users[i];
+		const char *h = sha256 ? r->sha256_hash : r->md5_hash;
+
+		if (!h[0])
+			continue;
+		snprintf(tries[n].name, sizeof(tries[n].name), "%s",
+			 r->pub.name);
+		memcpy(tries[n].hash, h, CONFIG_HASH_MAX);
+		tries[n].roles = r->pub.roles;
+		tries[n].ifaces = r->pub.interfaces;
+		n++;
+	}
+	pthread_mutex_unlock(&cfg->lock);
+
+	if (a.wait > 0)
+		cfg->sleep_ms((unsigned)a.wait);
+	if (n == 0)	/* as long as one real check */
+		password_matches(digest, config_dummy_hash);
+	/* Every verifier is tried, so the time does not say which matched. */
+	for (size_t i = 0; i < n; i++)
+		if (password_matches(digest, tries[i].hash) && hit == SIZE_MAX)
+			hit = i;
+	rc = attempt_end(cfg, &a, hit != SIZE_MAX,
+			 hit != SIZE_MAX ? tries[hit].name : NULL, e);
+	if (rc == 0 && !(tries[hit].ifaces & ifaces))
+		rc = err_set(e, CONFIG_ERR_INTERFACE,
+			     "user '%s' may not log in on this interface: "
+			     "%s", tries[hit].name, iface_need(ifaces));
+	if (rc == 0) {
+		snprintf(user, CONFIG_USER_NAME_MAX, "%s", tries[hit].name);
+		*roles = tries[hit].roles;
+	}
+	explicit_bzero(tries, CONFIG_USERS_MAX * sizeof(*tries));
+	free(tries);
+	return rc;
 }
 
 /*

@@ -237,6 +237,12 @@ int config_auth_login(struct config *cfg, const char *user,
 		      const char *source, unsigned *roles, struct err *e);
 int config_auth_may_use(struct config *cfg, const char *user,
 			unsigned iface, struct err *e);
+int config_auth_login_digest(struct config *cfg, const char *digest,
+			     unsigned ifaces, const char *source,
+			     char *user, unsigned *roles, struct err *e);
+int config_digest_hashes(const char *user, const char *password,
+			 char md5[CONFIG_HASH_MAX],
+			 char sha256[CONFIG_HASH_MAX], struct err *e);
 void config_auth_set_clock(struct config *cfg, time_t (*now)(void));
 void config_auth_set_sleep(struct config *cfg, void (*sleep_ms)(unsigned));
 

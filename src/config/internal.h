@@ -25,6 +25,10 @@ struct config_value {
 struct config_user_record {
 	struct config_user pub;
 	char hash[CONFIG_HASH_MAX];
+	/* The HTTP API's digest verifiers (auth.c); "" for a user whose
+	 * password was set before they existed. */
+	char md5_hash[CONFIG_HASH_MAX];
+	char sha256_hash[CONFIG_HASH_MAX];
 };
 
 struct config_lockout {

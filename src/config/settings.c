@@ -93,8 +93,10 @@ static const struct config_key_info config_key_table[CONFIG_KEY_COUNT] = {
 	STRING_KEY(CONFIG_SYSTEM_INFORMATION, "system-information",
 		   "system-information", "System Information",
 		   "Uninitialized Info"),
+	/* Plain HTTP carries the API's session keys in the clear: off
+	 * unless asked for, as the family's newer models ship. */
 	PROTO_KEY(CONFIG_PROTO_HTTP, "http", "wbi-http",
-		  "Web Browser Interface (WBI)", true, true),
+		  "Web Browser Interface (WBI)", true, false),
 	PROTO_KEY(CONFIG_PROTO_HTTPS, "https", "wbi-https",
 		  "Secure Web Browser Interface (Secure WBI)", true, true),
 	PROTO_KEY(CONFIG_PROTO_TELNET, "telnet", "cli-telnet",

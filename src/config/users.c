@@ -156,6 +156,32 @@ static size_t managers(struct config *cfg)
 	return n;
 }
 
+/* The digest verifiers (auth.c), when the user has them. */
+static void digests_to_json(json_t *u, const struct config_user_record *r)
+{
+	if (r->md5_hash[0])
+		json_object_set_new(u, "wbi-md5", json_string(r->md5_hash));
+	if (r->sha256_hash[0])
+		json_object_set_new(u, "wbi-sha256",
+				    json_string(r->sha256_hash));
+}
+
+static int digests_from_json(json_t *j, struct config_user_record *r)
+{
+	const char *md5 = json_string_value(json_object_get(j, "wbi-md5"));
+	const char *sha = json_string_value(json_object_get(j, "wbi-sha256"));
+
+	if ((json_object_get(j, "wbi-md5") && (!md5 || md5[0] != '$' ||
+	     strlen(md5) >= CONFIG_HASH_MAX)) ||
+	    (json_object_get(j, "wbi-sha256") && (!sha || sha[0] != '$' ||
+	     strlen(sha) >= CONFIG_HASH_MAX)))
+		return -1;
+	snprintf(r->md5_hash, sizeof(r->md5_hash), "%s", md5 ? md5 : "");
+	snprintf(r->sha256_hash, sizeof(r->sha256_hash), "%s",
+		 sha ? sha : "");
+	return 0;
+}
+
 json_t *config_users_to_json(struct config *cfg)
 {
 	json_t *root = json_object(), *arr = json_array();
@@ -192,6 +218,7 @@ json_t *config_users_to_json(struct config *cfg)
 					json_string(config_iface_names[k].name));
 		json_object_set_new(u, "roles", roles);
 		json_object_set_new(u, "interfaces", ifaces);
+		digests_to_json(u, r);
 		json_array_append_new(arr, u);
 	}
 	json_object_set_new(root, "users", arr);
@@ -226,6 +253,8 @@ static int user_from_json(json_t *j, struct config_user_record *r)
 		return -1;
 	snprintf(r->pub.name, sizeof(r->pub.name), "%s", name);
 	snprintf(r->hash, sizeof(r->hash), "%s", hash);
+	if (digests_from_json(j, r) < 0)
+		return -1;
 	snprintf(r->pub.locale, sizeof(r->pub.locale), "%s", locale);
 	snprintf(r->pub.units, sizeof(r->pub.units), "%s", units);
 	r->pub.base = (unsigned)base;
@@ -296,9 +325,11 @@ int config_users_save(struct config *cfg, struct err *e)
 				config_users_to_json(cfg), e);
 }
 
-/* Adds a user with a ready hash; locked by the caller. */
+/* Adds a user with ready hashes (rec: its digest verifiers); locked by
+ * the caller. */
 static int user_add_locked(struct config *cfg, const struct config_user *user,
-			   const char *hash, struct err *e)
+			   const char *hash,
+			   const struct config_user_record *rec, struct err *e)
 {
 	int rc;
 
@@ -310,6 +341,10 @@ static int user_add_locked(struct config *cfg, const struct config_user *user,
 			       "there are already %d users", CONFIG_USERS_MAX);
 	cfg->users[cfg->nusers].pub = *user;
 	snprintf(cfg->users[cfg->nusers].hash, CONFIG_HASH_MAX, "%s", hash);
+	memcpy(cfg->users[cfg->nusers].md5_hash, rec->md5_hash,
+	       CONFIG_HASH_MAX);
+	memcpy(cfg->users[cfg->nusers].sha256_hash, rec->sha256_hash,
+	       CONFIG_HASH_MAX);
 	cfg->nusers++;
 	rc = config_users_save(cfg, e);
 	if (rc < 0)
@@ -320,6 +355,7 @@ static int user_add_locked(struct config *cfg, const struct config_user *user,
 int config_user_create(struct config *cfg, const struct config_user *user,
 		       const char *password, struct err *e)
 {
+	struct config_user_record rec = { 0 };
 	char hash[CONFIG_HASH_MAX];
 	int rc;
 
@@ -329,10 +365,13 @@ int config_user_create(struct config *cfg, const struct config_user *user,
 	if (rc < 0)
 		return rc;
 	rc = config_password_hash(password, hash, sizeof(hash), e);
+	if (rc == 0)
+		rc = config_digest_hashes(user->name, password, rec.md5_hash,
+					  rec.sha256_hash, e);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&cfg->lock);
-	rc = user_add_locked(cfg, user, hash, e);
+	rc = user_add_locked(cfg, user, hash, &rec, e);
 	pthread_mutex_unlock(&cfg->lock);
 	explicit_bzero(hash, sizeof(hash));
 	if (rc == 0)
@@ -381,14 +420,17 @@ out:
 int config_user_set_password(struct config *cfg, const char *name,
 			     const char *password, struct err *e)
 {
-	char hash[CONFIG_HASH_MAX], old[CONFIG_HASH_MAX];
-	struct config_user_record *r;
+	char hash[CONFIG_HASH_MAX];
+	struct config_user_record *r, old, rec = { 0 };
 	int rc;
 
 	rc = config_password_check(password, e);
 	if (rc < 0)
 		return rc;
 	rc = config_password_hash(password, hash, sizeof(hash), e);
+	if (rc == 0)
+		rc = config_digest_hashes(name, password, rec.md5_hash,
+					  rec.sha256_hash, e);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&cfg->lock);
@@ -396,11 +438,15 @@ int config_user_set_password(struct config *cfg, const char *name,
 	if (!r) {
 		rc = err_set(e, CONFIG_ERR_NO_USER, "no user named '%s'", name);
 	} else {
-		memcpy(old, r->hash, sizeof(old));
+		old = *r;
 		memcpy(r->hash, hash, sizeof(hash));
+		memcpy(r->md5_hash, rec.md5_hash, sizeof(rec.md5_hash));
+		memcpy(r->sha256_hash, rec.sha256_hash,
+		       sizeof(rec.sha256_hash));
 		rc = config_users_save(cfg, e);
 		if (rc < 0)
-			memcpy(r->hash, old, sizeof(old));
+			*r = old;
+		explicit_bzero(&old, sizeof(old));
 	}
 	pthread_mutex_unlock(&cfg->lock);
 	explicit_bzero(hash, sizeof(hash));
@@ -493,19 +539,29 @@ int config_users_seed_defaults(struct config *cfg, struct err *e)
 	int added = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(seeds); i++) {
+		struct config_user_record rec = { 0 };
 		char hash[CONFIG_HASH_MAX];
 		struct config_user u;
 		int rc;
 
 		config_user_defaults(&u, seeds[i].name, seeds[i].roles);
 		u.interfaces = seeds[i].interfaces;
+		pthread_mutex_lock(&cfg->lock);
+		rc = config_user_find(cfg, u.name) ? 1 : 0;
+		pthread_mutex_unlock(&cfg->lock);
+		if (rc)
+			continue;	/* no hashing for a user kept */
 		rc = config_password_hash(seeds[i].password, hash,
 					  sizeof(hash), e);
+		if (rc == 0)
+			rc = config_digest_hashes(u.name, seeds[i].password,
+						  rec.md5_hash,
+						  rec.sha256_hash, e);
 		if (rc < 0)
 			return rc;
 		pthread_mutex_lock(&cfg->lock);
 		rc = config_user_find(cfg, u.name) ? 1 :
-		     user_add_locked(cfg, &u, hash, e);
+		     user_add_locked(cfg, &u, hash, &rec, e);
 		pthread_mutex_unlock(&cfg->lock);
 		if (rc < 0)
 			return rc;

@@ -311,6 +311,7 @@ static bool served(enum config_key key)
 {
 	return key == CONFIG_PROTO_SSH || key == CONFIG_PROTO_SFTP ||
 	       key == CONFIG_PROTO_TELNET || key == CONFIG_PROTO_FTP ||
+	       key == CONFIG_PROTO_HTTP || key == CONFIG_PROTO_HTTPS ||
 	       !(key >= CONFIG_PROTO_FIRST && key <= CONFIG_PROTO_LAST);
 }
 

@@ -325,6 +325,8 @@ static const struct {
 	{ CONFIG_PROTO_SFTP, "sftp" },
 	{ CONFIG_PROTO_TELNET, "telnet" },
 	{ CONFIG_PROTO_FTP, "ftp" },
+	{ CONFIG_PROTO_HTTP, "http" },
+	{ CONFIG_PROTO_HTTPS, "https" },
 };
 
 void controller_apply_protocols(struct controller *c)

@@ -20,6 +20,7 @@
 #include "events/events.h"
 #include "flash/flash.h"
 #include "ftp/ftp.h"
+#include "http/http.h"
 #include "ssh/shell.h"
 #include "update/update.h"
 
@@ -151,5 +152,14 @@ extern const struct shell_ops controller_shell_ops;
 /* ops_upload.c */
 extern const struct ftp_ops controller_ftp_ops;
 extern const struct sftp_ops controller_sftp_ops;
+/* Every transport's way into the update engine: the readiness check
+ * unless forced, then update_begin (source: "FTP", "SFTP", "HTTP"). */
+void *controller_upload_begin(struct controller *c, const char *source,
+			      const char *user, bool force, struct err *e);
+/* After a load's reply: the MC restarts if a new bank was activated. */
+void controller_upload_restart(struct controller *c);
+
+/* ops_http.c */
+extern const struct http_ops controller_http_ops;
 
 #endif

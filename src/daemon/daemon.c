@@ -21,6 +21,8 @@ static const char *const protocol_names[DAEMON_PROTO_COUNT] = {
 	[DAEMON_PROTO_SFTP] = "sftp",
 	[DAEMON_PROTO_TELNET] = "telnet",
 	[DAEMON_PROTO_FTP] = "ftp",
+	[DAEMON_PROTO_HTTP] = "http",
+	[DAEMON_PROTO_HTTPS] = "https",
 };
 
 struct daemon {
@@ -37,6 +39,10 @@ struct daemon {
 	struct telnet_server *telnet;
 	struct sshd_server *sshd[2];		/* ssh, sftp */
 	struct ftp_server *ftpd;
+	struct http_server *httpd[2];		/* http, https */
+	struct http_sessions *sessions;		/* the API's, shared */
+	char web_root[4096];
+	char cert_dir[4096];
 	struct event_base *base;
 	struct event *term, *intr;	/* watched from daemon_new on */
 	bool stopped;
@@ -72,6 +78,9 @@ static bool is_open(struct daemon *d, enum daemon_protocol p)
 		return d->sshd[1] != NULL;
 	case DAEMON_PROTO_TELNET:
 		return d->telnet != NULL;
+	case DAEMON_PROTO_HTTP:
+	case DAEMON_PROTO_HTTPS:
+		return d->httpd[p == DAEMON_PROTO_HTTPS] != NULL;
 	default:
 		return d->ftpd != NULL;
 	}
@@ -110,6 +119,33 @@ static int open_listener(struct daemon *d, enum daemon_protocol p,
 			return e->code;
 		port = telnet_server_port(d->telnet);
 		break;
+	case DAEMON_PROTO_HTTP:
+	case DAEMON_PROTO_HTTPS: {
+		bool tls = p == DAEMON_PROTO_HTTPS;
+		struct http_server_config hc = {
+			.name = protocol_names[p],
+			.address = d->address,
+			.port = port,
+			.tls = tls,
+			.cert_dir = d->cert_dir,
+			.web_root = d->web_root[0] ? d->web_root : NULL,
+			.admission = d->cfg.admission,
+			.backend = d->cfg.cli_backend,
+			.backend_ctx = d->cfg.cli_ctx,
+			.ops = d->cfg.http,
+			.ctx = d->cfg.http_ctx,
+			.sessions = d->sessions,
+		};
+
+		if (!d->cfg.http || !d->sessions)
+			return err_set(e, -ENOTSUP, "%s: not available in "
+				       "this build", protocol_names[p]);
+		d->httpd[tls] = http_server_start(&hc, e);
+		if (!d->httpd[tls])
+			return e->code;
+		port = http_server_port(d->httpd[tls]);
+		break;
+	}
 	default: {
 		struct ftp_config fc = {
 			.address = d->address,
@@ -157,6 +193,8 @@ static void stop_server(enum daemon_protocol p, void *server)
 		sshd_server_stop(server);
 	else if (p == DAEMON_PROTO_TELNET)
 		telnet_server_stop(server);
+	else if (p == DAEMON_PROTO_HTTP || p == DAEMON_PROTO_HTTPS)
+		http_server_stop(server);
 	else
 		ftp_server_stop(server);
 }
@@ -230,6 +268,14 @@ static void close_listener(struct daemon *d, enum daemon_protocol p,
 		if (!wait)
 			telnet_server_close(server);
 		break;
+	case DAEMON_PROTO_HTTP:
+	case DAEMON_PROTO_HTTPS:
+		/* A request may have switched its own listener off. */
+		server = d->httpd[p == DAEMON_PROTO_HTTPS];
+		d->httpd[p == DAEMON_PROTO_HTTPS] = NULL;
+		if (!wait)
+			http_server_close(server);
+		break;
 	default:
 		/* FTP sessions never run commands: stopping it here is safe. */
 		server = d->ftpd;
@@ -291,12 +337,31 @@ struct daemon *daemon_new(const struct daemon_config *cfg,
 		free(d);
 		return NULL;
 	}
+	/* The HTTPS certificate beside the host key, made at first start
+	 * when `tandem enclosure init` has not made it. */
+	snprintf(d->cert_dir, sizeof(d->cert_dir), "%s", dir);
+	snprintf(d->web_root, sizeof(d->web_root), "%s",
+		 cfg->web_root ? cfg->web_root : "");
+	if (cfg->http) {
+		if (http_cert_ensure(d->cert_dir, d->address, e) < 0) {
+			free(d);
+			return NULL;
+		}
+		d->sessions = http_sessions_new(cfg->http_session_seconds,
+						NULL);
+		if (!d->sessions) {
+			err_set(e, -ENOMEM, "tandemd: out of memory");
+			free(d);
+			return NULL;
+		}
+	}
 	pthread_mutex_init(&d->mu, NULL);
 	evthread_use_pthreads();
 	d->base = event_base_new();
 	if (!d->base) {
 		err_set(e, -ENOMEM, "tandemd: cannot make the event loop");
 		pthread_mutex_destroy(&d->mu);
+		http_sessions_free(d->sessions);
 		free(d);
 		return NULL;
 	}
@@ -332,7 +397,7 @@ int daemon_protocol_set(struct daemon *d, const char *name, bool enabled,
 
 	if (p < 0)
 		return err_set(e, -EINVAL, "unknown protocol '%s' (ssh, sftp, "
-			       "telnet or ftp)", name);
+			       "telnet, ftp, http or https)", name);
 	pthread_mutex_lock(&d->mu);
 	if (d->stopped)
 		rc = err_set(e, -ESHUTDOWN, "tandemd is shutting down");
@@ -416,6 +481,7 @@ void daemon_free(struct daemon *d)
 	if (d->intr)
 		event_free(d->intr);
 	event_base_free(d->base);
+	http_sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
 }

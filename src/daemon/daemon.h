@@ -13,6 +13,7 @@
 
 #include "common/common.h"
 #include "ftp/ftp.h"
+#include "http/http.h"
 #include "ssh/shell.h"
 
 enum daemon_protocol {
@@ -20,6 +21,8 @@ enum daemon_protocol {
 	DAEMON_PROTO_SFTP,
 	DAEMON_PROTO_TELNET,
 	DAEMON_PROTO_FTP,
+	DAEMON_PROTO_HTTP,
+	DAEMON_PROTO_HTTPS,
 	DAEMON_PROTO_COUNT,
 };
 
@@ -33,6 +36,13 @@ struct daemon_config {
 	int ftp_reply_hold;		/* ftp_config.reply_hold_seconds */
 	int upload_stall;		/* ftp_config.upload_stall_seconds */
 	struct tcp_admission admission;	/* every listener's; zeros: defaults */
+	/* HTTP and HTTPS (src/http): NULL http: not served. */
+	const struct http_ops *http;
+	void *http_ctx;
+	const struct cli_backend *cli_backend;	/* the API's commands */
+	void *cli_ctx;
+	const char *web_root;		/* NULL: no web UI files */
+	unsigned http_session_seconds;	/* 0: HTTP_SESSION_SECONDS */
 };
 
 struct daemon;
@@ -46,7 +56,8 @@ struct daemon *daemon_new(const struct daemon_config *cfg,
 			  const struct ftp_ops *ftp, void *ftp_ctx,
 			  struct err *e);
 /*
- * Opens or closes one protocol's listener ("ssh", "sftp", "telnet", "ftp");
+ * Opens or closes one protocol's listener ("ssh", "sftp", "telnet", "ftp",
+ * "http", "https");
  * closing ends its sessions. Prints "<name> listening on ADDR:PORT" or
  * "<name> closed" on stdout. Safe from any thread. 0 or negative + e.
  */

@@ -37,7 +37,8 @@ static void usage(FILE *f)
 		"[--events-max-bytes N]\n"
 		"         [--partner ADDR:PORT | --link-port PORT] "
 		"[--enclosure-key PATH]\n"
-		"         [--heartbeat-ms N]\n"
+		"         [--heartbeat-ms N] [--http-port N] [--https-port N]\n"
+		"         [--web-root DIR] [--http-session-seconds N]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -64,9 +65,16 @@ static void usage(FILE *f)
 		"ADDR:PORT\").\nBoth need --enclosure-key PATH, the "
 		"enclosure.key that 'tandem enclosure init'\nwrites. "
 		"--heartbeat-ms N: the link's heartbeat (default %d); the "
-		"partner is down\nafter 3 missed.\n",
+		"partner is down\nafter 3 missed.\n"
+		"HTTP and HTTPS (http disabled, https enabled by default) "
+		"serve the XML API\nunder /api/, firmware upload under "
+		"/firmware/ and the web UI's files from\n--web-root DIR "
+		"(none: 404). The HTTPS certificate is DIR/config/https.crt,"
+		"\nmade at first start. --http-session-seconds: an API "
+		"session's idle timeout\n(default %d).\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
-		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS);
+		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
+		HTTP_SESSION_SECONDS);
 }
 
 struct console_arg {
@@ -204,17 +212,25 @@ int main(int argc, char **argv)
 		{ "link-port", required_argument, NULL, 11 },
 		{ "enclosure-key", required_argument, NULL, 12 },
 		{ "heartbeat-ms", required_argument, NULL, 13 },
+		{ "http-port", required_argument, NULL, 14 },
+		{ "https-port", required_argument, NULL, 15 },
+		{ "web-root", required_argument, NULL, 16 },
+		{ "http-session-seconds", required_argument, NULL, 17 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct controller ctl;
 	struct daemon_config cfg = {
 		.controller = 'a',
 		.address = "127.0.0.1",
-		.ports = { 22, 1022, 23, 21 },
+		.ports = { 22, 1022, 23, 21, 80, 443 },
+		.http = &controller_http_ops,
+		.http_ctx = &ctl,
+		.cli_backend = &controller_cli_backend,
+		.cli_ctx = &ctl,
 		.ftp_reply_hold = FTP_REPLY_HOLD_SECONDS,
 		.upload_stall = FTP_UPLOAD_STALL_SECONDS,
 	};
-	static struct controller ctl;
 	struct options o = { .idle = -1, .log_max = LOG_FILE_MAX_DEFAULT };
 	struct shell_service svc = { &controller_shell_ops, &ctl };
 	struct sftp_service sftp = { &controller_sftp_ops, &ctl };
@@ -277,7 +293,7 @@ int main(int argc, char **argv)
 			if (daemon_protocol_from_name(optarg) < 0 ||
 			    o.nprotocols == ARRAY_SIZE(o.protocols)) {
 				log_error("unknown protocol '%s' (ssh, sftp, "
-					  "telnet, ftp)", optarg);
+					  "telnet, ftp, http, https)", optarg);
 				return 2;
 			}
 			o.protocols[o.nprotocols] = optarg;
@@ -406,6 +422,27 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.partner.heartbeat_ms = (unsigned)v;
+			break;
+		case 14: case 15:
+			if (port_arg(optarg, &cfg.ports[c == 14 ?
+					DAEMON_PROTO_HTTP :
+					DAEMON_PROTO_HTTPS]) < 0) {
+				log_error("bad port '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 16:
+			cfg.web_root = optarg;
+			break;
+		case 17:
+			if (!u64_parse(optarg, HTTP_SESSION_SECONDS_MAX, &v) ||
+			    v == 0) {
+				log_error("bad --http-session-seconds '%s' (1 "
+					  "to %d)", optarg,
+					  HTTP_SESSION_SECONDS_MAX);
+				return 2;
+			}
+			cfg.http_session_seconds = (unsigned)v;
 			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */

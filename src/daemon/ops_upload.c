@@ -101,8 +101,8 @@ static bool refused(struct controller *c, const char *source,
 	return true;
 }
 
-static void *begin(struct controller *c, const char *source,
-		   const char *user, bool force, struct err *e)
+void *controller_upload_begin(struct controller *c, const char *source,
+			      const char *user, bool force, struct err *e)
 {
 	bool restarting;
 
@@ -124,7 +124,7 @@ static void *begin(struct controller *c, const char *source,
 static void *ftp_begin(void *ctx, const char *user, bool force,
 		       struct err *e)
 {
-	return begin(ctx, "FTP", user, force, e);
+	return controller_upload_begin(ctx, "FTP", user, force, e);
 }
 
 static int ftp_pull(void *ctx, void *job, bundle_pull_fn pull, void *arg,
@@ -148,7 +148,7 @@ static void ftp_abort(void *ctx, void *job, const char *why)
 	update_abort(job, why);
 }
 
-static void restart_if_loaded(struct controller *c)
+void controller_upload_restart(struct controller *c)
 {
 	if (update_restart_pending(c->update))
 		controller_schedule_stop(c, CONTROLLER_EXIT_RESTART,
@@ -158,7 +158,7 @@ static void restart_if_loaded(struct controller *c)
 
 static void ftp_done(void *ctx)
 {
-	restart_if_loaded(ctx);
+	controller_upload_restart(ctx);
 }
 
 /* The client that loaded has read its reply and gone: its restart need
@@ -204,8 +204,8 @@ static void *sftp_begin(void *ctx, const char *target, const char *user,
 		return NULL;
 	}
 	u->c = ctx;
-	u->job = begin(ctx, "SFTP", user, !strcmp(target, FTP_TARGET_FORCE),
-		       e);
+	u->job = controller_upload_begin(ctx, "SFTP", user,
+					 !strcmp(target, FTP_TARGET_FORCE), e);
 	if (!u->job) {
 		free(u);
 		return NULL;
@@ -229,7 +229,7 @@ static int sftp_finish(void *upload, struct buf *report, struct err *e)
 
 	free(u);
 	if (rc == 0)
-		restart_if_loaded(c);
+		controller_upload_restart(c);
 	return rc;
 }
 

@@ -25,6 +25,11 @@
 #define ENCLOSURE_HIGH_PORT_BASE 20000
 /* --port-base: the largest base whose B ports stay below 65536. */
 #define ENCLOSURE_PORT_BASE_MAX	64000
+/* The project's web UI, which `up` has each tandemd serve (meson sets
+ * it to the source tree's web/). */
+#ifndef ENCLOSURE_WEB_ROOT
+#define ENCLOSURE_WEB_ROOT	"web"
+#endif
 /* The partner link's port in the standard layout (B listens, A dials). */
 #define ENCLOSURE_LINK_PORT	7400
 /* `fault`: how long a controller may take to read its faults file. */
@@ -47,7 +52,8 @@ extern const struct enclosure_release enclosure_update;
 extern const struct enclosure_release enclosure_mc_update;
 
 enum enclosure_service {
-	SVC_FTP, SVC_SSH, SVC_TELNET, SVC_SFTP, SVC_LINK, SVC_COUNT,
+	SVC_FTP, SVC_SSH, SVC_TELNET, SVC_SFTP, SVC_LINK, SVC_HTTP, SVC_HTTPS,
+	SVC_COUNT,
 };
 
 struct enclosure_layout {
@@ -75,6 +81,7 @@ struct enclosure_run {
 	char abs_dir[4096];
 	struct enclosure_layout layout;
 	bool link;		/* A and B joined by the partner link */
+	const char *web_root;	/* the web UI's files, for --web-root */
 };
 
 /* enclosure_init.c */

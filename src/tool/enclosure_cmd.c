@@ -63,11 +63,15 @@ static void up_usage(FILE *f)
 {
 	fprintf(f, "usage: tandem enclosure up [--dir DIR] "
 		"[--faults a:SPEC] [--faults b:SPEC]\n"
-		"                          [--addresses A,B] [--port-base N]\n"
+		"                          [--addresses A,B] [--port-base N] "
+		"[--web-root DIR]\n"
 		"  DIR defaults to ./%s and is made on first use.\n"
 		"  A,B: the controllers' IPv4 addresses (127.0.0.2,127.0.0.3).\n"
 		"  N: a high-port layout at N + 1000 x controller + port "
-		"instead of\n  the family's ports (21, 22, 23, 1022, link %d).\n"
+		"instead of\n  the family's ports (21, 22, 23, 1022, link %d, "
+		"80, 443).\n"
+		"  DIR of --web-root: the web UI's files (the project's web/)."
+		"\n"
 		"  SPEC arms fault points in that controller, e.g. "
 		"b:write-error=mc,\n  a:powercut=40, b:corrupt=sc, "
 		"b:write-error=mc@partner, b:link-drop=3\n  "
@@ -115,6 +119,7 @@ static int cmd_up(int argc, char **argv)
 		{ "faults", required_argument, NULL, 'f' },
 		{ "addresses", required_argument, NULL, 'a' },
 		{ "port-base", required_argument, NULL, 'p' },
+		{ "web-root", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,9 +135,12 @@ static int cmd_up(int argc, char **argv)
 	int c;
 
 	run.dir = ENCLOSURE_DEFAULT_DIR;
-	while ((c = getopt_long(argc, argv, "d:f:a:p:h", opts, NULL)) != -1) {
+	run.web_root = ENCLOSURE_WEB_ROOT;
+	while ((c = getopt_long(argc, argv, "d:f:a:p:w:h", opts, NULL)) != -1) {
 		if (c == 'd') {
 			run.dir = optarg;
+		} else if (c == 'w') {
+			run.web_root = optarg;
 		} else if (c == 'f' && (optarg[0] == 'a' || optarg[0] == 'b') &&
 			   optarg[1] == ':') {
 			if (fault_spec_check(optarg + 2, &e) < 0) {
@@ -218,10 +226,17 @@ static int cmd_up(int argc, char **argv)
 	       "for a real controller.\n"
 	       "Newer bundles to load: %s/bundles/%s.bundle (SC), "
 	       "%s/bundles/%s.bundle (MC)\n"
-	       "Controller logs: %s/run/a.log, %s/run/b.log\n\n",
+	       "Controller logs: %s/run/a.log, %s/run/b.log\n",
 	       run.layout.address[0], port, self, run.dir,
 	       run.dir, enclosure_update.bundle, run.dir,
 	       enclosure_mc_update.bundle, run.dir, run.dir);
+	if (run.layout.port[0][SVC_HTTPS] == 443)
+		snprintf(port, sizeof(port), "%s", "");
+	else
+		snprintf(port, sizeof(port), ":%u",
+			 run.layout.port[0][SVC_HTTPS]);
+	printf("Web UI and API: https://%s%s/   (certificate %s/a/config/"
+	       "https.crt)\n\n", run.layout.address[0], port, run.dir);
 	for (c = 0; c < 2; c++)
 		if (faults[c])
 			printf("faults armed on controller %c: %s\n", 'A' + c,

@@ -20,6 +20,7 @@
 
 #include "bundle/bundle.h"
 #include "config/config.h"
+#include "http/http.h"
 #include "flash/flash.h"
 #include "tool/enclosure.h"
 #include "tool/tool.h"
@@ -124,7 +125,15 @@ static int simulator_config(const char *cdir, char ctl, struct err *e)
 	for (i = 0; i < ARRAY_SIZE(simulator_settings) && rc == 0; i++)
 		rc = config_set_text(cfg, simulator_settings[i][0],
 				     simulator_settings[i][1], e);
+	/* The family's default users, with the HTTP API's digest
+	 * verifiers (tandemd --simulator adds only missing users). */
+	if (rc == 0 && config_users_seed_defaults(cfg, e) < 0)
+		rc = e->code;
 	config_close(cfg);
+	/* The HTTPS certificate for the controller's default address. */
+	if (rc == 0)
+		rc = http_cert_ensure(path, ctl == 'a' ? "127.0.0.2" :
+				      "127.0.0.3", e);
 	return rc;
 }
 

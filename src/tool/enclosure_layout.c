@@ -17,10 +17,10 @@
 #include "tool/enclosure.h"
 
 static const char *const names[SVC_COUNT] = {
-	"ftp", "ssh", "telnet", "sftp", "link",
+	"ftp", "ssh", "telnet", "sftp", "link", "http", "https",
 };
 static const uint16_t standard[SVC_COUNT] = {
-	21, 22, 23, 1022, ENCLOSURE_LINK_PORT,
+	21, 22, 23, 1022, ENCLOSURE_LINK_PORT, 80, 443,
 };
 
 const char *enclosure_service_name(enum enclosure_service s)

@@ -177,6 +177,12 @@ static pid_t power_on(const struct enclosure_run *run,
 	argv[n++] = ports[SVC_TELNET];
 	argv[n++] = "--sftp-port";
 	argv[n++] = ports[SVC_SFTP];
+	argv[n++] = "--http-port";
+	argv[n++] = ports[SVC_HTTP];
+	argv[n++] = "--https-port";
+	argv[n++] = ports[SVC_HTTPS];
+	argv[n++] = "--web-root";
+	argv[n++] = (char *)run->web_root;
 	argv[n++] = "--log-file";
 	argv[n++] = log;
 	argv[n++] = "--simulator";

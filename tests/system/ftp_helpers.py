@@ -30,7 +30,8 @@ class Controller:
         self.proc = subprocess.Popen(
             [program("tandemd"), "--state", str(self.state),
              "--address", "127.0.0.1", "--ssh-port", "0", "--sftp-port", "0",
-             "--telnet-port", "0", "--ftp-port", "0", "--simulator",
+             "--telnet-port", "0", "--ftp-port", "0", "--http-port", "0",
+             "--https-port", "0", "--simulator",
              "--keys", str(self.keys), "--enable", "ftp", *self.extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=self.env)

@@ -86,10 +86,10 @@ def test_xml_golden_values_match_json_and_console(name):
 
 
 def test_show_protocols_golden_is_what_tandemd_serves():
-    """tandemd serves neither HTTP nor HTTPS: the golden says Disabled."""
+    """tandemd serves HTTPS by default and HTTP only when asked."""
     (_, props), = xml_objects((GOLDEN / "show_protocols.api.txt").read_text())
     assert props["wbi-http"][0] == "Disabled"
-    assert props["wbi-https"][0] == "Disabled"
+    assert props["wbi-https"][0] == "Enabled"
     assert props["cli-ssh"][0] == "Enabled"
     events = (GOLDEN / "show_events.console.txt").read_text()
     assert "PFU" not in events and "Partner Firmware" not in events

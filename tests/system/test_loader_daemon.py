@@ -54,7 +54,8 @@ def test_broken_mc_rolled_back_and_reported(tmp_path, tandem):
 
     argv = [program("tandem-loader"), str(state), "--", "--state", str(state),
             "--address", "127.0.0.1", "--ssh-port", "0", "--sftp-port", "0",
-            "--telnet-port", "0", "--ftp-port", "0", "--simulator"]
+            "--telnet-port", "0", "--ftp-port", "0", "--http-port", "0",
+             "--https-port", "0", "--simulator"]
     for n in range(1, 4):
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert r.returncode == 3 and "mc cannot start" in r.stderr
@@ -91,7 +92,8 @@ def test_status_follows_an_offline_install_beside_the_daemon(tmp_path,
     d = subprocess.Popen(
         [program("tandemd"), "--state", str(state), "--address", "127.0.0.1",
          "--ssh-port", "0", "--sftp-port", "0", "--telnet-port", "0",
-         "--ftp-port", "0", "--simulator"],
+         "--ftp-port", "0", "--http-port", "0",
+             "--https-port", "0", "--simulator"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         port = ssh_port(d)

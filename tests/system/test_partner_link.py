@@ -43,7 +43,8 @@ class Tandemd:
             [program("tandemd"), "--state", str(self.enc / self.ctl),
              "--controller", self.ctl, "--address", "127.0.0.1",
              "--ssh-port", "0", "--sftp-port", "0", "--telnet-port", "0",
-             "--ftp-port", "0", "--simulator", "--heartbeat-ms",
+             "--ftp-port", "0", "--http-port", "0",
+             "--https-port", "0", "--simulator", "--heartbeat-ms",
              HEARTBEAT_MS, *self.extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=env)

@@ -8,9 +8,10 @@
 
 #include "cli_test_backend.h"
 
-/* What tandemd serves (src/daemon/backend.c): no HTTP or HTTPS yet. */
+/* What tandemd serves (src/daemon/backend.c). */
 static const char *const supported[] = {
-	CLI_SETTING_PFU, "cli-telnet", "cli-ssh", "ftp", "sftp",
+	CLI_SETTING_PFU, "wbi-http", "wbi-https", "cli-telnet", "cli-ssh",
+	"ftp", "sftp",
 	"pfu-attempt-limit",
 };
 
@@ -18,7 +19,7 @@ void cli_test_backend_init(struct cli_test_backend *b)
 {
 	static const char *const initial[CLI_TEST_SETTINGS][2] = {
 		{ CLI_SETTING_PFU, "enabled" },
-		{ "wbi-http", "disabled" }, { "wbi-https", "disabled" },
+		{ "wbi-http", "disabled" }, { "wbi-https", "enabled" },
 		{ "cli-telnet", "disabled" }, { "cli-ssh", "enabled" },
 		{ "smis", "disabled" }, { "usmis", "disabled" },
 		{ "slp", "disabled" }, { "ftp", "disabled" },

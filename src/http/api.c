@@ -1,0 +1,201 @@
+/*
+ * api.c: the family's XML API (MSA-REFERENCE.md, "HTTP API"): login by
+ * digest, the session key, logout, and /api/<words> run through the one
+ * CLI engine with the session's role and rendered by its renderers. Every
+ * answer, errors included, is the family's document (XML or JSON), never
+ * HTML; nothing here echoes what the client sent except as the CLI does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/internal.h"
+
+static const char *mime_of(enum cli_output_mode mode)
+{
+	return mode == CLI_OUTPUT_JSON ? "application/json"
+				       : "text/xml; charset=utf-8";
+}
+
+enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
+			       const char *type, struct buf *body)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	resp = MHD_create_response_from_buffer(body->len,
+					       body->data ? body->data : "",
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	rc = MHD_queue_response(c, code, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result http_reply_status(struct http_server *s,
+				  struct MHD_Connection *c,
+				  const struct http_request *r,
+				  unsigned code, enum cli_response_type type,
+				  int return_code, const char *request,
+				  const char *text)
+{
+	struct cli_result result;
+	enum MHD_Result rc;
+	struct buf body;
+	int err;
+
+	cli_result_init(&result);
+	result.time = s->cfg.backend->now(s->cfg.backend_ctx);
+	result.request = request;
+	cli_result_status(&result, type, return_code, "%s", text);
+	buf_init(&body, CLI_OUTPUT_MAX);
+	err = r->mode == CLI_OUTPUT_JSON ? cli_render_json(&result, &body) :
+	      cli_render_xml(&result, r->mode == CLI_OUTPUT_API_EMBED, &body);
+	cli_result_free(&result);
+	rc = err < 0 ? MHD_NO : http_reply_buf(c, code, mime_of(r->mode),
+					       &body);
+	buf_free(&body);
+	return rc;
+}
+
+void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
+			 struct http_request *r)
+{
+	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						      "sessionKey");
+
+	if (!key || !*key)
+		key = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+						  "wbisessionkey");
+	r->session_rc = key && *key ?
+		http_sessions_use(s->cfg.sessions, key, &r->session) :
+		HTTP_SESSION_UNKNOWN;
+	r->authenticated = r->session_rc == HTTP_SESSION_OK;
+	if (r->authenticated)
+		http_conn_authenticated(c);
+}
+
+/* The answer to a request without a valid session: 401 and -10027. */
+static enum MHD_Result reply_session(struct http_server *s,
+				     struct MHD_Connection *c,
+				     const struct http_request *r,
+				     const char *request)
+{
+	return http_reply_status(s, c, r, MHD_HTTP_UNAUTHORIZED,
+		CLI_RESPONSE_ERROR, HTTP_RC_SESSION, request,
+		r->session_rc == HTTP_SESSION_EXPIRED ?
+		"The session has expired: log in again (/api/login)." :
+		"Invalid session key: log in first (/api/login) and send "
+		"the key as header sessionKey.");
+}
+
+static enum MHD_Result login(struct http_server *s, struct MHD_Connection *c,
+			     struct http_request *r)
+{
+	struct http_session_info info;
+	char key[HTTP_KEY_TEXT];
+	struct err e = { 0 };
+	int rc;
+
+	rc = s->cfg.ops->login(s->cfg.ctx, r->route.arg, http_conn_peer(c),
+			       &info, &e);
+	if (rc < 0)
+		/* Locked out or wrong: the family's one failure answer; the
+		 * lockout's reason is in the event log, not for the guesser. */
+		return http_reply_status(s, c, r, MHD_HTTP_OK,
+			CLI_RESPONSE_ERROR, HTTP_RC_LOGIN_FAILED, "login",
+			"Authentication Unsuccessful");
+	if (http_sessions_create(s->cfg.sessions, info.user, info.role,
+				 key) < 0)
+		return http_reply_status(s, c, r,
+			MHD_HTTP_INTERNAL_SERVER_ERROR, CLI_RESPONSE_ERROR,
+			CLI_RC_FAILED, "login",
+			"No session could be made: try again.");
+	http_conn_authenticated(c);
+	rc = http_reply_status(s, c, r, MHD_HTTP_OK, CLI_RESPONSE_SUCCESS,
+			       HTTP_RC_LOGIN_OK, "login", key);
+	explicit_bzero(key, sizeof(key));
+	return rc;
+}
+
+static enum MHD_Result logout(struct http_server *s, struct MHD_Connection *c,
+			      struct http_request *r)
+{
+	const char *key = r->route.arg;
+
+	/* /api/logout/<key> ends that key's session: knowing it is the
+	 * right to end it. /api/exit and /api/logout end the caller's. */
+	if (r->route.kind == HTTP_ROUTE_LOGOUT && *key) {
+		if (http_sessions_end(s->cfg.sessions, key) < 0)
+			return reply_session(s, c, r, "logout");
+	} else {
+		if (r->session_rc != HTTP_SESSION_OK)
+			return reply_session(s, c, r, "exit");
+		key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						  "sessionKey");
+		if (!key || !*key)
+			key = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+							  "wbisessionkey");
+		if (key)
+			http_sessions_end(s->cfg.sessions, key);
+	}
+	return http_reply_status(s, c, r, MHD_HTTP_OK, CLI_RESPONSE_SUCCESS,
+				 CLI_RC_OK,
+				 r->route.kind == HTTP_ROUTE_EXIT ? "exit"
+								  : "logout",
+				 "Command completed successfully. "
+				 "(The session has ended.)");
+}
+
+static enum MHD_Result command(struct http_server *s,
+			       struct MHD_Connection *c,
+			       struct http_request *r)
+{
+	struct cli_session *cs;
+	enum MHD_Result rc;
+	struct buf out;
+
+	if (r->session_rc != HTTP_SESSION_OK)
+		return reply_session(s, c, r, r->route.line);
+	cs = cli_session_new(s->cfg.backend, s->cfg.backend_ctx,
+			     r->session.user, r->session.role);
+	if (!cs)
+		return http_reply_status(s, c, r,
+			MHD_HTTP_INTERNAL_SERVER_ERROR, CLI_RESPONSE_ERROR,
+			CLI_RC_FAILED, r->route.line, "Out of memory.");
+	cli_session_set_output(cs, r->mode);
+	buf_init(&out, CLI_OUTPUT_MAX + 4096);
+	if (cli_session_execute(cs, r->route.line, strlen(r->route.line),
+				&out) == CLI_EXECUTE_EXIT || out.len == 0) {
+		/* `exit` through the command path: the caller's session. */
+		cli_session_free(cs);
+		buf_free(&out);
+		r->route.kind = HTTP_ROUTE_EXIT;
+		return logout(s, c, r);
+	}
+	cli_session_free(cs);
+	rc = http_reply_buf(c, MHD_HTTP_OK, mime_of(r->mode), &out);
+	buf_free(&out);
+	return rc;
+}
+
+enum MHD_Result http_api_handle(struct http_server *s,
+				struct MHD_Connection *c,
+				struct http_request *r)
+{
+	switch (r->route.kind) {
+	case HTTP_ROUTE_LOGIN:
+		return login(s, c, r);
+	case HTTP_ROUTE_LOGOUT:
+	case HTTP_ROUTE_EXIT:
+		return logout(s, c, r);
+	default:
+		return command(s, c, r);
+	}
+}

@@ -1,0 +1,99 @@
+/*
+ * internal.h: what the files of src/http share: the server, one accepted
+ * connection and one request. Not for use outside src/http/.
+ */
+#ifndef TANDEM_HTTP_INTERNAL_H
+#define TANDEM_HTTP_INTERNAL_H
+
+#include <pthread.h>
+#include <microhttpd.h>
+
+#include "http/http.h"
+
+struct http_conn;
+
+struct http_server {
+	struct http_server_config cfg;
+	char name[16];
+	char address[64];
+	char cert_dir[4096];
+	char web_root[4096];		/* "" when none */
+	struct MHD_Daemon *mhd;
+	struct tcp_listener *listener;
+	char *key_pem, *cert_pem;	/* tls: for MHD, daemon's lifetime */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	struct http_conn *conns;	/* handed to MHD, not yet closed */
+};
+
+/* One socket from the listener, as libmicrohttpd serves it. */
+struct http_conn {
+	struct http_server *srv;
+	struct tcp_conn *tcp;
+	int fd;			/* the duplicate MHD owns */
+	bool attached;		/* MHD's connection points at it */
+	bool closed;		/* MHD has closed it: its thread may go */
+	struct http_conn *next;
+};
+
+/* One request, from the access handler's first call to its end. */
+struct http_request {
+	struct http_route route;
+	int route_rc;
+	char why[ERR_MESSAGE_MAX];
+	enum cli_output_mode mode;
+	bool mode_ok;
+	bool authenticated;
+	struct http_session_info session;
+	enum http_session_check session_rc;
+	/* Bodies: an upload's state, or the bytes of any other body. */
+	struct http_upload *upload;
+	size_t body_len;
+	bool replied_ok;	/* an upload that loaded: restart after */
+	bool is_post;
+	unsigned fail_code;	/* an upload refused before its body */
+	int fail_rc;
+};
+
+/* api.c */
+/* Queues the family's status object alone, in the request's mode. */
+enum MHD_Result http_reply_status(struct http_server *s,
+				  struct MHD_Connection *c,
+				  const struct http_request *r,
+				  unsigned code, enum cli_response_type type,
+				  int return_code, const char *request,
+				  const char *text);
+enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
+			       const char *type, struct buf *body);
+/* The session the request names (sessionKey header, wbisessionkey
+ * cookie); fills r->session and r->session_rc. */
+void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
+			 struct http_request *r);
+enum MHD_Result http_api_handle(struct http_server *s,
+				struct MHD_Connection *c,
+				struct http_request *r);
+/* The connection's tcp side: a request that authenticated marks it. */
+void http_conn_authenticated(struct MHD_Connection *c);
+const char *http_conn_peer(struct MHD_Connection *c);
+
+/* static.c */
+enum MHD_Result http_static_handle(struct http_server *s,
+				   struct MHD_Connection *c,
+				   struct http_request *r);
+
+/* upload.c */
+struct http_upload;
+/* The body's next bytes (PUT raw, POST multipart). 0 or negative + e. */
+int http_upload_start(struct http_server *s, struct MHD_Connection *c,
+		      struct http_request *r, struct err *e);
+int http_upload_feed(struct http_request *r, const char *data, size_t len,
+		     struct err *e);
+enum MHD_Result http_upload_finish(struct http_server *s,
+				   struct MHD_Connection *c,
+				   struct http_request *r);
+void http_upload_free(struct http_server *s, struct http_request *r);
+enum MHD_Result http_progress_handle(struct http_server *s,
+				     struct MHD_Connection *c,
+				     struct http_request *r);
+
+#endif

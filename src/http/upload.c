@@ -1,0 +1,308 @@
+/*
+ * upload.c: firmware over HTTP(S): PUT /firmware/bundle (the body is the
+ * bundle) and POST /firmware/bundle (multipart/form-data, field "bundle",
+ * through libmicrohttpd's post processor), streamed into the update engine
+ * as the bytes arrive: the engine verifies while receiving and nothing
+ * here holds more than one chunk. GET /firmware/progress is the JSON the
+ * daemon writes. Only a manage session may load; ?force=1 is FTP's
+ * flash:force.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/internal.h"
+
+#define UPLOAD_FIELD		"bundle"
+#define UPLOAD_POST_BUFFER	(64 * 1024)	/* the post processor's */
+#define UPLOAD_REPORT_MAX	(16 * 1024)
+
+struct http_upload {
+	struct http_server *srv;
+	void *job;			/* the daemon's upload, until the end */
+	struct MHD_PostProcessor *pp;	/* POST only */
+	bool got_field;			/* POST: the bundle field was seen */
+	bool failed;
+	unsigned code;			/* HTTP status of a failure */
+	int return_code;
+	struct buf report;
+};
+
+/* A refusal before any byte is read: the reply says why. */
+static int refuse(struct http_request *r, unsigned code, int return_code,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int refuse(struct http_request *r, unsigned code, int return_code,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	r->fail_code = code;
+	r->fail_rc = return_code;
+	return -1;
+}
+
+/* The engine refused or failed the bundle: the job is gone, its report
+ * (the FTP-side text with RETURN_CODE) kept for the reply. */
+static void fail(struct http_upload *u, const char *why)
+{
+	struct http_server *s = u->srv;
+
+	if (u->failed)
+		return;
+	u->failed = true;
+	u->code = MHD_HTTP_UNPROCESSABLE_CONTENT;
+	buf_reset(&u->report);
+	s->cfg.ops->upload_abort(u->job, why, &u->report, &u->return_code);
+	u->job = NULL;
+	if (u->report.len == 0)
+		buf_append_str(&u->report, why);
+}
+
+static int feed(struct http_upload *u, const char *data, size_t len)
+{
+	struct err e = { 0 };
+
+	if (u->failed || len == 0)
+		return 0;
+	if (u->srv->cfg.ops->upload_feed(u->job, data, len, &e) < 0) {
+		fail(u, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
+				const char *key, const char *filename,
+				const char *content_type,
+				const char *transfer_encoding,
+				const char *data, uint64_t off, size_t size)
+{
+	struct http_upload *u = cls;
+
+	(void)kind;
+	(void)filename;
+	(void)content_type;
+	(void)transfer_encoding;
+	(void)off;
+	if (!key || strcmp(key, UPLOAD_FIELD) != 0)
+		return MHD_YES;		/* other fields: not ours */
+	u->got_field = true;
+	return feed(u, data, size) == 0 ? MHD_YES : MHD_NO;
+}
+
+int http_upload_start(struct http_server *s, struct MHD_Connection *c,
+		      struct http_request *r, struct err *e)
+{
+	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *force = MHD_lookup_connection_value(c,
+		MHD_GET_ARGUMENT_KIND, "force");
+	struct http_upload *u;
+	bool post;
+
+	(void)e;
+	if (!r->mode_ok)
+		return refuse(r, MHD_HTTP_BAD_REQUEST, CLI_RC_SYNTAX,
+			      "Unknown datatype: use api, xml, ipa, "
+			      "api-embed or json.");
+	if (r->session_rc != HTTP_SESSION_OK)
+		return refuse(r, MHD_HTTP_UNAUTHORIZED, HTTP_RC_SESSION, "%s",
+			      r->session_rc == HTTP_SESSION_EXPIRED ?
+			      "The session has expired: log in again "
+			      "(/api/login)." :
+			      "Invalid session key: log in first "
+			      "(/api/login) and send the key as header "
+			      "sessionKey.");
+	if (r->session.role != CLI_ROLE_MANAGE)
+		return refuse(r, MHD_HTTP_FORBIDDEN, CLI_RC_PERMISSION,
+			      "Permission denied: the user '%s' has the "
+			      "monitor role, which may not load firmware.",
+			      r->session.user);
+	post = r->is_post;
+	if (post && (!type || strncasecmp(type, "multipart/form-data",
+					    19) != 0))
+		return refuse(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			      CLI_RC_SYNTAX, "POST a bundle as "
+			      "multipart/form-data with the field '%s', or "
+			      "PUT it as the body.", UPLOAD_FIELD);
+	if (force && strcmp(force, "1") && strcasecmp(force, "true") &&
+	    strcmp(force, "0") && strcasecmp(force, "false"))
+		return refuse(r, MHD_HTTP_BAD_REQUEST, CLI_RC_SYNTAX,
+			      "force takes 1 or 0.");
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return refuse(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			      CLI_RC_FAILED, "Out of memory.");
+	u->srv = s;
+	buf_init(&u->report, UPLOAD_REPORT_MAX);
+	if (post) {
+		u->pp = MHD_create_post_processor(c, UPLOAD_POST_BUFFER,
+						  on_field, u);
+		if (!u->pp) {
+			free(u);
+			return refuse(r, MHD_HTTP_BAD_REQUEST, CLI_RC_SYNTAX,
+				      "The multipart/form-data body has no "
+				      "usable boundary.");
+		}
+	}
+	{
+		struct err be = { 0 };
+
+		u->job = s->cfg.ops->upload_begin(s->cfg.ctx,
+			r->session.user,
+			force && (!strcmp(force, "1") ||
+				  !strcasecmp(force, "true")), &be);
+		if (!u->job) {
+			if (u->pp)
+				MHD_destroy_post_processor(u->pp);
+			buf_free(&u->report);
+			free(u);
+			return refuse(r, be.code == -EBUSY ?
+				      MHD_HTTP_SERVICE_UNAVAILABLE :
+				      MHD_HTTP_CONFLICT,
+				      be.code == -EBUSY ? 24 : CLI_RC_FAILED,
+				      "%s", be.msg);
+		}
+	}
+	http_conn_authenticated(c);
+	r->upload = u;
+	return 0;
+}
+
+int http_upload_feed(struct http_request *r, const char *data, size_t len,
+		     struct err *e)
+{
+	struct http_upload *u = r->upload;
+
+	(void)e;
+	if (u->pp) {
+		if (!u->failed &&
+		    MHD_post_process(u->pp, data, len) != MHD_YES &&
+		    !u->failed)
+			fail(u, "The multipart/form-data body is malformed.");
+		return 0;
+	}
+	return feed(u, data, len);
+}
+
+/*
+ * The code load's text as the status object's response: its lines joined
+ * by spaces; one too long for the status keeps its end, where the outcome
+ * and RETURN_CODE are (the whole text stays in /firmware/progress).
+ */
+static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *c,
+			     struct http_request *r, unsigned code,
+			     enum cli_response_type type, int return_code,
+			     const char *text)
+{
+	char line[CLI_TEXT_MAX * 2 - 8];
+	size_t n = strlen(text), start = 0, o = 0;
+
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		n--;
+	if (n >= sizeof(line)) {
+		start = n - (sizeof(line) - 5);
+		memcpy(line, "... ", 4);
+		o = 4;
+	}
+	for (size_t i = start; i < n && o + 1 < sizeof(line); i++)
+		line[o++] = text[i] == '\n' ? ' ' : text[i];
+	line[o] = '\0';
+	return http_reply_status(s, c, r, code, type, return_code,
+				 "firmware bundle", line);
+}
+
+enum MHD_Result http_upload_finish(struct http_server *s,
+				   struct MHD_Connection *c,
+				   struct http_request *r)
+{
+	struct http_upload *u = r->upload;
+	struct err e = { 0 };
+	int rc;
+
+	if (r->route_rc != HTTP_ROUTE_OK)
+		return reply(s, c, r, MHD_HTTP_BAD_REQUEST,
+			     CLI_RESPONSE_ERROR, CLI_RC_SYNTAX, r->why);
+	if (!u)
+		return reply(s, c, r, r->fail_code ? r->fail_code :
+			     MHD_HTTP_BAD_REQUEST, CLI_RESPONSE_ERROR,
+			     r->fail_rc, r->why);
+	if (u->pp && !u->failed && !u->got_field)
+		fail(u, "The multipart/form-data body has no field '"
+		     UPLOAD_FIELD "'.");
+	if (!u->failed) {
+		rc = s->cfg.ops->upload_finish(u->job, &u->report,
+					       &u->return_code, &e);
+		u->job = NULL;
+		if (rc < 0) {
+			u->failed = true;
+			u->code = rc == -EBUSY ? MHD_HTTP_SERVICE_UNAVAILABLE :
+				  rc == -EINVAL || rc == -EPERM ?
+				  MHD_HTTP_UNPROCESSABLE_CONTENT :
+				  MHD_HTTP_INTERNAL_SERVER_ERROR;
+			if (u->report.len == 0)
+				buf_append_str(&u->report, e.msg);
+		}
+	}
+	if (u->failed)
+		return reply(s, c, r, u->code, CLI_RESPONSE_ERROR,
+			     u->return_code, u->report.data ?
+			     u->report.data : "Codeload failed.");
+	r->replied_ok = true;
+	return reply(s, c, r, MHD_HTTP_OK, CLI_RESPONSE_SUCCESS,
+		     u->return_code, u->report.data ? u->report.data :
+		     "Codeload completed successfully.");
+}
+
+void http_upload_free(struct http_server *s, struct http_request *r)
+{
+	struct http_upload *u = r->upload;
+
+	if (!u)
+		return;
+	/* A transfer that ended before its reply: nothing is activated. */
+	if (u->job)
+		s->cfg.ops->upload_abort(u->job, "the HTTP client went away "
+					 "before the end of the bundle",
+					 NULL, NULL);
+	if (u->pp)
+		MHD_destroy_post_processor(u->pp);
+	buf_free(&u->report);
+	free(u);
+	r->upload = NULL;
+}
+
+enum MHD_Result http_progress_handle(struct http_server *s,
+				     struct MHD_Connection *c,
+				     struct http_request *r)
+{
+	enum MHD_Result rc;
+	struct buf out;
+
+	if (r->session_rc != HTTP_SESSION_OK) {
+		struct http_request json = *r;
+
+		json.mode = CLI_OUTPUT_JSON;
+		return http_reply_status(s, c, &json, MHD_HTTP_UNAUTHORIZED,
+			CLI_RESPONSE_ERROR, HTTP_RC_SESSION,
+			"firmware progress", "Invalid or expired session "
+			"key: log in first (/api/login).");
+	}
+	buf_init(&out, 64 * 1024);
+	if (s->cfg.ops->progress_json(s->cfg.ctx, &out) < 0) {
+		buf_free(&out);
+		return reply(s, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			     CLI_RESPONSE_ERROR, CLI_RC_FAILED,
+			     "The progress could not be read.");
+	}
+	rc = http_reply_buf(c, MHD_HTTP_OK, "application/json", &out);
+	buf_free(&out);
+	return rc;
+}
