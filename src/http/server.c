@@ -366,8 +366,10 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		return NULL;
 	}
 	/* A browser opening the login page fetches its files over up to six
-	 * parallel connections, none of them logged in yet: the per-source
-	 * limit of the other listeners would refuse some and break the page. */
+	 * parallel connections, none of them logged in yet (and those that
+	 * carried only files stay so until idle): the per-source limit of
+	 * the other listeners would refuse some and break the page. A full
+	 * listener still makes room by cutting these, never a session. */
 	adm = cfg->admission;
 	if (adm.source_max < HTTP_SOURCE_MAX)
 		adm.source_max = HTTP_SOURCE_MAX;
