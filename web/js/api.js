@@ -11,6 +11,7 @@
 // handler asks the operator for the password without leaving the page.
 
 const STORE_KEY = 'tandem.session';
+const USER_KEY = 'tandem.user';
 const EXPIRED = -10027;
 const RESTART_GRACE_MS = 15 * 60 * 1000; // how long after a load we re-login
 
@@ -41,8 +42,17 @@ export function session() {
 }
 
 function saveSession(s) {
-  if (s) sessionStorage.setItem(STORE_KEY, JSON.stringify(s));
-  else sessionStorage.removeItem(STORE_KEY);
+  if (s) {
+    sessionStorage.setItem(STORE_KEY, JSON.stringify(s));
+    sessionStorage.setItem(USER_KEY, s.user);
+  } else {
+    sessionStorage.removeItem(STORE_KEY);
+  }
+}
+
+// The last user name logged in from this tab, to fill in the login form.
+export function lastUser() {
+  return sessionStorage.getItem(USER_KEY) || '';
 }
 
 // WebCrypto exists only in a secure context: HTTPS, or HTTP from a
@@ -80,7 +90,6 @@ async function loginWithDigest(user, digest) {
     res = await fetch(`/api/login/${digest}`, {
       headers: { datatype: 'json' },
       cache: 'no-store',
-      credentials: 'omit',
     });
   } catch (e) {
     throw new ApiError('The controller cannot be reached.', { network: true });
@@ -174,7 +183,7 @@ export async function run(...words) {
   for (let attempt = 0; ; attempt++) {
     let res;
     try {
-      res = await fetch(path, { headers: authHeaders(), cache: 'no-store', credentials: 'omit' });
+      res = await fetch(path, { headers: authHeaders(), cache: 'no-store' });
     } catch {
       throw new ApiError('The controller cannot be reached.', { network: true });
     }
@@ -210,7 +219,7 @@ export async function progress() {
   for (let attempt = 0; ; attempt++) {
     let res;
     try {
-      res = await fetch('/firmware/progress', { headers: authHeaders(), cache: 'no-store', credentials: 'omit' });
+      res = await fetch('/firmware/progress', { headers: authHeaders(), cache: 'no-store' });
     } catch {
       throw new ApiError('The controller cannot be reached.', { network: true });
     }

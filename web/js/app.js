@@ -22,6 +22,8 @@ const root = document.getElementById('app');
 const identity = { local: '', partner: '', partnerAddress: '', systemName: '', product: '', health: '', healthReason: '' };
 let unmountPage = null;
 let frame = null;
+let identityTimer = null;
+const IDENTITY_REFRESH_MS = 10000;
 let loginNote = '';
 
 function logo() {
@@ -44,12 +46,14 @@ export async function loadIdentity() {
   identity.health = s.health || '';
   identity.healthReason = s['health-reason'] || '';
   identity.otherMc = s['other-MC-status'] || '';
+  identity.pfuStatus = s.pfuStatus || '';
   renderHeader();
+  renderBanners(store.state);
   return identity;
 }
 
 function loginView() {
-  const user = h('input', { id: 'login-user', name: 'username', autocomplete: 'username', required: true, value: api.session()?.user || '', autocapitalize: 'none', spellcheck: 'false' });
+  const user = h('input', { id: 'login-user', name: 'username', autocomplete: 'username', required: true, value: api.lastUser(), autocapitalize: 'none', spellcheck: 'false' });
   const pass = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const msg = h('div', { class: 'login-msg', 'aria-live': 'polite' });
   const button = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Log in');
@@ -89,13 +93,14 @@ function loginView() {
 
 function showLogin(note = '') {
   store.stop();
+  clearInterval(identityTimer);
   if (unmountPage) unmountPage();
   unmountPage = null;
   frame = null;
   loginNote = note;
   replace(root, loginView());
   document.title = 'Log in \u00b7 Tandem';
-  const first = root.querySelector(api.session()?.user ? '#login-password' : '#login-user');
+  const first = root.querySelector(api.lastUser() ? '#login-password' : '#login-user');
   if (first) first.focus();
 }
 
@@ -131,6 +136,22 @@ function renderBanners(state) {
   const items = [];
   const halt = haltBanner(state, identity);
   if (halt) items.push(halt);
+  // Halted on the partner (this controller is the one left behind): the
+  // roll-back is the partner's, the roll-forward is a load into this one.
+  if (!halt && /halted/i.test(identity.pfuStatus || '')) {
+    items.push(h('section', { class: 'halt-banner', role: 'alert', 'data-banner': 'pfu-halted-partner' },
+      h('div', { class: 'halt-head' },
+        h('span', { class: 'halt-icon', 'aria-hidden': 'true' }, '!'),
+        h('div', null,
+          h('h2', null, `Partner firmware update halted on controller ${identity.partner}`),
+          h('p', null, `Controller ${identity.partner} could not bring this controller (${identity.local}) to its bundle. `,
+            identity.healthReason || ''))),
+      h('div', { class: 'halt-ways' },
+        h('div', { class: 'halt-way' }, h('h3', null, '1. Roll forward'),
+          h('p', null, `Load controller ${identity.partner}'s bundle into this controller from the Firmware page (the halt clears once both match).`)),
+        h('div', { class: 'halt-way' }, h('h3', null, '2. Roll back'),
+          h('p', null, `On controller ${identity.partner}'s management page${identity.partnerAddress ? ` (${identity.partnerAddress})` : ''}: Roll back.`)))));
+  }
   if (state.rollback) {
     const mine = (state.progress?.controllers || []).find((c) => c.controller === state.rollback.local);
     const back = mine && mine.reachable && (!state.rollback.to || mine['bundle-version'] === state.rollback.to) && !store.isHalted();
@@ -194,6 +215,8 @@ async function startApp() {
   }
   store.start();
   mountPage();
+  clearInterval(identityTimer);
+  identityTimer = setInterval(() => loadIdentity().catch(() => {}), IDENTITY_REFRESH_MS);
 }
 
 // The controller this page talks to restarted (a load or a roll-back
@@ -203,7 +226,7 @@ function askToLogInAgain() {
   return new Promise((resolve) => {
     const pass = h('input', { id: 'reauth-password', type: 'password', autocomplete: 'current-password', required: true });
     const msg = h('div', { 'aria-live': 'polite' });
-    const user = api.session()?.user || 'manage';
+    const user = api.lastUser() || 'manage';
     const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'reauth-title', 'data-dialog': 'reauth' },
       h('form', {
         method: 'dialog',

@@ -7,20 +7,21 @@ import * as api from './api.js';
 import { h, errorText } from './dom.js';
 import * as store from './store.js';
 
-let advice = { key: '', text: '', previous: '' };
+let advice = { key: '', text: '', previous: '', reason: '' };
 
 // The controller's own words for the ways out (show
 // firmware-update-status, "PFU Ways Out"), fetched once per halt.
 async function loadAdvice(key) {
-  advice = { key, text: '', previous: '' };
+  advice = { key, text: '', previous: '', reason: '' };
   try {
     const doc = await api.run('show', 'firmware-update-status');
     const f = api.first(doc, 'firmware-update-status') || {};
     const text = f['pfu-advice'] && f['pfu-advice'] !== 'N/A' ? f['pfu-advice'] : '';
+    const reason = f['pfu-reason'] && f['pfu-reason'] !== 'N/A' ? f['pfu-reason'] : '';
     const m = /return this controller to (\S+?) \(/.exec(text);
-    advice = { key, text, previous: m ? m[1] : '' };
+    advice = { key, text, previous: m ? m[1] : '', reason };
   } catch {
-    advice = { key, text: '', previous: '' };
+    advice = { key, text: '', previous: '', reason: '' };
   }
 }
 
@@ -101,7 +102,7 @@ export function haltBanner(state, identity) {
         h('p', null,
           `Controller ${local} runs ${target}; controller ${partner} is still on ${partnerBundle}. `,
           `PFU stopped after ${pfu.attempts ?? '?'} of ${pfu.limit ?? '?'} failed attempts`,
-          pfu.message ? ': ' : '.', pfu.message ? h('span', { class: 'halt-reason' }, pfu.message) : null),
+          advice.reason ? '. Last failure: ' : '.', advice.reason ? h('span', { class: 'halt-reason', 'data-field': 'halt-reason' }, advice.reason) : null),
         h('p', { class: 'halt-next' }, 'The controllers run different firmware until you take one of these two ways out:'))),
     h('div', { class: 'halt-ways' },
       h('div', { class: 'halt-way' },

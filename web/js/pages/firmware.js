@@ -21,6 +21,14 @@ const STEPS = [
   { id: 'done', label: 'Done', from: 100, to: 100 },
 ];
 const INSTALL_STAGES = ['receiving', 'verifying', 'flashing', 'activating'];
+const STAGE_WORDS = {
+  receiving: 'receiving the bundle',
+  verifying: 'verifying the bundle',
+  flashing: 'writing the flash',
+  activating: 'activating the new bank',
+  restarting: 'restarting',
+  pfu: 'partner update running',
+};
 
 function ctlOf(p, id) {
   return (p?.controllers || []).find((c) => String(c.controller).toUpperCase() === id);
@@ -235,6 +243,14 @@ export function mount(el, { identity, store }) {
         startButton))),
     progressBox);
 
+  // The load's report: the progress resource keeps it with its lines (the
+  // reply's status object has them joined); the reply's when that is not
+  // this load's yet.
+  function reportText() {
+    const last = store.state.progress?.['last-codeload'] || '';
+    return flow.target && last.includes(flow.target) && last.includes('\n') ? last : flow.report;
+  }
+
   function stepIndex(id) {
     return STEPS.findIndex((s) => s.id === id);
   }
@@ -264,7 +280,7 @@ export function mount(el, { identity, store }) {
       h('div', { class: 'bar-text' }, h('span', { class: 'bar-label', 'data-field': 'update-label' }, flow.label), h('span', { class: 'bar-pct' }, `${pct}%`)),
       flow.detail ? h('div', { class: 'bar-detail muted' }, flow.detail) : null,
       flow.result ? notice(flow.failed ? 'bad' : flow.warn ? 'warn' : 'ok', flow.result) : null,
-      flow.report ? h('details', { class: 'report', open: flow.failed || null }, h('summary', null, 'Code load report'), h('pre', null, flow.report)) : null);
+      flow.report ? h('details', { class: 'report', open: (flow.failed && !flow.replyOk) || null }, h('summary', null, 'Code load report'), h('pre', null, reportText())) : null);
     const fill = progressBox.querySelector('.bar-fill');
     if (fill) fill.style.width = `${pct}%`;
   }
@@ -323,7 +339,7 @@ export function mount(el, { identity, store }) {
     if (flow.step === 'install' && me && INSTALL_STAGES.includes(me.stage)) {
       const k = INSTALL_STAGES.indexOf(me.stage);
       setStep('install', (k + (me.percent || 0) / 100) / INSTALL_STAGES.length,
-        `Controller ${local}: ${me.stage}`, me.total ? `${formatBytes(me.bytes)} of ${formatBytes(me.total)}` : '');
+        `Controller ${local}: ${STAGE_WORDS[me.stage]}`, me.total ? `${formatBytes(me.bytes)} of ${formatBytes(me.total)}` : '');
       return;
     }
     if (flow.step === 'restart') {
@@ -340,7 +356,8 @@ export function mount(el, { identity, store }) {
     }
     if (flow.step === 'pfu') {
       if (pstat === 'halted') {
-        finish(false, `Partner firmware update halted: ${pfu.message || 'see the banner above'}.`);
+        finish(false, `Partner firmware update halted after ${pfu.attempts} of ${pfu.limit} attempts: controller ${partner} is still on ${other?.['bundle-version'] || 'its old bundle'}. The red banner above gives the two ways out.`);
+        flow.label = `Controller ${local} runs ${flow.target}; the partner update halted`;
         return;
       }
       if (pstat === 'disabled') {
@@ -355,10 +372,11 @@ export function mount(el, { identity, store }) {
       if (other && !other.reachable) {
         flow.partnerRestarted = true;
         setStep('pfu', 0.85, `Controller ${partner} is restarting on ${flow.target}\u2026`, pfu.message);
-      } else if (other && other.stage && other.stage !== 'idle') {
-        const k = Math.max(0, INSTALL_STAGES.indexOf(other.stage));
+      } else if (other && INSTALL_STAGES.includes(other.stage)) {
+        const k = INSTALL_STAGES.indexOf(other.stage);
         setStep('pfu', 0.1 + 0.7 * (k + (other.percent || 0) / 100) / INSTALL_STAGES.length,
-          `Controller ${partner}: ${other.stage}`, other.total ? `${formatBytes(other.bytes)} of ${formatBytes(other.total)}` : pfu.message);
+          `Controller ${partner}: ${STAGE_WORDS[other.stage]}`,
+          [pfu.attempts ? `attempt ${pfu.attempts} of ${pfu.limit}` : '', other.percent ? `${other.percent}%` : ''].filter(Boolean).join(' \u00b7 '));
       } else {
         setStep('pfu', flow.partnerRestarted ? 0.9 : 0.05, `Partner firmware update: ${pfu.status || 'waiting'}`,
           [pfu.attempts ? `attempt ${pfu.attempts} of ${pfu.limit}` : '', pfu.message].filter(Boolean).join(' \u00b7 '));
@@ -400,13 +418,16 @@ export function mount(el, { identity, store }) {
         },
       });
       flow.report = reply.text;
+      flow.replyOk = reply.ok;
       flow.replyAt = Date.now();
       if (!reply.ok) {
         finish(false, `Controller ${local} refused the bundle: ${firstLine(reply.text)}`);
       } else {
         const m = /loading bundle (\S+)/.exec(reply.text) || /Bundle (\S+) \(built/.exec(reply.text);
         if (m) flow.target = m[1];
-        if (/Versions match/i.test(reply.text)) {
+        // The whole load a no-op ("Not attempted (Versions match)" and no
+        // "Codeload completed"), not a component of it ("NOT ATTEMPTED").
+        if (/Not attempted \(Versions match\)/.test(reply.text) && !/Codeload completed successfully/.test(reply.text)) {
           flow.skipped = ['install', 'restart'];
           setStep('pfu', 0, `Controller ${local} already runs ${flow.target}`);
         } else {
