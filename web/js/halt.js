@@ -25,6 +25,13 @@ async function loadAdvice(key) {
   }
 }
 
+// "3 attempts failed; last while X: Y" -> "while X: Y" (the count is
+// said already).
+function lastFailure(reason) {
+  const m = /^\d+ attempts? failed; last (while .*)$/.exec(reason);
+  return m ? m[1] : `: ${reason}`;
+}
+
 function controllerOf(p, id) {
   return (p.controllers || []).find((c) => String(c.controller).toUpperCase() === id) || {};
 }
@@ -102,7 +109,7 @@ export function haltBanner(state, identity) {
         h('p', null,
           `Controller ${local} runs ${target}; controller ${partner} is still on ${partnerBundle}. `,
           `PFU stopped after ${pfu.attempts ?? '?'} of ${pfu.limit ?? '?'} failed attempts`,
-          advice.reason ? '. Last failure: ' : '.', advice.reason ? h('span', { class: 'halt-reason', 'data-field': 'halt-reason' }, advice.reason) : null),
+          advice.reason ? '. Last failure ' : '.', advice.reason ? h('span', { class: 'halt-reason', 'data-field': 'halt-reason' }, lastFailure(advice.reason)) : null),
         h('p', { class: 'halt-next' }, 'The controllers run different firmware until you take one of these two ways out:'))),
     h('div', { class: 'halt-ways' },
       h('div', { class: 'halt-way' },

@@ -89,8 +89,8 @@ export function mount(el, { identity, store }) {
       const differs = String(va) !== String(vb);
       return h('tr', { class: [differs && 'differs', key === 'bundle-version' && 'key-row'], 'data-field': key },
         h('th', { scope: 'row' }, label, differs ? h('span', { class: 'tag tag-warn' }, 'differs') : null),
-        h('td', { class: 'mono', 'data-controller': 'A' }, String(va)),
-        h('td', { class: 'mono', 'data-controller': 'B' }, String(vb)));
+        h('td', { class: 'mono', 'data-controller': 'A', 'data-label': 'A' }, String(va)),
+        h('td', { class: 'mono', 'data-controller': 'B', 'data-label': 'B' }, String(vb)));
     };
     // Components neither controller reports (no such hardware here) are
     // listed by name under the table rather than as rows of N/A.
@@ -123,7 +123,7 @@ export function mount(el, { identity, store }) {
         h('dt', null, 'Status'), h('dd', null, pill(status, pfuTone(status), { 'data-field': 'pfu-status' })),
         h('dt', null, 'Target bundle'), h('dd', { class: 'mono' }, pfu.target || 'N/A'),
         h('dt', null, 'Attempts'), h('dd', null, `${pfu.attempts ?? 0} of ${pfu.limit ?? '?'}`),
-        h('dt', null, 'Detail'), h('dd', { 'data-field': 'pfu-message' }, pfu.message || '\u2014')),
+        h('dt', null, /halted/i.test(status) ? 'Ways out' : 'Detail'), h('dd', { 'data-field': 'pfu-message' }, pfu.message || '\u2014')),
       p['last-codeload'] ? h('details', { class: 'report' },
         h('summary', null, 'Last code load report'), h('pre', null, p['last-codeload'])) : null,
       status.toLowerCase() === 'halted'
