@@ -93,6 +93,7 @@ def test_operator_session(tmp_path, viewport, first, port_base):
         artifacts = BUILD / "browser-artifacts" / viewport
         shutil.rmtree(artifacts, ignore_errors=True)
         env = dict(os.environ, TANDEM_URL="https://%s:%d/" % (addr, port),
+                   TANDEM_HTTP_URL="http://%s:%d/" % ports[("a", "http")],
                    TANDEM_ENC=str(d), TANDEM_TOOL=program("tandem"),
                    VIEWPORT=viewport, ARTIFACTS=str(artifacts),
                    CHROMIUM=CHROMIUM)

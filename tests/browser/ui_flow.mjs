@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const URL = process.env.TANDEM_URL;
+const HTTP_URL = process.env.TANDEM_HTTP_URL;
 const ENC = process.env.TANDEM_ENC;
 const TOOL = process.env.TANDEM_TOOL;
 const VIEWPORT = process.env.VIEWPORT || 'laptop';
@@ -36,7 +37,7 @@ const VIEWPORTS = {
   phone: { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
 };
 
-for (const [name, v] of Object.entries({ TANDEM_URL: URL, TANDEM_ENC: ENC, TANDEM_TOOL: TOOL, ARTIFACTS })) {
+for (const [name, v] of Object.entries({ TANDEM_URL: URL, TANDEM_HTTP_URL: HTTP_URL, TANDEM_ENC: ENC, TANDEM_TOOL: TOOL, ARTIFACTS })) {
   if (!v) {
     console.error(`ui_flow: ${name} is not set`);
     process.exit(2);
@@ -258,6 +259,29 @@ async function main() {
       await page.reload();
       await page.waitForSelector('#set-pfu-enabled');
       check(await page.locator('#set-pfu-enabled').isChecked(), 'PFU read back as enabled');
+    });
+
+    await step('turn plain HTTP on and log in over it from a loopback address', async () => {
+      await page.click('label[for="proto-http"]');
+      await page.waitForFunction(() => /http/i.test(document.querySelector('main[data-page="settings"] .notice-ok')?.textContent || ''));
+      check(await page.locator('#proto-http').isChecked(), 'HTTP shows enabled');
+      // http://127.x.y.z is a secure context in Chromium (all of
+      // 127.0.0.0/8), so WebCrypto hashes the login there too.
+      const other = await page.context().newPage();
+      try {
+        await other.goto(HTTP_URL);
+        await other.waitForSelector('#login-user');
+        check(await other.evaluate(() => window.isSecureContext && !!crypto.subtle), 'http on 127/8 is a secure context');
+        check(!(await other.locator('.login-card .notice-bad').count()), 'no plain-HTTP warning on a loopback address');
+        await other.fill('#login-user', 'manage');
+        await other.fill('#login-password', '!manage');
+        await other.click('form.login-card button[type=submit]');
+        await other.waitForSelector('main[data-page="system"] svg.enclosure-svg');
+        await other.click('.hdr-user button');
+        await other.waitForSelector('#login-user');
+      } finally {
+        await other.close();
+      }
     });
 
     await step(`upload ${MID}: the progress bar reaches done and PFU succeeds`, async () => {
