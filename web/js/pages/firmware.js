@@ -9,6 +9,7 @@ import { rollback } from '../halt.js';
 import { readBundleManifest } from '../bundle.js';
 
 const VERSIONS_REFRESH_MS = 10000;
+const BUSY_REFRESH_MS = 2000; // versions and history while anything moves
 const HISTORY_EVENTS = 300; // newest events searched for PFU progress
 const HISTORY_SHOWN = 25;
 
@@ -102,8 +103,13 @@ export function mount(el, { identity, store }) {
         h('p', { class: 'muted' }, absent.map(([, label]) => label).join(' \u00b7 '))) : null);
   }
 
+  function refreshDue(last, idleMs) {
+    const busy = (flow && !flow.finished) || store.isBusy();
+    return Date.now() - last >= (busy ? BUSY_REFRESH_MS : idleMs);
+  }
+
   async function refreshVersions(force) {
-    if (!force && Date.now() - lastVersions < VERSIONS_REFRESH_MS) return;
+    if (!force && !refreshDue(lastVersions, VERSIONS_REFRESH_MS)) return;
     lastVersions = Date.now();
     try {
       versions = (await api.run('show', 'versions')).versions || [];
@@ -150,7 +156,7 @@ export function mount(el, { identity, store }) {
   }
 
   async function refreshHistory(force) {
-    if (!force && Date.now() - lastHistory < 5000) return;
+    if (!force && !refreshDue(lastHistory, VERSIONS_REFRESH_MS)) return;
     lastHistory = Date.now();
     try {
       const doc = await api.run('show', 'events', 'last', HISTORY_EVENTS);
