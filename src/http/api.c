@@ -76,6 +76,14 @@ void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
 	r->session_rc = key && *key ?
 		http_sessions_use(s->cfg.sessions, key, &r->session) :
 		HTTP_SESSION_UNKNOWN;
+	/* A user deleted or denied the wbi interface since the login loses
+	 * the session; a changed role holds from the next request. */
+	if (r->session_rc == HTTP_SESSION_OK && s->cfg.ops->session_check &&
+	    s->cfg.ops->session_check(s->cfg.ctx, r->session.user,
+				      &r->session.role) < 0) {
+		http_sessions_end(s->cfg.sessions, key);
+		r->session_rc = HTTP_SESSION_UNKNOWN;
+	}
 	r->authenticated = r->session_rc == HTTP_SESSION_OK;
 	if (r->authenticated)
 		http_conn_authenticated(c);

@@ -30,6 +30,7 @@
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
 #define HTTP_SOURCE_MAX		12	/* not logged in, per address: two browsers of 6 */
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
+#define HTTP_IDLE_SECONDS_MAX	3600
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */
 #define HTTP_STATIC_PATH_MAX	512	/* a static file's path */
 #define HTTP_BODY_MAX		4096	/* a body that is not an upload */
@@ -149,6 +150,10 @@ struct http_ops {
 	/* Whether the protocol switch of this listener is on (the session
 	 * starts only then). */
 	bool (*may_serve)(void *ctx, bool tls);
+	/* On every request of a session: the user still exists and has the
+	 * wbi interface; *role is its role now. 0, or negative (the session
+	 * ends). */
+	int (*session_check)(void *ctx, const char *user, enum cli_role *role);
 	/* Firmware upload: as the SFTP seam (src/ssh/shell.h). */
 	void *(*upload_begin)(void *ctx, const char *user, bool force,
 			      struct err *e);
@@ -177,6 +182,7 @@ struct http_server_config {
 	const char *cert_dir;		/* tls: https.crt and https.key */
 	const char *web_root;		/* NULL: static files answer 404 */
 	struct tcp_admission admission;
+	unsigned idle_seconds;		/* keep-alive; 0: HTTP_IDLE_SECONDS */
 	const struct cli_backend *backend;
 	void *backend_ctx;
 	const struct http_ops *ops;

@@ -93,6 +93,11 @@ static void serve(void *arg, struct tcp_conn *tcp)
 
 	if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0)
 		return;
+	/* The switch is checked where the session starts: a connection
+	 * accepted as `set protocols` closes the port gets nothing. */
+	if (s->cfg.ops->may_serve &&
+	    !s->cfg.ops->may_serve(s->cfg.ctx, s->cfg.tls))
+		return;
 	hc.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (hc.fd < 0) {
 		log_warn("%s: cannot hand a connection over: %m", s->name);
@@ -163,9 +168,10 @@ static struct http_request *request_new(struct http_server *s,
 	r->mode_ok = http_datatype_parse(dt, &r->mode) == 0;
 	if (!r->mode_ok)
 		r->mode = CLI_OUTPUT_API;
+	/* A static file needs no session, but one that comes with a valid
+	 * key is a logged-in client's: the login deadline is off for it. */
 	if (r->route_rc == HTTP_ROUTE_OK &&
-	    r->route.kind != HTTP_ROUTE_LOGIN &&
-	    r->route.kind != HTTP_ROUTE_STATIC)
+	    r->route.kind != HTTP_ROUTE_LOGIN)
 		http_session_lookup(s, c, r);
 	return r;
 }
@@ -313,7 +319,8 @@ static int mhd_start(struct http_server *s, struct err *e)
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_SECONDS,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_seconds ?
+		s->cfg.idle_seconds : (unsigned)HTTP_IDLE_SECONDS,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(HTTP_CONNECTIONS_MAX + TCP_LEAVING_MAX),
 		s->cfg.tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
