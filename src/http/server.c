@@ -374,11 +374,12 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	}
 	/* A browser opening the login page fetches its files over up to six
 	 * parallel connections, none of them logged in yet (and those that
-	 * carried only files stay so until idle): the per-source limit of
+	 * carried only files stay so until idle): the per-source default of
 	 * the other listeners would refuse some and break the page. A full
-	 * listener still makes room by cutting these, never a session. */
+	 * listener still makes room by cutting these, never a session; an
+	 * explicit --source-max applies as given. */
 	adm = cfg->admission;
-	if (adm.source_max < HTTP_SOURCE_MAX)
+	if (!adm.source_max)
 		adm.source_max = HTTP_SOURCE_MAX;
 	s->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = s->name,
