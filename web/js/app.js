@@ -5,7 +5,7 @@
 import * as api from './api.js';
 import { h, replace, pill, toneOfHealth, errorText, notice } from './dom.js';
 import * as store from './store.js';
-import { haltBanner } from './halt.js';
+import { haltBanner, haltSignature } from './halt.js';
 import * as systemPage from './pages/system.js';
 import * as firmwarePage from './pages/firmware.js';
 import * as settingsPage from './pages/settings.js';
@@ -131,10 +131,19 @@ function renderNav() {
   }, p.title)));
 }
 
+let bannerSignature = '';
+
 function renderBanners(state) {
   if (!frame) return;
+  // Re-rendered only when what they show changed: a banner rebuilt every
+  // second would take the keyboard focus off its buttons.
+  const sig = JSON.stringify([state.progress?.pfu, (state.progress?.controllers || []).map((c) => [c.reachable, c['bundle-version']]),
+    state.rollback, state.error?.network ? Math.round((Date.now() - state.unreachableSince) / 1000) : 0,
+    identity, currentPageId(), haltSignature()]);
+  if (sig === bannerSignature) return;
+  bannerSignature = sig;
   const items = [];
-  const halt = haltBanner(state, identity);
+  const halt = haltBanner(state, identity, currentPageId());
   if (halt) items.push(halt);
   // Halted on the partner (this controller is the one left behind): the
   // roll-back is the partner's, the roll-forward is a load into this one.
@@ -179,6 +188,8 @@ function renderBanners(state) {
 
 function mountPage() {
   if (!frame) return;
+  bannerSignature = '';
+  renderBanners(store.state);
   if (unmountPage) unmountPage();
   const id = currentPageId();
   const entry = PAGES.find((p) => p.id === id);

@@ -66,8 +66,21 @@ export async function rollback(local, target) {
   return doc;
 }
 
-// The banner for the current state, or null when PFU is not halted.
-export function haltBanner(state, identity) {
+// What the operator chose on each page (the ways out shown or folded),
+// and what the last roll-back attempt answered: both outlive re-renders.
+const expanded = {};
+let rollbackNote = null; // { ok, text }
+
+// What the banner depends on beyond the progress document, so that the
+// frame re-renders it only when something it shows changed.
+export function haltSignature() {
+  return JSON.stringify([advice, rollbackNote, expanded]);
+}
+
+// The banner for the current state, or null when PFU is not halted. On
+// the Settings and Events pages the ways out start folded (the banner
+// still opens the page); System and Firmware show them.
+export function haltBanner(state, identity, page) {
   const p = state.progress;
   if (!p || !store.isHalted(p)) return null;
   const pfu = p.pfu || {};
@@ -79,19 +92,22 @@ export function haltBanner(state, identity) {
   const partner = local === 'A' ? 'B' : 'A';
   const target = pfu.target || 'the new bundle';
   const partnerBundle = controllerOf(p, partner)['bundle-version'] || 'its old bundle';
-  const result = h('div', { class: 'halt-status', role: 'status' });
+  const result = h('div', { class: 'halt-status', role: 'status' },
+    rollbackNote ? (rollbackNote.ok ? rollbackNote.text : [h('strong', null, 'Roll-back refused: '), rollbackNote.text]) : null);
   const button = h('button', {
     type: 'button', class: 'btn btn-danger', 'data-action': 'rollback',
     onclick: async () => {
       button.disabled = true;
+      rollbackNote = null;
       result.replaceChildren();
       try {
         const doc = await rollback(local, target);
-        if (doc) result.append(api.messages(doc).join(' '));
+        if (doc) rollbackNote = { ok: true, text: api.messages(doc).join(' ') };
       } catch (e) {
-        result.append(h('strong', null, 'Roll-back refused: '), errorText(e));
+        rollbackNote = { ok: false, text: errorText(e) };
       } finally {
         button.disabled = false;
+        store.pollNow();
       }
     },
   }, `Roll back controller ${local}\u2026`);
@@ -101,16 +117,9 @@ export function haltBanner(state, identity) {
     ? h('a', { href: `${location.protocol}//${identity.partnerAddress}/`, target: '_blank', rel: 'noopener' },
       `controller ${partner}'s management page`)
     : `controller ${partner}'s management page${identity.partnerAddress ? ` (${identity.partnerAddress})` : ''}`;
-  return h('section', { class: 'halt-banner', role: 'alert', 'aria-labelledby': 'halt-title', 'data-banner': 'pfu-halted' },
-    h('div', { class: 'halt-head' },
-      h('span', { class: 'halt-icon', 'aria-hidden': 'true' }, '!'),
-      h('div', null,
-        h('h2', { id: 'halt-title' }, 'Partner firmware update halted'),
-        h('p', null,
-          `Controller ${local} runs ${target}; controller ${partner} is still on ${partnerBundle}. `,
-          `PFU stopped after ${pfu.attempts ?? '?'} of ${pfu.limit ?? '?'} failed attempts`,
-          advice.reason ? '. Last failure ' : '.', advice.reason ? h('span', { class: 'halt-reason', 'data-field': 'halt-reason' }, lastFailure(advice.reason)) : null),
-        h('p', { class: 'halt-next' }, 'The controllers run different firmware until you take one of these two ways out:'))),
+  const open = page in expanded ? expanded[page] : !['settings', 'events'].includes(page);
+  const details = h('details', { class: 'halt-details', open },
+    h('summary', null, 'The two ways out: roll forward or roll back'),
     h('div', { class: 'halt-ways' },
       h('div', { class: 'halt-way' },
         h('h3', null, '1. Roll forward'),
@@ -122,4 +131,18 @@ export function haltBanner(state, identity) {
         h('p', null, `Return controller ${local} to ${advice.previous || 'its previous bundle'}, so both match again. It restarts into its other flash bank.`),
         button, result)),
     advice.text ? h('p', { class: 'halt-advice' }, h('strong', null, 'Controller says: '), advice.text) : null);
+  details.addEventListener('toggle', () => {
+    expanded[page] = details.open;
+  });
+  return h('section', { class: 'halt-banner', role: 'alert', 'aria-labelledby': 'halt-title', 'data-banner': 'pfu-halted' },
+    h('div', { class: 'halt-head' },
+      h('span', { class: 'halt-icon', 'aria-hidden': 'true' }, '!'),
+      h('div', null,
+        h('h2', { id: 'halt-title' }, 'Partner firmware update halted'),
+        h('p', null,
+          `Controller ${local} runs ${target}; controller ${partner} is still on ${partnerBundle}. `,
+          `PFU stopped after ${pfu.attempts ?? '?'} of ${pfu.limit ?? '?'} failed attempts`,
+          advice.reason ? '. Last failure ' : '.', advice.reason ? h('span', { class: 'halt-reason', 'data-field': 'halt-reason' }, lastFailure(advice.reason)) : null),
+        h('p', { class: 'halt-next' }, 'The controllers run different firmware until you take one of the two ways out.'))),
+    details);
 }
