@@ -94,6 +94,7 @@ def test_operator_session(tmp_path, viewport, first, port_base):
         shutil.rmtree(artifacts, ignore_errors=True)
         env = dict(os.environ, TANDEM_URL="https://%s:%d/" % (addr, port),
                    TANDEM_HTTP_URL="http://%s:%d/" % ports[("a", "http")],
+                   TANDEM_B_URL="https://%s:%d/" % ports[("b", "https")],
                    TANDEM_ENC=str(d), TANDEM_TOOL=program("tandem"),
                    VIEWPORT=viewport, ARTIFACTS=str(artifacts),
                    CHROMIUM=CHROMIUM)

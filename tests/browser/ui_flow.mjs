@@ -19,6 +19,7 @@ import { join } from 'node:path';
 
 const URL = process.env.TANDEM_URL;
 const HTTP_URL = process.env.TANDEM_HTTP_URL;
+const B_URL = process.env.TANDEM_B_URL;
 const ENC = process.env.TANDEM_ENC;
 const TOOL = process.env.TANDEM_TOOL;
 const VIEWPORT = process.env.VIEWPORT || 'laptop';
@@ -37,7 +38,7 @@ const VIEWPORTS = {
   phone: { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
 };
 
-for (const [name, v] of Object.entries({ TANDEM_URL: URL, TANDEM_HTTP_URL: HTTP_URL, TANDEM_ENC: ENC, TANDEM_TOOL: TOOL, ARTIFACTS })) {
+for (const [name, v] of Object.entries({ TANDEM_URL: URL, TANDEM_HTTP_URL: HTTP_URL, TANDEM_B_URL: B_URL, TANDEM_ENC: ENC, TANDEM_TOOL: TOOL, ARTIFACTS })) {
   if (!v) {
     console.error(`ui_flow: ${name} is not set`);
     process.exit(2);
@@ -145,10 +146,12 @@ async function bannerOnEveryPage() {
     await go(id);
     const banner = page.locator('[data-banner="pfu-halted"]');
     await banner.waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
-    const box = await banner.boundingBox();
     // Impossible to miss: at the top of the page, above the page's own title.
-    const title = await page.locator('main h1').boundingBox();
-    check(box && title && box.y < title.y, `${id}: the halt banner is above the page title`);
+    await page.waitForFunction(() => {
+      const b = document.querySelector('[data-banner="pfu-halted"]');
+      const t = document.querySelector('main h1');
+      return b && t && b.getBoundingClientRect().height > 0 && b.getBoundingClientRect().bottom <= t.getBoundingClientRect().top;
+    }, null, { timeout: STEP_DEADLINE_MS });
     await noSidewaysScroll(`${id} with the halt banner`);
   }
 }
@@ -326,6 +329,25 @@ async function main() {
       await bannerOnEveryPage();
       await go('system');
       await snap('halted-system');
+    });
+
+    await step('controller B\'s own page shows the halt too', async () => {
+      const other = await page.context().newPage();
+      try {
+        await other.goto(B_URL);
+        await other.fill('#login-user', 'manage');
+        await other.fill('#login-password', '!manage');
+        await other.click('form.login-card button[type=submit]');
+        const banner = other.locator('[data-banner="pfu-halted-partner"]');
+        await banner.waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
+        const text = await banner.textContent();
+        check(/halted on controller A/.test(text), `B's banner names A: ${text}`);
+        await other.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-halted-seen-from-b.png`), fullPage: true });
+        await other.click('.hdr-user button');
+        await other.waitForSelector('#login-user');
+      } finally {
+        await other.close();
+      }
     });
 
     await step('roll back from the banner', async () => {
