@@ -350,6 +350,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 				      struct err *e)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
+	struct tcp_admission adm;
 
 	if (!s) {
 		err_set(e, -ENOMEM, "%s: out of memory", cfg->name);
@@ -372,13 +373,22 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		server_free(s);
 		return NULL;
 	}
+	/* A browser opening the login page fetches its files over up to six
+	 * parallel connections, none of them logged in yet (and those that
+	 * carried only files stay so until idle): the per-source default of
+	 * the other listeners would refuse some and break the page. A full
+	 * listener still makes room by cutting these, never a session; an
+	 * explicit --source-max applies as given. */
+	adm = cfg->admission;
+	if (!adm.source_max)
+		adm.source_max = HTTP_SOURCE_MAX;
 	s->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = s->name,
 		.address = s->address,
 		.port = cfg->port,
 		.max_sessions = HTTP_CONNECTIONS_MAX,
 		.nodelay = true,
-		.admission = cfg->admission,
+		.admission = adm,
 		.serve = serve,
 		.arg = s,
 	}, e);
