@@ -32,10 +32,14 @@
 #define PARTNER_RESULT_TEXT_MAX	4096
 #define PARTNER_REFUSED_EVENT_SECONDS 60	/* one refusal event a minute */
 #define PARTNER_PUSH_SECONDS	900	/* deadline of a whole push */
-/* Seconds from a pushed bundle's activation to the MC restart: the RESULT
- * frame is written before it, so one second is margin enough (an FTP client
- * gets CONTROLLER_RESTART_DELAY to read its reply and quit). */
-#define PARTNER_RESTART_DELAY	1
+/* Seconds from a pushed bundle's activation to the MC restart at the
+ * latest. The receiver restarts as soon as the sender has read its RESULT
+ * and closed the link; this bounds the wait for a sender that never does
+ * (an FTP client gets CONTROLLER_RESTART_DELAY the same way). */
+#define PARTNER_RESTART_DELAY	2
+/* The sender's quick-redial window once its partner restarts into a pushed
+ * bundle (link_redial_quickly). */
+#define PARTNER_RESTART_REDIAL_MS 3000
 
 struct controller;
 struct partner;

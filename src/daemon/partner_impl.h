@@ -68,6 +68,7 @@ struct partner {
 	bool rx_active;			/* a BEGIN not yet ended */
 	struct update_job *rx_job;
 	char rx_target[BUNDLE_VERSION_MAX];
+	bool rx_restart_on_close;	/* T2: restart once the link closes */
 };
 
 /* partner.c */

@@ -24,7 +24,12 @@
  *  T1: a link that drops mid-transfer aborts the receiver's job (nothing
  *      activated) and fails the sender's push with -ENOTCONN.
  *  T2: a successful load on the receiver schedules its MC restart after
- *      the RESULT is sent, as an operator's load does.
+ *      the RESULT is sent, as an operator's load does. The sender, once
+ *      it has read an ok RESULT of a load (code 9), closes the link and
+ *      redials quickly; the receiver restarts as soon as the link closes,
+ *      or after PARTNER_RESTART_DELAY if it never does. The RESULT is
+ *      read before the receiver's process ends, so it is never lost to
+ *      the reset of a closing socket.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -235,6 +240,7 @@ static int result_receive(struct partner *p, const uint8_t *payload,
 	json_error_t jerr;
 	json_t *root;
 	int ok = 0, code = 0;
+	bool restarts = false;
 
 	root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES,
 			  &jerr);
@@ -255,8 +261,15 @@ static int result_receive(struct partner *p, const uint8_t *payload,
 		p->push_result = r;
 		p->push_answered = true;
 		pthread_cond_broadcast(&p->cond);
+		restarts = r.ok && r.code == UPDATE_RC_LOADED;
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (restarts) {
+		/* T2: the partner waits for this close to restart. */
+		link_redial_quickly(p->link, PARTNER_RESTART_REDIAL_MS);
+		partner_link_drop(p, "it restarts into the bundle it was "
+				  "sent");
+	}
 	return 0;
 }
 
@@ -392,12 +405,14 @@ static void rx_end(struct partner *p)
 	/* T2: as restart_if_loaded() does for an operator's load (a
 	 * "Versions match" no-op activates nothing). Scheduled before the
 	 * RESULT goes, so the sender hears of a controller already on its
-	 * way to restart; the delay lets the RESULT out first. */
-	if (rc == 0 && loaded && update_restart_pending(p->c->update))
+	 * way to restart; it restarts once the sender closed the link. */
+	if (rc == 0 && loaded && update_restart_pending(p->c->update)) {
 		controller_schedule_stop(p->c, CONTROLLER_EXIT_RESTART,
 					 PARTNER_RESTART_DELAY,
 					 "a new bundle from the partner was "
 					 "activated");
+		p->rx_restart_on_close = true;
+	}
 	rx_result(p, rc == 0, us.last_return_code,
 		  rc < 0 ? ue.msg : us.last_message, report.data);
 	buf_free(&report);
@@ -455,6 +470,7 @@ int partner_transfer_frame(struct partner *p, unsigned type,
 void partner_transfer_link_down(struct partner *p, const char *why)
 {
 	char text[LINK_WHY_MAX + 64];
+	bool restart;
 
 	pthread_mutex_lock(&p->rx_lock);
 	if (p->rx_job) {
@@ -465,7 +481,13 @@ void partner_transfer_link_down(struct partner *p, const char *why)
 		p->rx_job = NULL;
 	}
 	p->rx_active = false;
+	restart = p->rx_restart_on_close;
+	p->rx_restart_on_close = false;
 	pthread_mutex_unlock(&p->rx_lock);
+	/* T2: the RESULT was read, or can no longer be. */
+	if (restart)
+		controller_stop_now(p->c, "the partner link closed after the "
+				    "pushed bundle's result");
 	pthread_mutex_lock(&p->lock);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);

@@ -210,6 +210,23 @@ static bool logged(struct controller *c, const char *text)
 	return f.seen;
 }
 
+/* Waits (bounded) until c's scheduled stop is due at once. */
+static bool stop_now_becomes(struct controller *c)
+{
+	for (int i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+		bool now;
+
+		pthread_mutex_lock(&c->lock);
+		now = c->stop_now;
+		pthread_mutex_unlock(&c->lock);
+		if (now)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static void test_peer_view_from_state(void **state)
 {
 	struct peer_view v;
@@ -273,6 +290,11 @@ static void test_push_installs_on_the_partner(void **state)
 	assert_int_equal(status, CONTROLLER_EXIT_RESTART);
 	assert_true(logged(&fx.b, "receiving bundle TS250P002 from "
 			   "controller A (attempt 1"));
+	/* A read the RESULT and closed the link: B's restart is due now,
+	 * not after its fallback delay. */
+	assert_true(stop_now_becomes(&fx.b));
+	assert_true(logged(&fx.a, "Partner controller B is down: it "
+			   "restarts into the bundle it was sent."));
 }
 
 static void test_push_same_bundle_is_a_no_op(void **state)
@@ -566,6 +588,39 @@ static void test_settings_converge_when_the_link_returns(void **state)
 					 CONFIG_LOGIN_LOCKOUT_THRESHOLD), 5);
 }
 
+/* A RESULT that activated nothing leaves the link up and B as it is:
+ * a record B sends after its RESULT reaches A, and A's answer, sent after
+ * A read both, still finds the link up. */
+static void test_push_no_op_keeps_the_link(void **state)
+{
+	struct partner_push_result r;
+	struct err e;
+	bool got = false;
+
+	(void)state;
+	install(&fx.b, "TS250P002", fx.key, 3000);
+	partner_on_record(fx.a.partner, record_in, NULL);
+	err_clear(&e);
+	if (partner_push_bundle(fx.a.partner, "TS250P002", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_int_equal(r.code, UPDATE_RC_VERSIONS_MATCH);
+	assert_int_equal(partner_send_record(fx.b.partner, "{\"after\":1}",
+					     11, &e), 0);
+	for (int i = 0; i < 500 && !got; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		pthread_mutex_lock(&rec.lock);
+		got = strcmp(rec.last, "{\"after\":1}") == 0;
+		pthread_mutex_unlock(&rec.lock);
+		if (!got)
+			nanosleep(&ts, NULL);
+	}
+	assert_true(got);
+	assert_int_equal(partner_send_record(fx.a.partner, "{}", 2, &e), 0);
+	assert_false(logged(&fx.a, "Partner controller B is down"));
+	assert_false(fx.b.stop_now);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +636,8 @@ int main(void)
 			test_push_installs_on_the_partner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_push_same_bundle_is_a_no_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_no_op_keeps_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_older_is_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
