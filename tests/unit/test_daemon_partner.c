@@ -621,6 +621,88 @@ static void test_push_no_op_keeps_the_link(void **state)
 	assert_false(fx.b.stop_now);
 }
 
+/* A's bank damaged after it was installed: the export finds it as it
+ * streams, the push fails naming it and ends with an ABORT before its END,
+ * and B drops its job: nothing activated, B runs what it ran. */
+static void test_damaged_source_aborts_before_b_activates(void **state)
+{
+	struct partner_push_result r;
+	struct update_status us;
+	char path[PATH_MAX], v[BUNDLE_VERSION_MAX];
+	struct err e;
+	bool trial;
+	FILE *f;
+	int i, byte;
+
+	(void)state;
+	install(&fx.a, "TS250P005", fx.key, 4 << 20);
+	assert_int_equal(flash_store_image_path(fx.a.store, "sc", path,
+						sizeof(path)), 0);
+	/* One byte flipped, late in the image: some slots have gone. */
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 3 << 20, SEEK_SET), 0);
+	byte = fgetc(f);
+	assert_int_equal(fseek(f, 3 << 20, SEEK_SET), 0);
+	assert_int_not_equal(fputc(byte ^ 0xff, f), EOF);
+	assert_int_equal(fclose(f), 0);
+	err_clear(&e);
+	assert_true(partner_push_bundle(fx.a.partner, "TS250P005", 1, &r,
+					&e) < 0);
+	assert_non_null(strstr(e.msg, "cannot be exported"));
+	assert_non_null(strstr(e.msg, "sc in bank"));
+	/* B had begun (the manifest and mc went out) and was told why. */
+	for (i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		update_status_get(fx.b.update, &us);
+		if (us.state == UPDATE_IDLE &&
+		    strstr(us.last_message, "abandoned"))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(strstr(us.last_message, "the partner abandoned the "
+			       "transfer: this controller's bundle cannot be "
+			       "exported"));
+	assert_false(us.last_ok);
+	assert_true(logged(&fx.b, "receiving bundle TS250P005"));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P001");
+	assert_false(trial);
+	assert_false(fx.b.restarting);
+}
+
+static int count_bytes(void *ctx, const void *data, size_t len,
+		       struct err *e)
+{
+	(void)data;
+	(void)e;
+	*(uint64_t *)ctx += len;
+	return 0;
+}
+
+/* BEGIN's size, known before any image is read, is what the export
+ * then writes. */
+static void test_push_begin_size_is_the_export_size(void **state)
+{
+	struct partner_push_result r;
+	uint64_t size = 0;
+	char text[96];
+	struct err e;
+
+	(void)state;
+	install(&fx.a, "TS250P005", fx.key, (1 << 20) + 777);
+	err_clear(&e);
+	assert_int_equal(flash_store_bundle_export(fx.a.store, count_bytes,
+						   &size, &e), 0);
+	if (partner_push_bundle(fx.a.partner, "TS250P005", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_true(r.ok);
+	snprintf(text, sizeof(text), "(attempt 1, %llu bytes)",
+		 (unsigned long long)size);
+	assert_true(logged(&fx.b, text));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +728,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_link_drop_mid_transfer_aborts, setup_slow_flash,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_damaged_source_aborts_before_b_activates, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_begin_size_is_the_export_size, setup,
 			teardown),
 	};
 
