@@ -105,6 +105,8 @@ int partner_mirror_event_receive(struct partner *p, const uint8_t *payload,
 /* partner_transfer.c */
 int partner_transfer_frame(struct partner *p, unsigned type,
 			   const uint8_t *payload, size_t len, struct err *e);
-void partner_transfer_link_down(struct partner *p, const char *why);
+/* The link went down; true when this controller now restarts into a
+ * pushed bundle (T2: the partner has read the RESULT). */
+bool partner_transfer_link_down(struct partner *p, const char *why);
 
 #endif

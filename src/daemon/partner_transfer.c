@@ -593,7 +593,7 @@ int partner_transfer_frame(struct partner *p, unsigned type,
 	return rc;
 }
 
-void partner_transfer_link_down(struct partner *p, const char *why)
+bool partner_transfer_link_down(struct partner *p, const char *why)
 {
 	char text[LINK_WHY_MAX + 64];
 	bool restart;
@@ -617,6 +617,7 @@ void partner_transfer_link_down(struct partner *p, const char *why)
 	pthread_mutex_lock(&p->lock);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	return restart;
 }
 
 /* ---- PFU's attempt record ---- */
