@@ -4,7 +4,8 @@
  * A dials with a doubling back-off, or every LINK_REDIAL_QUICK_MS for a
  * while after it was told the partner restarts on purpose. Each connection
  * has one reader thread, which also calls every handler; one heartbeat
- * thread per link sends HEARTBEATs and judges silence. Never interprets a frame past HELLO.
+ * thread per link sends HEARTBEATs and judges silence. Never interprets a
+ * frame past HELLO.
  *
  * Invariants:
  * I1: down() follows each up() once, on the same connection's reader
