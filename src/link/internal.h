@@ -69,6 +69,9 @@ unsigned link_backoff_next(unsigned waited, unsigned min_ms, unsigned max_ms,
  * quick_until_ms, else backoff. */
 unsigned link_redial_pause(int64_t now_ms, int64_t quick_until_ms,
 			   unsigned backoff);
+/* The end of a quick-redial window of window_ms asked for at now_ms: at
+ * most LINK_REDIAL_QUICK_WINDOW_MAX_MS later. */
+int64_t link_redial_until(int64_t now_ms, unsigned window_ms);
 
 /* conn.c */
 int64_t link_now_ms(void);

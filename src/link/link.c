@@ -657,13 +657,19 @@ void link_drop(struct link *l, const char *why)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void link_redial_quickly(struct link *l, unsigned window_ms)
+int64_t link_redial_until(int64_t now_ms, unsigned window_ms)
 {
 	if (window_ms > LINK_REDIAL_QUICK_WINDOW_MAX_MS)
 		window_ms = LINK_REDIAL_QUICK_WINDOW_MAX_MS;
+	return now_ms + window_ms;
+}
+
+void link_redial_quickly(struct link *l, unsigned window_ms)
+{
 	pthread_mutex_lock(&l->mu);
 	if (l->controller == 'A')
-		l->quick_until_ms = link_now_ms() + window_ms;
+		l->quick_until_ms = link_redial_until(link_now_ms(),
+						      window_ms);
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -848,6 +848,16 @@ static void test_redial_pause(void **state)
 	assert_int_equal(link_redial_pause(100, 200, 10), 10);
 	assert_int_equal(link_redial_pause(200, 200, 8000), 8000);
 	assert_int_equal(link_redial_pause(5000, 0, 250), 250);
+	/* The window's limit: just under, at and over it. */
+	assert_int_equal(link_redial_until(1000,
+					   LINK_REDIAL_QUICK_WINDOW_MAX_MS - 1),
+			 1000 + LINK_REDIAL_QUICK_WINDOW_MAX_MS - 1);
+	assert_int_equal(link_redial_until(1000,
+					   LINK_REDIAL_QUICK_WINDOW_MAX_MS),
+			 1000 + LINK_REDIAL_QUICK_WINDOW_MAX_MS);
+	assert_int_equal(link_redial_until(1000,
+					   LINK_REDIAL_QUICK_WINDOW_MAX_MS + 1),
+			 1000 + LINK_REDIAL_QUICK_WINDOW_MAX_MS);
 }
 
 static void test_backoff(void **state)
