@@ -255,8 +255,9 @@ static void *stop_later(void *arg)
 		;
 	cancelled = c->stop_cancel;
 	pthread_mutex_unlock(&c->lock);
-	/* Cancelled: the daemon is stopping already, and may be gone next. */
-	if (!cancelled)
+	/* Cancelled: the daemon is stopping already, and may be gone next.
+	 * A controller run without a daemon (unit tests) has none to stop. */
+	if (!cancelled && c->daemon)
 		daemon_request_stop(c->daemon);
 	return NULL;
 }

@@ -157,12 +157,13 @@ static void on_up(void *ctx, const struct link_hello *peer)
 static void on_down(void *ctx, const char *why)
 {
 	struct partner *p = ctx;
-	bool was_up;
+	bool was_up, restarting;
 
-	partner_transfer_link_down(p, why);
+	restarting = partner_transfer_link_down(p, why);
 	pthread_mutex_lock(&p->lock);
-	/* This controller stopping is not the partner going down. */
-	was_up = p->up && !p->closing;
+	/* This controller stopping is not the partner going down, nor is
+	 * the close it waited for to restart into a pushed bundle. */
+	was_up = p->up && !p->closing && !restarting;
 	pthread_mutex_unlock(&p->lock);
 	/* Logged before the view changes: whoever sees the partner down
 	 * finds the event already there (P1: no lock held). */

@@ -32,10 +32,18 @@
 #define PARTNER_RESULT_TEXT_MAX	4096
 #define PARTNER_REFUSED_EVENT_SECONDS 60	/* one refusal event a minute */
 #define PARTNER_PUSH_SECONDS	900	/* deadline of a whole push */
-/* Seconds from a pushed bundle's activation to the MC restart: the RESULT
- * frame is written before it, so one second is margin enough (an FTP client
- * gets CONTROLLER_RESTART_DELAY to read its reply and quit). */
-#define PARTNER_RESTART_DELAY	1
+/* A push's hand-off from the export to its sender thread: slots of bytes
+ * read and checked, not yet sent. */
+#define PARTNER_PUSH_SLOTS	4
+#define PARTNER_PUSH_SLOT_BYTES	(1024 * 1024)
+/* Seconds from a pushed bundle's activation to the MC restart at the
+ * latest. The receiver restarts as soon as the sender has read its RESULT
+ * and closed the link; this bounds the wait for a sender that never does
+ * (an FTP client gets CONTROLLER_RESTART_DELAY the same way). */
+#define PARTNER_RESTART_DELAY	2
+/* The sender's quick-redial window once its partner restarts into a pushed
+ * bundle (link_redial_quickly). */
+#define PARTNER_RESTART_REDIAL_MS 3000
 
 struct controller;
 struct partner;
@@ -115,8 +123,10 @@ void partner_state_changed(struct partner *p);
  * PARTNER_PUSH_SECONDS. 0 when the partner answered (out->ok says how;
  * a refusal is the partner's own message), negative with e otherwise:
  * -ENOTCONN (link down or dropped), -ETIMEDOUT, -EBUSY (a push runs),
- * or the export's error (this bank's bundle could not be read: checked
- * whole before BEGIN; should it fail later, an ABORT ends the transfer).
+ * or the export's error (this bank's bundle could not be read, or an image
+ * does not match its signed manifest: checked as it streams; found after
+ * BEGIN, an ABORT ends the transfer before its END, so the partner drops
+ * its job and activates nothing).
  * The partner installs without force: the same bundle is a successful
  * no-op (code 8), an older one is refused by the version rules.
  */

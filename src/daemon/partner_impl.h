@@ -68,6 +68,7 @@ struct partner {
 	bool rx_active;			/* a BEGIN not yet ended */
 	struct update_job *rx_job;
 	char rx_target[BUNDLE_VERSION_MAX];
+	bool rx_restart_on_close;	/* T2: restart once the link closes */
 };
 
 /* partner.c */
@@ -104,6 +105,8 @@ int partner_mirror_event_receive(struct partner *p, const uint8_t *payload,
 /* partner_transfer.c */
 int partner_transfer_frame(struct partner *p, unsigned type,
 			   const uint8_t *payload, size_t len, struct err *e);
-void partner_transfer_link_down(struct partner *p, const char *why);
+/* The link went down; true when this controller now restarts into a
+ * pushed bundle (T2: the partner has read the RESULT). */
+bool partner_transfer_link_down(struct partner *p, const char *why);
 
 #endif

@@ -24,7 +24,12 @@
  *  T1: a link that drops mid-transfer aborts the receiver's job (nothing
  *      activated) and fails the sender's push with -ENOTCONN.
  *  T2: a successful load on the receiver schedules its MC restart after
- *      the RESULT is sent, as an operator's load does.
+ *      the RESULT is sent, as an operator's load does. The sender, once
+ *      it has read an ok RESULT of a load (code 9), closes the link and
+ *      redials quickly; the receiver restarts as soon as the link closes,
+ *      or after PARTNER_RESTART_DELAY if it never does. The RESULT is
+ *      read before the receiver's process ends, so it is never lost to
+ *      the reset of a closing socket.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,13 +42,32 @@
 
 /* ---- sender ---- */
 
+/*
+ * Two threads: the caller runs the export (reads and hashes the bank) and
+ * fills slots; a sender thread writes them out as BUNDLE_DATA frames (TLS
+ * encryption and the socket), so reading overlaps sending. The export
+ * checks each image against the signed manifest as it streams and holds
+ * back each image's last chunk until it matched, so a damaged image never
+ * reaches the partner whole; the push then ends with an ABORT and the
+ * partner, whose own engine checks the same digests, activates nothing.
+ */
 struct push_stream {
 	struct partner *p;
 	uint64_t session;
-	uint8_t *chunk;
-	size_t fill;
+	const char *target;
+	unsigned attempt;
+	bool begun;			/* BEGIN went out */
 	uint64_t total;
-	bool count_only;
+	uint8_t *fill;			/* the slot being filled */
+	size_t fill_len;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	uint8_t *slot[PARTNER_PUSH_SLOTS];
+	size_t slot_len[PARTNER_PUSH_SLOTS];
+	unsigned head, queued;		/* ring: the sender takes head */
+	bool eof;			/* no more slots come */
+	bool cancel;			/* the sender drops what is queued */
 	/* A send that failed: the export wraps it in its own words
 	 * ("exporting mc: ..."), which would blame this controller's bank. */
 	bool send_failed;
@@ -62,21 +86,111 @@ static bool push_cut(struct push_stream *s)
 	return cut;
 }
 
-static int push_flush(struct push_stream *s, struct err *e)
+/* One slot as BUNDLE_DATA frames. */
+static int push_slot(struct push_stream *s, const uint8_t *data, size_t len,
+		     struct err *e)
 {
+	while (len > 0) {
+		size_t n = len < LINK_BUNDLE_DATA_MAX ? len
+			: LINK_BUNDLE_DATA_MAX;
+		int rc;
+
+		if (partner_is_stopping(s->p))
+			return err_set(e, -ESHUTDOWN, "this controller is "
+				       "stopping");
+		if (push_cut(s))
+			return err_set(e, -ECANCELED, "the partner answered "
+				       "early");
+		rc = partner_send(s->p, LINK_FRAME_BUNDLE_DATA, data, n, e);
+		if (rc < 0)
+			return rc;
+		partner_fault_data_frame(s->p);
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void *push_sender_main(void *arg)
+{
+	struct push_stream *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct err e;
+		uint8_t *data;
+		size_t len;
+		int rc;
+
+		while (!s->queued && !s->eof && !s->cancel)
+			pthread_cond_wait(&s->cond, &s->mu);
+		if (s->cancel || !s->queued)
+			break;
+		data = s->slot[s->head];
+		len = s->slot_len[s->head];
+		pthread_mutex_unlock(&s->mu);
+		err_clear(&e);
+		rc = push_slot(s, data, len, &e);
+		pthread_mutex_lock(&s->mu);
+		if (rc < 0) {
+			s->send_failed = true;
+			s->send_err = e;
+			pthread_cond_broadcast(&s->cond);
+			break;
+		}
+		s->head = (s->head + 1) % PARTNER_PUSH_SLOTS;
+		s->queued--;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Queues the filled slot and takes a free one (waits while all are
+ * queued); the sender's error once it has failed. */
+static int push_queue(struct push_stream *s, struct err *e)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->fill_len > 0 && !s->send_failed) {
+		unsigned at = (s->head + s->queued) % PARTNER_PUSH_SLOTS;
+
+		s->slot_len[at] = s->fill_len;
+		s->queued++;
+		pthread_cond_broadcast(&s->cond);
+		while (s->queued == PARTNER_PUSH_SLOTS && !s->send_failed)
+			pthread_cond_wait(&s->cond, &s->mu);
+		s->fill = s->slot[(s->head + s->queued) % PARTNER_PUSH_SLOTS];
+		s->fill_len = 0;
+	}
+	if (s->send_failed) {
+		*e = s->send_err;
+		rc = e->code;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* The export's start: the size is known, BEGIN goes before any byte. */
+static int push_begin(void *ctx, uint64_t size, struct err *e)
+{
+	struct push_stream *s = ctx;
 	int rc;
 
-	if (s->fill == 0)
-		return 0;
-	if (partner_is_stopping(s->p))
-		return err_set(e, -ESHUTDOWN, "this controller is stopping");
-	if (push_cut(s))
-		return err_set(e, -ECANCELED, "the partner answered early");
-	rc = partner_send(s->p, LINK_FRAME_BUNDLE_DATA, s->chunk, s->fill, e);
-	s->fill = 0;
-	if (rc == 0)
-		partner_fault_data_frame(s->p);
-	return rc;
+	rc = partner_send_json(s->p, LINK_FRAME_BUNDLE_BEGIN,
+			       json_pack("{ss sI si}", "target", s->target,
+					 "size", (json_int_t)size,
+					 "attempt", (int)s->attempt), e);
+	if (rc < 0) {
+		pthread_mutex_lock(&s->mu);
+		s->send_failed = true;
+		s->send_err = *e;
+		pthread_mutex_unlock(&s->mu);
+		return rc;
+	}
+	s->begun = true;
+	return 0;
 }
 
 static int push_write(void *ctx, const void *data, size_t len, struct err *e)
@@ -85,23 +199,18 @@ static int push_write(void *ctx, const void *data, size_t len, struct err *e)
 	const uint8_t *in = data;
 
 	s->total += len;
-	if (s->count_only)
-		return 0;
 	while (len > 0) {
-		size_t n = LINK_BUNDLE_DATA_MAX - s->fill;
+		size_t n = PARTNER_PUSH_SLOT_BYTES - s->fill_len;
 
 		if (n > len)
 			n = len;
-		memcpy(s->chunk + s->fill, in, n);
-		s->fill += n;
+		memcpy(s->fill + s->fill_len, in, n);
+		s->fill_len += n;
 		in += n;
 		len -= n;
-		if (s->fill == LINK_BUNDLE_DATA_MAX &&
-		    push_flush(s, e) < 0) {
-			s->send_failed = true;
-			s->send_err = *e;
+		if (s->fill_len == PARTNER_PUSH_SLOT_BYTES &&
+		    push_queue(s, e) < 0)
 			return e->code;
-		}
 	}
 	return 0;
 }
@@ -133,11 +242,49 @@ static int push_wait(struct partner *p, uint64_t session, time_t deadline,
 	return rc;
 }
 
+/*
+ * Runs the export with the sender thread: 0 when every byte went out,
+ * else the error (s->send_failed: the link's).
+ */
+static int push_stream_run(struct push_stream *s, struct err *e)
+{
+	pthread_t sender;
+	int rc;
+
+	for (unsigned i = 0; i < PARTNER_PUSH_SLOTS; i++) {
+		s->slot[i] = malloc(PARTNER_PUSH_SLOT_BYTES);
+		if (!s->slot[i])
+			return err_set(e, -ENOMEM, "out of memory");
+	}
+	s->fill = s->slot[0];
+	if (pthread_create(&sender, NULL, push_sender_main, s) != 0)
+		return err_set(e, -EAGAIN, "cannot start the push's thread");
+	rc = flash_store_bundle_export_sized(s->p->c->store, push_begin,
+					     push_write, s, e);
+	if (rc == 0)
+		rc = push_queue(s, e);
+	pthread_mutex_lock(&s->mu);
+	if (rc < 0)
+		s->cancel = true;	/* what is queued is not sent */
+	s->eof = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(sender, NULL);
+	if (rc == 0 && s->send_failed)
+		rc = err_set(e, s->send_err.code, "%s", s->send_err.msg);
+	else if (rc < 0 && s->send_failed)
+		*e = s->send_err;	/* the link's error, not the export's */
+	else if (rc < 0)
+		err_prefix(e, "this controller's bundle cannot be exported");
+	return rc;
+}
+
 int partner_push_bundle(struct partner *p, const char *target,
 			unsigned attempt, struct partner_push_result *out,
 			struct err *e)
 {
-	struct push_stream s = { .p = p };
+	struct push_stream s = { .p = p, .target = target,
+				 .attempt = attempt };
 	struct timespec now;
 	time_t deadline;
 	int rc;
@@ -158,35 +305,14 @@ int partner_push_bundle(struct partner *p, const char *target,
 	p->push_answered = false;
 	p->push_session = s.session = p->session;
 	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cond, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	deadline = now.tv_sec + PARTNER_PUSH_SECONDS;
 
-	/* The size first, for the receiver's BEGIN (the export checks each
-	 * image as it goes, so a bad bank fails here, before any frame). */
-	s.count_only = true;
-	rc = flash_store_bundle_export(p->c->store, push_write, &s, e);
-	if (rc < 0) {
-		err_prefix(e, "this controller's bundle cannot be exported");
-		goto out;
-	}
-	rc = partner_send_json(p, LINK_FRAME_BUNDLE_BEGIN,
-			       json_pack("{ss sI si}", "target", target,
-					 "size", (json_int_t)s.total,
-					 "attempt", (int)attempt), e);
-	if (rc < 0)
-		goto out;
-	s.count_only = false;
-	s.total = 0;
-	s.chunk = malloc(LINK_BUNDLE_DATA_MAX);
-	if (!s.chunk) {
-		rc = err_set(e, -ENOMEM, "out of memory");
-		goto abort;
-	}
-	rc = flash_store_bundle_export(p->c->store, push_write, &s, e);
-	if (rc < 0 && s.send_failed)
-		*e = s.send_err;	/* the link's error, not the export's */
-	if (rc == 0)
-		rc = push_flush(&s, e);
+	rc = push_stream_run(&s, e);
+	if (!s.begun)
+		goto out;	/* nothing went out: nothing to end */
 	if (rc == -ECANCELED) {
 		rc = 0;	/* answered already: the RESULT says why */
 		goto abort;
@@ -202,6 +328,8 @@ abort:
 	{
 		struct err ae;
 
+		/* Before the END: the partner drops its job and activates
+		 * nothing (a damaged image here, a dropped link there). */
 		err_clear(&ae);
 		partner_send_json(p, LINK_FRAME_BUNDLE_ABORT,
 				  json_pack("{ss}", "why", rc < 0 ? e->msg :
@@ -217,7 +345,10 @@ out:
 		e->code = rc = -ENOTCONN;
 	if (rc == -ENOTCONN && !strstr(e->msg, "partner link"))
 		err_prefix(e, "the partner link dropped");
-	free(s.chunk);
+	for (unsigned i = 0; i < PARTNER_PUSH_SLOTS; i++)
+		free(s.slot[i]);
+	pthread_cond_destroy(&s.cond);
+	pthread_mutex_destroy(&s.mu);
 	pthread_mutex_lock(&p->lock);
 	if (rc == 0)
 		*out = p->push_result;
@@ -235,6 +366,7 @@ static int result_receive(struct partner *p, const uint8_t *payload,
 	json_error_t jerr;
 	json_t *root;
 	int ok = 0, code = 0;
+	bool restarts = false;
 
 	root = json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES,
 			  &jerr);
@@ -255,8 +387,15 @@ static int result_receive(struct partner *p, const uint8_t *payload,
 		p->push_result = r;
 		p->push_answered = true;
 		pthread_cond_broadcast(&p->cond);
+		restarts = r.ok && r.code == UPDATE_RC_LOADED;
 	}
 	pthread_mutex_unlock(&p->lock);
+	if (restarts) {
+		/* T2: the partner waits for this close to restart. */
+		link_redial_quickly(p->link, PARTNER_RESTART_REDIAL_MS);
+		partner_link_drop(p, "it restarts into the bundle it was "
+				  "sent");
+	}
 	return 0;
 }
 
@@ -392,12 +531,14 @@ static void rx_end(struct partner *p)
 	/* T2: as restart_if_loaded() does for an operator's load (a
 	 * "Versions match" no-op activates nothing). Scheduled before the
 	 * RESULT goes, so the sender hears of a controller already on its
-	 * way to restart; the delay lets the RESULT out first. */
-	if (rc == 0 && loaded && update_restart_pending(p->c->update))
+	 * way to restart; it restarts once the sender closed the link. */
+	if (rc == 0 && loaded && update_restart_pending(p->c->update)) {
 		controller_schedule_stop(p->c, CONTROLLER_EXIT_RESTART,
 					 PARTNER_RESTART_DELAY,
 					 "a new bundle from the partner was "
 					 "activated");
+		p->rx_restart_on_close = true;
+	}
 	rx_result(p, rc == 0, us.last_return_code,
 		  rc < 0 ? ue.msg : us.last_message, report.data);
 	buf_free(&report);
@@ -452,9 +593,10 @@ int partner_transfer_frame(struct partner *p, unsigned type,
 	return rc;
 }
 
-void partner_transfer_link_down(struct partner *p, const char *why)
+bool partner_transfer_link_down(struct partner *p, const char *why)
 {
 	char text[LINK_WHY_MAX + 64];
+	bool restart;
 
 	pthread_mutex_lock(&p->rx_lock);
 	if (p->rx_job) {
@@ -465,10 +607,17 @@ void partner_transfer_link_down(struct partner *p, const char *why)
 		p->rx_job = NULL;
 	}
 	p->rx_active = false;
+	restart = p->rx_restart_on_close;
+	p->rx_restart_on_close = false;
 	pthread_mutex_unlock(&p->rx_lock);
+	/* T2: the RESULT was read, or can no longer be. */
+	if (restart)
+		controller_stop_now(p->c, "the partner link closed after the "
+				    "pushed bundle's result");
 	pthread_mutex_lock(&p->lock);
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	return restart;
 }
 
 /* ---- PFU's attempt record ---- */

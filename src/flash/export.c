@@ -20,9 +20,12 @@
 
 #include "flash/flash_impl.h"
 
+#define EXPORT_TAR_BLOCK	512	/* ustar's block */
+
 struct export {
 	struct flash_store *s;
 	int bank;
+	int (*start)(void *ctx, uint64_t size, struct err *e);
 	int (*write)(void *ctx, const void *data, size_t len, struct err *e);
 	void *ctx;
 	struct err werr;	/* the write callback's own error */
@@ -253,6 +256,26 @@ out:
 	return rc;
 }
 
+/* Bytes of one ustar member: its header block, the data padded to
+ * whole blocks (the names are short: no extension headers). */
+static uint64_t ustar_member(uint64_t len)
+{
+	return EXPORT_TAR_BLOCK + (len + EXPORT_TAR_BLOCK - 1) /
+	       EXPORT_TAR_BLOCK * EXPORT_TAR_BLOCK;
+}
+
+/* The size emit() writes: every member, then the two zero blocks. */
+static uint64_t export_size(const struct bundle_manifest *m,
+			    const struct buf *mj, const struct buf *sig)
+{
+	uint64_t size = ustar_member(mj->len) + ustar_member(sig->len) +
+			2 * EXPORT_TAR_BLOCK;
+
+	for (size_t i = 0; i < m->ncomponents; i++)
+		size += ustar_member(m->components[i].size);
+	return size;
+}
+
 static int export_bank(struct export *x, struct err *e)
 {
 	struct bundle_manifest *m = malloc(sizeof(*m));
@@ -284,6 +307,9 @@ static int export_bank(struct export *x, struct err *e)
 	 * manifest's time, not now. */
 	flash_bank_file(x->s, x->bank, FLASH_MANIFEST_JSON, path, sizeof(path));
 	x->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+	if (x->start && (rc = x->start(x->ctx, export_size(m, &mj, &sig),
+				       e)) < 0)
+		goto out;
 	rc = emit(x, m, &mj, &sig, e);
 out:
 	buf_free(&mj);
@@ -296,7 +322,16 @@ int flash_store_bundle_export(struct flash_store *s,
 	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
 	void *ctx, struct err *e)
 {
-	struct export x = { .s = s, .write = write, .ctx = ctx };
+	return flash_store_bundle_export_sized(s, NULL, write, ctx, e);
+}
+
+int flash_store_bundle_export_sized(struct flash_store *s,
+	int (*start)(void *ctx, uint64_t size, struct err *e),
+	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
+	void *ctx, struct err *e)
+{
+	struct export x = { .s = s, .start = start, .write = write,
+			    .ctx = ctx };
 	char path[PATH_MAX];
 	int lock_fd, rc;
 

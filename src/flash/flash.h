@@ -144,6 +144,15 @@ int flash_store_check(struct flash_store *s, struct buf *report,
 int flash_store_bundle_export(struct flash_store *s,
 	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
 	void *ctx, struct err *e);
+/*
+ * The same, first telling start() the export's exact size in bytes (from
+ * the bank's manifest, before any image is read; the same bank and lock
+ * as the bytes that follow). A start() error ends the export with it.
+ */
+int flash_store_bundle_export_sized(struct flash_store *s,
+	int (*start)(void *ctx, uint64_t size, struct err *e),
+	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
+	void *ctx, struct err *e);
 /* The signed manifest the active bank was installed from. */
 int flash_store_active_manifest(struct flash_store *s,
 				struct bundle_manifest *out, struct err *e);

@@ -56,6 +56,7 @@ struct link {
 	pthread_cond_t cond;		/* any change under mu */
 	bool stopping;
 	struct link_conn *cur;		/* up: from up() to down() */
+	int64_t quick_until_ms;		/* A: redial quickly until then */
 };
 
 /* link.c */
@@ -63,6 +64,14 @@ struct link {
  * back to min_ms after a connection that came up. */
 unsigned link_backoff_next(unsigned waited, unsigned min_ms, unsigned max_ms,
 			   bool was_up);
+/* The dialer's pause before its next dial at now_ms: LINK_REDIAL_QUICK_MS
+ * (never more than backoff) inside a quick-redial window that ends at
+ * quick_until_ms, else backoff. */
+unsigned link_redial_pause(int64_t now_ms, int64_t quick_until_ms,
+			   unsigned backoff);
+/* The end of a quick-redial window of window_ms asked for at now_ms: at
+ * most LINK_REDIAL_QUICK_WINDOW_MAX_MS later. */
+int64_t link_redial_until(int64_t now_ms, unsigned window_ms);
 
 /* conn.c */
 int64_t link_now_ms(void);

@@ -1,9 +1,11 @@
 /*
  * link.c: the partner link's connection manager. B accepts through the
  * listener's admission policy (the TLS handshake and HELLO are the login);
- * A dials with a doubling back-off. Each connection has one reader thread,
- * which also calls every handler; one heartbeat thread per link sends
- * HEARTBEATs and judges silence. Never interprets a frame past HELLO.
+ * A dials with a doubling back-off, or every LINK_REDIAL_QUICK_MS for a
+ * while after it was told the partner restarts on purpose. Each connection
+ * has one reader thread, which also calls every handler; one heartbeat
+ * thread per link sends HEARTBEATs and judges silence. Never interprets a
+ * frame past HELLO.
  *
  * Invariants:
  * I1: down() follows each up() once, on the same connection's reader
@@ -280,6 +282,14 @@ unsigned link_backoff_next(unsigned waited, unsigned min_ms, unsigned max_ms,
 	return waited > max_ms / 2 ? max_ms : waited * 2;
 }
 
+unsigned link_redial_pause(int64_t now_ms, int64_t quick_until_ms,
+			   unsigned backoff)
+{
+	if (now_ms < quick_until_ms && backoff > LINK_REDIAL_QUICK_MS)
+		return LINK_REDIAL_QUICK_MS;
+	return backoff;
+}
+
 /* Waits ms or until stopping; returns whether stopping. */
 static bool dialer_pause(struct link *l, unsigned ms)
 {
@@ -360,7 +370,8 @@ fail:
 static void *dialer_main(void *arg)
 {
 	struct link *l = arg;
-	unsigned backoff = l->backoff_min_ms;
+	unsigned backoff = l->backoff_min_ms, pause;
+	int64_t quick_until;
 
 	while (!link_stopping(l)) {
 		struct err e = { 0 };
@@ -381,9 +392,16 @@ static void *dialer_main(void *arg)
 		}
 		if (was_up)
 			backoff = l->backoff_min_ms;
-		if (dialer_pause(l, backoff))
+		pthread_mutex_lock(&l->mu);
+		quick_until = l->quick_until_ms;
+		pthread_mutex_unlock(&l->mu);
+		pause = link_redial_pause(link_now_ms(), quick_until, backoff);
+		if (dialer_pause(l, pause))
 			break;
-		backoff = link_backoff_next(backoff, l->backoff_min_ms,
+		/* Dials inside the window do not count as failures: the
+		 * back-off after it starts afresh. */
+		backoff = pause < backoff ? l->backoff_min_ms
+			: link_backoff_next(backoff, l->backoff_min_ms,
 					    l->backoff_max_ms, was_up);
 	}
 	return NULL;
@@ -636,6 +654,22 @@ void link_drop(struct link *l, const char *why)
 	pthread_mutex_lock(&l->mu);
 	if (l->cur)
 		link_conn_drop_locked(l->cur, why);
+	pthread_mutex_unlock(&l->mu);
+}
+
+int64_t link_redial_until(int64_t now_ms, unsigned window_ms)
+{
+	if (window_ms > LINK_REDIAL_QUICK_WINDOW_MAX_MS)
+		window_ms = LINK_REDIAL_QUICK_WINDOW_MAX_MS;
+	return now_ms + window_ms;
+}
+
+void link_redial_quickly(struct link *l, unsigned window_ms)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->controller == 'A')
+		l->quick_until_ms = link_redial_until(link_now_ms(),
+						      window_ms);
 	pthread_mutex_unlock(&l->mu);
 }
 

@@ -29,6 +29,10 @@
 #define LINK_HEARTBEAT_MISSED	3
 #define LINK_BACKOFF_MIN_MS	250
 #define LINK_BACKOFF_MAX_MS	10000
+/* A's redial step while it expects the partner back from a restart it was
+ * told of (link_redial_quickly), and the longest such window. */
+#define LINK_REDIAL_QUICK_MS	25
+#define LINK_REDIAL_QUICK_WINDOW_MAX_MS	10000
 #define LINK_WHY_MAX		(ERR_MESSAGE_MAX + 64)	/* a reason given to
 						 * down()/refused() */
 
@@ -175,6 +179,15 @@ uint16_t link_listen_port(struct link *l);	/* B: the bound port */
 /* Drops the current connection (reconnect follows): fault injection and
  * tests. */
 void link_drop(struct link *l, const char *why);
+/*
+ * A: the partner is about to restart on purpose (it said so), so it will
+ * be listening again soon. For the next window_ms (at most
+ * LINK_REDIAL_QUICK_WINDOW_MAX_MS) the dialer redials every
+ * LINK_REDIAL_QUICK_MS instead of backing off; after the window it backs
+ * off from backoff_min_ms as usual, so a partner that does not come back
+ * costs at most the window's dials. B: no effect.
+ */
+void link_redial_quickly(struct link *l, unsigned window_ms);
 /* Joins every thread; down() first if the link was up. */
 void link_stop(struct link *l);
 

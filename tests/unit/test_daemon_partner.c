@@ -191,23 +191,51 @@ static int teardown(void **state)
 struct found {
 	const char *text;
 	bool seen;
+	unsigned count;
 };
 
 static int find_text(void *ctx, const struct event *ev)
 {
 	struct found *f = ctx;
 
-	if (strstr(ev->message, f->text))
+	if (strstr(ev->message, f->text)) {
 		f->seen = true;
+		f->count++;
+	}
 	return 0;
 }
 
 static bool logged(struct controller *c, const char *text)
 {
-	struct found f = { text, false };
+	struct found f = { text, false, 0 };
 
 	events_each(c->events, 0, EVENTS_SEVERITY_ALL, find_text, &f);
 	return f.seen;
+}
+
+static unsigned logged_times(struct controller *c, const char *text)
+{
+	struct found f = { text, false, 0 };
+
+	events_each(c->events, 0, EVENTS_SEVERITY_ALL, find_text, &f);
+	return f.count;
+}
+
+/* Waits (bounded) until c's scheduled stop is due at once. */
+static bool stop_now_becomes(struct controller *c)
+{
+	for (int i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+		bool now;
+
+		pthread_mutex_lock(&c->lock);
+		now = c->stop_now;
+		pthread_mutex_unlock(&c->lock);
+		if (now)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }
 
 static void test_peer_view_from_state(void **state)
@@ -252,7 +280,7 @@ static void test_push_installs_on_the_partner(void **state)
 	struct err e;
 	char v[BUNDLE_VERSION_MAX];
 	bool trial, restarting;
-	int status;
+	int status, i;
 
 	(void)state;
 	err_clear(&e);
@@ -273,6 +301,23 @@ static void test_push_installs_on_the_partner(void **state)
 	assert_int_equal(status, CONTROLLER_EXIT_RESTART);
 	assert_true(logged(&fx.b, "receiving bundle TS250P002 from "
 			   "controller A (attempt 1"));
+	/* A read the RESULT and closed the link: B's restart is due now,
+	 * not after its fallback delay. */
+	assert_true(stop_now_becomes(&fx.b));
+	assert_true(logged(&fx.a, "Partner controller B is down: it "
+			   "restarts into the bundle it was sent."));
+	/* B expected that close: no warning that A went down. A redials
+	 * at once; B's "up" of the new connection comes after its down()
+	 * of the old one (link.c I1), where the event would be. */
+	for (i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		if (logged_times(&fx.b, "Partner controller A is up") >= 2)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_true(i < 500);
+	assert_false(logged(&fx.b, "Partner controller A is down"));
 }
 
 static void test_push_same_bundle_is_a_no_op(void **state)
@@ -566,6 +611,121 @@ static void test_settings_converge_when_the_link_returns(void **state)
 					 CONFIG_LOGIN_LOCKOUT_THRESHOLD), 5);
 }
 
+/* A RESULT that activated nothing leaves the link up and B as it is:
+ * a record B sends after its RESULT reaches A, and A's answer, sent after
+ * A read both, still finds the link up. */
+static void test_push_no_op_keeps_the_link(void **state)
+{
+	struct partner_push_result r;
+	struct err e;
+	bool got = false;
+
+	(void)state;
+	install(&fx.b, "TS250P002", fx.key, 3000);
+	partner_on_record(fx.a.partner, record_in, NULL);
+	err_clear(&e);
+	if (partner_push_bundle(fx.a.partner, "TS250P002", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_int_equal(r.code, UPDATE_RC_VERSIONS_MATCH);
+	assert_int_equal(partner_send_record(fx.b.partner, "{\"after\":1}",
+					     11, &e), 0);
+	for (int i = 0; i < 500 && !got; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		pthread_mutex_lock(&rec.lock);
+		got = strcmp(rec.last, "{\"after\":1}") == 0;
+		pthread_mutex_unlock(&rec.lock);
+		if (!got)
+			nanosleep(&ts, NULL);
+	}
+	assert_true(got);
+	assert_int_equal(partner_send_record(fx.a.partner, "{}", 2, &e), 0);
+	assert_false(logged(&fx.a, "Partner controller B is down"));
+	assert_false(fx.b.stop_now);
+}
+
+/* A's bank damaged after it was installed: the export finds it as it
+ * streams, the push fails naming it and ends with an ABORT before its END,
+ * and B drops its job: nothing activated, B runs what it ran. */
+static void test_damaged_source_aborts_before_b_activates(void **state)
+{
+	struct partner_push_result r;
+	struct update_status us;
+	char path[PATH_MAX], v[BUNDLE_VERSION_MAX];
+	struct err e;
+	bool trial;
+	FILE *f;
+	int i, byte;
+
+	(void)state;
+	install(&fx.a, "TS250P005", fx.key, 4 << 20);
+	assert_int_equal(flash_store_image_path(fx.a.store, "sc", path,
+						sizeof(path)), 0);
+	/* One byte flipped, late in the image: some slots have gone. */
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 3 << 20, SEEK_SET), 0);
+	byte = fgetc(f);
+	assert_int_equal(fseek(f, 3 << 20, SEEK_SET), 0);
+	assert_int_not_equal(fputc(byte ^ 0xff, f), EOF);
+	assert_int_equal(fclose(f), 0);
+	err_clear(&e);
+	assert_true(partner_push_bundle(fx.a.partner, "TS250P005", 1, &r,
+					&e) < 0);
+	assert_non_null(strstr(e.msg, "cannot be exported"));
+	assert_non_null(strstr(e.msg, "sc in bank"));
+	/* B had begun (the manifest and mc went out) and was told why. */
+	for (i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 10 * 1000000 };
+
+		update_status_get(fx.b.update, &us);
+		if (us.state == UPDATE_IDLE &&
+		    strstr(us.last_message, "abandoned"))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_non_null(strstr(us.last_message, "the partner abandoned the "
+			       "transfer: this controller's bundle cannot be "
+			       "exported"));
+	assert_false(us.last_ok);
+	assert_true(logged(&fx.b, "receiving bundle TS250P005"));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P001");
+	assert_false(trial);
+	assert_false(fx.b.restarting);
+}
+
+static int count_bytes(void *ctx, const void *data, size_t len,
+		       struct err *e)
+{
+	(void)data;
+	(void)e;
+	*(uint64_t *)ctx += len;
+	return 0;
+}
+
+/* BEGIN's size, known before any image is read, is what the export
+ * then writes. */
+static void test_push_begin_size_is_the_export_size(void **state)
+{
+	struct partner_push_result r;
+	uint64_t size = 0;
+	char text[96];
+	struct err e;
+
+	(void)state;
+	install(&fx.a, "TS250P005", fx.key, (1 << 20) + 777);
+	err_clear(&e);
+	assert_int_equal(flash_store_bundle_export(fx.a.store, count_bytes,
+						   &size, &e), 0);
+	if (partner_push_bundle(fx.a.partner, "TS250P005", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_true(r.ok);
+	snprintf(text, sizeof(text), "(attempt 1, %llu bytes)",
+		 (unsigned long long)size);
+	assert_true(logged(&fx.b, text));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +741,8 @@ int main(void)
 			test_push_installs_on_the_partner, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_push_same_bundle_is_a_no_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_no_op_keeps_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_older_is_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -589,6 +751,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_link_drop_mid_transfer_aborts, setup_slow_flash,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_damaged_source_aborts_before_b_activates, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_push_begin_size_is_the_export_size, setup,
 			teardown),
 	};
 

@@ -801,6 +801,65 @@ static void test_login_deadline(void **state)
 	side_free(&b);
 }
 
+/* After link_redial_quickly, A finds a restarted partner again at once,
+ * though its back-off (a minute here) would keep it waiting past the
+ * test's deadline: its dials fail while B is away and do not back off. */
+static void test_quick_redial_after_an_expected_restart(void **state)
+{
+	struct link_config ca, cb;
+	struct side b2;
+	struct pair p;
+	struct link *lb2;
+
+	(void)state;
+	side_init(&p.a);
+	side_init(&p.b);
+	side_init(&b2);
+	ca = config('A', &p.a, key_one);
+	ca.backoff_min_ms = ca.backoff_max_ms = 60000;
+	cb = config('B', &p.b, key_one);
+	pair_start_with(&p, &ca, &cb);
+	WAIT_UNTIL(&p.a, p.a.ups == 1);
+	link_redial_quickly(p.la, 10000);
+	link_stop(p.lb);
+	WAIT_UNTIL(&p.a, p.a.downs == 1);
+	cb = config('B', &b2, key_one);
+	cb.listen_port = ca.partner_port;
+	lb2 = start(&cb);
+	WAIT_UNTIL(&p.a, p.a.ups == 2);
+	WAIT_UNTIL(&b2, b2.ups == 1);
+	link_stop(p.la);
+	link_stop(lb2);
+	assert_int_equal(p.a.ups, p.a.downs);
+	side_free(&p.a);
+	side_free(&p.b);
+	side_free(&b2);
+}
+
+static void test_redial_pause(void **state)
+{
+	(void)state;
+	/* Inside the window: the quick step, whatever the back-off. */
+	assert_int_equal(link_redial_pause(100, 200, 8000),
+			 LINK_REDIAL_QUICK_MS);
+	assert_int_equal(link_redial_pause(199, 200, 250),
+			 LINK_REDIAL_QUICK_MS);
+	/* Never longer than the back-off, and the back-off after it. */
+	assert_int_equal(link_redial_pause(100, 200, 10), 10);
+	assert_int_equal(link_redial_pause(200, 200, 8000), 8000);
+	assert_int_equal(link_redial_pause(5000, 0, 250), 250);
+	/* The window's limit: just under, at and over it. */
+	assert_int_equal(link_redial_until(1000,
+					   LINK_REDIAL_QUICK_WINDOW_MAX_MS - 1),
+			 1000 + LINK_REDIAL_QUICK_WINDOW_MAX_MS - 1);
+	assert_int_equal(link_redial_until(1000,
+					   LINK_REDIAL_QUICK_WINDOW_MAX_MS),
+			 1000 + LINK_REDIAL_QUICK_WINDOW_MAX_MS);
+	assert_int_equal(link_redial_until(1000,
+					   LINK_REDIAL_QUICK_WINDOW_MAX_MS + 1),
+			 1000 + LINK_REDIAL_QUICK_WINDOW_MAX_MS);
+}
+
 static void test_backoff(void **state)
 {
 	unsigned w = 250, seen[8];
@@ -840,6 +899,8 @@ int main(void)
 		cmocka_unit_test(test_write_deadline),
 		cmocka_unit_test(test_login_deadline),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_redial_pause),
+		cmocka_unit_test(test_quick_redial_after_an_expected_restart),
 	};
 
 	/* As tandemd does: a write to a dropped link fails, not kills. */
