@@ -28,6 +28,9 @@
 #define HTTP_KEY_BYTES		16	/* random bytes of a session key */
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
+/* Connections not logged in per source, unless --source-max says
+ * otherwise: a browser opens up to 6 to one host for a page's files. */
+#define HTTP_SOURCE_MAX		6
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
 #define HTTP_IDLE_SECONDS_MAX	3600
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */

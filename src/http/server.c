@@ -366,6 +366,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	s->cfg.address = s->address;
 	s->cfg.cert_dir = s->cert_dir;
 	s->cfg.web_root = s->web_root;
+	if (!s->cfg.admission.source_max)
+		s->cfg.admission.source_max = HTTP_SOURCE_MAX;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (mhd_start(s, e) < 0) {
@@ -378,7 +380,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		.port = cfg->port,
 		.max_sessions = HTTP_CONNECTIONS_MAX,
 		.nodelay = true,
-		.admission = cfg->admission,
+		.admission = s->cfg.admission,
 		.serve = serve,
 		.arg = s,
 	}, e);

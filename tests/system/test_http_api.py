@@ -826,3 +826,19 @@ def test_upload_cut_midway_changes_nothing_and_frees_the_engine(api,
     assert code == 200 and status["return-code"] == "9", status
     c.restart_after_load()
     assert firmware_version(c) == "TS250P041"
+
+
+def test_a_browsers_six_connections_are_served_before_login(api):
+    """By default HTTP(S) keeps 6 connections not logged in per source (a
+    browser's per-host limit), so a page's files load in parallel; the
+    7th from that source is refused."""
+    port = api.c.ports["http"]
+    conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+    extra = socket.create_connection(("127.0.0.1", port))
+    assert ended(extra, 10)
+    for s in conns:
+        s.sendall(b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n")
+    for s in conns:
+        s.settimeout(10)
+        assert s.recv(64).startswith(b"HTTP/1.1 404"), "a file was refused"
+        s.close()
