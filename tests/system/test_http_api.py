@@ -283,6 +283,16 @@ def test_error_forms(api):
                             extra=("-b", "wbisessionkey=%s; wbiusername="
                                    "manage" % key))
     assert code == 200 and check_xml(body)[1]["response-type"] == "Success"
+    # A browser's cross-site request carries the cookie but gets no
+    # session (Fetch Metadata); the same from the page itself works.
+    code, _, body = api.get("/api/show/system",
+                            extra=("-b", "wbisessionkey=%s" % key,
+                                   "-H", "Sec-Fetch-Site: cross-site"))
+    assert code == 401, body
+    code, _, body = api.get("/api/show/system",
+                            extra=("-b", "wbisessionkey=%s" % key,
+                                   "-H", "Sec-Fetch-Site: same-origin"))
+    assert code == 200, body
     # Header names in any case.
     code, _, body = api.get("/api/show/system",
                             extra=("-H", "SESSIONKEY: %s" % key,
