@@ -852,3 +852,41 @@ def test_a_browsers_six_connections_are_served_before_login(api):
         s.settimeout(10)
         assert s.recv(64).startswith(b"HTTP/1.1 404"), "a file was refused"
         s.close()
+
+
+def test_upload_refused_while_not_ready(tmp_path, tandem):
+    """The readiness check of `check firmware-upgrade-health` runs before
+    an HTTP upload as before FTP's and SFTP's: on a trial bank the PUT is
+    refused with the reason and what to do, before any byte is
+    read, nothing is written, the event log names HTTP; confirmed, the
+    same upload loads. A trial bank is a passing state: 503, as FTP's 450
+    says 'try later'."""
+    from flash_helpers import bundle, install, keys, show
+    state = tmp_path / "state"
+    k = keys(tmp_path, tandem)
+    v = {n: bundle(tmp_path, tandem, n,
+                   {"mc": ("TSM" + n[2:], b"#!/bin/sh\nexit 0\n"),
+                    "sc": ("TSS" + n[2:], os.urandom(4000))})
+         for n in ("TS250P001", "TS250P002")}
+    c = Controller(state, k, "--model", "2324sa", "--enable", "http",
+                   want=("ssh", "http", "https"))
+    api = Api(c)
+    try:
+        assert install(tandem, state, v["TS250P001"]).returncode == 0
+        assert show(tandem, state)["trial"]
+        key = api.login()
+        code, status = upload(api, key, v["TS250P002"])
+        assert code == 503 and status["response-type"] == "Error", status
+        assert "Firmware update refused" in status["response"]
+        assert "Controller A runs bundle TS250P001 on trial" in \
+            status["response"], status
+        assert show(tandem, state)["bundle_version"] == "TS250P001"
+        ev = c.ssh("show events last 5").stdout
+        assert "A firmware update from HTTP by manage was refused" in ev, ev
+        assert tandem("flash", "confirm", state).returncode == 0
+        code, status = upload(api, key, v["TS250P002"], post=True)
+        assert code == 200 and status["return-code"] == "9", status
+        assert c.wait_exit() == 75
+        assert show(tandem, state)["bundle_version"] == "TS250P002"
+    finally:
+        c.stop()
