@@ -170,8 +170,8 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 
 			return refuse(r, later ? MHD_HTTP_SERVICE_UNAVAILABLE :
 				      MHD_HTTP_CONFLICT,
-				      later ? UPDATE_RC_BUSY : CLI_RC_FAILED, "%s",
-				      be.msg);
+				      later ? UPDATE_RC_BUSY : CLI_RC_FAILED,
+				      "%s", be.msg);
 		}
 	}
 	http_conn_authenticated(c);
