@@ -185,11 +185,10 @@ static int body_discard(struct http_request *r, size_t len)
 	return 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version,
-				  const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_request *r = *con_cls;
@@ -245,6 +244,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	default:
 		return http_api_handle(s, c, r);
 	}
+}
+
+/*
+ * libmicrohttpd counts the time a handler runs as the connection's idle
+ * time (it stamps activity only on reads and writes), so a bundle's feed
+ * or verification taking longer than the keep-alive timeout would cut the
+ * client off before its reply. The timeout is off while the handler runs;
+ * setting it again from 0 stamps the activity anew.
+ */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version,
+				  const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	unsigned idle = s->cfg.idle_seconds ? s->cfg.idle_seconds
+					    : HTTP_IDLE_SECONDS;
+	enum MHD_Result rc;
+
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	rc = handle(cls, c, url, method, version, upload_data,
+		    upload_data_size, con_cls);
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle);
+	return rc;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c,

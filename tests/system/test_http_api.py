@@ -890,3 +890,21 @@ def test_upload_refused_while_not_ready(tmp_path, tandem):
         assert show(tandem, state)["bundle_version"] == "TS250P002"
     finally:
         c.stop()
+
+
+def test_slow_flash_outlasts_the_keep_alive_timeout(tmp_path, bundles):
+    """Flash writes slower than --http-idle-seconds: the time a bundle's
+    writes and verification take is not the client's idle time, so the
+    upload gets its reply."""
+    c = Controller(tmp_path / "a", bundles.keys, "--enable", "http",
+                   "--http-idle-seconds", "1", faults="slow-flash=1500",
+                   want=("ssh", "http", "https"))
+    api = Api(c)
+    try:
+        key = api.login()
+        code, status = upload(api, key, bundles.make("TS250P050"))
+        assert code == 200 and status["return-code"] == "9", status
+        c.restart_after_load()
+        assert firmware_version(c) == "TS250P050"
+    finally:
+        c.stop()
