@@ -88,6 +88,9 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 		      struct http_request *r, struct err *e);
 int http_upload_feed(struct http_request *r, const char *data, size_t len,
 		     struct err *e);
+/* The bundle failed and HTTP_DRAIN_MAX more bytes have been dropped: the
+ * reply goes now (and the connection closes after it). */
+bool http_upload_drained(const struct http_request *r);
 enum MHD_Result http_upload_finish(struct http_server *s,
 				   struct MHD_Connection *c,
 				   struct http_request *r);

@@ -216,8 +216,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		if (r->upload) {
 			/* A failure is kept for the reply; the rest of
-			 * the body is read and dropped. */
+			 * the body is read and dropped, up to a limit. */
 			http_upload_feed(r, upload_data, len, &e);
+			if (http_upload_drained(r))
+				return http_upload_finish(s, c, r);
 			return MHD_YES;
 		}
 		if (body_discard(r, len) < 0)

@@ -907,3 +907,23 @@ def test_slow_flash_outlasts_the_keep_alive_timeout(tmp_path, bundles):
         assert firmware_version(c) == "TS250P050"
     finally:
         c.stop()
+
+
+def test_bundle_refused_early_is_answered(api, bundles):
+    """A large bundle refused at its manifest (older, without force): the
+    rest of the body is read and dropped (curl, like browsers, reads no
+    reply before it has sent its body), so the client sees the reason
+    rather than a reset, and nothing is stored."""
+    c = api.c
+    key = api.login()
+    code, status = upload(api, key, bundles.make("TS250P060"))
+    assert code == 200, status
+    c.restart_after_load()
+    before = c.firmware()
+    old = bundles.make("TS250P001", size=48_000_000)
+    key = api.login()
+    for post in (False, True):
+        code, status = upload(api, key, old, post=post)
+        assert code == 422 and status["response-type"] == "Error", status
+        assert "force" in status["response"], status
+        assert c.firmware() == before and c.proc.poll() is None
