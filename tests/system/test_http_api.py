@@ -580,6 +580,7 @@ def test_admission_slow_reader_is_cut(tmp_path, bundles):
         assert got < 64 << 20
         s.close()
         assert len(api.login()) == 32
+        assert b"runtime error" not in c.log and b"Sanitizer" not in c.log
     finally:
         c.stop()
 
