@@ -63,6 +63,7 @@ enum MHD_Result http_reply_status(struct http_server *s,
 				  unsigned code, enum cli_response_type type,
 				  int return_code, const char *request,
 				  const char *text);
+/* Queues body (taken: body is empty after) as the reply. */
 enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 			       const char *type, struct buf *body);
 /* The session the request names (sessionKey header, wbisessionkey

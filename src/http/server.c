@@ -325,7 +325,7 @@ static int load_pem(const char *dir, const char *file, char **out,
 static int mhd_start(struct http_server *s, struct err *e)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	if (s->cfg.tls) {
