@@ -24,6 +24,12 @@ struct http_server {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct http_conn *conns;	/* handed to MHD, not yet closed */
+	/* A request switched this listener off (`set protocols`): the
+	 * close waits until its reply is sent (replied), under mu. */
+	bool close_deferred;
+	bool close_started;	/* on_completed is closing it */
+	bool close_given_up;	/* stop did not wait any longer */
+	bool close_replied;
 };
 
 /* One socket from the listener, as libmicrohttpd serves it. */
@@ -51,6 +57,7 @@ struct http_request {
 	size_t body_len;
 	bool replied_ok;	/* an upload that loaded: restart after */
 	bool is_post;
+	bool closes_listener;	/* its command switched this listener off */
 	unsigned fail_code;	/* an upload refused before its body */
 	int fail_rc;
 };

@@ -437,6 +437,28 @@ def test_listeners_follow_set_protocols(api):
     api.get("/api/set/protocols/https/enabled", key=key)
     assert not refused(https)
     assert len(api.login(tls=True)) == 32
+    # A request that switches its own listener off gets its reply, then
+    # the port closes.
+    key = api.login()
+    code, _, body = api.get("/api/set/protocols/http/disabled", key=key)
+    assert code == 200 and check_xml(body)[1]["response-type"] == \
+        "Success"
+    deadline = time.monotonic() + 10
+    while not refused(http):
+        assert time.monotonic() < deadline, "HTTP stayed open"
+        time.sleep(0.05)
+    key = api.login(tls=True)
+    code, _, body = api.get("/api/set/protocols/https/disabled/http/"
+                            "enabled", key=key, tls=True)
+    assert code == 200 and check_xml(body)[1]["response-type"] == \
+        "Success"
+    deadline = time.monotonic() + 10
+    while not refused(https):
+        assert time.monotonic() < deadline, "HTTPS stayed open"
+        time.sleep(0.05)
+    key = api.login()
+    api.get("/api/set/protocols/https/enabled", key=key)
+    assert not refused(https)
     # A client that does not trust the certificate refuses it.
     env = {k: v for k, v in os.environ.items()
            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
