@@ -321,6 +321,9 @@ static void on_completed(void *cls, struct MHD_Connection *c,
 
 /* libmicrohttpd's own messages, through our log (which escapes). */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct http_server *s = cls;
 	char text[512];
