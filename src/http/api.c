@@ -24,11 +24,18 @@ enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
 
-	resp = MHD_create_response_from_buffer(body->len,
-					       body->data ? body->data : "",
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
+	size_t len = body->len;
+	char *data = buf_steal(body);
+
+	/* The reply's bytes are handed over, not copied. */
+	resp = data ? MHD_create_response_from_buffer(len, data,
+						      MHD_RESPMEM_MUST_FREE) :
+	       MHD_create_response_from_buffer(0, (void *)"",
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(data);
 		return MHD_NO;
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
@@ -69,10 +76,19 @@ void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
 {
 	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						      "sessionKey");
+	const char *site;
 
-	if (!key || !*key)
+	if (!key || !*key) {
 		key = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
 						  "wbisessionkey");
+		/* A browser sends cookies on requests other sites start;
+		 * it says so (Fetch Metadata), and such a request gets no
+		 * session: no cross-site request forgery by cookie. */
+		site = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						   "Sec-Fetch-Site");
+		if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+			key = NULL;
+	}
 	r->session_rc = key && *key ?
 		http_sessions_use(s->cfg.sessions, key, &r->session) :
 		HTTP_SESSION_UNKNOWN;
