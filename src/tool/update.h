@@ -37,6 +37,9 @@ enum update_exit {
 #define UPDATE_CONNECT_SECONDS	10	/* one connection attempt */
 #define UPDATE_REQUEST_SECONDS	30	/* one request but the upload */
 #define UPDATE_POLL_MS		500	/* between progress polls */
+/* PFU idle or complete while the partner, reachable, runs another
+ * bundle: how long before that is taken as PFU's last word. */
+#define UPDATE_SETTLE_SECONDS	60
 #define UPDATE_REPLY_MAX	(1u << 20)	/* one API reply */
 #define UPDATE_PASSWORD_MAX	128
 #define UPDATE_URL_MAX		512
@@ -125,6 +128,7 @@ struct update_follow {
 	char target[64];		/* the bundle's version, or "" */
 	char loaded;			/* 'A' or 'B': the controller loaded */
 	bool restarts;			/* a load was activated: its MC restarts */
+	int64_t stalled_ms;		/* since PFU stopped short, or 0 */
 	int64_t deadline_ms;		/* monotonic */
 };
 

@@ -221,6 +221,23 @@ static int judge(struct update_follow *f, json_t *doc, json_t *progress)
 				 partner, theirs, partner);
 		return UPDATE_EXIT_PFU;
 	}
+	/* PFU is done (or never began) and the partner, up, is elsewhere. */
+	if (theirs[0] && strcmp(theirs, f->target) != 0 &&
+	    (!strcmp(pfu, "Complete") || !strcmp(pfu, "Idle"))) {
+		if (!f->stalled_ms)
+			f->stalled_ms = update_now_ms();
+		if (update_now_ms() - f->stalled_ms >=
+		    UPDATE_SETTLE_SECONDS * 1000) {
+			update_show_fail(f->show, "PFU is %s but controller %c "
+					 "runs %s, not %s: %s", pfu, partner,
+					 theirs, f->target,
+					 str(p, "message")[0] ?
+					 str(p, "message") : "no reason given");
+			return UPDATE_EXIT_PFU;
+		}
+	} else {
+		f->stalled_ms = 0;
+	}
 	pe = controller_entry(progress, partner);
 	if (!theirs[0])
 		snprintf(stage, sizeof(stage), "PFU %s: controller %c "
