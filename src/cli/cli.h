@@ -491,8 +491,8 @@ const char *cli_session_user(const struct cli_session *s);
  * exit status follows it). */
 bool cli_session_last_failed(const struct cli_session *s);
 enum cli_role cli_session_role(const struct cli_session *s);
-/* The output mode of the next commands, as `set cli-parameters` sets it
- * (the HTTP API takes it from each request's datatype header). */
+/* Every later reply in mode, whatever `set cli-parameters` says (the HTTP
+ * API takes the mode from each request's datatype header). */
 void cli_session_set_output(struct cli_session *s, enum cli_output_mode mode);
 
 /* ---- internal: the command table and the commands ---- */

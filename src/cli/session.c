@@ -18,6 +18,8 @@ struct cli_session {
 	enum cli_role role;
 	struct cli_parameters params;
 	bool last_failed;	/* the last command answered Error */
+	bool output_forced;	/* cli_session_set_output */
+	enum cli_output_mode forced;
 };
 
 struct cli_session *cli_session_new(const struct cli_backend *backend,
@@ -67,6 +69,8 @@ enum cli_role cli_session_role(const struct cli_session *s)
 void cli_session_set_output(struct cli_session *s, enum cli_output_mode mode)
 {
 	s->params.output = mode;
+	s->output_forced = true;
+	s->forced = mode;
 }
 
 /* The distinct verbs of the table, in table order. */
@@ -171,7 +175,7 @@ static void run_line(struct cli_session *s, struct cli_context *c,
 static int render(const struct cli_session *s, const struct cli_result *r,
 		  struct buf *out)
 {
-	switch (s->params.output) {
+	switch (s->output_forced ? s->forced : s->params.output) {
 	case CLI_OUTPUT_API:
 		return cli_render_xml(r, false, out);
 	case CLI_OUTPUT_API_EMBED:

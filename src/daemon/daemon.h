@@ -43,6 +43,7 @@ struct daemon_config {
 	void *cli_ctx;
 	const char *web_root;		/* NULL: no web UI files */
 	unsigned http_session_seconds;	/* 0: HTTP_SESSION_SECONDS */
+	unsigned http_idle_seconds;	/* 0: HTTP_IDLE_SECONDS */
 };
 
 struct daemon;

@@ -38,7 +38,8 @@ static void usage(FILE *f)
 		"         [--partner ADDR:PORT | --link-port PORT] "
 		"[--enclosure-key PATH]\n"
 		"         [--heartbeat-ms N] [--http-port N] [--https-port N]\n"
-		"         [--web-root DIR] [--http-session-seconds N]\n"
+		"         [--web-root DIR] [--http-session-seconds N] "
+		"[--http-idle-seconds N]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -71,10 +72,11 @@ static void usage(FILE *f)
 		"/firmware/ and the web UI's files from\n--web-root DIR "
 		"(none: 404). The HTTPS certificate is DIR/config/https.crt,"
 		"\nmade at first start. --http-session-seconds: an API "
-		"session's idle timeout\n(default %d).\n",
+		"session's idle timeout\n(default %d); --http-idle-seconds: a "
+		"keep-alive connection's (default %d).\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
-		HTTP_SESSION_SECONDS);
+		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS);
 }
 
 struct console_arg {
@@ -216,6 +218,7 @@ int main(int argc, char **argv)
 		{ "https-port", required_argument, NULL, 15 },
 		{ "web-root", required_argument, NULL, 16 },
 		{ "http-session-seconds", required_argument, NULL, 17 },
+		{ "http-idle-seconds", required_argument, NULL, 18 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -443,6 +446,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.http_session_seconds = (unsigned)v;
+			break;
+		case 18:
+			if (!u64_parse(optarg, HTTP_IDLE_SECONDS_MAX, &v) ||
+			    v == 0) {
+				log_error("bad --http-idle-seconds '%s' (1 to "
+					  "%d)", optarg, HTTP_IDLE_SECONDS_MAX);
+				return 2;
+			}
+			cfg.http_idle_seconds = (unsigned)v;
 			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */

@@ -43,6 +43,21 @@ static bool http_may_serve(void *ctx, bool tls)
 					      : CONFIG_PROTO_HTTP);
 }
 
+static int http_session_check(void *ctx, const char *user,
+			      enum cli_role *role)
+{
+	struct controller *c = ctx;
+	struct config_user u;
+	struct err e;
+
+	if (config_auth_may_use(c->config, user, CONFIG_IFACE_WBI, &e) < 0 ||
+	    config_user_get(c->config, user, &u) < 0)
+		return -EACCES;
+	*role = (u.roles & CONFIG_ROLE_MANAGE) ? CLI_ROLE_MANAGE
+					       : CLI_ROLE_MONITOR;
+	return 0;
+}
+
 /* An upload carries its controller: the seam hands back only it. */
 struct http_upload_job {
 	struct controller *c;
@@ -199,6 +214,7 @@ static int http_progress_json(void *ctx, struct buf *out)
 	struct controller *c = ctx;
 	struct update_status st;
 	struct pfu_view pv;
+	char message[2 * PEER_TEXT_MAX + 2];
 	struct buf last;
 	json_t *root, *ctls, *mine, *theirs;
 	char *text;
@@ -207,10 +223,14 @@ static int http_progress_json(void *ctx, struct buf *out)
 
 	controller_pfu_view(c, &pv);
 	pfu = pv.running;
+	/* A halt says what failed and the ways out. */
+	snprintf(message, sizeof(message), "%s%s%s", pv.reason,
+		 pv.halted && pv.advice[0] && pv.reason[0] ? " " : "",
+		 pv.halted ? pv.advice : "");
 	update_status_get(c->update, &st);
 	buf_init(&last, UPDATE_REPORT_MAX + 1);
 	update_last_report(c->update, &last);
-	mine = local_entry(c, false);
+	mine = local_entry(c, pfu);
 	theirs = partner_entry(c, pfu);
 	ctls = json_array();
 	if (c->id == 'A') {
@@ -226,8 +246,7 @@ static int http_progress_json(void *ctx, struct buf *out)
 			 "attempts", (int)pv.attempts,
 			 "limit", (int)pv.limit,
 			 "target", pv.target,
-			 "message", pv.halted && pv.advice[0] ?
-				    pv.advice : pv.reason,
+			 "message", message,
 			 "codeload", st.state == UPDATE_RUNNING || pfu ?
 				     "codeload" : "none",
 			 "last-codeload", last.data ? last.data : "");
@@ -246,6 +265,7 @@ static int http_progress_json(void *ctx, struct buf *out)
 const struct http_ops controller_http_ops = {
 	.login = http_login,
 	.may_serve = http_may_serve,
+	.session_check = http_session_check,
 	.upload_begin = http_upload_begin,
 	.upload_feed = http_upload_feed,
 	.upload_finish = http_upload_finish,

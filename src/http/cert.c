@@ -2,7 +2,8 @@
  * cert.c: the HTTPS certificate: an EC P-256 key and a self-signed
  * certificate naming the controller's address (CN and subjectAltName),
  * made once (at `tandem enclosure init`, or at tandemd's first start) and
- * never replaced while both files exist: clients pin it. Both are written
+ * never replaced while both files exist and name the address: clients pin
+ * it. Both are written
  * through the atomic-write helper; the key with mode 0600.
  */
 #include <arpa/inet.h>
@@ -116,6 +117,23 @@ out:
 	return 0;
 }
 
+/* Whether the certificate at path names address (IP or DNS); a
+ * certificate that cannot be read names nothing. */
+static bool names_address(const char *path, const char *address)
+{
+	unsigned char raw[16];
+	bool ip = inet_pton(AF_INET, address, raw) == 1 ||
+		  inet_pton(AF_INET6, address, raw) == 1;
+	BIO *bio = BIO_new_file(path, "r");
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	bool ok = x && (ip ? X509_check_ip_asc(x, address, 0) == 1 :
+			X509_check_host(x, address, 0, 0, NULL) == 1);
+
+	X509_free(x);
+	BIO_free(bio);
+	return ok;
+}
+
 int http_cert_ensure(const char *dir, const char *address, struct err *e)
 {
 	char key_path[4096], cert_path[4096];
@@ -135,8 +153,14 @@ int http_cert_ensure(const char *dir, const char *address, struct err *e)
 				       "by others (mode %o); refusing it",
 				       key_path,
 				       (unsigned)(st.st_mode & 0777));
-		if (stat(cert_path, &st) == 0)
+		if (stat(cert_path, &st) == 0 &&
+		    names_address(cert_path, address))
 			return 0;
+		/* Made for another address (init's default, before `up
+		 * --addresses`): no client could check it, so a new one. */
+		if (stat(cert_path, &st) == 0)
+			log_warn("https: %s does not name this controller's "
+				 "address; making a new certificate", cert_path);
 	}
 	rc = fs_mkdir_p(dir, 0700, e);
 	if (rc < 0)
@@ -156,7 +180,6 @@ int http_cert_ensure(const char *dir, const char *address, struct err *e)
 	buf_free(&key_pem);
 	buf_free(&cert_pem);
 	if (rc == 0)
-		log_info("https: made certificate %s for %s", cert_path,
-			 address);
+		log_info("https: made certificate %s", cert_path);
 	return rc;
 }

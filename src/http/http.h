@@ -28,7 +28,11 @@
 #define HTTP_KEY_BYTES		16	/* random bytes of a session key */
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
+/* Connections not logged in per source, unless --source-max says
+ * otherwise: a browser opens up to 6 to one host for a page's files. */
+#define HTTP_SOURCE_MAX		6
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
+#define HTTP_IDLE_SECONDS_MAX	3600
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */
 #define HTTP_STATIC_PATH_MAX	512	/* a static file's path */
 #define HTTP_BODY_MAX		4096	/* a body that is not an upload */
@@ -127,6 +131,8 @@ size_t http_sessions_count(struct http_sessions *t);
 #define HTTP_CERT_FILE		"https.crt"
 #define HTTP_KEY_FILE		"https.key"
 #define HTTP_CERT_DAYS		3650
+/* GnuTLS priorities of the HTTPS listener: TLS 1.2 and 1.3 only. */
+#define HTTP_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /*
  * Makes dir/https.key (EC P-256, mode 0600) and dir/https.crt (self-signed,
@@ -148,6 +154,10 @@ struct http_ops {
 	/* Whether the protocol switch of this listener is on (the session
 	 * starts only then). */
 	bool (*may_serve)(void *ctx, bool tls);
+	/* On every request of a session: the user still exists and has the
+	 * wbi interface; *role is its role now. 0, or negative (the session
+	 * ends). */
+	int (*session_check)(void *ctx, const char *user, enum cli_role *role);
 	/* Firmware upload: as the SFTP seam (src/ssh/shell.h). */
 	void *(*upload_begin)(void *ctx, const char *user, bool force,
 			      struct err *e);
@@ -176,6 +186,7 @@ struct http_server_config {
 	const char *cert_dir;		/* tls: https.crt and https.key */
 	const char *web_root;		/* NULL: static files answer 404 */
 	struct tcp_admission admission;
+	unsigned idle_seconds;		/* keep-alive; 0: HTTP_IDLE_SECONDS */
 	const struct cli_backend *backend;
 	void *backend_ctx;
 	const struct http_ops *ops;

@@ -93,6 +93,11 @@ static void serve(void *arg, struct tcp_conn *tcp)
 
 	if (getpeername(fd, (struct sockaddr *)&sa, &salen) < 0)
 		return;
+	/* The switch is checked where the session starts: a connection
+	 * accepted as `set protocols` closes the port gets nothing. */
+	if (s->cfg.ops->may_serve &&
+	    !s->cfg.ops->may_serve(s->cfg.ctx, s->cfg.tls))
+		return;
 	hc.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (hc.fd < 0) {
 		log_warn("%s: cannot hand a connection over: %m", s->name);
@@ -163,9 +168,10 @@ static struct http_request *request_new(struct http_server *s,
 	r->mode_ok = http_datatype_parse(dt, &r->mode) == 0;
 	if (!r->mode_ok)
 		r->mode = CLI_OUTPUT_API;
+	/* A static file needs no session, but one that comes with a valid
+	 * key is a logged-in client's: the login deadline is off for it. */
 	if (r->route_rc == HTTP_ROUTE_OK &&
-	    r->route.kind != HTTP_ROUTE_LOGIN &&
-	    r->route.kind != HTTP_ROUTE_STATIC)
+	    r->route.kind != HTTP_ROUTE_LOGIN)
 		http_session_lookup(s, c, r);
 	return r;
 }
@@ -179,11 +185,10 @@ static int body_discard(struct http_request *r, size_t len)
 	return 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version,
-				  const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_request *r = *con_cls;
@@ -239,6 +244,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	default:
 		return http_api_handle(s, c, r);
 	}
+}
+
+/*
+ * libmicrohttpd counts the time a handler runs as the connection's idle
+ * time (it stamps activity only on reads and writes), so a bundle's feed
+ * or verification taking longer than the keep-alive timeout would cut the
+ * client off before its reply. The timeout is off while the handler runs;
+ * setting it again from 0 stamps the activity anew.
+ */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version,
+				  const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	unsigned idle = s->cfg.idle_seconds ? s->cfg.idle_seconds
+					    : HTTP_IDLE_SECONDS;
+	enum MHD_Result rc;
+
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	rc = handle(cls, c, url, method, version, upload_data,
+		    upload_data_size, con_cls);
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle);
+	return rc;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c,
@@ -313,11 +343,13 @@ static int mhd_start(struct http_server *s, struct err *e)
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_SECONDS,
+		MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_seconds ?
+		s->cfg.idle_seconds : (unsigned)HTTP_IDLE_SECONDS,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(HTTP_CONNECTIONS_MAX + TCP_LEAVING_MAX),
 		s->cfg.tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
 		s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!s->mhd)
 		return err_set(e, -EIO, "%s: libmicrohttpd did not start",
@@ -358,6 +390,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	s->cfg.address = s->address;
 	s->cfg.cert_dir = s->cert_dir;
 	s->cfg.web_root = s->web_root;
+	if (!s->cfg.admission.source_max)
+		s->cfg.admission.source_max = HTTP_SOURCE_MAX;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (mhd_start(s, e) < 0) {
@@ -370,7 +404,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		.port = cfg->port,
 		.max_sessions = HTTP_CONNECTIONS_MAX,
 		.nodelay = true,
-		.admission = cfg->admission,
+		.admission = s->cfg.admission,
 		.serve = serve,
 		.arg = s,
 	}, e);

@@ -18,8 +18,10 @@ RESTART = 75          # tandemd's exit status asking to be started again
 class Controller:
     """tandemd for one controller; its listener ports read from stdout."""
 
-    def __init__(self, state, keys, *extra, faults=None):
+    def __init__(self, state, keys, *extra, faults=None,
+                 want=("ftp", "ssh")):
         self.state, self.keys, self.extra = state, keys, extra
+        self.want = want
         self.env = dict(os.environ)
         self.env.pop("TANDEM_FAULTS", None)
         if faults:
@@ -37,9 +39,13 @@ class Controller:
             stderr=subprocess.PIPE, env=self.env)
         self.ports, pending = {}, b""
         deadline = time.monotonic() + 20
-        while "ftp" not in self.ports or "ssh" not in self.ports:
+        while any(p not in self.ports for p in self.want):
             left = deadline - time.monotonic()
-            assert left > 0, "tandemd did not open ftp and ssh"
+            if left <= 0:
+                self.proc.kill()    # no daemon outlives a failed start
+                self.proc.wait()
+            assert left > 0, "tandemd did not open %s" % " and ".join(
+                self.want)
             r, _, _ = select.select([self.proc.stdout], [], [], left)
             if not r:
                 continue
