@@ -50,7 +50,7 @@ static const char usage_text[] =
 "  1  other failure (the bundle file cannot be read, an unexpected reply)\n"
 "  2  bad usage\n"
 "  3  cannot connect to the controller (or its certificate is refused)\n"
-"  4  login refused\n"
+"  4  login refused (or the user may not load firmware)\n"
 "  5  bundle refused by verification (damaged, tampered, wrong key/model)\n"
 "  6  readiness check refused (or another load is running)\n"
 "  7  load failed (flash write, activation), or the controller came back\n"
@@ -269,7 +269,8 @@ static int upload_verdict(long status, json_t *reply, struct update_follow *f)
 				 text);
 		return 0;
 	}
-	if (status == 401) {
+	if (status == 401 || status == 403) {
+		/* The session ended, or the user's role may not load. */
 		update_show_fail(f->show, "login refused for the upload: %s",
 				 text);
 		return UPDATE_EXIT_LOGIN;
@@ -289,7 +290,9 @@ static int upload_verdict(long status, json_t *reply, struct update_follow *f)
 	default:
 		break;
 	}
-	if (strstr(text, "refused") || strstr(text, "restarting")) {
+	/* 503: a passing state (FTP's 450); 409: a refusal before any
+	 * byte was taken, such as the readiness check's. */
+	if (status == 503 || (status == 409 && strstr(text, "refused"))) {
 		update_show_fail(f->show, "readiness check refused the update: "
 				 "%s", text);
 		return UPDATE_EXIT_READINESS;

@@ -107,6 +107,14 @@ def test_bad_password(enc):
     assert bundle_of(enc, "a") == "TS250P001"
 
 
+def test_monitor_may_not_load(enc):
+    r = update(enc, "--user", "monitor", enc.bundle("TS250P002"),
+               password="!monitor")
+    assert r.returncode == 4, (r.stdout, r.stderr)
+    assert "which may not load firmware" in r.stderr
+    assert bundle_of(enc, "a") == "TS250P001"
+
+
 def test_damaged_bundle_is_not_sent(enc, tmp_path):
     """A component's bytes changed: its hash no longer matches, so the tool
     refuses it before anything is sent."""
