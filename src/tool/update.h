@@ -71,6 +71,12 @@ enum update_http_rc {
 
 struct update_client;
 
+/* --host: "ADDRESS", "ADDRESS:PORT", "[V6]" or "[V6]:PORT" (a bare IPv6
+ * address takes the default port: 443, or 80 for http). 0, or -1 for an
+ * empty address, a bad or zero port, or one longer than len. Pure. */
+int update_host_split(const char *host, bool http, char *addr, size_t len,
+		      unsigned *port);
+
 /* Upload progress: bytes sent of total; return nonzero to abort. */
 typedef int (*update_sent_fn)(void *arg, uint64_t sent, uint64_t total,
 			      bool all_sent);

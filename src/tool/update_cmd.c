@@ -95,39 +95,6 @@ static int read_password(struct update_options *o)
 	return len ? 0 : -1;
 }
 
-/* "ADDRESS", "ADDRESS:PORT" or "[V6]:PORT". */
-static int split_host(const char *host, bool http, char *addr, size_t len,
-		      unsigned *port)
-{
-	const char *colon = strrchr(host, ':');
-	const char *end = host + strlen(host);
-	uint64_t v;
-
-	*port = http ? 80 : 443;
-	if (host[0] == '[') {
-		const char *close = strchr(host, ']');
-
-		if (!close)
-			return -1;
-		colon = close[1] == ':' ? close + 1 : NULL;
-		host++;
-		end = close;
-	} else if (colon && strchr(host, ':') != colon) {
-		colon = NULL;	/* a bare IPv6 address */
-	} else if (colon) {
-		end = colon;
-	}
-	if (colon && (!u64_parse(colon + 1, 65535, &v) || v == 0))
-		return -1;
-	if (colon)
-		*port = (unsigned)v;
-	if (end == host || (size_t)(end - host) >= len)
-		return -1;
-	memcpy(addr, host, (size_t)(end - host));
-	addr[end - host] = '\0';
-	return 0;
-}
-
 static const char *str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
@@ -415,7 +382,8 @@ static int run(struct update_options *o, struct update_show *show)
 	rc = bundle_version(o->bundle, f.target, sizeof(f.target), show);
 	if (rc)
 		return rc;
-	if (split_host(o->host, o->http, address, sizeof(address), &port) < 0) {
+	if (update_host_split(o->host, o->http, address, sizeof(address),
+			      &port) < 0) {
 		tool_usage_error("update: bad --host '%s' (ADDRESS or "
 				 "ADDRESS:PORT)", o->host);
 		return UPDATE_EXIT_USAGE;

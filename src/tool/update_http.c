@@ -28,6 +28,38 @@ struct update_client {
 	char side_error[CURL_ERROR_SIZE];
 };
 
+int update_host_split(const char *host, bool http, char *addr, size_t len,
+		      unsigned *port)
+{
+	const char *colon = strrchr(host, ':');
+	const char *end = host + strlen(host);
+	uint64_t v;
+
+	*port = http ? 80 : 443;
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		if (!close || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		host++;
+		end = close;
+	} else if (colon && strchr(host, ':') != colon) {
+		colon = NULL;	/* a bare IPv6 address */
+	} else if (colon) {
+		end = colon;
+	}
+	if (colon && (!u64_parse(colon + 1, 65535, &v) || v == 0))
+		return -1;
+	if (colon)
+		*port = (unsigned)v;
+	if (end == host || (size_t)(end - host) >= len)
+		return -1;
+	memcpy(addr, host, (size_t)(end - host));
+	addr[end - host] = '\0';
+	return 0;
+}
+
 struct update_client *update_client_new(const struct update_options *o,
 					 const char *address, unsigned port,
 					 struct err *e)
