@@ -18,7 +18,8 @@ import pytest
 
 from bundle_edit import SIGNATURE_DEFECTS, rewrite
 from conftest import program
-from enclosure_helpers import Enclosure, own_addresses, tandem, wait_for
+from enclosure_helpers import Enclosure, own_addresses, tandem
+from test_transport_shell import Pty
 
 PORT_BASE = 53000
 PASSWORD = "!manage"
@@ -176,6 +177,18 @@ def test_older_bundle_needs_force(enc):
     assert r.returncode == 10, (r.stdout, r.stderr)
     assert "--force loads it anyway" in r.stderr
     assert bundle_of(enc, "a") == "TS250P002"
+
+
+def test_terminal_shows_a_bar(enc):
+    """On a terminal: one line redrawn in place with the bar, percent, MB/s
+    and the stage; the outcome on its own line."""
+    addr, port = enc.ports[("a", "https")]
+    t = Pty([program("tandem"), "update", "--host", "%s:%d" % (addr, port),
+             "--insecure", str(enc.bundle("TS250P001"))],
+            env={"TANDEM_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"})
+    t.expect(r"\r\[#{30}\] 100%\s+[\d.]+ MB/s\s+uploading")
+    t.expect(r"\r?\n.*tandem update: bundle refused: .*older")
+    assert t.wait(timeout=60) == 10
 
 
 def test_controller_killed_mid_follow(enc):
