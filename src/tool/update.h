@@ -97,9 +97,9 @@ int update_client_login(struct update_client *c, struct err *e);
 int update_client_get(struct update_client *c, const char *path,
 		      long *status, json_t **out, struct err *e);
 /* PUT /firmware/bundle[?force=1], the file streamed from fp of size
- * bytes; the reply as for update_client_get. */
+ * bytes, within seconds; the reply as for update_client_get. */
 int update_client_put(struct update_client *c, FILE *fp, uint64_t size,
-		      bool force, update_sent_fn sent, void *arg,
+		      bool force, long seconds, update_sent_fn sent, void *arg,
 		      long *status, json_t **out, struct err *e);
 /* The status object of a family reply (JSON "status" array, the last),
  * or NULL. */

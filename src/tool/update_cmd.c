@@ -42,7 +42,7 @@ static const char usage_text[] =
 "  --cacert FILE        trust the controller's certificate (or its CA) in FILE\n"
 "  --insecure, -k       accept any certificate, as curl -k does\n"
 "  --http               plain HTTP (the controller must have it enabled)\n"
-"  --timeout SECONDS    for the whole update, default 1800\n"
+"  --timeout SECONDS    for the whole update, upload included; default 1800\n"
 "\n"
 "On a terminal a progress bar shows percent, MB/s, time left and stage;\n"
 "otherwise plain lines. Exit status:\n"
@@ -373,6 +373,7 @@ static int run(struct update_options *o, struct update_show *show)
 	int rc;
 
 	f.deadline_ms = update_now_ms() + (int64_t)o->timeout * 1000;
+	errno = 0;
 	if (access(o->bundle, R_OK) < 0 || stat(o->bundle, &st) < 0 ||
 	    !S_ISREG(st.st_mode)) {
 		update_show_fail(show, "cannot read %s: %s", o->bundle,
@@ -442,11 +443,13 @@ static int run(struct update_options *o, struct update_show *show)
 	view.client = f.client;
 	view.loaded = f.loaded;
 	rc = update_client_put(f.client, fp, (uint64_t)st.st_size, o->force,
+			       (f.deadline_ms - update_now_ms()) / 1000 + 1,
 			       on_sent, &view, &status, &reply, &e);
 	fclose(fp);
 	if (rc < 0) {
 		update_show_fail(show, "the upload did not finish: %s", e.msg);
-		rc = rc == UPDATE_HTTP_TLS || rc == UPDATE_HTTP_UNREACHABLE ?
+		rc = rc == UPDATE_HTTP_TIMEOUT ? UPDATE_EXIT_TIMEOUT :
+		     rc == UPDATE_HTTP_TLS || rc == UPDATE_HTTP_UNREACHABLE ?
 		     UPDATE_EXIT_CONNECT : UPDATE_EXIT_OTHER;
 		goto out;
 	}

@@ -315,7 +315,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 int update_client_put(struct update_client *c, FILE *fp, uint64_t size,
-		      bool force, update_sent_fn sent, void *arg,
+		      bool force, long seconds, update_sent_fn sent, void *arg,
 		      long *status, json_t **out, struct err *e)
 {
 	struct upload u = { fp, size, sent, arg };
@@ -325,10 +325,10 @@ int update_client_put(struct update_client *c, FILE *fp, uint64_t size,
 	int rc;
 
 	buf_init(&body, UPDATE_REPLY_MAX);
-	/* No overall timeout: a large bundle over a slow link takes what it
-	 * takes; a stalled one is cut by the speed limit below. */
+	/* What is left of the update's time; a stalled transfer is cut
+	 * sooner by the speed limit below. */
 	prepare(c, force ? "/firmware/bundle?force=1" : "/firmware/bundle",
-		&body, 0);
+		&body, seconds > 0 ? seconds : 1);
 	curl_easy_setopt(c->easy, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c->easy, CURLOPT_READDATA, &u);
