@@ -285,7 +285,10 @@ int update_follow_run(struct update_follow *f)
 			return rc;
 		if (a == POLL_KEY || b == POLL_KEY || a == POLL_DOWN ||
 		    b == POLL_DOWN) {
-			/* Restarted again (or its session was dropped). */
+			/* Restarted again (or its session was dropped): the
+			 * connection may even have waited in the listen
+			 * queue for the new MC, which refuses the old key. */
+			update_show_stage(f->show, "restarting", -1);
 			rc = relogin(f);
 			if (rc == UPDATE_EXIT_TIMEOUT)
 				break;
