@@ -497,6 +497,10 @@ enum cli_role cli_session_role(const struct cli_session *s);
 /* Every later reply in mode, whatever `set cli-parameters` says (the HTTP
  * API takes the mode from each request's datatype header). */
 void cli_session_set_output(struct cli_session *s, enum cli_output_mode mode);
+/* The mode a session starts in (the user's stored output format); unlike
+ * cli_session_set_output, a later `set cli-parameters` changes it. */
+void cli_session_start_output(struct cli_session *s,
+			      enum cli_output_mode mode);
 
 /* ---- internal: the command table and the commands ---- */
 

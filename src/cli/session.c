@@ -73,6 +73,12 @@ void cli_session_set_output(struct cli_session *s, enum cli_output_mode mode)
 	s->forced = mode;
 }
 
+void cli_session_start_output(struct cli_session *s,
+			      enum cli_output_mode mode)
+{
+	s->params.output = mode;
+}
+
 /* The distinct verbs of the table, in table order. */
 static size_t table_verbs(const char **verbs, size_t max)
 {

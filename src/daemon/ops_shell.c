@@ -57,7 +57,7 @@ static void *sh_open(void *ctx, const char *user, enum shell_role role,
 		err_set(e, -1, "out of memory for a CLI session");
 	/* The user's stored format (the enums share their order). */
 	else if (config_user_get(c->config, user, &u) == 0)
-		cli_session_set_output(s, (enum cli_output_mode)u.output);
+		cli_session_start_output(s, (enum cli_output_mode)u.output);
 	return s;
 }
 

@@ -37,6 +37,9 @@ enum update_exit {
 #define UPDATE_CONNECT_SECONDS	10	/* one connection attempt */
 #define UPDATE_REQUEST_SECONDS	30	/* one request but the upload */
 #define UPDATE_POLL_MS		500	/* between progress polls */
+/* PFU idle or complete while the partner, reachable, runs another
+ * bundle: how long before that is taken as PFU's last word. */
+#define UPDATE_SETTLE_SECONDS	60
 #define UPDATE_REPLY_MAX	(1u << 20)	/* one API reply */
 #define UPDATE_PASSWORD_MAX	128
 #define UPDATE_URL_MAX		512
@@ -68,6 +71,12 @@ enum update_http_rc {
 
 struct update_client;
 
+/* --host: "ADDRESS", "ADDRESS:PORT", "[V6]" or "[V6]:PORT" (a bare IPv6
+ * address takes the default port: 443, or 80 for http). 0, or -1 for an
+ * empty address, a bad or zero port, or one longer than len. Pure. */
+int update_host_split(const char *host, bool http, char *addr, size_t len,
+		      unsigned *port);
+
 /* Upload progress: bytes sent of total; return nonzero to abort. */
 typedef int (*update_sent_fn)(void *arg, uint64_t sent, uint64_t total,
 			      bool all_sent);
@@ -88,9 +97,9 @@ int update_client_login(struct update_client *c, struct err *e);
 int update_client_get(struct update_client *c, const char *path,
 		      long *status, json_t **out, struct err *e);
 /* PUT /firmware/bundle[?force=1], the file streamed from fp of size
- * bytes; the reply as for update_client_get. */
+ * bytes, within seconds; the reply as for update_client_get. */
 int update_client_put(struct update_client *c, FILE *fp, uint64_t size,
-		      bool force, update_sent_fn sent, void *arg,
+		      bool force, long seconds, update_sent_fn sent, void *arg,
 		      long *status, json_t **out, struct err *e);
 /* The status object of a family reply (JSON "status" array, the last),
  * or NULL. */
@@ -125,6 +134,7 @@ struct update_follow {
 	char target[64];		/* the bundle's version, or "" */
 	char loaded;			/* 'A' or 'B': the controller loaded */
 	bool restarts;			/* a load was activated: its MC restarts */
+	int64_t stalled_ms;		/* since PFU stopped short, or 0 */
 	int64_t deadline_ms;		/* monotonic */
 };
 

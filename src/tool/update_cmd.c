@@ -42,7 +42,7 @@ static const char usage_text[] =
 "  --cacert FILE        trust the controller's certificate (or its CA) in FILE\n"
 "  --insecure, -k       accept any certificate, as curl -k does\n"
 "  --http               plain HTTP (the controller must have it enabled)\n"
-"  --timeout SECONDS    for the whole update, default 1800\n"
+"  --timeout SECONDS    for the whole update, upload included; default 1800\n"
 "\n"
 "On a terminal a progress bar shows percent, MB/s, time left and stage;\n"
 "otherwise plain lines. Exit status:\n"
@@ -50,7 +50,7 @@ static const char usage_text[] =
 "  1  other failure (the bundle file cannot be read, an unexpected reply)\n"
 "  2  bad usage\n"
 "  3  cannot connect to the controller (or its certificate is refused)\n"
-"  4  login refused\n"
+"  4  login refused (or the user may not load firmware)\n"
 "  5  bundle refused by verification (damaged, tampered, wrong key/model)\n"
 "  6  readiness check refused (or another load is running)\n"
 "  7  load failed (flash write, activation), or the controller came back\n"
@@ -93,39 +93,6 @@ static int read_password(struct update_options *o)
 		return -1;
 	o->password[len] = '\0';
 	return len ? 0 : -1;
-}
-
-/* "ADDRESS", "ADDRESS:PORT" or "[V6]:PORT". */
-static int split_host(const char *host, bool http, char *addr, size_t len,
-		      unsigned *port)
-{
-	const char *colon = strrchr(host, ':');
-	const char *end = host + strlen(host);
-	uint64_t v;
-
-	*port = http ? 80 : 443;
-	if (host[0] == '[') {
-		const char *close = strchr(host, ']');
-
-		if (!close)
-			return -1;
-		colon = close[1] == ':' ? close + 1 : NULL;
-		host++;
-		end = close;
-	} else if (colon && strchr(host, ':') != colon) {
-		colon = NULL;	/* a bare IPv6 address */
-	} else if (colon) {
-		end = colon;
-	}
-	if (colon && (!u64_parse(colon + 1, 65535, &v) || v == 0))
-		return -1;
-	if (colon)
-		*port = (unsigned)v;
-	if (end == host || (size_t)(end - host) >= len)
-		return -1;
-	memcpy(addr, host, (size_t)(end - host));
-	addr[end - host] = '\0';
-	return 0;
 }
 
 static const char *str(json_t *o, const char *key)
@@ -269,7 +236,8 @@ static int upload_verdict(long status, json_t *reply, struct update_follow *f)
 				 text);
 		return 0;
 	}
-	if (status == 401) {
+	if (status == 401 || status == 403) {
+		/* The session ended, or the user's role may not load. */
 		update_show_fail(f->show, "login refused for the upload: %s",
 				 text);
 		return UPDATE_EXIT_LOGIN;
@@ -289,7 +257,9 @@ static int upload_verdict(long status, json_t *reply, struct update_follow *f)
 	default:
 		break;
 	}
-	if (strstr(text, "refused") || strstr(text, "restarting")) {
+	/* 503: a passing state (FTP's 450); 409: a refusal before any
+	 * byte was taken, such as the readiness check's. */
+	if (status == 503 || (status == 409 && strstr(text, "refused"))) {
 		update_show_fail(f->show, "readiness check refused the update: "
 				 "%s", text);
 		return UPDATE_EXIT_READINESS;
@@ -403,6 +373,7 @@ static int run(struct update_options *o, struct update_show *show)
 	int rc;
 
 	f.deadline_ms = update_now_ms() + (int64_t)o->timeout * 1000;
+	errno = 0;
 	if (access(o->bundle, R_OK) < 0 || stat(o->bundle, &st) < 0 ||
 	    !S_ISREG(st.st_mode)) {
 		update_show_fail(show, "cannot read %s: %s", o->bundle,
@@ -412,7 +383,8 @@ static int run(struct update_options *o, struct update_show *show)
 	rc = bundle_version(o->bundle, f.target, sizeof(f.target), show);
 	if (rc)
 		return rc;
-	if (split_host(o->host, o->http, address, sizeof(address), &port) < 0) {
+	if (update_host_split(o->host, o->http, address, sizeof(address),
+			      &port) < 0) {
 		tool_usage_error("update: bad --host '%s' (ADDRESS or "
 				 "ADDRESS:PORT)", o->host);
 		return UPDATE_EXIT_USAGE;
@@ -471,11 +443,13 @@ static int run(struct update_options *o, struct update_show *show)
 	view.client = f.client;
 	view.loaded = f.loaded;
 	rc = update_client_put(f.client, fp, (uint64_t)st.st_size, o->force,
+			       (f.deadline_ms - update_now_ms()) / 1000 + 1,
 			       on_sent, &view, &status, &reply, &e);
 	fclose(fp);
 	if (rc < 0) {
 		update_show_fail(show, "the upload did not finish: %s", e.msg);
-		rc = rc == UPDATE_HTTP_TLS || rc == UPDATE_HTTP_UNREACHABLE ?
+		rc = rc == UPDATE_HTTP_TIMEOUT ? UPDATE_EXIT_TIMEOUT :
+		     rc == UPDATE_HTTP_TLS || rc == UPDATE_HTTP_UNREACHABLE ?
 		     UPDATE_EXIT_CONNECT : UPDATE_EXIT_OTHER;
 		goto out;
 	}

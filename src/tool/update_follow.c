@@ -221,6 +221,23 @@ static int judge(struct update_follow *f, json_t *doc, json_t *progress)
 				 partner, theirs, partner);
 		return UPDATE_EXIT_PFU;
 	}
+	/* PFU is done (or never began) and the partner, up, is elsewhere. */
+	if (theirs[0] && strcmp(theirs, f->target) != 0 &&
+	    (!strcmp(pfu, "Complete") || !strcmp(pfu, "Idle"))) {
+		if (!f->stalled_ms)
+			f->stalled_ms = update_now_ms();
+		if (update_now_ms() - f->stalled_ms >=
+		    UPDATE_SETTLE_SECONDS * 1000) {
+			update_show_fail(f->show, "PFU is %s but controller %c "
+					 "runs %s, not %s: %s", pfu, partner,
+					 theirs, f->target,
+					 str(p, "message")[0] ?
+					 str(p, "message") : "no reason given");
+			return UPDATE_EXIT_PFU;
+		}
+	} else {
+		f->stalled_ms = 0;
+	}
 	pe = controller_entry(progress, partner);
 	if (!theirs[0])
 		snprintf(stage, sizeof(stage), "PFU %s: controller %c "
@@ -268,7 +285,10 @@ int update_follow_run(struct update_follow *f)
 			return rc;
 		if (a == POLL_KEY || b == POLL_KEY || a == POLL_DOWN ||
 		    b == POLL_DOWN) {
-			/* Restarted again (or its session was dropped). */
+			/* Restarted again (or its session was dropped): the
+			 * connection may even have waited in the listen
+			 * queue for the new MC, which refuses the old key. */
+			update_show_stage(f->show, "restarting", -1);
 			rc = relogin(f);
 			if (rc == UPDATE_EXIT_TIMEOUT)
 				break;

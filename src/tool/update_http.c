@@ -28,6 +28,38 @@ struct update_client {
 	char side_error[CURL_ERROR_SIZE];
 };
 
+int update_host_split(const char *host, bool http, char *addr, size_t len,
+		      unsigned *port)
+{
+	const char *colon = strrchr(host, ':');
+	const char *end = host + strlen(host);
+	uint64_t v;
+
+	*port = http ? 80 : 443;
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		if (!close || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		host++;
+		end = close;
+	} else if (colon && strchr(host, ':') != colon) {
+		colon = NULL;	/* a bare IPv6 address */
+	} else if (colon) {
+		end = colon;
+	}
+	if (colon && (!u64_parse(colon + 1, 65535, &v) || v == 0))
+		return -1;
+	if (colon)
+		*port = (unsigned)v;
+	if (end == host || (size_t)(end - host) >= len)
+		return -1;
+	memcpy(addr, host, (size_t)(end - host));
+	addr[end - host] = '\0';
+	return 0;
+}
+
 struct update_client *update_client_new(const struct update_options *o,
 					 const char *address, unsigned port,
 					 struct err *e)
@@ -283,7 +315,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 int update_client_put(struct update_client *c, FILE *fp, uint64_t size,
-		      bool force, update_sent_fn sent, void *arg,
+		      bool force, long seconds, update_sent_fn sent, void *arg,
 		      long *status, json_t **out, struct err *e)
 {
 	struct upload u = { fp, size, sent, arg };
@@ -293,10 +325,10 @@ int update_client_put(struct update_client *c, FILE *fp, uint64_t size,
 	int rc;
 
 	buf_init(&body, UPDATE_REPLY_MAX);
-	/* No overall timeout: a large bundle over a slow link takes what it
-	 * takes; a stalled one is cut by the speed limit below. */
+	/* What is left of the update's time; a stalled transfer is cut
+	 * sooner by the speed limit below. */
 	prepare(c, force ? "/firmware/bundle?force=1" : "/firmware/bundle",
-		&body, 0);
+		&body, seconds > 0 ? seconds : 1);
 	curl_easy_setopt(c->easy, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_READFUNCTION, on_read);
 	curl_easy_setopt(c->easy, CURLOPT_READDATA, &u);

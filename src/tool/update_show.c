@@ -14,6 +14,7 @@
 
 #define SHOW_BAR_WIDTH	30
 #define SHOW_REDRAW_MS	100	/* a terminal's line, at most this often */
+#define SHOW_LINE_MAX	4096	/* one message (a code load report fits) */
 
 struct update_show {
 	bool terminal;
@@ -126,14 +127,15 @@ static void line(struct update_show *s, FILE *to, const char *prefix,
 static void line(struct update_show *s, FILE *to, const char *prefix,
 		 const char *fmt, va_list ap)
 {
+	char text[SHOW_LINE_MAX];
+
 	if (s->line_open) {
 		fputc('\n', stdout);
 		s->line_open = false;
 	}
 	fflush(stdout);
-	fputs(prefix, to);
-	vfprintf(to, fmt, ap);
-	fputc('\n', to);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	fprintf(to, "%s%s\n", prefix, text);
 	fflush(to);
 	/* The bar starts again under the line. */
 	s->stage[0] = '\0';

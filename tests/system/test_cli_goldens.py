@@ -65,7 +65,9 @@ def test_xml_golden_values_match_json_and_console(name):
         assert set(props) == set(values), (name, base)
         for key, (text, kind) in props.items():
             want = values[key]
-            if key.startswith("output-format"):    # each ran in its mode
+            # show cli-parameters: each golden ran in its own mode (a
+            # user's stored output-format in show users is one value).
+            if key.startswith("output-format") and base == "cli-parameters":
                 assert text != str(want), (name, key)
                 continue
             if kind in ("uint8", "uint32", "sint32", "uint64"):

@@ -203,6 +203,7 @@ COMMAND_LINES = {
     "set cli-parameters": "set cli-parameters json",
     "set password": "set password user webtest password Other#678",
     "set protocols": "set protocols telnet disabled",
+    "set user": "set user output-format api webtest",
     "create user": "create user interfaces wbi password Abc#1234 "
                    "roles monitor webtest",
     "delete user": "delete user noprompt webtest",

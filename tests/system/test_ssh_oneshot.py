@@ -106,6 +106,11 @@ def test_stored_json_and_an_error_in_it(d):
     doc = json.loads(body(r.stdout))
     assert doc["status"][0]["response-type"] == "Error"
     assert "'nothing' was not recognized" in doc["status"][0]["response"]
+    # Only where the session starts: set cli-parameters still changes it.
+    r = ssh_run(d.ports["ssh"], *SCRIPT,
+                "set cli-parameters console; show versions")
+    assert r.returncode == 0, r.stdout
+    assert LOADER_LINE in r.stdout and '"versions"' not in r.stdout
 
 
 def test_show_users_lists_each_users_format(d):

@@ -18,20 +18,17 @@ import pytest
 
 from bundle_edit import SIGNATURE_DEFECTS, rewrite
 from conftest import program
-from enclosure_helpers import Enclosure, own_addresses, tandem, wait_for
+from enclosure_helpers import Enclosure, own_addresses, tandem
+from test_transport_shell import Pty
 
 PORT_BASE = 53000
 PASSWORD = "!manage"
 
 
 def enclosure(tmp, first, port_base):
-    r = tandem("enclosure", "init", tmp / "enc")
-    assert r.returncode == 0, r.stderr
     # init names 127.0.0.2/.3 in the HTTPS certificates; on this run's own
-    # addresses each tandemd makes its own at start.
-    for ctl in "ab":
-        for name in ("https.crt", "https.key"):
-            (tmp / "enc" / ctl / "config" / name).unlink()
+    # addresses each tandemd makes a certificate for its address at start
+    # (which --cacert then checks).
     return Enclosure(tmp, own_addresses(first), port_base)
 
 
@@ -107,6 +104,14 @@ def test_bad_password(enc):
     assert bundle_of(enc, "a") == "TS250P001"
 
 
+def test_monitor_may_not_load(enc):
+    r = update(enc, "--user", "monitor", enc.bundle("TS250P002"),
+               password="!monitor")
+    assert r.returncode == 4, (r.stdout, r.stderr)
+    assert "which may not load firmware" in r.stderr
+    assert bundle_of(enc, "a") == "TS250P001"
+
+
 def test_damaged_bundle_is_not_sent(enc, tmp_path):
     """A component's bytes changed: its hash no longer matches, so the tool
     refuses it before anything is sent."""
@@ -168,6 +173,18 @@ def test_older_bundle_needs_force(enc):
     assert r.returncode == 10, (r.stdout, r.stderr)
     assert "--force loads it anyway" in r.stderr
     assert bundle_of(enc, "a") == "TS250P002"
+
+
+def test_terminal_shows_a_bar(enc):
+    """On a terminal: one line redrawn in place with the bar, percent, MB/s
+    and the stage; the outcome on its own line."""
+    addr, port = enc.ports[("a", "https")]
+    t = Pty([program("tandem"), "update", "--host", "%s:%d" % (addr, port),
+             "--insecure", str(enc.bundle("TS250P001"))],
+            env={"TANDEM_PASSWORD": PASSWORD, "PATH": "/usr/bin:/bin"})
+    t.expect(r"\r\[#{30}\] 100%\s+[\d.]+ MB/s\s+uploading")
+    t.expect(r"\r?\n.*tandem update: bundle refused: .*older")
+    assert t.wait(timeout=60) == 10
 
 
 def test_controller_killed_mid_follow(enc):
