@@ -331,6 +331,48 @@ async function main() {
       await snap('halted-system');
     });
 
+    await step('the events page filters by severity, code and text', async () => {
+      await go('events');
+      await page.check('#sev-critical');
+      await page.waitForSelector('.events-table tbody tr');
+      const sev = await page.$$eval('.events-table tbody tr .ev-sev', (l) => l.map((e) => e.textContent.trim()));
+      check(sev.length && sev.every((s) => s === 'CRITICAL'), `only critical events: ${sev}`);
+      const msgs = await page.$$eval('.events-table tbody tr .ev-msg', (l) => l.map((e) => e.textContent));
+      check(msgs.some((m) => /halted after 3 failed attempts/.test(m)), 'the halt is among them');
+      await page.uncheck('#sev-critical');
+      await page.waitForFunction(() => [...document.querySelectorAll('.events-table .ev-sev')].some((e) => e.textContent.trim() !== 'CRITICAL'));
+      await page.fill('#ev-code', '269');
+      await page.fill('#ev-text', 'attempt 2 of 3 failed');
+      await page.waitForFunction(() => document.querySelectorAll('.events-table tbody tr').length === 1);
+      const code = (await page.textContent('.events-table tbody tr .ev-code')).trim();
+      check(code === '269', `the event code is 269, not ${code}`);
+      await snap('events-filtered');
+      await noSidewaysScroll('events');
+      await page.fill('#ev-text', 'no event says this');
+      await page.waitForSelector('.events .empty');
+    });
+
+    await step('a monitor user sees the state but cannot change a setting', async () => {
+      const other = await page.context().newPage();
+      try {
+        await other.goto(URL);
+        await other.fill('#login-user', 'monitor');
+        await other.fill('#login-password', '!monitor');
+        await other.click('form.login-card button[type=submit]');
+        await other.waitForSelector('[data-banner="pfu-halted"]');
+        await other.click('nav a[data-page="settings"]');
+        await other.waitForSelector('#set-pfu-enabled');
+        await other.click('label[for="set-pfu-enabled"]');
+        await other.waitForSelector('main[data-page="settings"] .notice-bad');
+        check(await other.locator('#set-pfu-enabled').isChecked(), 'the switch shows PFU still enabled');
+        await other.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-monitor-refused.png`), fullPage: true });
+        await other.click('.hdr-user button');
+        await other.waitForSelector('#login-user');
+      } finally {
+        await other.close();
+      }
+    });
+
     await step('controller B\'s own page shows the halt too', async () => {
       const other = await page.context().newPage();
       try {
@@ -351,6 +393,7 @@ async function main() {
     });
 
     await step('roll back from the banner', async () => {
+      await go('system');
       await page.click('[data-banner="pfu-halted"] [data-action="rollback"]');
       await page.waitForSelector('dialog[open] [data-action="confirm-rollback"]');
       await snap('rollback-confirm');
