@@ -69,10 +69,19 @@ void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
 {
 	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						      "sessionKey");
+	const char *site;
 
-	if (!key || !*key)
+	if (!key || !*key) {
 		key = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
 						  "wbisessionkey");
+		/* A browser sends cookies on requests other sites start;
+		 * it says so (Fetch Metadata), and such a request gets no
+		 * session: no cross-site request forgery by cookie. */
+		site = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						   "Sec-Fetch-Site");
+		if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+			key = NULL;
+	}
 	r->session_rc = key && *key ?
 		http_sessions_use(s->cfg.sessions, key, &r->session) :
 		HTTP_SESSION_UNKNOWN;

@@ -159,8 +159,8 @@ int http_cert_ensure(const char *dir, const char *address, struct err *e)
 		/* Made for another address (init's default, before `up
 		 * --addresses`): no client could check it, so a new one. */
 		if (stat(cert_path, &st) == 0)
-			log_warn("https: %s does not name %s; making a new "
-				 "certificate", cert_path, address);
+			log_warn("https: %s does not name this controller's "
+				 "address; making a new certificate", cert_path);
 	}
 	rc = fs_mkdir_p(dir, 0700, e);
 	if (rc < 0)
@@ -180,7 +180,6 @@ int http_cert_ensure(const char *dir, const char *address, struct err *e)
 	buf_free(&key_pem);
 	buf_free(&cert_pem);
 	if (rc == 0)
-		log_info("https: made certificate %s for %s", cert_path,
-			 address);
+		log_info("https: made certificate %s", cert_path);
 	return rc;
 }

@@ -28,7 +28,9 @@
 #define HTTP_KEY_BYTES		16	/* random bytes of a session key */
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
-#define HTTP_SOURCE_MAX		12	/* not logged in, per address: two browsers of 6 */
+/* Connections not logged in per source, unless --source-max says
+ * otherwise: a browser opens up to 6 to one host for a page's files. */
+#define HTTP_SOURCE_MAX		6
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
 #define HTTP_IDLE_SECONDS_MAX	3600
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */
@@ -129,6 +131,8 @@ size_t http_sessions_count(struct http_sessions *t);
 #define HTTP_CERT_FILE		"https.crt"
 #define HTTP_KEY_FILE		"https.key"
 #define HTTP_CERT_DAYS		3650
+/* GnuTLS priorities of the HTTPS listener: TLS 1.2 and 1.3 only. */
+#define HTTP_TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 /*
  * Makes dir/https.key (EC P-256, mode 0600) and dir/https.crt (self-signed,

@@ -325,6 +325,7 @@ static int mhd_start(struct http_server *s, struct err *e)
 		(unsigned)(HTTP_CONNECTIONS_MAX + TCP_LEAVING_MAX),
 		s->cfg.tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
 		s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
 		MHD_OPTION_END);
 	if (!s->mhd)
 		return err_set(e, -EIO, "%s: libmicrohttpd did not start",
@@ -349,7 +350,6 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 				      struct err *e)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
-	struct tcp_admission adm;
 
 	if (!s) {
 		err_set(e, -ENOMEM, "%s: out of memory", cfg->name);
@@ -366,28 +366,21 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	s->cfg.address = s->address;
 	s->cfg.cert_dir = s->cert_dir;
 	s->cfg.web_root = s->web_root;
+	if (!s->cfg.admission.source_max)
+		s->cfg.admission.source_max = HTTP_SOURCE_MAX;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	if (mhd_start(s, e) < 0) {
 		server_free(s);
 		return NULL;
 	}
-	/* A browser opening the login page fetches its files over up to six
-	 * parallel connections, none of them logged in yet (and those that
-	 * carried only files stay so until idle): the per-source default of
-	 * the other listeners would refuse some and break the page. A full
-	 * listener still makes room by cutting these, never a session; an
-	 * explicit --source-max applies as given. */
-	adm = cfg->admission;
-	if (!adm.source_max)
-		adm.source_max = HTTP_SOURCE_MAX;
 	s->listener = tcp_listener_start(&(struct tcp_listener_cfg){
 		.name = s->name,
 		.address = s->address,
 		.port = cfg->port,
 		.max_sessions = HTTP_CONNECTIONS_MAX,
 		.nodelay = true,
-		.admission = adm,
+		.admission = s->cfg.admission,
 		.serve = serve,
 		.arg = s,
 	}, e);

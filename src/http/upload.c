@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "http/internal.h"
+#include "update/update.h"
 
 #define UPLOAD_FIELD		"bundle"
 #define UPLOAD_POST_BUFFER	(64 * 1024)	/* the post processor's */
@@ -164,10 +165,12 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 				MHD_destroy_post_processor(u->pp);
 			buf_free(&u->report);
 			free(u);
-			return refuse(r, be.code == -EBUSY ?
-				      MHD_HTTP_SERVICE_UNAVAILABLE :
+			/* A passing state (FTP's 450) or a refusal. */
+			bool later = be.code == -EBUSY || be.code == -EAGAIN;
+
+			return refuse(r, later ? MHD_HTTP_SERVICE_UNAVAILABLE :
 				      MHD_HTTP_CONFLICT,
-				      be.code == -EBUSY ? 24 : CLI_RC_FAILED,
+				      later ? UPDATE_RC_BUSY : CLI_RC_FAILED,
 				      "%s", be.msg);
 		}
 	}

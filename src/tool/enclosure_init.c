@@ -125,10 +125,6 @@ static int simulator_config(const char *cdir, char ctl, struct err *e)
 	for (i = 0; i < ARRAY_SIZE(simulator_settings) && rc == 0; i++)
 		rc = config_set_text(cfg, simulator_settings[i][0],
 				     simulator_settings[i][1], e);
-	/* The family's default users, with the HTTP API's digest
-	 * verifiers (tandemd --simulator adds only missing users). */
-	if (rc == 0 && config_users_seed_defaults(cfg, e) < 0)
-		rc = e->code;
 	config_close(cfg);
 	/* The HTTPS certificate for the controller's default address. */
 	if (rc == 0)

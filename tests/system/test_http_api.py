@@ -283,6 +283,16 @@ def test_error_forms(api):
                             extra=("-b", "wbisessionkey=%s; wbiusername="
                                    "manage" % key))
     assert code == 200 and check_xml(body)[1]["response-type"] == "Success"
+    # A browser's cross-site request carries the cookie but gets no
+    # session (Fetch Metadata); the same from the page itself works.
+    code, _, body = api.get("/api/show/system",
+                            extra=("-b", "wbisessionkey=%s" % key,
+                                   "-H", "Sec-Fetch-Site: cross-site"))
+    assert code == 401, body
+    code, _, body = api.get("/api/show/system",
+                            extra=("-b", "wbisessionkey=%s" % key,
+                                   "-H", "Sec-Fetch-Site: same-origin"))
+    assert code == 200, body
     # Header names in any case.
     code, _, body = api.get("/api/show/system",
                             extra=("-H", "SESSIONKEY: %s" % key,
@@ -715,3 +725,168 @@ def test_session_follows_the_user_account(api):
     # Without the wbi interface the digest login fails.
     _, _, body = api.get("/api/login/" + digest("webuser", "Abc#1234"))
     assert check_xml(body)[1]["response"] == "Authentication Unsuccessful"
+
+
+def test_enclosure_https_upload_followed_to_pfu_done(tmp_path):
+    """`tandem enclosure up`: HTTPS on each controller's own address from
+    run/layout, its certificate made for that address; a bundle PUT to A
+    loads, A restarts, PFU brings B along, and /firmware/progress shows it
+    to the end: both controllers on the bundle, PFU Complete, the partner's
+    outcome in the last code load's text."""
+    from enclosure_helpers import Enclosure, own_addresses, wait_for
+    enc = Enclosure(tmp_path, own_addresses(170), 46000)
+    try:
+        (a_addr, a_port) = enc.ports[("a", "https")]
+        (b_addr, b_port) = enc.ports[("b", "https")]
+        assert ("a", "http") in enc.ports and ("b", "http") in enc.ports
+        cert = enc.dir / "a" / "config" / "https.crt"
+
+        def get(path, key=None, addr=a_addr, port=a_port, ca=cert, extra=()):
+            args = list(extra) + (["-H", "sessionKey: %s" % key]
+                                  if key else [])
+            return curl("https://%s:%d%s" % (addr, port, path), *args,
+                        cacert=ca)
+
+        def login():
+            _, _, body = get("/api/login/" + digest(*MANAGE, "sha256"))
+            return check_xml(body)[1]["response"]
+
+        # B answers on its own address with its own certificate.
+        _, _, body = get("/api/login/" + digest(*MANAGE), addr=b_addr,
+                         port=b_port, ca=enc.dir / "b" / "config" /
+                         "https.crt")
+        assert check_xml(body)[1]["response-type"] == "Success"
+        # HTTP is off by default: its port refuses.
+        assert refused(enc.ports[("a", "http")][1])
+        key = login()
+        code, _, body = curl("https://%s:%d/firmware/bundle" % (a_addr,
+                             a_port), "-T", str(enc.bundle("TS250P003")),
+                             "-H", "sessionKey: %s" % key, cacert=cert,
+                             timeout=180)
+        status = check_xml(body)[1]
+        assert code == 200 and status["return-code"] == "9", status
+
+        def done():
+            # A restarts on the way: a refused or cut request is "not yet".
+            try:
+                code, _, body = get("/firmware/progress", key=login())
+                doc = json.loads(body)
+            except (AssertionError, ValueError, KeyError):
+                return False
+            ctl = {c["controller"]: c for c in doc["controllers"]}
+            return (doc["pfu"]["status"] == "Complete" and
+                    all(c["reachable"] and c["stage"] == "idle" and
+                        c["bundle-version"] == "TS250P003"
+                        for c in ctl.values()) and
+                    doc["codeload"] == "none" and
+                    "Partner: Codeload completed successfully." in
+                    doc["last-codeload"]) and doc
+        doc = wait_for(done, timeout=240, what="PFU to bring B along")
+        assert doc["pfu"]["attempts"] <= 1
+        # The API agrees with the progress document.
+        objects, _ = check_xml(get("/api/show/versions", key=login())[2])
+        bundles = {o.get("name"): p.text for o in objects
+                   for p in o.findall("PROPERTY")
+                   if p.get("name") == "bundle-version"}
+        assert bundles == {"controller-a-versions": "TS250P003",
+                           "controller-b-versions": "TS250P003"}
+    finally:
+        enc.stop()
+
+
+def test_upload_cut_midway_changes_nothing_and_frees_the_engine(api,
+                                                                bundles):
+    """A client that goes away mid-upload loads nothing; while an upload
+    runs a second one is refused (503); afterwards a load works."""
+    c = api.c
+    key = api.login()
+    before = c.firmware()
+    big = bundles.make("TS250P040", size=8_000_000)
+    slow = subprocess.Popen(
+        ["curl", "-sS", "-o", "/dev/null", "--limit-rate", "500K", "-T",
+         str(big), "-H", "sessionKey: %s" % key,
+         api.url("/firmware/bundle")], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        def receiving():
+            _, _, body = api.get("/firmware/progress", key=key)
+            a = json.loads(body)["controllers"][0]
+            return a["stage"] == "receiving" and a["bytes"] > 0
+
+        deadline = time.monotonic() + 30
+        while not receiving():
+            assert time.monotonic() < deadline, "the upload never started"
+            time.sleep(0.1)
+        code, status = upload(api, key, bundles.make("TS250P041"))
+        assert code == 503 and status["response-type"] == "Error", status
+    finally:
+        slow.kill()
+        slow.wait()
+    deadline = time.monotonic() + 30
+    while True:
+        _, _, body = api.get("/firmware/progress", key=key)
+        doc = json.loads(body)
+        if doc["codeload"] == "none":
+            break
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.1)
+    assert "Codeload failed" in doc["last-codeload"], doc["last-codeload"]
+    assert c.firmware() == before and c.proc.poll() is None
+    code, status = upload(api, key, bundles.make("TS250P041"))
+    assert code == 200 and status["return-code"] == "9", status
+    c.restart_after_load()
+    assert firmware_version(c) == "TS250P041"
+
+
+def test_a_browsers_six_connections_are_served_before_login(api):
+    """By default HTTP(S) keeps 6 connections not logged in per source (a
+    browser's per-host limit), so a page's files load in parallel; the
+    7th from that source is refused."""
+    port = api.c.ports["http"]
+    conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(6)]
+    extra = socket.create_connection(("127.0.0.1", port))
+    assert ended(extra, 10)
+    for s in conns:
+        s.sendall(b"GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n")
+    for s in conns:
+        s.settimeout(10)
+        assert s.recv(64).startswith(b"HTTP/1.1 404"), "a file was refused"
+        s.close()
+
+
+def test_upload_refused_while_not_ready(tmp_path, tandem):
+    """The readiness check of `check firmware-upgrade-health` runs before
+    an HTTP upload as before FTP's and SFTP's: on a trial bank the PUT is
+    refused with the reason and what to do, before any byte is
+    read, nothing is written, the event log names HTTP; confirmed, the
+    same upload loads. A trial bank is a passing state: 503, as FTP's 450
+    says 'try later'."""
+    from flash_helpers import bundle, install, keys, show
+    state = tmp_path / "state"
+    k = keys(tmp_path, tandem)
+    v = {n: bundle(tmp_path, tandem, n,
+                   {"mc": ("TSM" + n[2:], b"#!/bin/sh\nexit 0\n"),
+                    "sc": ("TSS" + n[2:], os.urandom(4000))})
+         for n in ("TS250P001", "TS250P002")}
+    c = Controller(state, k, "--model", "2324sa", "--enable", "http",
+                   want=("ssh", "http", "https"))
+    api = Api(c)
+    try:
+        assert install(tandem, state, v["TS250P001"]).returncode == 0
+        assert show(tandem, state)["trial"]
+        key = api.login()
+        code, status = upload(api, key, v["TS250P002"])
+        assert code == 503 and status["response-type"] == "Error", status
+        assert "Firmware update refused" in status["response"]
+        assert "Controller A runs bundle TS250P001 on trial" in \
+            status["response"], status
+        assert show(tandem, state)["bundle_version"] == "TS250P001"
+        ev = c.ssh("show events last 5").stdout
+        assert "A firmware update from HTTP by manage was refused" in ev, ev
+        assert tandem("flash", "confirm", state).returncode == 0
+        code, status = upload(api, key, v["TS250P002"], post=True)
+        assert code == 200 and status["return-code"] == "9", status
+        assert c.wait_exit() == 75
+        assert show(tandem, state)["bundle_version"] == "TS250P002"
+    finally:
+        c.stop()
