@@ -50,11 +50,15 @@ let shot = 0;
 let page;
 const consoleErrors = [];
 
-async function snap(name) {
+async function snapOf(p, name) {
   shot += 1;
   const file = join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await p.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+function snap(name) {
+  return snapOf(page, name);
 }
 
 function check(cond, what) {
@@ -99,8 +103,10 @@ async function waitVersions(a, b, timeout = STEP_DEADLINE_MS) {
 
 // Uploads a bundle from the Firmware page and records what the progress
 // bar showed until it stopped: the steps seen and its percentages.
-async function upload(bundle) {
-  await go('firmware');
+async function upload(bundle, on = page, tag = '') {
+  const page = on;
+  await page.click('nav a[data-page="firmware"]');
+  await page.waitForSelector('main[data-page="firmware"]');
   await page.setInputFiles('#bundle-file', join(ENC, 'bundles', `${bundle}.bundle`));
   await page.waitForSelector(`[data-field="file-bundle"]:text("${bundle}")`);
   await page.click('[data-action="start-update"]');
@@ -111,7 +117,7 @@ async function upload(bundle) {
     // asks for the password again (one that was not, logs in by itself).
     if (await page.locator('dialog[open][data-dialog="reauth"]').count()) {
       seen.reauth = true;
-      await snap(`${bundle}-log-in-again`);
+      await snapOf(page, `${tag}${bundle}-log-in-again`);
       await page.fill('#reauth-password', '!manage');
       await page.click('dialog[open] [data-action="reauth"]');
       await page.waitForSelector('dialog[data-dialog="reauth"]', { state: 'detached' });
@@ -123,7 +129,7 @@ async function upload(bundle) {
     if (s) {
       if (seen.steps[seen.steps.length - 1] !== s.step) {
         seen.steps.push(s.step);
-        if (['install', 'restart', 'pfu'].includes(s.step)) await snap(`${bundle}-${s.step}`);
+        if (['install', 'restart', 'pfu'].includes(s.step)) await snapOf(page, `${tag}${bundle}-${s.step}`);
       }
       seen.percents.push(s.pct);
       if (s.state !== 'running') {
@@ -403,6 +409,38 @@ async function main() {
       await go('firmware');
       await waitVersions(MID, MID);
       await snap('rolled-back');
+    });
+
+    await step(`upload ${NEW} again: PFU halts again on B's failing flash`, async () => {
+      const seen = await upload(NEW);
+      check(seen.state === 'failed', `the update ended failed: ${seen.state} (${seen.label})`);
+      await page.locator('[data-banner="pfu-halted"]').waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
+    });
+
+    await step(`roll forward: ${NEW} loaded into B from B's own page clears the halt`, async () => {
+      const other = await page.context().newPage();
+      other.on('pageerror', (e) => consoleErrors.push(`pageerror (B): ${e.message}`));
+      try {
+        await other.goto(B_URL);
+        await other.fill('#login-user', 'manage');
+        await other.fill('#login-password', '!manage');
+        await other.click('form.login-card button[type=submit]');
+        await other.locator('[data-banner="pfu-halted-partner"]').waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
+        // B's own flash works for an operator's load (the fault point
+        // fails only the loads A pushes).
+        const seen = await upload(NEW, other, 'B-');
+        check(seen.state === 'finished', `B's update finished: ${seen.state} (${seen.label})`);
+        await other.locator('[data-banner="pfu-halted-partner"]').waitFor({ state: 'detached', timeout: STEP_DEADLINE_MS });
+        await snapOf(other, 'rolled-forward-on-b');
+        await other.click('.hdr-user button');
+        await other.waitForSelector('#login-user');
+      } finally {
+        await other.close();
+      }
+      await page.locator('[data-banner="pfu-halted"]').waitFor({ state: 'detached', timeout: STEP_DEADLINE_MS });
+      await go('firmware');
+      await waitVersions(NEW, NEW);
+      await snap('rolled-forward');
     });
 
     check(!consoleErrors.length, `no script errors in the page: ${consoleErrors.join(' | ')}`);
