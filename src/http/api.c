@@ -24,11 +24,18 @@ enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
 
-	resp = MHD_create_response_from_buffer(body->len,
-					       body->data ? body->data : "",
-					       MHD_RESPMEM_MUST_COPY);
-	if (!resp)
+	size_t len = body->len;
+	char *data = buf_steal(body);
+
+	/* The reply's bytes are handed over, not copied. */
+	resp = data ? MHD_create_response_from_buffer(len, data,
+						      MHD_RESPMEM_MUST_FREE) :
+	       MHD_create_response_from_buffer(0, (void *)"",
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(data);
 		return MHD_NO;
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");

@@ -35,9 +35,17 @@
 #define HTTP_SOURCE_MAX		12
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
 #define HTTP_IDLE_SECONDS_MAX	3600
+/* A request that switches its own listener off: how long the close waits
+ * for its reply to be sent. */
+#define HTTP_CLOSE_REPLY_MS	5000
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */
 #define HTTP_STATIC_PATH_MAX	512	/* a static file's path */
 #define HTTP_BODY_MAX		4096	/* a body that is not an upload */
+/* Body read and dropped after a bundle failed, so that the client sees
+ * the reply rather than a reset: clients (curl, browsers) do not read a
+ * reply before they have sent their body. Only a manage session gets
+ * this far; beyond the limit the reply goes and the connection closes. */
+#define HTTP_DRAIN_MAX		((size_t)2 << 30)
 #define HTTP_DIGEST_MD5_HEX	32
 #define HTTP_DIGEST_SHA256_HEX	64
 

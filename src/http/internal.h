@@ -24,6 +24,12 @@ struct http_server {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	struct http_conn *conns;	/* handed to MHD, not yet closed */
+	/* A request switched this listener off (`set protocols`): the
+	 * close waits until its reply is sent (replied), under mu. */
+	bool close_deferred;
+	bool close_started;	/* on_completed is closing it */
+	bool close_given_up;	/* stop did not wait any longer */
+	bool close_replied;
 };
 
 /* One socket from the listener, as libmicrohttpd serves it. */
@@ -51,6 +57,7 @@ struct http_request {
 	size_t body_len;
 	bool replied_ok;	/* an upload that loaded: restart after */
 	bool is_post;
+	bool closes_listener;	/* its command switched this listener off */
 	unsigned fail_code;	/* an upload refused before its body */
 	int fail_rc;
 };
@@ -63,6 +70,7 @@ enum MHD_Result http_reply_status(struct http_server *s,
 				  unsigned code, enum cli_response_type type,
 				  int return_code, const char *request,
 				  const char *text);
+/* Queues body (taken: body is empty after) as the reply. */
 enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 			       const char *type, struct buf *body);
 /* The session the request names (sessionKey header, wbisessionkey
@@ -88,6 +96,9 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 		      struct http_request *r, struct err *e);
 int http_upload_feed(struct http_request *r, const char *data, size_t len,
 		     struct err *e);
+/* The bundle failed and HTTP_DRAIN_MAX more bytes have been dropped: the
+ * reply goes now (and the connection closes after it). */
+bool http_upload_drained(const struct http_request *r);
 enum MHD_Result http_upload_finish(struct http_server *s,
 				   struct MHD_Connection *c,
 				   struct http_request *r);

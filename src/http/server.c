@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/internal.h"
@@ -129,6 +130,11 @@ static void serve(void *arg, struct tcp_conn *tcp)
 
 /* ---- requests ---- */
 
+/* The server whose request this thread is answering, if any: a request
+ * that switches its own listener off must still get its reply. */
+static __thread struct http_server *answering;
+static __thread bool answering_closed;
+
 static enum MHD_Result reply_error(struct http_server *s,
 				   struct MHD_Connection *c,
 				   struct http_request *r)
@@ -185,11 +191,10 @@ static int body_discard(struct http_request *r, size_t len)
 	return 0;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-				  const char *url, const char *method,
-				  const char *version,
-				  const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_request *r = *con_cls;
@@ -217,8 +222,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		if (r->upload) {
 			/* A failure is kept for the reply; the rest of
-			 * the body is read and dropped. */
+			 * the body is read and dropped, up to a limit. */
 			http_upload_feed(r, upload_data, len, &e);
+			if (http_upload_drained(r))
+				return http_upload_finish(s, c, r);
 			return MHD_YES;
 		}
 		if (body_discard(r, len) < 0)
@@ -247,6 +254,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	}
 }
 
+/*
+ * libmicrohttpd counts the time a handler runs as the connection's idle
+ * time (it stamps activity only on reads and writes), so a bundle's feed
+ * or verification taking longer than the keep-alive timeout would cut the
+ * client off before its reply. The timeout is off while the handler runs;
+ * setting it again from 0 stamps the activity anew.
+ */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version,
+				  const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	unsigned idle = s->cfg.idle_seconds ? s->cfg.idle_seconds
+					    : HTTP_IDLE_SECONDS;
+	enum MHD_Result rc;
+
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	answering = s;
+	answering_closed = false;
+	rc = handle(cls, c, url, method, version, upload_data,
+		    upload_data_size, con_cls);
+	if (answering_closed && *con_cls)
+		((struct http_request *)*con_cls)->closes_listener = true;
+	answering = NULL;
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle);
+	return rc;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c,
 			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -262,11 +299,30 @@ static void on_completed(void *cls, struct MHD_Connection *c,
 	 * sent (or its client has gone). */
 	if (r->replied_ok && s->cfg.ops->upload_replied)
 		s->cfg.ops->upload_replied(s->cfg.ctx);
+	/* The reply of the request that switched this listener off has
+	 * gone: now the port closes and the connections are cut. */
+	if (r->closes_listener) {
+		bool mine;
+
+		pthread_mutex_lock(&s->mu);
+		mine = !s->close_given_up;
+		s->close_started = mine;
+		pthread_mutex_unlock(&s->mu);
+		if (mine)
+			tcp_listener_close(s->listener);
+		pthread_mutex_lock(&s->mu);
+		s->close_replied = true;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+	}
 	free(r);
 	*con_cls = NULL;
 }
 
 /* libmicrohttpd's own messages, through our log (which escapes). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct http_server *s = cls;
@@ -299,7 +355,7 @@ static int load_pem(const char *dir, const char *file, char **out,
 static int mhd_start(struct http_server *s, struct err *e)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	if (s->cfg.tls) {
@@ -398,6 +454,15 @@ uint16_t http_server_port(const struct http_server *s)
 
 void http_server_close(struct http_server *s)
 {
+	if (answering == s) {
+		/* From one of this listener's own requests: closed once its
+		 * reply is sent (on_completed), or by http_server_stop. */
+		pthread_mutex_lock(&s->mu);
+		s->close_deferred = true;
+		pthread_mutex_unlock(&s->mu);
+		answering_closed = true;
+		return;
+	}
 	tcp_listener_close(s->listener);
 }
 
@@ -405,6 +470,26 @@ void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* A request that switched the listener off gets its reply first
+	 * (HTTP_CLOSE_REPLY_MS at most). */
+	pthread_mutex_lock(&s->mu);
+	if (s->close_deferred) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += HTTP_CLOSE_REPLY_MS / 1000;
+		/* Once on_completed has begun closing, it is waited for:
+		 * two threads never close the listener at once. */
+		while (!s->close_replied) {
+			if (s->close_started)
+				pthread_cond_wait(&s->cond, &s->mu);
+			else if (pthread_cond_timedwait(&s->cond, &s->mu,
+							&until) == ETIMEDOUT)
+				break;
+		}
+		s->close_given_up = !s->close_replied;
+	}
+	pthread_mutex_unlock(&s->mu);
 	/* Every connection's thread waits for MHD to close it; the cut
 	 * makes MHD do so. Then MHD has no connection left to stop. */
 	tcp_listener_stop(s->listener);

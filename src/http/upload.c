@@ -27,6 +27,7 @@ struct http_upload {
 	struct MHD_PostProcessor *pp;	/* POST only */
 	bool got_field;			/* POST: the bundle field was seen */
 	bool failed;
+	size_t dropped;			/* body bytes read after the failure */
 	unsigned code;			/* HTTP status of a failure */
 	int return_code;
 	struct buf report;
@@ -185,6 +186,10 @@ int http_upload_feed(struct http_request *r, const char *data, size_t len,
 	struct http_upload *u = r->upload;
 
 	(void)e;
+	if (u->failed) {
+		u->dropped += len;
+		return 0;
+	}
 	if (u->pp) {
 		if (!u->failed &&
 		    MHD_post_process(u->pp, data, len) != MHD_YES &&
@@ -200,6 +205,12 @@ int http_upload_feed(struct http_request *r, const char *data, size_t len,
  * by spaces; one too long for the status keeps its end, where the outcome
  * and RETURN_CODE are (the whole text stays in /firmware/progress).
  */
+bool http_upload_drained(const struct http_request *r)
+{
+	return r->upload && r->upload->failed &&
+	       r->upload->dropped >= HTTP_DRAIN_MAX;
+}
+
 static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *c,
 			     struct http_request *r, unsigned code,
 			     enum cli_response_type type, int return_code,

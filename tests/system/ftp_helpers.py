@@ -41,6 +41,9 @@ class Controller:
         deadline = time.monotonic() + 20
         while any(p not in self.ports for p in self.want):
             left = deadline - time.monotonic()
+            if left <= 0:
+                self.proc.kill()    # no daemon outlives a failed start
+                self.proc.wait()
             assert left > 0, "tandemd did not open %s" % " and ".join(
                 self.want)
             r, _, _ = select.select([self.proc.stdout], [], [], left)

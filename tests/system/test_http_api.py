@@ -124,7 +124,6 @@ def start(tmp_path, bundles, *extra):
                    "--set", "login-lockout-threshold=3",
                    "--set", "login-failure-delay-ms=1", *extra,
                    want=("ftp", "ssh", "http", "https"))
-    assert "http" in c.ports and "https" in c.ports, c.ports
     return Api(c)
 
 
@@ -438,6 +437,28 @@ def test_listeners_follow_set_protocols(api):
     api.get("/api/set/protocols/https/enabled", key=key)
     assert not refused(https)
     assert len(api.login(tls=True)) == 32
+    # A request that switches its own listener off gets its reply, then
+    # the port closes.
+    key = api.login()
+    code, _, body = api.get("/api/set/protocols/http/disabled", key=key)
+    assert code == 200 and check_xml(body)[1]["response-type"] == \
+        "Success"
+    deadline = time.monotonic() + 10
+    while not refused(http):
+        assert time.monotonic() < deadline, "HTTP stayed open"
+        time.sleep(0.05)
+    key = api.login(tls=True)
+    code, _, body = api.get("/api/set/protocols/https/disabled/http/"
+                            "enabled", key=key, tls=True)
+    assert code == 200 and check_xml(body)[1]["response-type"] == \
+        "Success"
+    deadline = time.monotonic() + 10
+    while not refused(https):
+        assert time.monotonic() < deadline, "HTTPS stayed open"
+        time.sleep(0.05)
+    key = api.login()
+    api.get("/api/set/protocols/https/enabled", key=key)
+    assert not refused(https)
     # A client that does not trust the certificate refuses it.
     env = {k: v for k, v in os.environ.items()
            if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
@@ -549,28 +570,41 @@ def test_admission_idle_sockets_do_not_lock_out_a_login(strict):
     assert ended(s, 20)
 
 
-def test_admission_slow_reader_is_cut(strict):
-    """A logged-in client that stops reading a large reply is cut at the
-    write deadline (2 s), not kept forever."""
-    key = strict.login()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(("127.0.0.1", strict.c.ports["http"]))
-    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nsessionKey: %s\r\n\r\n"
-              % key.encode())
-    # Read nothing until the server gives up on it: its side of the
-    # connection leaves ESTABLISHED (the listener's write deadline, or
-    # libmicrohttpd's own timeout, whichever comes first).
-    wait_server_closing(strict.c.ports["http"], s.getsockname()[1])
-    got = 0
-    while True:
-        data = s.recv(1 << 20)
-        if not data:
-            break
-        got += len(data)
-    assert got < 64 << 20
-    s.close()
-    assert len(strict.login()) == 32
+def test_admission_slow_reader_is_cut(tmp_path, bundles):
+    """A logged-in client that stops reading a large reply is cut by the
+    listener's write deadline (2 s here; the keep-alive timeout stays at
+    its 30 s), not kept forever."""
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "big.bin").write_bytes(os.urandom(64 << 20))
+    c = Controller(tmp_path / "a", bundles.keys, "--enable", "http",
+                   "--write-seconds", "2", "--web-root", str(web),
+                   want=("ssh", "http"))
+    c.log = b""
+    api = Api(c)
+    try:
+        key = api.login()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", c.ports["http"]))
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n"
+                  b"sessionKey: %s\r\n\r\n" % key.encode())
+        # Read nothing until the server gives up on it: its side of the
+        # connection leaves ESTABLISHED, and the listener says why.
+        wait_server_closing(c.ports["http"], s.getsockname()[1], 20)
+        wait_log(c, "output stalled")
+        got = 0
+        while True:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+        assert got < 64 << 20
+        s.close()
+        assert len(api.login()) == 32
+        assert b"runtime error" not in c.log and b"Sanitizer" not in c.log
+    finally:
+        c.stop()
 
 
 def firmware_version(c):
@@ -892,3 +926,41 @@ def test_upload_refused_while_not_ready(tmp_path, tandem):
         assert show(tandem, state)["bundle_version"] == "TS250P002"
     finally:
         c.stop()
+
+
+def test_slow_flash_outlasts_the_keep_alive_timeout(tmp_path, bundles):
+    """Flash writes slower than --http-idle-seconds: the time a bundle's
+    writes and verification take is not the client's idle time, so the
+    upload gets its reply."""
+    c = Controller(tmp_path / "a", bundles.keys, "--enable", "http",
+                   "--http-idle-seconds", "1", faults="slow-flash=1500",
+                   want=("ssh", "http", "https"))
+    api = Api(c)
+    try:
+        key = api.login()
+        code, status = upload(api, key, bundles.make("TS250P050"))
+        assert code == 200 and status["return-code"] == "9", status
+        c.restart_after_load()
+        assert firmware_version(c) == "TS250P050"
+    finally:
+        c.stop()
+
+
+def test_bundle_refused_early_is_answered(api, bundles):
+    """A large bundle refused at its manifest (older, without force): the
+    rest of the body is read and dropped (curl, like browsers, reads no
+    reply before it has sent its body), so the client sees the reason
+    rather than a reset, and nothing is stored."""
+    c = api.c
+    key = api.login()
+    code, status = upload(api, key, bundles.make("TS250P060"))
+    assert code == 200, status
+    c.restart_after_load()
+    before = c.firmware()
+    old = bundles.make("TS250P001", size=48_000_000)
+    key = api.login()
+    for post in (False, True):
+        code, status = upload(api, key, old, post=post)
+        assert code == 422 and status["response-type"] == "Error", status
+        assert "force" in status["response"], status
+        assert c.firmware() == before and c.proc.poll() is None

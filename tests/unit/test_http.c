@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -487,6 +488,46 @@ static void test_digest_missing_verifiers(void **state)
 		CONFIG_IFACE_WBI, "10.0.0.1", user, &roles, &e), 0);
 }
 
+/* The HTTPS certificate: made once with a private key, kept while it
+ * names the address, made again for another address, refused when the
+ * key is readable by others. */
+static void test_cert_ensure(void **state)
+{
+	char dir[64], key[128], crt[128];
+	struct buf a, b;
+	struct stat st;
+	struct err e;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/tandem-cert-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/%s", dir, HTTP_KEY_FILE);
+	snprintf(crt, sizeof(crt), "%s/%s", dir, HTTP_CERT_FILE);
+	assert_int_equal(http_cert_ensure(dir, "127.0.0.2", &e), 0);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	buf_init(&a, 1 << 16);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(fs_read_file(crt, 1 << 16, &a, &e), 0);
+	assert_non_null(strstr(a.data, "BEGIN CERTIFICATE"));
+	/* Kept while it names the address. */
+	assert_int_equal(http_cert_ensure(dir, "127.0.0.2", &e), 0);
+	assert_int_equal(fs_read_file(crt, 1 << 16, &b, &e), 0);
+	assert_string_equal(a.data, b.data);
+	/* Another address: a new one. */
+	buf_reset(&b);
+	assert_int_equal(http_cert_ensure(dir, "127.0.0.9", &e), 0);
+	assert_int_equal(fs_read_file(crt, 1 << 16, &b, &e), 0);
+	assert_string_not_equal(a.data, b.data);
+	/* A key others may read is refused, and left as it is. */
+	assert_int_equal(chmod(key, 0644), 0);
+	assert_int_equal(http_cert_ensure(dir, "127.0.0.9", &e), -EPERM);
+	assert_non_null(strstr(e.msg, "readable by others"));
+	buf_free(&a);
+	buf_free(&b);
+	fs_remove_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_datatype),
 		cmocka_unit_test(test_sessions_expiry),
 		cmocka_unit_test(test_sessions_end_and_full),
+		cmocka_unit_test(test_cert_ensure),
 		cmocka_unit_test_setup_teardown(test_digest_login, cfg_setup,
 						cfg_teardown),
 		cmocka_unit_test_setup_teardown(test_digest_lockout, cfg_setup,
