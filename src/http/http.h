@@ -28,7 +28,11 @@
 #define HTTP_KEY_BYTES		16	/* random bytes of a session key */
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
-#define HTTP_SOURCE_MAX		12	/* not logged in, per address: two browsers of 6 */
+/* Connections not logged in per source, unless --source-max says
+ * otherwise: a browser opens up to 6 to one host for a page's files, and
+ * more while one it reused is closing (Chromium at 6 lost a module of the
+ * page in about one load in four); twice that. */
+#define HTTP_SOURCE_MAX		12
 #define HTTP_IDLE_SECONDS	30	/* keep-alive with no request */
 #define HTTP_IDLE_SECONDS_MAX	3600
 /* A request that switches its own listener off: how long the close waits

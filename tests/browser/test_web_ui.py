@@ -27,6 +27,7 @@ from conftest import BUILD, program  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MID = "TS250P002"
+NEW = "TS250P003"
 FLOW_TIMEOUT = 900
 
 
@@ -104,13 +105,16 @@ def test_operator_session(tmp_path, viewport, first, port_base):
         print(r.stdout)
         assert r.returncode == 0, "%s\n%s\nscreenshots: %s" % (
             r.stdout, r.stderr, artifacts)
-        # What the page showed, from the controllers' flash: the pair
-        # updated to MID, then A took NEW, its PFU halted on B's failing
-        # flash, and the roll-back returned A to MID.
-        assert flash_bundle(d, "a") == MID
-        assert flash_bundle(d, "b") == MID
+        # What the page showed, from the controllers' flash and PFU
+        # records: the pair updated to MID, A took NEW and its PFU halted
+        # on B's failing flash, the roll-back returned A to MID; A took NEW
+        # again and halted again, and NEW loaded into B from its own page
+        # completed the record.
+        assert flash_bundle(d, "a") == NEW
+        assert flash_bundle(d, "b") == NEW
         status = tandem("enclosure", "status", d).stdout
-        assert "halted, 3 attempts" in status, status
+        assert re.search(r"PFU: %s to partner \S+: complete" % NEW, status), \
+            status
     finally:
         up.send_signal(signal.SIGINT)
         assert up.wait(timeout=60) == 0

@@ -50,11 +50,15 @@ let shot = 0;
 let page;
 const consoleErrors = [];
 
-async function snap(name) {
+async function snapOf(p, name) {
   shot += 1;
   const file = join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await p.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+function snap(name) {
+  return snapOf(page, name);
 }
 
 function check(cond, what) {
@@ -99,8 +103,10 @@ async function waitVersions(a, b, timeout = STEP_DEADLINE_MS) {
 
 // Uploads a bundle from the Firmware page and records what the progress
 // bar showed until it stopped: the steps seen and its percentages.
-async function upload(bundle) {
-  await go('firmware');
+async function upload(bundle, on = page, tag = '') {
+  const page = on;
+  await page.click('nav a[data-page="firmware"]');
+  await page.waitForSelector('main[data-page="firmware"]');
   await page.setInputFiles('#bundle-file', join(ENC, 'bundles', `${bundle}.bundle`));
   await page.waitForSelector(`[data-field="file-bundle"]:text("${bundle}")`);
   await page.click('[data-action="start-update"]');
@@ -111,7 +117,7 @@ async function upload(bundle) {
     // asks for the password again (one that was not, logs in by itself).
     if (await page.locator('dialog[open][data-dialog="reauth"]').count()) {
       seen.reauth = true;
-      await snap(`${bundle}-log-in-again`);
+      await snapOf(page, `${tag}${bundle}-log-in-again`);
       await page.fill('#reauth-password', '!manage');
       await page.click('dialog[open] [data-action="reauth"]');
       await page.waitForSelector('dialog[data-dialog="reauth"]', { state: 'detached' });
@@ -123,7 +129,7 @@ async function upload(bundle) {
     if (s) {
       if (seen.steps[seen.steps.length - 1] !== s.step) {
         seen.steps.push(s.step);
-        if (['install', 'restart', 'pfu'].includes(s.step)) await snap(`${bundle}-${s.step}`);
+        if (['install', 'restart', 'pfu'].includes(s.step)) await snapOf(page, `${tag}${bundle}-${s.step}`);
       }
       seen.percents.push(s.pct);
       if (s.state !== 'running') {
@@ -331,6 +337,48 @@ async function main() {
       await snap('halted-system');
     });
 
+    await step('the events page filters by severity, code and text', async () => {
+      await go('events');
+      await page.check('#sev-critical');
+      await page.waitForSelector('.events-table tbody tr');
+      const sev = await page.$$eval('.events-table tbody tr .ev-sev', (l) => l.map((e) => e.textContent.trim()));
+      check(sev.length && sev.every((s) => s === 'CRITICAL'), `only critical events: ${sev}`);
+      const msgs = await page.$$eval('.events-table tbody tr .ev-msg', (l) => l.map((e) => e.textContent));
+      check(msgs.some((m) => /halted after 3 failed attempts/.test(m)), 'the halt is among them');
+      await page.uncheck('#sev-critical');
+      await page.waitForFunction(() => [...document.querySelectorAll('.events-table .ev-sev')].some((e) => e.textContent.trim() !== 'CRITICAL'));
+      await page.fill('#ev-code', '269');
+      await page.fill('#ev-text', 'attempt 2 of 3 failed');
+      await page.waitForFunction(() => document.querySelectorAll('.events-table tbody tr').length === 1);
+      const code = (await page.textContent('.events-table tbody tr .ev-code')).trim();
+      check(code === '269', `the event code is 269, not ${code}`);
+      await snap('events-filtered');
+      await noSidewaysScroll('events');
+      await page.fill('#ev-text', 'no event says this');
+      await page.waitForSelector('.events .empty');
+    });
+
+    await step('a monitor user sees the state but cannot change a setting', async () => {
+      const other = await page.context().newPage();
+      try {
+        await other.goto(URL);
+        await other.fill('#login-user', 'monitor');
+        await other.fill('#login-password', '!monitor');
+        await other.click('form.login-card button[type=submit]');
+        await other.waitForSelector('[data-banner="pfu-halted"]');
+        await other.click('nav a[data-page="settings"]');
+        await other.waitForSelector('#set-pfu-enabled');
+        await other.click('label[for="set-pfu-enabled"]');
+        await other.waitForSelector('main[data-page="settings"] .notice-bad');
+        check(await other.locator('#set-pfu-enabled').isChecked(), 'the switch shows PFU still enabled');
+        await other.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-monitor-refused.png`), fullPage: true });
+        await other.click('.hdr-user button');
+        await other.waitForSelector('#login-user');
+      } finally {
+        await other.close();
+      }
+    });
+
     await step('controller B\'s own page shows the halt too', async () => {
       const other = await page.context().newPage();
       try {
@@ -351,6 +399,7 @@ async function main() {
     });
 
     await step('roll back from the banner', async () => {
+      await go('system');
       await page.click('[data-banner="pfu-halted"] [data-action="rollback"]');
       await page.waitForSelector('dialog[open] [data-action="confirm-rollback"]');
       await snap('rollback-confirm');
@@ -360,6 +409,38 @@ async function main() {
       await go('firmware');
       await waitVersions(MID, MID);
       await snap('rolled-back');
+    });
+
+    await step(`upload ${NEW} again: PFU halts again on B's failing flash`, async () => {
+      const seen = await upload(NEW);
+      check(seen.state === 'failed', `the update ended failed: ${seen.state} (${seen.label})`);
+      await page.locator('[data-banner="pfu-halted"]').waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
+    });
+
+    await step(`roll forward: ${NEW} loaded into B from B's own page clears the halt`, async () => {
+      const other = await page.context().newPage();
+      other.on('pageerror', (e) => consoleErrors.push(`pageerror (B): ${e.message}`));
+      try {
+        await other.goto(B_URL);
+        await other.fill('#login-user', 'manage');
+        await other.fill('#login-password', '!manage');
+        await other.click('form.login-card button[type=submit]');
+        await other.locator('[data-banner="pfu-halted-partner"]').waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
+        // B's own flash works for an operator's load (the fault point
+        // fails only the loads A pushes).
+        const seen = await upload(NEW, other, 'B-');
+        check(seen.state === 'finished', `B's update finished: ${seen.state} (${seen.label})`);
+        await other.locator('[data-banner="pfu-halted-partner"]').waitFor({ state: 'detached', timeout: STEP_DEADLINE_MS });
+        await snapOf(other, 'rolled-forward-on-b');
+        await other.click('.hdr-user button');
+        await other.waitForSelector('#login-user');
+      } finally {
+        await other.close();
+      }
+      await page.locator('[data-banner="pfu-halted"]').waitFor({ state: 'detached', timeout: STEP_DEADLINE_MS });
+      await go('firmware');
+      await waitVersions(NEW, NEW);
+      await snap('rolled-forward');
     });
 
     check(!consoleErrors.length, `no script errors in the page: ${consoleErrors.join(' | ')}`);

@@ -32,7 +32,7 @@ function logo() {
 
 // Which controller this page is served by: the one whose address the
 // browser connected to.
-export async function loadIdentity() {
+async function loadIdentity() {
   const [ctls, sys] = await Promise.all([api.run('show', 'controllers'), api.run('show', 'system')]);
   const list = ctls.controllers || [];
   const here = list.find((c) => c['ip-address'] === location.hostname);
@@ -197,7 +197,7 @@ function mountPage() {
   document.title = `${entry.title} \u00b7 Tandem`;
   frame.main.replaceChildren();
   frame.main.dataset.page = id;
-  unmountPage = entry.page.mount(frame.main, { identity, store, reloadIdentity: loadIdentity });
+  unmountPage = entry.page.mount(frame.main, { identity, store });
 }
 
 async function startApp() {

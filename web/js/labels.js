@@ -26,21 +26,24 @@ export const VERSION_FIELDS = [
   ['hw-rev', 'Hardware Version'],
 ];
 
-// `show protocols` property -> [set protocols word, label, note].
+// `show protocols` property -> [set protocols word, label, note, served].
+// Served: what Tandem runs (the controller's settings table); the family's
+// other services are listed as not provided (the controller refuses to
+// enable them).
 export const PROTOCOLS = [
-  ['wbi-https', 'https', 'Web UI and API over HTTPS', 'This page and the HTTP API, encrypted.'],
-  ['wbi-http', 'http', 'Web UI and API over HTTP', 'Unencrypted: passwords and keys cross the network in clear.'],
-  ['cli-ssh', 'ssh', 'SSH command line', 'Encrypted CLI, port 22.'],
-  ['sftp', 'sftp', 'SFTP', 'Firmware loads and logs over SSH, port 1022.'],
-  ['ftp', 'ftp', 'FTP', 'Firmware loads; unencrypted.'],
-  ['cli-telnet', 'telnet', 'Telnet command line', 'Unencrypted CLI, port 23.'],
-  ['snmp', 'snmp', 'SNMP', null],
-  ['smis', 'smis', 'SMI-S', null],
-  ['usmis', 'usmis', 'Unsecure SMI-S', null],
-  ['slp', 'slp', 'Service Location Protocol', null],
-  ['debug-interface', 'debug', 'Debug interface', null],
-  ['inband-ses', 'ses', 'In-band SES', null],
-  ['activity-progress', 'activity', 'Activity progress reporting', null],
+  ['wbi-https', 'https', 'Web UI and API over HTTPS', 'This page and the HTTP API, encrypted.', true],
+  ['wbi-http', 'http', 'Web UI and API over HTTP', 'Unencrypted: passwords and keys cross the network in clear.', true],
+  ['cli-ssh', 'ssh', 'SSH command line', 'Encrypted command line.', true],
+  ['sftp', 'sftp', 'SFTP', 'Firmware loads and logs over SSH.', true],
+  ['ftp', 'ftp', 'FTP', 'Firmware loads; unencrypted.', true],
+  ['cli-telnet', 'telnet', 'Telnet command line', 'Unencrypted command line.', true],
+  ['snmp', 'snmp', 'SNMP', null, false],
+  ['smis', 'smis', 'SMI-S', null, false],
+  ['usmis', 'usmis', 'Unsecure SMI-S', null, false],
+  ['slp', 'slp', 'Service Location Protocol', null, false],
+  ['debug-interface', 'debug', 'Debug interface', null, false],
+  ['inband-ses', 'ses', 'In-band SES', null, false],
+  ['activity-progress', 'activity', 'Activity progress reporting', null, false],
 ];
 
 // `show advanced-settings`: the PFU and its limits.

@@ -12,7 +12,7 @@ const SEV_TONE = { CRITICAL: 'bad', ERROR: 'bad', WARNING: 'warn', INFORMATIONAL
 export function mount(el) {
   const sevBoxes = SEVERITIES.map((sv) => h('input', { type: 'checkbox', name: 'severity', value: sv, id: `sev-${sv.toLowerCase()}` }));
   const ctlSelect = h('select', { id: 'ev-controller', name: 'controller' },
-    h('option', { value: 'both' }, 'Both controllers'), h('option', { value: 'a' }, 'Controller A'), h('option', { value: 'b' }, 'Controller B'));
+    h('option', { value: 'both' }, 'A and B'), h('option', { value: 'a' }, 'A only'), h('option', { value: 'b' }, 'B only'));
   const lastSelect = h('select', { id: 'ev-last', name: 'last' }, COUNTS.map((n) => h('option', { value: n, selected: n === 200 }, `Newest ${n}`)));
   const codeInput = h('input', { id: 'ev-code', name: 'code', inputmode: 'numeric', placeholder: 'e.g. 269', autocomplete: 'off' });
   const textInput = h('input', { id: 'ev-text', name: 'text', type: 'search', placeholder: 'Words in the message', autocomplete: 'off' });

@@ -93,8 +93,14 @@ export function mount(el) {
       return;
     }
     const thisPage = location.protocol === 'https:' ? 'https' : 'http';
-    replace(protoBody, h('ul', { class: 'proto-list' }, PROTOCOLS.filter(([prop]) => prop in p).map(([prop, word, label, note]) => {
-      const on = p[`${prop}-numeric`] === 1;
+    const present = PROTOCOLS.filter(([prop]) => prop in p);
+    const isOn = (prop) => p[`${prop}-numeric`] === 1;
+    // A service this controller does not provide is listed by name while
+    // it is off; one reported on keeps its switch, so it can be turned off.
+    const shown = present.filter(([prop, , , , served]) => served || isOn(prop));
+    const absent = present.filter((x) => !shown.includes(x));
+    replace(protoBody, h('ul', { class: 'proto-list' }, shown.map(([prop, word, label, note]) => {
+      const on = isOn(prop);
       return h('li', { class: 'setting-row' }, toggle(`proto-${word}`, on,
         h('span', null, h('strong', null, label), word === thisPage ? h('span', { class: 'tag' }, 'this page') : null,
           note ? h('span', { class: 'muted block' }, note) : null),
@@ -106,7 +112,9 @@ export function mount(el) {
           }
           await apply(protoMsg, ['protocols', word, want ? 'enabled' : 'disabled'], loadProtocols);
         }));
-    })));
+    })),
+    absent.length ? h('p', { class: 'muted not-provided' }, h('strong', null, 'Not provided by this controller (off): '),
+      absent.map(([, , label]) => label).join(', '), '.') : null);
   }
 
   loadPfu();

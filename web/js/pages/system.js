@@ -12,7 +12,7 @@ function fact(label, value, extra) {
   return h('div', { class: 'fact' }, h('dt', null, label), h('dd', null, value, extra || null));
 }
 
-export function mount(el, { identity, store, reloadIdentity }) {
+export function mount(el, { identity, store }) {
   const picture = h('div', { class: 'enclosure-frame' });
   const summary = h('div', { class: 'summary' });
   const cards = h('div', { class: 'grid-2' });
@@ -106,7 +106,6 @@ export function mount(el, { identity, store, reloadIdentity }) {
       last = Date.now();
       msg.replaceChildren();
       draw();
-      reloadIdentity().catch(() => {});
     } catch (e) {
       if (!e.network) replace(msg, notice('bad', 'Could not read the system: ', errorText(e)));
       else draw();
