@@ -43,13 +43,15 @@
 /* ---- sender ---- */
 
 /*
- * Two threads: the caller runs the export (reads and hashes the bank) and
- * fills slots; a sender thread writes them out as BUNDLE_DATA frames (TLS
+ * Two threads: the caller runs the export (reads the bank) and fills
+ * slots; a sender thread writes them out as BUNDLE_DATA frames (TLS
  * encryption and the socket), so reading overlaps sending. The export
- * checks each image against the signed manifest as it streams and holds
- * back each image's last chunk until it matched, so a damaged image never
- * reaches the partner whole; the push then ends with an ABORT and the
- * partner, whose own engine checks the same digests, activates nothing.
+ * checks each image's size against the signed manifest as it streams and
+ * holds back each image's last chunk until it matched, so a short or
+ * unreadable image never reaches the partner whole; the push then ends
+ * with an ABORT. Its sha256 is the partner's to check: its engine reads
+ * every image back, compares it with the signed manifest and activates
+ * nothing that differs (a damaged image here fails the push there).
  */
 struct push_stream {
 	struct partner *p;
@@ -259,8 +261,12 @@ static int push_stream_run(struct push_stream *s, struct err *e)
 	s->fill = s->slot[0];
 	if (pthread_create(&sender, NULL, push_sender_main, s) != 0)
 		return err_set(e, -EAGAIN, "cannot start the push's thread");
+	/* No sha256 here: the partner's engine checks every image against
+	 * the signed manifest in its read-back and activates nothing that
+	 * differs; hashing here too only took the CPU its install needs.
+	 * The sizes are still checked: a short image ends with an ABORT. */
 	rc = flash_store_bundle_export_sized(s->p->c->store, push_begin,
-					     push_write, s, e);
+					     push_write, s, false, e);
 	if (rc == 0)
 		rc = push_queue(s, e);
 	pthread_mutex_lock(&s->mu);
@@ -477,8 +483,10 @@ static int rx_begin(struct partner *p, const uint8_t *payload, size_t len,
 			      "from controller %c (attempt %d, %lld bytes).",
 			      p->rx_target, p->peer_id, attempt,
 			      (long long)size);
-		p->rx_job = update_begin(c->update, "partner", "partner",
-					 false, &ue);
+		/* Its device's work overlaps the stream: after END only
+		 * the last range is left to write back and read back. */
+		p->rx_job = update_begin_overlapped(c->update, "partner",
+						    "partner", false, &ue);
 	}
 	if (!p->rx_job) {
 		rx_refused(p, ue.msg);

@@ -226,13 +226,21 @@ int flash_image_check(const struct flash_store *s, int bank,
 {
 	char path[PATH_MAX];
 	uint8_t sha[32];
+	struct stat st;
 	uint64_t size;
 
 	if (flash_bank_file(s, bank, c->name, path, sizeof(path)) < 0)
 		return err_set(e, FLASH_ERR_IO, "%s: path too long", c->name);
-	if (access(path, F_OK) < 0)
+	if (stat(path, &st) < 0)
 		return err_set(e, FLASH_ERR_READBACK,
 			       "%s in bank %d: image missing", c->name, bank);
+	/* The wrong size needs no read to be wrong. */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != c->size)
+		return err_set(e, FLASH_ERR_READBACK,
+			       "%s in bank %d reads back %llu bytes, the "
+			       "signed manifest says %llu", c->name, bank,
+			       (unsigned long long)st.st_size,
+			       (unsigned long long)c->size);
 	if (flash_image_hash(path, sha, &size, e) < 0) {
 		e->code = FLASH_ERR_READBACK;
 		return err_prefix(e, "reading back %s in bank %d", c->name,

@@ -90,7 +90,8 @@ struct flash_install_options {
 	 * A client is sending (FTP, SFTP): each image goes to the page cache
 	 * as it arrives and its writeback and read-back start once it is
 	 * complete, so the device's work does not slow the transfer. Off (a
-	 * local file), both run while the image is still being written.
+	 * local file, the partner's push), both run while the image is still
+	 * being written.
 	 */
 	bool receive_first;
 	/* Progress, called from the feeding thread; may be NULL. */
@@ -148,11 +149,14 @@ int flash_store_bundle_export(struct flash_store *s,
  * The same, first telling start() the export's exact size in bytes (from
  * the bank's manifest, before any image is read; the same bank and lock
  * as the bytes that follow). A start() error ends the export with it.
+ * hash false: each image's size is still checked, its sha256 is left to
+ * the receiver, which must check it itself (the partner's engine does,
+ * and activates nothing that differs).
  */
 int flash_store_bundle_export_sized(struct flash_store *s,
 	int (*start)(void *ctx, uint64_t size, struct err *e),
 	int (*write)(void *ctx, const void *data, size_t len, struct err *e),
-	void *ctx, struct err *e);
+	void *ctx, bool hash, struct err *e);
 /* The signed manifest the active bank was installed from. */
 int flash_store_active_manifest(struct flash_store *s,
 				struct bundle_manifest *out, struct err *e);

@@ -119,7 +119,13 @@ static int component_index(const struct bundle_manifest *m,
 	return -1;
 }
 
-/* "Already installed" means the active image reads back with this hash. */
+/*
+ * "Already installed" means the active image reads back with this hash.
+ * Only an image its own signed manifest lists with this size and sha256
+ * can: any other is written without reading it (a damaged one that read
+ * back with the new hash would be a sha256 collision), so an update does
+ * not read and hash the whole image it replaces.
+ */
 static bool already_installed(struct flash_install *fi,
 			      const struct bundle_component *c)
 {
@@ -129,7 +135,8 @@ static bool already_installed(struct flash_install *fi,
 	if (!fi->active_m)
 		return false;
 	old = bundle_manifest_find(fi->active_m, c->name);
-	if (!old)
+	if (!old || old->size != c->size ||
+	    memcmp(old->sha256, c->sha256, sizeof(c->sha256)))
 		return false;
 	return flash_image_check(fi->s, fi->active, c, &e) == 0;
 }

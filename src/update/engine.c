@@ -238,14 +238,16 @@ void update_engine_free(struct update_engine *u)
 	free(u);
 }
 
-struct update_job *update_begin(struct update_engine *u, const char *source,
-				const char *user, bool force, struct err *e)
+static struct update_job *job_begin(struct update_engine *u,
+				     const char *source, const char *user,
+				     bool force, bool receive_first,
+				     struct err *e)
 {
 	struct flash_install_options opt = {
 		.keys = u->cfg.keys,
 		.model = u->cfg.model,
 		.force = force,
-		.receive_first = true,	/* every job has a client sending */
+		.receive_first = receive_first,
 		.progress = on_progress,
 	};
 	struct update_job *j;
@@ -301,6 +303,21 @@ struct update_job *update_begin(struct update_engine *u, const char *source,
 	emit(u, UPDATE_INFO, "Firmware update progress: a code load started "
 	     "(%s, user %s%s).", source, user, force ? ", flash:force" : "");
 	return j;
+}
+
+struct update_job *update_begin(struct update_engine *u, const char *source,
+				const char *user, bool force, struct err *e)
+{
+	/* A client is sending: the transfer runs at the page cache's pace. */
+	return job_begin(u, source, user, force, true, e);
+}
+
+struct update_job *update_begin_overlapped(struct update_engine *u,
+					   const char *source,
+					   const char *user, bool force,
+					   struct err *e)
+{
+	return job_begin(u, source, user, force, false, e);
 }
 
 

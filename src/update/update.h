@@ -114,6 +114,17 @@ void update_engine_free(struct update_engine *u);
 /* Fails with -EBUSY while another job runs. */
 struct update_job *update_begin(struct update_engine *u, const char *source,
 				const char *user, bool force, struct err *e);
+/*
+ * The same for a sender that is itself a controller (the partner's push,
+ * docs/partner.md): each image is written back and read back from the
+ * device range by range while later ranges arrive (src/flash/readback.c),
+ * so little of the device's work is left after the last byte. An operator's
+ * client (update_begin) is not held to the device's pace while it sends.
+ */
+struct update_job *update_begin_overlapped(struct update_engine *u,
+					   const char *source,
+					   const char *user, bool force,
+					   struct err *e);
 int update_feed(struct update_job *j, const void *data, size_t len,
 		struct err *e);
 /*

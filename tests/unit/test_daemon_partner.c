@@ -644,24 +644,23 @@ static void test_push_no_op_keeps_the_link(void **state)
 	assert_false(fx.b.stop_now);
 }
 
-/* A's bank damaged after it was installed: the export finds it as it
- * streams, the push fails naming it and ends with an ABORT before its END,
- * and B drops its job: nothing activated, B runs what it ran. */
-static void test_damaged_source_aborts_before_b_activates(void **state)
+/* A's bank damaged after it was installed, one byte flipped: the push
+ * sends it (A's export checks sizes only), B's engine finds the image's
+ * sha256 differs from the signed manifest in its read-back and refuses:
+ * nothing activated, B runs what it ran. */
+static void test_damaged_source_is_refused_by_b(void **state)
 {
 	struct partner_push_result r;
-	struct update_status us;
 	char path[PATH_MAX], v[BUNDLE_VERSION_MAX];
 	struct err e;
 	bool trial;
 	FILE *f;
-	int i, byte;
+	int byte;
 
 	(void)state;
 	install(&fx.a, "TS250P005", fx.key, 4 << 20);
 	assert_int_equal(flash_store_image_path(fx.a.store, "sc", path,
 						sizeof(path)), 0);
-	/* One byte flipped, late in the image: some slots have gone. */
 	f = fopen(path, "r+b");
 	assert_non_null(f);
 	assert_int_equal(fseek(f, 3 << 20, SEEK_SET), 0);
@@ -669,6 +668,37 @@ static void test_damaged_source_aborts_before_b_activates(void **state)
 	assert_int_equal(fseek(f, 3 << 20, SEEK_SET), 0);
 	assert_int_not_equal(fputc(byte ^ 0xff, f), EOF);
 	assert_int_equal(fclose(f), 0);
+	err_clear(&e);
+	if (partner_push_bundle(fx.a.partner, "TS250P005", 1, &r, &e) < 0)
+		fail_msg("push: %s", e.msg);
+	assert_false(r.ok);
+	assert_int_equal(r.code, UPDATE_RC_VERIFY);
+	assert_non_null(strstr(r.message, "component 'sc': sha256 mismatch"));
+	assert_true(logged(&fx.b, "TS250P005 from controller A was refused"));
+	running(&fx.b, v, sizeof(v), &trial);
+	assert_string_equal(v, "TS250P001");
+	assert_false(trial);
+	assert_false(fx.b.restarting);
+}
+
+/* A's bank damaged after it was installed, an image cut short: the export
+ * finds it as it streams, the push fails naming it and ends with an ABORT
+ * before its END, and B drops its job: nothing activated, B runs what it
+ * ran. */
+static void test_short_source_aborts_before_b_activates(void **state)
+{
+	struct partner_push_result r;
+	struct update_status us;
+	char path[PATH_MAX], v[BUNDLE_VERSION_MAX];
+	struct err e;
+	bool trial;
+	int i;
+
+	(void)state;
+	install(&fx.a, "TS250P005", fx.key, 4 << 20);
+	assert_int_equal(flash_store_image_path(fx.a.store, "sc", path,
+						sizeof(path)), 0);
+	assert_int_equal(truncate(path, 3 << 20), 0);
 	err_clear(&e);
 	assert_true(partner_push_bundle(fx.a.partner, "TS250P005", 1, &r,
 					&e) < 0);
@@ -753,7 +783,9 @@ int main(void)
 			test_link_drop_mid_transfer_aborts, setup_slow_flash,
 			teardown),
 		cmocka_unit_test_setup_teardown(
-			test_damaged_source_aborts_before_b_activates, setup,
+			test_damaged_source_is_refused_by_b, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_short_source_aborts_before_b_activates, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_push_begin_size_is_the_export_size, setup,
