@@ -106,7 +106,7 @@ int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
 	bundle_key_id(raw, id);
 	/* The same key under two file names is one trusted key. */
 	for (size_t i = 0; i < kr->nkeys; i++)
-		if (!strcmp(kr->keys[i].id, id))
+		if (!memcmp(kr->keys[i].raw, raw, sizeof(raw)))
 			return 0;
 	if (kr->nkeys >= BUNDLE_KEYS_MAX)
 		return err_set(e, BUNDLE_ERR_TOO_LARGE,
