@@ -133,6 +133,8 @@ def test_below_floor_refused_with_and_without_force(ctl, made):
                        "security floor 2", "even with force")
         # Force cannot help: the reply must not suggest it.
         assert "Use flash:force" not in line, line
+        st = ctl.ssh("show firmware-update-status").stdout
+        assert "security floor 2" in st and "(RETURN_CODE: 27)" in st, st
     # The same through the offline tool: exit 40 + 13.
     before = show(ctl)
     ctl.stop()
