@@ -27,6 +27,12 @@
 #define BUNDLE_BUILD_DATE_MAX	64	/* with NUL */
 #define BUNDLE_KEY_ID_LEN	16	/* hex digits: first 8 bytes of SHA-256(pubkey) */
 #define BUNDLE_KEYS_MAX		8
+/* Key ids a trust store may list as revoked, and that list's file size. */
+#define BUNDLE_REVOKED_MAX	64
+#define BUNDLE_REVOKED_FILE_MAX	(16 * 1024)
+#define BUNDLE_REVOKED_FILE	"revoked"	/* beside the *.pub files */
+/* The manifest's security_version: 0 (absent) up to this. */
+#define BUNDLE_SECURITY_VERSION_MAX UINT32_MAX
 /* partner_compat: patterns, each a version or a prefix and '*', with NUL. */
 #define BUNDLE_PARTNER_COMPAT_MAX 16
 #define BUNDLE_SIG_LEN		64	/* Ed25519 */
@@ -74,8 +80,9 @@ enum bundle_error {
 	BUNDLE_ERR_NOMEM = -21,
 	BUNDLE_ERR_KEY = -22,		  /* key file unreadable or not Ed25519 */
 	BUNDLE_ERR_USAGE = -23,		  /* the caller's arguments */
+	BUNDLE_ERR_REVOKED_KEY = -24,	  /* signed by a key listed as revoked */
 };
-#define BUNDLE_ERR_COUNT 24
+#define BUNDLE_ERR_COUNT 25
 
 /* A component may be skipped by a consumer: still hashed, not handed out. */
 #define BUNDLE_SKIP 1
@@ -111,16 +118,31 @@ struct bundle_manifest {
 	 */
 	char partner_compat[BUNDLE_PARTNER_COMPAT_MAX][BUNDLE_VERSION_MAX];
 	size_t npartner_compat;
+	/*
+	 * The minimum security version (docs/bundle.md "Security version"):
+	 * a controller whose security floor is above it refuses the bundle,
+	 * even under force. 0 when the manifest has no "security_version".
+	 */
+	uint32_t security_version;
 	char key_id[BUNDLE_KEY_ID_LEN + 1];	/* who signed it */
 };
 
-/* Trusted public keys (Ed25519), each known by its key id. */
+/*
+ * A trust store: public keys (Ed25519), each known by its key id, and the
+ * key ids revoked. A signature names its key id; only that key is tried,
+ * and a revoked id is refused even while its key is still listed. A
+ * revocation list that could not be read leaves the keyring refusing
+ * every bundle with that reason (broken), never trusting more.
+ */
 struct bundle_keyring {
 	struct {
 		char id[BUNDLE_KEY_ID_LEN + 1];
 		uint8_t raw[32];
 	} keys[BUNDLE_KEYS_MAX];
 	size_t nkeys;
+	char revoked[BUNDLE_REVOKED_MAX][BUNDLE_KEY_ID_LEN + 1];
+	size_t nrevoked;
+	char broken[ERR_MESSAGE_MAX];	/* "" unless the store is unusable */
 };
 
 /*
@@ -218,11 +240,35 @@ bool bundle_manifest_tolerates(const struct bundle_manifest *m,
 			       const char *partner_version);
 
 /* signature.c */
+/*
+ * Adding a key whose id the keyring already holds is a no-op. A directory
+ * adds every *.pub in it, in name order, then its revocation list
+ * (BUNDLE_REVOKED_FILE) when there is one.
+ */
 int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
 			    struct err *e);
 int bundle_keyring_add_dir(struct bundle_keyring *kr, const char *dir,
 			   struct err *e);
 int bundle_keyring_add_path(struct bundle_keyring *kr, const char *path,
+			    struct err *e);
+/*
+ * A revocation list: one key id (16 lower-case hex digits) a line, which
+ * may go on with white space and a note; '#' lines and blank lines are
+ * skipped. Any other line refuses the whole file, names the line and
+ * marks the keyring broken.
+ */
+int bundle_keyring_revoke_file(struct bundle_keyring *kr, const char *path,
+			       struct err *e);
+int bundle_keyring_revoke_text(struct bundle_keyring *kr, const char *text,
+			       size_t len, const char *where, struct err *e);
+bool bundle_keyring_is_revoked(const struct bundle_keyring *kr,
+			       const char *id);
+/* The key id of a public key file (PEM). */
+int bundle_key_file_id(const char *path, char out[BUNDLE_KEY_ID_LEN + 1],
+		       struct err *e);
+/* The key id manifest.sig names, without checking the signature. */
+int bundle_signature_key_id(const uint8_t *sig_file, size_t slen,
+			    char key_id_out[BUNDLE_KEY_ID_LEN + 1],
 			    struct err *e);
 int bundle_signature_check(const struct bundle_keyring *kr,
 			   const uint8_t *manifest, size_t mlen,
@@ -252,6 +298,7 @@ struct bundle_create_spec {
 	size_t ncomponents;
 	const char *partner_compat[BUNDLE_PARTNER_COMPAT_MAX];	/* patterns */
 	size_t npartner_compat;
+	uint32_t security_version;	/* 0: left out of the manifest */
 };
 
 int bundle_create(const struct bundle_create_spec *spec, const char *out_path,

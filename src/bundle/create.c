@@ -159,6 +159,7 @@ static int spec_check(const struct bundle_create_spec *spec,
 			 "%s", spec->partner_compat[i]);
 	}
 	m->npartner_compat = spec->npartner_compat;
+	m->security_version = spec->security_version;
 	return 0;
 }
 

@@ -26,6 +26,7 @@ static const char *const bundle_error_names[BUNDLE_ERR_COUNT] = {
 	[21] = "out-of-memory",
 	[22] = "bad-key",
 	[23] = "usage",
+	[24] = "revoked-key",
 };
 
 const char *bundle_error_name(int code)

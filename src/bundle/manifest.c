@@ -288,12 +288,35 @@ static int parse_partner_compat(json_t *arr, struct bundle_manifest *m,
 	return 0;
 }
 
+/* Optional: an integer from 0 to BUNDLE_SECURITY_VERSION_MAX; absent, 0. */
+static int parse_security_version(json_t *v, struct bundle_manifest *m,
+				  struct err *e)
+{
+	json_int_t n;
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return err_set(e, BUNDLE_ERR_MANIFEST,
+			       "manifest: 'security_version' must be an "
+			       "unsigned integer");
+	n = json_integer_value(v);
+	if (n < 0 || (unsigned long long)n > BUNDLE_SECURITY_VERSION_MAX)
+		return err_set(e, BUNDLE_ERR_MANIFEST,
+			       "manifest: 'security_version' %lld is outside "
+			       "0..%llu", (long long)n,
+			       (unsigned long long)BUNDLE_SECURITY_VERSION_MAX);
+	m->security_version = (uint32_t)n;
+	return 0;
+}
+
 int bundle_manifest_parse(const uint8_t *text, size_t len,
 			  struct bundle_manifest *m, struct err *e)
 {
 	static const char *const keys[] = { "format", "version", "build_date",
 					    "models", "components",
-					    "partner_compat" };
+					    "partner_compat",
+					    "security_version" };
 	json_error_t jerr;
 	json_t *root, *format;
 	int rc;
@@ -348,8 +371,11 @@ int bundle_manifest_parse(const uint8_t *text, size_t len,
 	if ((rc = parse_components(json_object_get(root, "components"), m,
 				   e)) < 0)
 		goto out;
-	rc = parse_partner_compat(json_object_get(root, "partner_compat"), m,
-				  e);
+	if ((rc = parse_partner_compat(json_object_get(root, "partner_compat"),
+				       m, e)) < 0)
+		goto out;
+	rc = parse_security_version(json_object_get(root, "security_version"),
+				    m, e);
 out:
 	json_decref(root);
 	return rc;
@@ -400,6 +426,11 @@ int bundle_manifest_render(const struct bundle_manifest *m, struct buf *out,
 				json_string(m->partner_compat[i]));
 		json_object_set_new(root, "partner_compat", compat);
 	}
+	/* Absent when 0, as above: controllers of older builds refuse a
+	 * manifest key they do not know. */
+	if (m->security_version)
+		json_object_set_new(root, "security_version",
+				    json_integer(m->security_version));
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
 	if (!text)

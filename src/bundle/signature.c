@@ -4,6 +4,9 @@
  *   {"algorithm": "ed25519", "key_id": "<16 hex>", "signature": "<128 hex>"}
  * where key_id is the first 8 bytes of SHA-256 over the raw 32-byte public
  * key. Keys are PEM files: bundle.key (PKCS#8, mode 0600) and bundle.pub.
+ * A trust store is a directory of *.pub files and an optional revocation
+ * list, "revoked" (docs/bundle.md "Keys"). Verification takes the one key
+ * the signature names; it never tries the others.
  */
 #include <dirent.h>
 #include <jansson.h>
@@ -64,17 +67,11 @@ out:
 	return key;
 }
 
-int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
-			    struct err *e)
+static int key_file_raw(const char *path, uint8_t raw[32], struct err *e)
 {
 	size_t rawlen = 32;
 	EVP_PKEY *key;
-	uint8_t raw[32];
 
-	if (kr->nkeys >= BUNDLE_KEYS_MAX)
-		return err_set(e, BUNDLE_ERR_TOO_LARGE,
-			       "key %s: keyring holds at most %d keys", path,
-			       BUNDLE_KEYS_MAX);
 	key = key_read_pem(path, false, e);
 	if (!key)
 		return e->code;
@@ -83,10 +80,126 @@ int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
 		return err_set(e, BUNDLE_ERR_KEY, "key %s: unreadable", path);
 	}
 	EVP_PKEY_free(key);
+	return 0;
+}
+
+int bundle_key_file_id(const char *path, char out[BUNDLE_KEY_ID_LEN + 1],
+		       struct err *e)
+{
+	uint8_t raw[32];
+
+	if (key_file_raw(path, raw, e) < 0)
+		return e->code;
+	if (bundle_key_id(raw, out) < 0)
+		return err_set(e, BUNDLE_ERR_NOMEM, "key %s: no SHA-256", path);
+	return 0;
+}
+
+int bundle_keyring_add_file(struct bundle_keyring *kr, const char *path,
+			    struct err *e)
+{
+	char id[BUNDLE_KEY_ID_LEN + 1];
+	uint8_t raw[32];
+
+	if (key_file_raw(path, raw, e) < 0)
+		return e->code;
+	bundle_key_id(raw, id);
+	/* The same key under two file names is one trusted key. */
+	for (size_t i = 0; i < kr->nkeys; i++)
+		if (!memcmp(kr->keys[i].raw, raw, sizeof(raw)))
+			return 0;
+	if (kr->nkeys >= BUNDLE_KEYS_MAX)
+		return err_set(e, BUNDLE_ERR_TOO_LARGE,
+			       "key %s: keyring holds at most %d keys", path,
+			       BUNDLE_KEYS_MAX);
 	memcpy(kr->keys[kr->nkeys].raw, raw, 32);
-	bundle_key_id(raw, kr->keys[kr->nkeys].id);
+	memcpy(kr->keys[kr->nkeys].id, id, sizeof(id));
 	kr->nkeys++;
 	return 0;
+}
+
+bool bundle_keyring_is_revoked(const struct bundle_keyring *kr,
+			       const char *id)
+{
+	for (size_t i = 0; i < kr->nrevoked; i++)
+		if (!strcmp(kr->revoked[i], id))
+			return true;
+	return false;
+}
+
+/* A failed revocation list leaves the keyring refusing every bundle. */
+static int keyring_break(struct bundle_keyring *kr, struct err *e)
+{
+	snprintf(kr->broken, sizeof(kr->broken), "%s", e->msg);
+	return e->code;
+}
+
+int bundle_keyring_revoke_text(struct bundle_keyring *kr, const char *text,
+			       size_t len, const char *where, struct err *e)
+{
+	const char *p = text, *end = text + len;
+	unsigned line = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		size_t n = (size_t)(eol - p);
+		char id[BUNDLE_KEY_ID_LEN + 1];
+		bool ok = true;
+
+		line++;
+		if (n == 0 || p[0] == '#') {
+			p = eol + 1;
+			continue;
+		}
+		if (n < BUNDLE_KEY_ID_LEN ||
+		    (n > BUNDLE_KEY_ID_LEN && p[BUNDLE_KEY_ID_LEN] != ' ' &&
+		     p[BUNDLE_KEY_ID_LEN] != '\t'))
+			ok = false;
+		for (size_t i = 0; ok && i < BUNDLE_KEY_ID_LEN; i++)
+			ok = (p[i] >= '0' && p[i] <= '9') ||
+			     (p[i] >= 'a' && p[i] <= 'f');
+		for (size_t i = 0; ok && i < n; i++)
+			ok = p[i] != '\0';
+		if (!ok) {
+			err_set(e, BUNDLE_ERR_KEY, "revocation list %s line "
+				"%u: not a key id (16 lower-case hex digits, "
+				"then optionally a note)", where, line);
+			return keyring_break(kr, e);
+		}
+		memcpy(id, p, BUNDLE_KEY_ID_LEN);
+		id[BUNDLE_KEY_ID_LEN] = '\0';
+		if (!bundle_keyring_is_revoked(kr, id)) {
+			if (kr->nrevoked >= BUNDLE_REVOKED_MAX) {
+				err_set(e, BUNDLE_ERR_TOO_LARGE, "revocation "
+					"list %s: more than %d key ids", where,
+					BUNDLE_REVOKED_MAX);
+				return keyring_break(kr, e);
+			}
+			memcpy(kr->revoked[kr->nrevoked++], id, sizeof(id));
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
+int bundle_keyring_revoke_file(struct bundle_keyring *kr, const char *path,
+			       struct err *e)
+{
+	struct buf text;
+	int rc;
+
+	buf_init(&text, BUNDLE_REVOKED_FILE_MAX);
+	if (fs_read_file(path, BUNDLE_REVOKED_FILE_MAX, &text, e) < 0) {
+		buf_free(&text);
+		err_set(e, BUNDLE_ERR_KEY, "revocation list %s: %s", path,
+			e->msg);
+		return keyring_break(kr, e);
+	}
+	rc = bundle_keyring_revoke_text(kr, text.data ? text.data : "",
+					text.len, path, e);
+	buf_free(&text);
+	return rc;
 }
 
 static int name_cmp(const struct dirent **a, const struct dirent **b)
@@ -118,8 +231,15 @@ int bundle_keyring_add_dir(struct bundle_keyring *kr, const char *dir,
 			   struct err *e)
 {
 	struct dirent **names;
+	char revoked[PATH_MAX];
 	int n, i, rc = 0;
 
+	/* The revocation list first: a store whose list cannot be read
+	 * trusts nothing (the keyring is marked broken). */
+	snprintf(revoked, sizeof(revoked), "%s/%s", dir, BUNDLE_REVOKED_FILE);
+	if (access(revoked, F_OK) == 0 &&
+	    bundle_keyring_revoke_file(kr, revoked, e) < 0)
+		return e->code;
 	n = scandir(dir, &names, is_pub_file, name_cmp);
 	if (n < 0)
 		return err_set(e, BUNDLE_ERR_KEY, "keys %s: cannot read: %m",
@@ -275,6 +395,15 @@ static int sig_file_parse(const uint8_t *text, size_t len,
 	return rc;
 }
 
+int bundle_signature_key_id(const uint8_t *sig_file, size_t slen,
+			    char key_id_out[BUNDLE_KEY_ID_LEN + 1],
+			    struct err *e)
+{
+	uint8_t sig[BUNDLE_SIG_LEN];
+
+	return sig_file_parse(sig_file, slen, key_id_out, sig, e);
+}
+
 int bundle_signature_check(const struct bundle_keyring *kr,
 			   const uint8_t *manifest, size_t mlen,
 			   const uint8_t *sig_file, size_t slen,
@@ -288,9 +417,17 @@ int bundle_signature_check(const struct bundle_keyring *kr,
 	size_t i;
 	int rc;
 
+	if (kr->broken[0])
+		return err_set(e, BUNDLE_ERR_KEY, "the trust store is unusable, "
+			       "so no bundle is accepted: %.400s", kr->broken);
 	if ((rc = sig_file_parse(sig_file, slen, id, sig, e)) < 0)
 		return rc;
 	memcpy(key_id_out, id, sizeof(id));
+	/* Before the trusted keys: a revoked key stays refused while its
+	 * public key is still in the store. */
+	if (bundle_keyring_is_revoked(kr, id))
+		return err_set(e, BUNDLE_ERR_REVOKED_KEY,
+			       "manifest.sig: signed by revoked key %s", id);
 	for (i = 0; i < kr->nkeys; i++)
 		if (!strcmp(kr->keys[i].id, id))
 			break;

@@ -339,6 +339,9 @@ static int manifest_accept(struct bundle_verifier *v)
 					    v->sig_text.len, key_id, &v->err);
 		if (rc < 0)
 			return rc;
+	} else if (bundle_signature_key_id(st, v->sig_text.len, key_id,
+					   &ce) < 0) {
+		key_id[0] = '\0';	/* inspect: named only if readable */
 	}
 	rc = bundle_manifest_parse(mt, v->manifest_text.len, &v->manifest,
 				   &v->err);

@@ -39,6 +39,7 @@ enum flash_error {
 	FLASH_ERR_NOT_INIT = -10,	/* no store at that path */
 	FLASH_ERR_USAGE = -11,
 	FLASH_ERR_NO_PREVIOUS = -12,	/* rollback: the other bank is empty */
+	FLASH_ERR_SECURITY = -13,	/* below the security floor, even forced */
 };
 
 /* Stages an install goes through, for progress reports. */
@@ -172,11 +173,28 @@ int flash_store_last_result(struct flash_store *s, struct buf *out);
  * activation; PFU's roll-back way out of a halt. Its images are checked
  * against its signed manifest first: an empty bank is refused with
  * FLASH_ERR_NO_PREVIOUS, a damaged one with FLASH_ERR_CORRUPT, a running
- * install with FLASH_ERR_BUSY; then nothing changes. version, if not
+ * install with FLASH_ERR_BUSY, a bank below the security floor with
+ * FLASH_ERR_SECURITY; then nothing changes. version, if not
  * NULL, receives the bundle now active.
  */
 int flash_store_rollback(struct flash_store *s, char *version,
 			 size_t versionlen, struct err *e);
+
+/*
+ * floor.c: the security floor (docs/flash.md "Security floor"): the highest
+ * security_version this controller has activated and confirmed. An install
+ * of a bundle below it, forced or not, and a rollback to a bank below it
+ * are refused with FLASH_ERR_SECURITY. It rises only when a bank is
+ * confirmed (flash_store_confirm) and never goes down.
+ */
+struct flash_security {
+	uint32_t floor;		/* what the checks use (below) */
+	uint32_t floor_file;	/* flash/security-floor as written (0: none) */
+	uint32_t active;	/* the active bank's security_version */
+	uint32_t previous;	/* the other bank's (0 when empty) */
+};
+int flash_store_security(struct flash_store *s, struct flash_security *out,
+			 struct err *e);
 
 /* install.c: streaming install; feed from any transport, in any chunks. */
 struct flash_install *flash_install_begin(struct flash_store *s,

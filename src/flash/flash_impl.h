@@ -28,6 +28,7 @@
 #define FLASH_NOTE_MAX		4096		/* flash/last-result */
 #define FLASH_MANIFEST_SIG	"manifest.sig"
 #define FLASH_MANIFEST_JSON	"manifest.json"
+#define FLASH_FLOOR_FILE	"security-floor"	/* floor.c */
 
 /* One boot record, decoded (layout in bootrec.c). */
 struct flash_bootrec {
@@ -75,6 +76,16 @@ int flash_bootrec_decode(const uint8_t *p, size_t len,
 int flash_bootrec_load(struct flash_store *s, struct err *e);
 int flash_bootrec_commit(struct flash_store *s, uint32_t bank, bool trial,
 			 uint32_t boot_count, struct err *e);
+
+/* floor.c: rec as loaded under rec_mu; raise with rec_mu held, after the
+ * confirming record's commit. */
+int flash_floor_parse(const char *text, size_t len, uint32_t *out);
+int flash_floor_read(const struct flash_store *s, uint32_t *out,
+		     struct err *e);
+int flash_floor_get(const struct flash_store *s,
+		    const struct flash_bootrec *rec, uint32_t *floor,
+		    struct err *e);
+int flash_floor_raise(struct flash_store *s, struct err *e);
 
 /* bank.c */
 int flash_path(const struct flash_store *s, char *out, size_t outlen,

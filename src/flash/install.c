@@ -27,6 +27,7 @@ struct flash_install {
 	int lock_fd;
 	size_t write_unit;		/* bytes per image write */
 	int active, target;		/* banks */
+	uint32_t floor;			/* the security floor (floor.c) */
 	struct bundle_manifest *active_m;	/* NULL when active is empty */
 	bool skip[BUNDLE_COMPONENTS_MAX];
 	/* CRC-32C of each image as it arrived: when a read-back's sha256
@@ -167,6 +168,13 @@ static int on_manifest(void *ctx, const struct bundle_manifest *m,
 	int order;
 
 	fi->res.manifest = *m;
+	/* Before the version rules, and whatever force says. */
+	if (m->security_version < fi->floor)
+		return fi->code = err_set(e, FLASH_ERR_SECURITY,
+			"bundle %s has security version %u, below this "
+			"controller's security floor %u; refused even with "
+			"force%s", m->version, m->security_version, fi->floor,
+			unchanged_note(fi));
 	order = fi->active_m ? bundle_version_compare(m->version,
 						      fi->active_m->version)
 			     : 1;
@@ -468,6 +476,8 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	rc = flash_bootrec_load(s, e);
 	fi->active = (int)s->rec.bank;
 	trial = s->rec.trial;
+	if (rc == 0)
+		rc = flash_floor_get(s, &s->rec, &fi->floor, e);
 	pthread_mutex_unlock(&s->rec_mu);
 	if (rc < 0)
 		goto fail;

@@ -2,7 +2,8 @@
  * rollback.c: returning a controller to the bundle in its other bank, on
  * an operator's or PFU's request. It writes only the boot record (I2),
  * never a bank, and holds flash/lock as an install does (I6), so it never
- * flips under an install writing that bank.
+ * flips under an install writing that bank. A bank below the security
+ * floor is never made active again (floor.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,7 @@ int flash_store_rollback(struct flash_store *s, char *version,
 {
 	struct bundle_manifest *m;
 	char path[PATH_MAX];
+	uint32_t floor = 0;
 	int fd, bank, rc;
 
 	flash_path(s, path, sizeof(path), "lock");
@@ -70,11 +72,18 @@ int flash_store_rollback(struct flash_store *s, char *version,
 	pthread_mutex_lock(&s->rec_mu);
 	rc = flash_bootrec_load(s, e);
 	bank = 1 - (int)s->rec.bank;
+	if (rc == 0)
+		rc = flash_floor_get(s, &s->rec, &floor, e);
 	pthread_mutex_unlock(&s->rec_mu);
 	/* Checked without rec_mu (it reads every image): the flock keeps
 	 * installs away, and the bank is checked again below. */
 	if (rc == 0)
 		rc = bank_usable(s, bank, m, e);
+	if (rc == 0 && m->security_version < floor)
+		rc = err_set(e, FLASH_ERR_SECURITY, "cannot roll back to bank "
+			     "%d (bundle %s): its security version %u is "
+			     "below this controller's security floor %u",
+			     bank, m->version, m->security_version, floor);
 	if (rc == 0) {
 		pthread_mutex_lock(&s->rec_mu);
 		rc = flash_bootrec_load(s, e);
@@ -84,6 +93,10 @@ int flash_store_rollback(struct flash_store *s, char *version,
 		if (rc == 0)
 			rc = flash_bootrec_commit(s, (uint32_t)bank, false, 0,
 						  e);
+		/* Made active confirmed: it may raise the floor, as a
+		 * confirm does (floor.c F1). */
+		if (rc == 0)
+			rc = flash_floor_raise(s, e);
 		pthread_mutex_unlock(&s->rec_mu);
 	}
 	if (rc == 0 && version)

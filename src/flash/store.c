@@ -12,6 +12,7 @@
  *                          rebuilds it from the active bank on demand.
  *   last-result            the loader's last rollback, as text
  *   lock                   flock()ed by a running install
+ *   security-floor         the security floor (floor.c)
  *
  * Invariants (tests name them):
  *   I1  An install writes only the inactive bank; the active bank's files
@@ -243,6 +244,10 @@ int flash_store_confirm(struct flash_store *s, struct err *e)
 		rc = e->code;
 	else if (s->rec.trial)
 		rc = flash_bootrec_commit(s, s->rec.bank, false, 0, e);
+	/* Only once the confirming record is durable (floor.c F1); also
+	 * when already confirmed, to finish a raise a cut interrupted. */
+	if (rc == 0)
+		rc = flash_floor_raise(s, e);
 	pthread_mutex_unlock(&s->rec_mu);
 	return rc;
 }

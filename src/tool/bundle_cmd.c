@@ -31,6 +31,7 @@ static int cmd_keygen(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char pub[4096], id[BUNDLE_KEY_ID_LEN + 1];
 	const char *out = NULL;
 	struct err e;
 	int c;
@@ -49,8 +50,30 @@ static int cmd_keygen(int argc, char **argv)
 	}
 	if (bundle_key_generate(out, &e) < 0)
 		return bundle_fail(&e);
+	snprintf(pub, sizeof(pub), "%s/bundle.pub", out);
+	if (bundle_key_file_id(pub, id, &e) < 0)
+		return bundle_fail(&e);
 	printf("wrote %s/bundle.key (private, mode 0600) and "
-	       "%s/bundle.pub\n", out, out);
+	       "%s/bundle.pub\nkey id: %s\n", out, out, id);
+	return TOOL_EXIT_OK;
+}
+
+/* The id a trust store and a revocation list know a public key by. */
+static int cmd_keyid(int argc, char **argv)
+{
+	char id[BUNDLE_KEY_ID_LEN + 1];
+	struct err e;
+	int i;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("usage: tandem bundle keyid PUBKEY...\n");
+		return argc < 2 ? TOOL_EXIT_USAGE : TOOL_EXIT_OK;
+	}
+	for (i = 1; i < argc; i++) {
+		if (bundle_key_file_id(argv[i], id, &e) < 0)
+			return bundle_fail(&e);
+		printf("%s  %s\n", id, argv[i]);
+	}
 	return TOOL_EXIT_OK;
 }
 
@@ -73,6 +96,25 @@ static int component_arg(char *arg, struct bundle_create_component *c)
 	return 0;
 }
 
+/* Decimal digits only: no sign, no spaces, no 0x. */
+static int security_version_arg(const char *arg, uint32_t *out)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (!*arg || strlen(arg) > 10)
+		return -1;
+	for (p = arg; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v > BUNDLE_SECURITY_VERSION_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 static void create_usage(FILE *f)
 {
 	fprintf(f,
@@ -80,10 +122,14 @@ static void create_usage(FILE *f)
 		"--model MODEL [--model ...]\n"
 		"           --component NAME=VERSION:FILE [--component ...]\n"
 		"           [--executable NAME] [--build-date TEXT]\n"
-		"           [--partner-compat VERSION|PREFIX*]... -o OUT\n"
+		"           [--partner-compat VERSION|PREFIX*]... "
+		"[--security-version N] -o OUT\n"
 		"  --partner-compat: a partner version this bundle tolerates "
 		"while the two\n  controllers differ (TS250P002, or TS250* for "
-		"every TS250 version);\n  none given: any partner.\n");
+		"every TS250 version);\n  none given: any partner.\n"
+		"  --security-version: the minimum security version (0 to "
+		"4294967295,\n  default 0); a controller that confirmed a "
+		"higher one refuses this\n  bundle, even with force.\n");
 }
 
 static int cmd_create(int argc, char **argv)
@@ -96,6 +142,7 @@ static int cmd_create(int argc, char **argv)
 		{ "executable", required_argument, NULL, 'x' },
 		{ "build-date", required_argument, NULL, 'd' },
 		{ "partner-compat", required_argument, NULL, 'P' },
+		{ "security-version", required_argument, NULL, 'S' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -145,6 +192,17 @@ static int cmd_create(int argc, char **argv)
 			}
 			spec.partner_compat[spec.npartner_compat++] = optarg;
 			break;
+		case 'S':
+			if (security_version_arg(optarg,
+						 &spec.security_version) < 0) {
+				tool_usage_error("--security-version wants an "
+						 "integer from 0 to %llu, not "
+						 "'%s'", (unsigned long long)
+						 BUNDLE_SECURITY_VERSION_MAX,
+						 optarg);
+				return TOOL_EXIT_USAGE;
+			}
+			break;
 		case 'x':
 			if (nexec < BUNDLE_COMPONENTS_MAX)
 				exec[nexec++] = optarg;
@@ -179,7 +237,8 @@ static int cmd_create(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-static void manifest_print_table(const struct bundle_manifest *m)
+static void manifest_print_table(const struct bundle_manifest *m,
+				 bool checked)
 {
 	size_t i;
 
@@ -193,8 +252,9 @@ static void manifest_print_table(const struct bundle_manifest *m)
 	for (i = 0; i < m->npartner_compat; i++)
 		printf(" %s", m->partner_compat[i]);
 	printf("%s\n", m->npartner_compat ? "" : " any partner version");
-	printf("Signed By Key: %s\n\n", m->key_id[0] ? m->key_id
-						     : "(not checked)");
+	printf("Security Version: %u\n", m->security_version);
+	printf("Signed By Key: %s%s\n\n", m->key_id[0] ? m->key_id : "?",
+	       checked ? "" : " (signature not checked)");
 	printf("%-12s %-16s %12s  %-64s %s\n", "Component", "Version",
 	       "Size", "SHA-256", "Flags");
 	for (i = 0; i < m->ncomponents; i++) {
@@ -222,6 +282,8 @@ static void manifest_print_json(const struct bundle_manifest *m,
 		if (root) {
 			json_object_set_new(root, "key_id",
 					    json_string(m->key_id));
+			json_object_set_new(root, "security_version",
+					    json_integer(m->security_version));
 			json_object_set_new(root, "verdict",
 					    json_string(verdict));
 			json_dumpf(root, stdout,
@@ -264,7 +326,7 @@ static int cmd_inspect(int argc, char **argv)
 	if (json)
 		manifest_print_json(&m, "intact, signature not checked");
 	else {
-		manifest_print_table(&m);
+		manifest_print_table(&m, false);
 		printf("\nIntegrity: every component matches its sha256; "
 		       "signature not checked (use 'tandem bundle verify')\n");
 	}
@@ -275,6 +337,7 @@ static int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
+		{ "revoked", required_argument, NULL, 'r' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -287,18 +350,24 @@ static int cmd_verify(int argc, char **argv)
 	struct err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:m:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:r:m:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (bundle_keyring_add_path(&kr, optarg, &e) < 0)
 				return bundle_fail(&e);
 			have_key = true;
 			break;
+		case 'r':
+			if (bundle_keyring_revoke_file(&kr, optarg, &e) < 0)
+				return bundle_fail(&e);
+			break;
 		case 'm': cfg.model = optarg; break;
 		case 'j': json = true; break;
 		default:
 			printf("usage: tandem bundle verify --pubkey KEY|KEYDIR "
-			       "[--model MODEL] [--json] FILE\n");
+			       "[--revoked FILE] [--model MODEL] [--json] "
+			       "FILE\n  a KEYDIR's own revocation list "
+			       "(KEYDIR/revoked) applies too\n");
 			return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
 		}
 	}
@@ -312,7 +381,7 @@ static int cmd_verify(int argc, char **argv)
 	if (json) {
 		manifest_print_json(&m, "verified");
 	} else {
-		manifest_print_table(&m);
+		manifest_print_table(&m, true);
 		printf("\nVerified: signature by key %s, every component's "
 		       "size and sha256%s%s\n", m.key_id,
 		       cfg.model ? ", model " : "",
@@ -323,6 +392,7 @@ static int cmd_verify(int argc, char **argv)
 
 static const struct tool_command bundle_commands[] = {
 	{ "keygen", cmd_keygen, "make an Ed25519 signing key pair" },
+	{ "keyid", cmd_keyid, "print the key id of public key files" },
 	{ "create", cmd_create, "write a signed bundle" },
 	{ "inspect", cmd_inspect, "show a bundle's manifest (no key needed)" },
 	{ "verify", cmd_verify, "check signature, hashes, sizes and model" },

@@ -201,7 +201,15 @@ static int cmd_install(int argc, char **argv)
 	return rc < 0 ? flash_fail(&e) : TOOL_EXIT_OK;
 }
 
-static void show_json(const struct flash_status *st, const char *note)
+/* The security floor's lines; a floor that cannot be read says why. */
+struct show_security {
+	struct flash_security sec;
+	bool ok;
+	char why[ERR_MESSAGE_MAX];
+};
+
+static void show_json(const struct flash_status *st, const char *note,
+		      const struct show_security *sec)
 {
 	json_t *o = json_object(), *comps = json_array();
 	char hex[65];
@@ -216,6 +224,15 @@ static void show_json(const struct flash_status *st, const char *note)
 	json_object_set_new(o, "previous_version",
 			    json_string(st->previous_version));
 	json_object_set_new(o, "last_result", json_string(note));
+	json_object_set_new(o, "security_version",
+			    json_integer(sec->sec.active));
+	json_object_set_new(o, "previous_security_version",
+			    json_integer(sec->sec.previous));
+	json_object_set_new(o, "security_floor", sec->ok ?
+			    json_integer(sec->sec.floor) : json_null());
+	if (!sec->ok)
+		json_object_set_new(o, "security_floor_error",
+				    json_string(sec->why));
 	for (size_t i = 0; i < st->ncomponents; i++) {
 		const struct flash_component_state *c = &st->components[i];
 		json_t *j = json_object();
@@ -236,7 +253,8 @@ static void show_json(const struct flash_status *st, const char *note)
 	json_decref(o);
 }
 
-static void show_text(const struct flash_status *st, const char *note)
+static void show_text(const struct flash_status *st, const char *note,
+		      const struct show_security *sec)
 {
 	printf("Bundle Version: %s\n", st->bundle_version[0]
 				       ? st->bundle_version : "(empty)");
@@ -248,6 +266,11 @@ static void show_text(const struct flash_status *st, const char *note)
 	printf("Previous Bank: %d (%s)\n", 1 - st->active_bank,
 	       st->previous_version[0] ? st->previous_version : "empty");
 	printf("Last Result: %s\n", note[0] ? note : "none");
+	printf("Security Version: %u\n", sec->sec.active);
+	if (sec->ok)
+		printf("Security Floor: %u\n", sec->sec.floor);
+	else
+		printf("Security Floor: unreadable: %s\n", sec->why);
 	if (st->ncomponents)
 		printf("\n%-12s %-16s %12s %-4s %s\n", "Component", "Version",
 		       "Size", "Bank", "Flags");
@@ -262,6 +285,7 @@ static void show_text(const struct flash_status *st, const char *note)
 
 static int cmd_show(int argc, char **argv)
 {
+	struct show_security sec;
 	struct flash_status st;
 	struct flash_store *s;
 	bool json = false;
@@ -290,10 +314,13 @@ static int cmd_show(int argc, char **argv)
 	flash_store_last_result(s, &note);
 	while (note.len && note.data[note.len - 1] == '\n')
 		note.data[--note.len] = '\0';
+	sec.ok = flash_store_security(s, &sec.sec, &e) == 0;
+	if (!sec.ok)
+		snprintf(sec.why, sizeof(sec.why), "%s", e.msg);
 	if (json)
-		show_json(&st, note.data ? note.data : "");
+		show_json(&st, note.data ? note.data : "", &sec);
 	else
-		show_text(&st, note.data ? note.data : "");
+		show_text(&st, note.data ? note.data : "", &sec);
 	buf_free(&note);
 	flash_store_close(s);
 	return TOOL_EXIT_OK;

@@ -334,6 +334,7 @@ static int transport_code(int flash_code)
 	case FLASH_ERR_TRIAL:
 		return -EBUSY;
 	case FLASH_ERR_VERSION:
+	case FLASH_ERR_SECURITY:
 		return -EPERM;
 	case FLASH_ERR_VERIFY:
 		return -EINVAL;
@@ -349,6 +350,8 @@ static int return_code(int flash_code)
 		return UPDATE_RC_VERIFY;
 	case FLASH_ERR_VERSION:
 		return UPDATE_RC_VERSION;
+	case FLASH_ERR_SECURITY:
+		return UPDATE_RC_SECURITY;
 	case FLASH_ERR_NOSPACE:
 	case FLASH_ERR_IO:
 	case FLASH_ERR_READBACK:
@@ -556,6 +559,9 @@ int update_finish(struct update_job *j, struct buf *report,
 		    "%s.\n", res->manifest.version,
 		    res->manifest.build_date[0] ? res->manifest.build_date :
 		    "unknown", res->manifest.key_id);
+	if (res->manifest.security_version)
+		buf_appendf(report, "Bundle security version: %u.\n",
+			    res->manifest.security_version);
 	if (!res->activated) {
 		buf_appendf(report, "Controller %c current bundle: %s\n", ctl,
 			    before.bundle_version[0] ? before.bundle_version :

@@ -41,6 +41,7 @@ enum update_return_code {
 	UPDATE_RC_BUSY = 24,		/* another load runs or trial pending */
 	UPDATE_RC_ABORTED = 25,		/* transfer lost before the end */
 	UPDATE_RC_STORE = 26,		/* flash store unusable */
+	UPDATE_RC_SECURITY = 27,	/* below the security floor; force too */
 };
 
 enum update_state {
