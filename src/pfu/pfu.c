@@ -344,8 +344,15 @@ static void step(struct pfu *p)
 		return;
 	}
 	if (r->complete) {
+		/* Done for this target, never pushed again; but if the
+		 * partner has moved since (this controller forced back to an
+		 * older bundle, say), say why they differ, not "completed". */
+		if (pfu_preflight(p, &peer, r->target, why, sizeof(why))) {
+			pfu_enter_state(p, PFU_STATE_WAITING, NULL, "%s", why);
+			return;
+		}
 		pfu_enter_state(p, PFU_STATE_COMPLETE, NULL, "PFU to %s "
-				"completed; the partner now runs %s",
+				"completed earlier; the partner runs %s now",
 				r->target, peer.bundle_version);
 		return;
 	}

@@ -46,6 +46,7 @@ struct fake {
 	struct peer_view peer;		/* steady view */
 	enum partner_script script;
 	int64_t pushed_at;		/* -1: no push to act out */
+	bool saw_down;			/* the restart was seen since the push */
 	unsigned pushes, rollbacks, records_sent;
 	bool on_push_check_file;	/* P2: check pfu.json at each push */
 	bool file_ok_at_push;
@@ -141,8 +142,12 @@ static void op_peer(void *ctx, struct peer_view *out)
 		} else if (f->script == PARTNER_STAYS_TRIAL && t >= 5) {
 			set_versions(out, NEW);
 			out->trial = true;
-		} else if (t >= 2 && t < 5) {
+		} else if (t >= 2 && (t < 5 || !f->saw_down)) {
+			/* A fake second is a real millisecond: under load the
+			 * PFU thread may look only after the window, so the
+			 * restart lasts until it has been seen once. */
 			out->up = false;
+			f->saw_down = true;
 		} else if (t >= 5 && f->script == PARTNER_GOOD) {
 			set_versions(out, NEW);
 			out->trial = t < 8;
@@ -188,6 +193,7 @@ static int op_push(void *ctx, const char *target, unsigned attempt,
 		res->ok = true;
 		res->code = 9;
 		f->pushed_at = fake_now(f);
+		f->saw_down = false;
 	}
 	pthread_mutex_unlock(&f->mu);
 	return 0;
@@ -721,6 +727,29 @@ static void test_versions_match_sends_nothing(void **state)
 	pfu_free(p);
 }
 
+/* A completed record whose partner later runs a newer bundle (this
+ * controller forced back): the answer gives the reason, not "completed". */
+static void test_complete_then_partner_newer_says_why(void **state)
+{
+	struct fake *f = *state;
+	struct pfu *p;
+	struct pfu_view v;
+
+	set_versions(&f->peer, NEW);
+	p = start(f);
+	wait_status(p, "Complete");
+	pthread_mutex_lock(&f->mu);
+	set_versions(&f->peer, "TS253P001");
+	pthread_mutex_unlock(&f->mu);
+	wait_status(p, "Waiting");
+	let_pass(f, 100);
+	assert_int_equal(pushes(f), 0);
+	pfu_view(p, &v);
+	assert_non_null(strstr(v.reason, "newer than " NEW));
+	assert_true(on_disk(f).complete);
+	pfu_free(p);
+}
+
 /* P1: a controller its partner updated never initiates. */
 static void test_updated_by_partner_never_initiates(void **state)
 {
@@ -1006,6 +1035,7 @@ int main(void)
 		T(test_waits_bundle_rules_partner_out),
 		T(test_newer_partner_not_downgraded),
 		T(test_versions_match_sends_nothing),
+		T(test_complete_then_partner_newer_says_why),
 		T(test_updated_by_partner_never_initiates),
 		T(test_partner_never_seen_is_idle),
 		T(test_disabled_does_nothing),
