@@ -34,12 +34,20 @@ def wait_for(fn, timeout=60, what="a state"):
         time.sleep(0.3)
 
 
+_enclosures_made = 0
+
+
 def own_addresses(first):
     """Two loopback addresses of this run's own in 127.first.x/24 (Linux
     routes all of 127/8 to lo), so neither the family's addresses nor
     another test file's enclosure are in the way."""
+    global _enclosures_made
     n = os.getpid()
-    net = "127.%d.%d" % (first + n % 20, (n // 20) % 256)
+    # Each enclosure of the run its own pair too: one still shutting down
+    # (or left by a failed test) must not answer the next one's link.
+    _enclosures_made += 1
+    net = "127.%d.%d" % (first + n % 20,
+                         (n // 20 + 37 * _enclosures_made) % 256)
     return net + ".2", net + ".3"
 
 
@@ -64,6 +72,19 @@ class Enclosure:
                  "--addresses", ",".join(addresses), "--port-base",
                  str(port_base), *args],
                 stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_up()
+        except BaseException:
+            # A test that never gets the enclosure must not leave it
+            # running for the next one.
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            raise
+
+    def _wait_up(self):
         wait_for(lambda: "Both controllers are up" in self.uplog.read_text(),
                  what="the enclosure to come up")
         self.ports = {}
