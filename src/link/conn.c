@@ -139,6 +139,23 @@ static int tls_outcome(struct link_conn *c, int rc, int error, int sys_errno,
 }
 
 /*
+ * The reason of a failed SSL call, under ssl_mu. OpenSSL's error queue is
+ * per thread: once the reader has met a fatal error (a record that does
+ * not authenticate), a write on another thread fails with nothing queued.
+ * The first reason is kept, so either thread names the real failure.
+ */
+static void link_conn_tls_reason(struct link_conn *c, char *out, size_t len)
+{
+	bool queued = ERR_peek_error() != 0;
+
+	link_tls_error(out, len);
+	if (queued && !c->tls_failure[0])
+		snprintf(c->tls_failure, sizeof(c->tls_failure), "%s", out);
+	else if (!queued && c->tls_failure[0])
+		snprintf(out, len, "%s", c->tls_failure);
+}
+
+/*
  * Runs one SSL call (op) under ssl_mu and turns its result into
  * tls_outcome's: the error queue and errno are read before anything else
  * can touch them.
@@ -155,7 +172,7 @@ static int tls_outcome(struct link_conn *c, int rc, int error, int sys_errno,
 		error_ = rc_ > 0 ? SSL_ERROR_NONE                            \
 				 : SSL_get_error((c)->ssl, rc_);             \
 		if (error_ == SSL_ERROR_SSL || error_ == SSL_ERROR_SYSCALL)  \
-			link_tls_error(reason_, sizeof(reason_));            \
+			link_conn_tls_reason((c), reason_, sizeof(reason_)); \
 		pthread_mutex_unlock(&(c)->ssl_mu);                          \
 		if (error_ != SSL_ERROR_SYSCALL)                             \
 			errno_ = 0;                                          \

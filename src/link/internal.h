@@ -26,6 +26,9 @@ struct link_conn {
 	struct tcp_conn *tcp;		/* B: the listener's; A: NULL */
 	char peer[TCP_PEER_MAX];
 	pthread_mutex_t ssl_mu;
+	/* under ssl_mu: the first fatal TLS error, which a call on the
+	 * other thread meets again with an empty error queue */
+	char tls_failure[160];
 	pthread_mutex_t write_mu;
 	struct buf out;			/* the frame being written */
 	/* under link->mu */

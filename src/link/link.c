@@ -625,7 +625,13 @@ int link_send(struct link *l, unsigned type, const void *payload, size_t len,
 	rc = link_conn_send(c, type, payload, len, false, e);
 	pthread_mutex_lock(&l->mu);
 	if (rc < 0) {
-		err_prefix(e, "link: sending %s", link_frame_type_name(type));
+		/* A record that failed its protection (met by the reader,
+		 * then by this write): the same words as the reader's. */
+		if (rc == -EPROTO)
+			err_prefix(e, "TLS error");
+		else
+			err_prefix(e, "link: sending %s",
+				   link_frame_type_name(type));
 		link_conn_drop_locked(c, e->msg);
 	}
 	c->users--;

@@ -150,9 +150,9 @@ class Pty:
         raise AssertionError("still running: %r" % self.seen)
 
 
-def telnet_login(port, user, password):
+def telnet_login(port, user, password, prompt_timeout=10):
     t = Pty(["telnet", "127.0.0.1", str(port)])
-    t.expect("login: ")
+    t.expect("login: ", timeout=prompt_timeout)
     t.send(user + "\r")
     t.expect("Password: ")
     t.send(password + "\r")
