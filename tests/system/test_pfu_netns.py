@@ -54,9 +54,17 @@ def ip(*args, check=True):
 class Hosts:
     """Two namespaces, a veth pair between them, and their cleanup."""
 
+    made_count = 0
+
     def __init__(self):
-        self.ns = {c: "tandem-%s-%d" % (c, PID) for c in "ab"}
-        self.veth = {c: "tv%s%d" % (c, PID) for c in "ab"}
+        # Each test its own namespaces and subnet: nothing a test before
+        # it left behind (a socket, a neighbour entry) is in the way.
+        Hosts.made_count += 1
+        n = Hosts.made_count
+        net = "10.%d.%d" % (64 + PID % 64, (PID // 64 + 41 * n) % 256)
+        ADDR.update(a=net + ".1", b=net + ".2")
+        self.ns = {c: "tandem-%s-%d-%d" % (c, PID, n) for c in "ab"}
+        self.veth = {c: "tv%s%d%d" % (c, PID % 100000, n) for c in "ab"}
         self.made = []
 
     def make(self):
@@ -301,7 +309,10 @@ def cut_while_receiving(hosts, e, target, n):
 
 def start_on(e, target):
     """Both controllers up and linked, each running target."""
-    assert wait_for(lambda: e.both_run(target), what="both on " + target)
+    # Under the sanitizers a first start (users hashed with yescrypt, the
+    # HTTPS certificate made, every SSH login hashed again) takes long.
+    assert wait_for(lambda: e.both_run(target), timeout=240,
+                    what="both on " + target)
 
 
 def test_link_and_pfu_across_hosts_survive_a_cut_cable(hosts, enclosure):
