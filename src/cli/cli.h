@@ -539,6 +539,7 @@ void cli_error_backend(struct cli_context *c, int rc, const struct err *e,
 void cli_error_unexpected(struct cli_context *c, const char *word,
 			  const char *expected);
 void cli_success(struct cli_context *c, const char *detail);
+void cli_warning_partner(struct cli_context *c, char id, const struct err *e);
 int cli_arg_keyword(struct cli_context *c, size_t i,
 		    const char *const *choices, size_t n, const char *what);
 int cli_arg_switch(struct cli_context *c, size_t i, const char *what,
@@ -557,6 +558,7 @@ void cli_cmd_show_frus(struct cli_context *c);
 void cli_cmd_show_controller_date(struct cli_context *c);
 void cli_cmd_show_hardware_list(struct cli_context *c);
 const char *cli_health_recommendation(enum cli_health h);
+const char *cli_health_name(enum cli_health h);	/* cmd_show.c */
 /* cmd_firmware.c */
 void cli_cmd_check_firmware_upgrade_health(struct cli_context *c);
 void cli_cmd_rollback_firmware(struct cli_context *c);

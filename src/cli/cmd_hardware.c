@@ -47,15 +47,6 @@ static bool no_args(struct cli_context *c)
 	return false;
 }
 
-static const char *health_name(enum cli_health h)
-{
-	static const char *const names[] = {
-		"OK", "Degraded", "Fault", "Unknown", "N/A",
-	};
-
-	return (unsigned)h < ARRAY_SIZE(names) ? names[h] : "Unknown";
-}
-
 /* The family leaves the recommendation empty while health is OK. */
 const char *cli_health_recommendation(enum cli_health h)
 {
@@ -88,14 +79,6 @@ void cli_cmd_show_hardware_list(struct cli_context *c)
 	}
 	c->result->list_basetype = empty_lists[i].basetype;
 	cli_result_info(c->result, "No %s were found.", empty_lists[i].noun);
-}
-
-static void partner_warning(struct cli_context *c, char id,
-			    const struct err *e)
-{
-	cli_result_status(c->result, CLI_RESPONSE_WARNING, CLI_RC_UNAVAILABLE,
-			  "Controller %c is not available: %s", id,
-			  e->msg[0] ? e->msg : "the partner controller does not answer");
 }
 
 /* The enclosure Tandem manages: one, its health the system's. */
@@ -137,7 +120,7 @@ void cli_cmd_show_enclosures(struct cli_context *c)
 		       CLI_PROP_STRING, 33,
 		       y.midplane_serial_number[0] ? y.midplane_serial_number
 						   : "N/A");
-	cli_object_add_enum(o, "health", "Health", 10, health_name(y.health),
+	cli_object_add_enum(o, "health", "Health", 10, cli_health_name(y.health),
 			    (uint32_t)y.health);
 	cli_object_add(o, "health-reason", "Health Reason", CLI_PROP_STRING,
 		       80, y.health_reason);
@@ -205,7 +188,7 @@ void cli_cmd_show_frus(struct cli_context *c)
 		rc = c->backend->controller_get(c->backend_ctx, controllers[i],
 						&k, &e);
 		if (rc == CLI_BACKEND_UNAVAILABLE) {
-			partner_warning(c, controllers[i], &e);
+			cli_warning_partner(c, controllers[i], &e);
 			continue;
 		}
 		if (rc < 0) {

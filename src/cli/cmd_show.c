@@ -18,14 +18,6 @@ static const char *or_na(const char *s)
 	return s[0] ? s : "N/A";
 }
 
-static void partner_warning(struct cli_context *c, char id,
-			    const struct err *e)
-{
-	cli_result_status(c->result, CLI_RESPONSE_WARNING, CLI_RC_UNAVAILABLE,
-			  "Controller %c is not available: %s", id,
-			  e->msg[0] ? e->msg : "the partner controller does not answer");
-}
-
 static void versions_object(struct cli_context *c, char id,
 			    const struct cli_versions *v)
 {
@@ -107,7 +99,7 @@ static int all_versions(struct cli_context *c)
 		rc = c->backend->versions_get(c->backend_ctx, controllers[i],
 					      &v, &e);
 		if (rc == CLI_BACKEND_UNAVAILABLE) {
-			partner_warning(c, controllers[i], &e);
+			cli_warning_partner(c, controllers[i], &e);
 			continue;
 		}
 		if (rc < 0) {
@@ -140,7 +132,7 @@ void cli_cmd_show_versions(struct cli_context *c)
 	all_versions(c);
 }
 
-static const char *health_name(enum cli_health h)
+const char *cli_health_name(enum cli_health h)
 {
 	static const char *const names[] = {
 		"OK", "Degraded", "Fault", "Unknown", "N/A",
@@ -192,7 +184,7 @@ static void controller_object(struct cli_context *c,
 		       CLI_PROP_STRING, 17, or_na(k->sc_cpu_type));
 	cli_object_add(o, "part-number", "Part Number", CLI_PROP_STRING, 32,
 		       "N/A");
-	cli_object_add_enum(o, "health", "Health", 10, health_name(k->health),
+	cli_object_add_enum(o, "health", "Health", 10, cli_health_name(k->health),
 			    (uint32_t)k->health);
 	cli_object_add(o, "health-reason", "Health Reason", CLI_PROP_STRING,
 		       80, k->health_reason);
@@ -218,7 +210,7 @@ static int all_controllers(struct cli_context *c)
 		rc = c->backend->controller_get(c->backend_ctx, controllers[i],
 						&k, &e);
 		if (rc == CLI_BACKEND_UNAVAILABLE) {
-			partner_warning(c, controllers[i], &e);
+			cli_warning_partner(c, controllers[i], &e);
 			continue;
 		}
 		if (rc < 0) {
@@ -230,7 +222,7 @@ static int all_controllers(struct cli_context *c)
 		if (k.status != CLI_CONTROLLER_OPERATIONAL) {
 			err_set(&e, CLI_BACKEND_UNAVAILABLE, "%s",
 				k.health_reason);
-			partner_warning(c, controllers[i], &e);
+			cli_warning_partner(c, controllers[i], &e);
 		}
 	}
 	return 0;
@@ -278,7 +270,7 @@ static int system_objects(struct cli_context *c)
 		       y.product_id);
 	cli_object_add(o, "product-brand", "Product Brand", CLI_PROP_STRING,
 		       16, y.product_brand);
-	cli_object_add_enum(o, "health", "Health", 10, health_name(y.health),
+	cli_object_add_enum(o, "health", "Health", 10, cli_health_name(y.health),
 			    (uint32_t)y.health);
 	cli_object_add(o, "health-reason", "Health Reason", CLI_PROP_STRING,
 		       80, y.health_reason);
@@ -422,6 +414,6 @@ void cli_cmd_show_redundancy_mode(struct cli_context *c)
 		    k[i].status != CLI_CONTROLLER_OPERATIONAL) {
 			err_set(&e, CLI_BACKEND_UNAVAILABLE, "%s",
 				k[i].health_reason);
-			partner_warning(c, controllers[i], &e);
+			cli_warning_partner(c, controllers[i], &e);
 		}
 }

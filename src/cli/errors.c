@@ -130,3 +130,11 @@ int cli_arg_target(struct cli_context *c, size_t i, enum cli_target *t)
 	*t = targets[k];
 	return 0;
 }
+
+/* A controller that does not answer: a warning, and the rest still comes. */
+void cli_warning_partner(struct cli_context *c, char id, const struct err *e)
+{
+	cli_result_status(c->result, CLI_RESPONSE_WARNING, CLI_RC_UNAVAILABLE,
+			  "Controller %c is not available: %s", id,
+			  e->msg[0] ? e->msg : "the partner controller does not answer");
+}
