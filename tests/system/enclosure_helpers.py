@@ -15,7 +15,8 @@ from conftest import program
 
 MANAGE = ("manage", "!manage")
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
+            "-o", "UserKnownHostsFile=/proc/self/no-known-hosts",
+            "-o", "LogLevel=error",
             "-o", "PubkeyAuthentication=no"]
 
 

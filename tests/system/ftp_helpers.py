@@ -96,7 +96,8 @@ class Controller:
     def ssh(self, command):
         r = subprocess.run(
             ["sshpass", "-p", MANAGE[1], "ssh", "-p", str(self.ports["ssh"]),
-             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/proc/self/no-known-hosts",
              "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no",
              "%s@127.0.0.1" % MANAGE[0], command],
             capture_output=True, text=True, timeout=30)

@@ -288,7 +288,8 @@ def test_sftp_put_that_fails_at_the_end_is_an_error(tmp_path, bundles, fault,
             "get progress:lastcodeload:text last.txt\n")
         base = ["sshpass", "-p", MANAGE[1], "sftp", "-o",
                 "StrictHostKeyChecking=no", "-o",
-                "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error", "-o",
+                "UserKnownHostsFile=/proc/self/no-known-hosts",
+                "-o", "LogLevel=error", "-o",
                 "PubkeyAuthentication=no", "-o", "BatchMode=no", "-P",
                 str(ctl.ports["sftp"]), "-b"]
         r = subprocess.run(base + [str(tmp_path / "batch"),

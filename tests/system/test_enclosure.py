@@ -26,7 +26,8 @@ def ssh(ports, ctl, command):
     addr, port = ports[(ctl, "ssh")]
     return subprocess.run(
         ["sshpass", "-p", "!manage", "ssh", "-p", str(port),
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/proc/self/no-known-hosts",
          "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no",
          "manage@" + addr, command], capture_output=True, text=True,
         timeout=30)

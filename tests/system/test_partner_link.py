@@ -70,7 +70,8 @@ class Tandemd:
         return subprocess.run(
             ["sshpass", "-p", MANAGE[1], "ssh", "-p", str(self.ports["ssh"]),
              "-o", "StrictHostKeyChecking=no",
-             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
+             "-o", "UserKnownHostsFile=/proc/self/no-known-hosts",
+             "-o", "LogLevel=error",
              "-o", "PubkeyAuthentication=no", "%s@127.0.0.1" % MANAGE[0],
              command], capture_output=True, text=True, timeout=30).stdout
 

@@ -195,7 +195,8 @@ class Enclosure:
         """The CLI of controller c, from a host in c's namespace."""
         r = self.hosts.run(c, [
             "sshpass", "-p", PASSWORD, "ssh", "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=error",
+            "-o", "UserKnownHostsFile=/proc/self/no-known-hosts",
+            "-o", "LogLevel=error",
             "-o", "PubkeyAuthentication=no", "-o", "ConnectTimeout=5",
             "%s@%s" % (USER, ADDR[c]), command], timeout=30)
         return r.stdout if r.returncode == 0 else ""

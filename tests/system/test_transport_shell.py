@@ -24,7 +24,12 @@ OPERATOR = ("operator", "Tandem-2324x")     # passes src/config's policy
 # Warning status for the partner (docs/compat.md), never a bare Success.
 LOADER_LINE = "Management Controller Loader Code Version: 0.1.0"
 PARTNER_WARNING = "Warning: Controller B is not available"
-SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+# No known-hosts file at all: a path that cannot exist (procfs refuses new
+# files). /dev/null is a plain file in some containers, where it collects
+# host keys and a later daemon on a reused port meets "HOST IDENTIFICATION
+# HAS CHANGED"; "none" makes OpenSSH 9.2 refuse every unknown host.
+SSH_OPTS = ["-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/proc/self/no-known-hosts",
             "-o", "LogLevel=error", "-o", "PubkeyAuthentication=no"]
 
 
