@@ -14,6 +14,7 @@
 
 #include <openssl/rand.h>
 
+#include "bootenv/bootenv.h"
 #include "daemon/controller.h"
 
 void controller_event(struct controller *c, enum events_severity sev,
@@ -221,6 +222,14 @@ void controller_started(struct controller *c)
 					 st.bundle_version, e.msg);
 		else
 			confirmed = true;
+		/* Under tandem-loader --uboot-env: U-Boot stops counting. */
+		if (confirmed && bootenv_sync_from_environment(st.active_bank,
+							       false, &e) < 0)
+			controller_event(c, EVENTS_WARNING,
+					 EVENTS_CODE_FIRMWARE_UPDATE,
+					 "Bundle %s is confirmed, but the U-Boot "
+					 "environment was not updated: %s",
+					 st.bundle_version, e.msg);
 		if (confirmed)
 			controller_event(c, EVENTS_INFORMATIONAL,
 					 EVENTS_CODE_FIRMWARE_UPDATE,

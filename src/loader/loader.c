@@ -4,7 +4,12 @@
  * execs that bank's executable MC image, or tandemd when the bank has none.
  * Small on purpose: it changes rarely and must never be the broken part.
  *
- *   tandem-loader [--daemon PATH] STATE_DIR [-- ARGS...]
+ *   tandem-loader [--daemon PATH] [--uboot-env FW_ENV_CONFIG] STATE_DIR
+ *                 [-- ARGS...]
+ *
+ * With --uboot-env the U-Boot environment follows the boot record
+ * (src/bootenv/bootenv.h, docs/bootchain.md), and a fallback U-Boot made
+ * rolls the store back first.
  *
  * The started program finds its controller in TANDEM_STATE_DIR and its bank
  * in TANDEM_BOOT_BANK; it confirms itself healthy through the flash store
@@ -18,14 +23,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bootenv/bootenv.h"
 #include "flash/flash.h"
 
 #define LOADER_ARGS_MAX 64
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tandem-loader [--daemon PATH] STATE_DIR "
-		   "[-- ARGS...]\n");
+	fprintf(f, "usage: tandem-loader [--daemon PATH] "
+		   "[--uboot-env FW_ENV_CONFIG] STATE_DIR [-- ARGS...]\n");
 }
 
 /* tandemd beside us when installed, or in ../daemon/ in the build tree. */
@@ -50,6 +56,63 @@ static void default_daemon(char *out, size_t outlen)
 	snprintf(out, outlen, "%s/../daemon/tandemd", dir);
 }
 
+/*
+ * U-Boot's altbootcmd gave up on the trial bank (tandem_fallback=1) and
+ * booted the other one: make the store say the same before booting.
+ * Returns false when the environment must be left alone (it cannot be read,
+ * or the store cannot follow it), so U-Boot keeps what it chose.
+ */
+static bool follow_uboot(struct flash_store *s, const char *config)
+{
+	struct bootenv_state env;
+	struct flash_status st;
+	char version[BUNDLE_VERSION_MAX];
+	struct err e;
+
+	err_clear(&e);
+	if (bootenv_read(config, &env, &e) < 0) {
+		log_error("%s", e.msg);
+		return false;
+	}
+	if (!env.fallback)
+		return true;
+	if (flash_store_status(s, &st, &e) < 0) {
+		log_error("U-Boot fell back (tandem_fallback=1); the flash "
+			  "store cannot be read: %s", e.msg);
+		return false;
+	}
+	if (!st.trial)
+		return true;	/* already off the trial bank */
+	if (flash_store_rollback(s, version, sizeof(version), &e) < 0) {
+		log_error("U-Boot gave up bank %d (bundle %s) after %u boots, "
+			  "but the store cannot roll back: %s", st.active_bank,
+			  st.bundle_version, env.bootcount, e.msg);
+		return false;
+	}
+	log_warn("U-Boot gave up bank %d (bundle %s) after %u boots "
+		 "(tandem_fallback=1): rolled back to bundle %s",
+		 st.active_bank, st.bundle_version, env.bootcount, version);
+	return true;
+}
+
+/* After the boot choice: the environment names the bank and its trial. */
+static void sync_uboot(struct flash_store *s, const char *config)
+{
+	struct flash_status st;
+	bool changed;
+	struct err e;
+
+	err_clear(&e);
+	if (flash_store_status(s, &st, &e) < 0 ||
+	    bootenv_sync(config, st.active_bank, st.trial, &changed, &e) < 0) {
+		log_error("U-Boot environment not updated: %s", e.msg);
+		return;
+	}
+	if (changed)
+		log_info("U-Boot environment: %s=%d %s=%d", BOOTENV_VAR_BANK,
+			 st.active_bank, BOOTENV_VAR_TRIAL, st.trial ? 1 : 0);
+}
+
 static void run(const char *path, char **args, size_t nargs)
 {
 	char *argv[LOADER_ARGS_MAX + 2];
@@ -64,10 +127,11 @@ static void run(const char *path, char **args, size_t nargs)
 
 int main(int argc, char **argv)
 {
-	const char *daemon = NULL, *state = NULL;
+	const char *daemon = NULL, *state = NULL, *uboot = NULL;
 	char daemon_path[PATH_MAX], bank[16];
 	struct flash_boot_choice choice;
 	struct flash_store *s;
+	bool uboot_ok = true;
 	char **args = NULL;
 	size_t nargs = 0;
 	struct err e;
@@ -82,6 +146,8 @@ int main(int argc, char **argv)
 			break;
 		} else if (!strcmp(argv[i], "--daemon") && i + 1 < argc) {
 			daemon = argv[++i];
+		} else if (!strcmp(argv[i], "--uboot-env") && i + 1 < argc) {
+			uboot = argv[++i];
 		} else if (!strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -101,6 +167,13 @@ int main(int argc, char **argv)
 	else
 		default_daemon(daemon_path, sizeof(daemon_path));
 	setenv("TANDEM_STATE_DIR", state, 1);
+	if (uboot) {
+		if (!bootenv_supported()) {
+			log_error("--uboot-env: this build has no libubootenv");
+			return 2;
+		}
+		setenv(BOOTENV_CONFIG_ENV, uboot, 1);
+	}
 
 	if (flash_store_open(state, &s, &e) < 0) {
 		if (e.code != FLASH_ERR_NOT_INIT) {
@@ -112,11 +185,15 @@ int main(int argc, char **argv)
 		run(daemon_path, args, nargs);
 		return 1;
 	}
+	if (uboot)
+		uboot_ok = follow_uboot(s, uboot);
 	if (flash_store_boot(s, &choice, &e) < 0) {
 		log_error("boot: %s", e.msg);
 		flash_store_close(s);
 		return 1;
 	}
+	if (uboot && uboot_ok)
+		sync_uboot(s, uboot);
 	flash_store_close(s);
 	if (choice.rolled_back)
 		log_warn("%s", choice.reason);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootenv/bootenv.h"
 #include "flash/flash.h"
 #include "tool/tool.h"
 
@@ -346,6 +347,21 @@ static int cmd_check(int argc, char **argv)
 	return rc < 0 ? flash_fail(&e) : TOOL_EXIT_OK;
 }
 
+/* Started by tandem-loader --uboot-env: U-Boot stops counting the boots of
+ * a bank that is now confirmed. The loader syncs again at every start, so
+ * a failure here is a warning, not a failed confirmation. */
+static void confirm_uboot(struct flash_store *s)
+{
+	struct flash_status st;
+	struct err e;
+
+	err_clear(&e);
+	if (flash_store_status(s, &st, &e) < 0 ||
+	    bootenv_sync_from_environment(st.active_bank, st.trial, &e) < 0)
+		fprintf(stderr, "tandem: warning: U-Boot environment not "
+			"updated: %s\n", e.msg);
+}
+
 static int cmd_confirm(int argc, char **argv)
 {
 	struct flash_store *s;
@@ -357,6 +373,8 @@ static int cmd_confirm(int argc, char **argv)
 	if ((rc = open_store(argv[1], &s)) != 0)
 		return rc;
 	rc = flash_store_confirm(s, &e);
+	if (rc == 0)
+		confirm_uboot(s);
 	flash_store_close(s);
 	if (rc < 0)
 		return flash_fail(&e);
