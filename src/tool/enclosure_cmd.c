@@ -245,16 +245,38 @@ static int cmd_up(int argc, char **argv)
 	return enclosure_supervise(&run, ctl);
 }
 
+/*
+ * `init`, `down` and `status` take the directory as `up`, `fault` and
+ * `console` do (--dir DIR), or as their one argument. -1 with *dir set, or
+ * the exit status (usage printed).
+ */
+static int dir_args(int argc, char **argv, const char *name,
+		    const char **dir)
+{
+	*dir = ENCLOSURE_DEFAULT_DIR;
+	if (argc == 2 && argv[1][0] != '-')
+		*dir = argv[1];
+	else if (argc == 3 && !strcmp(argv[1], "--dir"))
+		*dir = argv[2];
+	else if (argc != 1) {
+		bool help = argc == 2 && !strcmp(argv[1], "--help");
+
+		fprintf(help ? stdout : stderr, "usage: tandem enclosure %s "
+			"[--dir DIR]\n  DIR defaults to ./%s.\n", name,
+			ENCLOSURE_DEFAULT_DIR);
+		return help ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+	}
+	return -1;
+}
+
 static int cmd_init(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
+	const char *dir;
 	struct err e;
+	int rc;
 
-	if (argc > 2 || (argc > 1 && argv[1][0] == '-')) {
-		printf("usage: tandem enclosure init [DIR]\n");
-		return argc > 1 && !strcmp(argv[1], "--help") ?
-		       TOOL_EXIT_OK : TOOL_EXIT_USAGE;
-	}
+	if ((rc = dir_args(argc, argv, "init", &dir)) >= 0)
+		return rc;
 	err_clear(&e);
 	if (enclosure_init(dir, &e) < 0) {
 		fprintf(stderr, "tandem enclosure init: %s\n", e.msg);
@@ -269,10 +291,13 @@ static int cmd_init(int argc, char **argv)
 
 static int cmd_down(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
-	long pid = enclosure_up_pid(dir);
+	const char *dir;
+	long pid;
 	int n;
 
+	if ((n = dir_args(argc, argv, "down", &dir)) >= 0)
+		return n;
+	pid = enclosure_up_pid(dir);
 	if (pid < 0) {
 		fprintf(stderr, "tandem enclosure down: no enclosure is up "
 			"in %s\n", dir);
@@ -362,10 +387,12 @@ static void status_pfu(const char *cdir)
 
 static int cmd_status(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
+	const char *dir;
 	char cdir[PATH_MAX];
 	int c;
 
+	if ((c = dir_args(argc, argv, "status", &dir)) >= 0)
+		return c;
 	printf("enclosure %s: %s\n", dir,
 	       enclosure_up_pid(dir) > 0 ? "up" : "down");
 	for (c = 0; c < 2; c++) {

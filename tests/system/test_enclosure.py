@@ -153,3 +153,22 @@ def test_up_refuses_bad_layout_options(tmp_path, args, says):
     assert r.returncode == 2, r.stdout + r.stderr
     assert says in r.stderr, r.stderr
     assert not d.exists()
+
+
+def test_every_subcommand_takes_dir_option(tmp_path, tandem):
+    """init, status and down take --dir DIR as up, fault and console do
+    (the start-up table prints --dir), and still their one argument."""
+    d = tmp_path / "enc"
+    r = tandem("enclosure", "init", "--dir", d)
+    assert r.returncode == 0, r.stderr
+    assert (d / "a" / "flash").is_dir() and (d / "b" / "flash").is_dir()
+    by_option = tandem("enclosure", "status", "--dir", d)
+    assert by_option.returncode == 0
+    assert by_option.stdout.startswith("enclosure %s: down\n" % d)
+    assert "controller A: bundle TS250P001" in by_option.stdout
+    assert tandem("enclosure", "status", d).stdout == by_option.stdout
+    r = tandem("enclosure", "down", "--dir", d)
+    assert r.returncode == 1
+    assert "no enclosure is up in %s" % d in r.stderr
+    r = tandem("enclosure", "status", d, "extra")
+    assert r.returncode == 2 and "usage: tandem enclosure status" in r.stderr
