@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/conffile.h"
 #include "daemon/controller.h"
 
 static void usage(FILE *f)
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"         [--heartbeat-ms N] [--http-port N] [--https-port N]\n"
 		"         [--web-root DIR] [--http-session-seconds N] "
 		"[--http-idle-seconds N]\n"
+		"         [--serial S | --serial-file PATH | "
+		"--serial-command CMD] [--config FILE]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -73,10 +76,18 @@ static void usage(FILE *f)
 		"(none: 404). The HTTPS certificate is DIR/config/https.crt,"
 		"\nmade at first start. --http-session-seconds: an API "
 		"session's idle timeout\n(default %d); --http-idle-seconds: a "
-		"keep-alive connection's (default %d).\n",
+		"keep-alive connection's (default %d).\n"
+		"The serial number: --serial S, the contents of --serial-file "
+		"PATH or the\noutput of --serial-command CMD (/bin/sh, %d s), "
+		"kept in DIR/config/serial;\nwithout one, a random serial "
+		"made at first start.\n"
+		"--config FILE (default $TANDEM_CONFIG, else %s when it "
+		"exists):\nits [tandemd] section's KEY = VALUE lines are "
+		"options read before the\ncommand line's (docs/config.md).\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
-		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS);
+		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS,
+		CONTROLLER_SERIAL_COMMAND_SECONDS, CONFFILE_DEFAULT);
 }
 
 struct console_arg {
@@ -147,6 +158,7 @@ struct options {
 	struct partner_config partner;
 	const char *enclosure_key;
 	char partner_host[64];
+	const char *serial_option, *serial_value;	/* --serial* */
 };
 
 /* --partner ADDR:PORT: a numeric address and a port 1..65535. */
@@ -219,6 +231,9 @@ int main(int argc, char **argv)
 		{ "web-root", required_argument, NULL, 16 },
 		{ "http-session-seconds", required_argument, NULL, 17 },
 		{ "http-idle-seconds", required_argument, NULL, 18 },
+		{ "serial", required_argument, NULL, 300 },
+		{ "serial-file", required_argument, NULL, 301 },
+		{ "serial-command", required_argument, NULL, 302 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -240,6 +255,8 @@ int main(int argc, char **argv)
 	struct console_arg carg;
 	char hostkeys[PATH_MAX + 16];
 	struct err e = { 0 };
+	struct conffile_args conf;
+	char serial[sizeof(ctl.serial)];
 	pthread_t console_thread;
 	bool console_running = false;
 	size_t i;
@@ -264,7 +281,15 @@ int main(int argc, char **argv)
 	log_set_program("tandemd");
 	fault_arm_from_env();
 	fault_watch_start();	/* the simulator's faults file and SIGUSR1 */
+	/* The config file's [tandemd] entries come first: flags override. */
+	if (conffile_args_build("tandemd", opts, argc, argv, &conf, &e) < 0) {
+		log_error("%s", e.msg);
+		return 2;
+	}
+	argc = conf.argc;
+	argv = conf.argv;
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+		log_set_context(conffile_where(&conf, optind - 1));
 		switch (c) {
 		case 's':
 			o.state = optarg;
@@ -456,6 +481,11 @@ int main(int argc, char **argv)
 			}
 			cfg.http_idle_seconds = (unsigned)v;
 			break;
+		case 300: case 301: case 302:	/* the last one given wins */
+			o.serial_option = (const char *[]){ "serial",
+				"serial-file", "serial-command" }[c - 300];
+			o.serial_value = optarg;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -469,9 +499,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	log_set_context("");
 	if (optind != argc || !o.state) {
 		usage(stderr);
 		return 2;
+	}
+	if (o.serial_option && controller_serial_read(o.serial_option,
+			o.serial_value, serial, sizeof(serial), &e) < 0) {
+		log_error("%s", e.msg);
+		return 1;
 	}
 	/* The link's roles are fixed: A dials, B listens. */
 	if (o.partner.partner_address && cfg.controller != 'a') {
@@ -505,6 +541,10 @@ int main(int argc, char **argv)
 	}
 	if (o.model)
 		controller_set_model(&ctl, o.model);
+	if (o.serial_option && controller_set_serial(&ctl, serial, &e) < 0) {
+		log_error("%s", e.msg);
+		return 1;
+	}
 	if (o.idle > 0)
 		ctl.idle_override = (unsigned)o.idle;
 	for (i = 0; i < o.nusers; i++) {
@@ -535,8 +575,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.check_only) {
-		printf("state %s\ncontroller %c\naddress %s\n", o.state,
-		       ctl.id, cfg.address);
+		printf("state %s\ncontroller %c\naddress %s\nserial %s\n"
+		       "model %s\n", o.state, ctl.id, cfg.address, ctl.serial,
+		       ctl.model);
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),
 			       cfg.ports[p]);
