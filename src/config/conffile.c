@@ -194,7 +194,10 @@ int conffile_find(int argc, char **argv, char *out, size_t len,
 	const char *path = NULL, *env = getenv(CONFFILE_ENV);
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-		if (!strcmp(argv[i], "--config")) {
+		if (!strcmp(argv[i], "--no-config")) {
+			out[0] = '\0';
+			return len ? 0 : -1;
+		} else if (!strcmp(argv[i], "--config")) {
 			if (i + 1 >= argc)
 				return err_set(e, -EINVAL, "--config needs a "
 					       "FILE");
@@ -264,7 +267,8 @@ int conffile_args_build(const char *section, const struct option *opts,
 		}
 		if (!strcmp(argv[i], "--config"))
 			i++;
-		else if (strncmp(argv[i], "--config=", 9))
+		else if (strncmp(argv[i], "--config=", 9) &&
+			 strcmp(argv[i], "--no-config"))
 			out->argv[n++] = argv[i];
 	}
 	out->argv[n] = NULL;

@@ -37,7 +37,8 @@ struct conffile_args {
 /*
  * The config file's path from argv (--config FILE or --config=FILE, before
  * any "--"), else $TANDEM_CONFIG, else CONFFILE_DEFAULT when it exists;
- * "" for none. -1 with e set when --config has no value.
+ * "" for none, and for --no-config. -1 with e set when --config has no
+ * value.
  */
 int conffile_find(int argc, char **argv, char *out, size_t len,
 		  struct err *e);
@@ -46,7 +47,7 @@ int conffile_find(int argc, char **argv, char *out, size_t len,
  * Reads section `section` of the config file conffile_find names and
  * builds the argv to parse: argv[0], "--KEY=VALUE" (or "--KEY" for a
  * switch set true; false leaves it out) for each entry in file order,
- * then argv[1..] without --config. Every key of every section is checked:
+ * then argv[1..] without --config and --no-config. Every key of every section is checked:
  * a key that is not a long option of `opts` in this section, an entry
  * outside any section, a section no program reads, a bad switch value, a
  * line over CONFFILE_LINE_MAX or an unreadable file fails with e naming
