@@ -99,6 +99,14 @@ void enclosure_layout_print(const struct enclosure_layout *l, bool link,
 			    FILE *out);
 const char *enclosure_service_name(enum enclosure_service s);
 
+/* enclosure_conf.c: DIR/<id>.conf, each controller's config file (what
+ * its loader and tandemd read); daemon is the tandemd the loader starts
+ * when its bank has no MC image. */
+int enclosure_conf_path(const char *abs_dir, char id, char *out,
+			size_t len);
+int enclosure_conf_write(const struct enclosure_run *run, char id,
+			 const char *daemon, struct err *e);
+
 /* enclosure_power.c: the supervisor; returns the tool's exit status. */
 int enclosure_supervise(struct enclosure_run *run,
 			struct enclosure_controller *ctl);
