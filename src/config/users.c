@@ -414,6 +414,18 @@ int config_user_create(struct config *cfg, const struct config_user *user,
 	return rc;
 }
 
+/* "$y$PARAMS$SALT$HASH": four '$', then the hash's 43 characters. */
+#define CONFIG_YESCRYPT_OUTPUT 43
+
+static size_t dollars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '$';
+	return n;
+}
+
 /*
  * A pre-hashed entry, for provisioning images: no clear password exists
  * anywhere. Only yescrypt ("$y$", crypt(3)) strings that libxcrypt accepts
@@ -434,7 +446,8 @@ int config_user_create_hashed(struct config *cfg,
 	if (strncmp(hash, "$y$", 3) || len >= CONFIG_HASH_MAX ||
 	    strspn(hash, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
 		   "nopqrstuvwxyz$") != len ||
-	    crypt_checksalt(hash) != CRYPT_SALT_OK || !strrchr(hash, '$')[1])
+	    crypt_checksalt(hash) != CRYPT_SALT_OK || dollars(hash) != 4 ||
+	    strlen(strrchr(hash, '$') + 1) != CONFIG_YESCRYPT_OUTPUT)
 		return err_set(e, CONFIG_ERR_VALUE, "not a yescrypt password "
 			       "hash (crypt(3) \"$y$...\", under %d bytes, as "
 			       "mkpasswd -m yescrypt prints)", CONFIG_HASH_MAX);
