@@ -21,7 +21,8 @@
 /* Seconds before the power-on after a crash or a power cut; an MC restart
  * (exit 75) is powered on at once, as the hardware reboots its MC. */
 #define ENCLOSURE_RESTART_DELAY	1
-/* The high-port layout: base + 1000 x controller + port (SFTP + 100). */
+/* The high-port layout: base + 1000 x controller (A 0, B 1) + the
+ * family's port modulo 1000, + 100 for SFTP (1022 would meet SSH's 22). */
 #define ENCLOSURE_HIGH_PORT_BASE 20000
 /* --port-base: the largest base whose B ports stay below 65536. */
 #define ENCLOSURE_PORT_BASE_MAX	64000
