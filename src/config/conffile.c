@@ -198,9 +198,10 @@ int conffile_find(int argc, char **argv, char *out, size_t len,
 			out[0] = '\0';
 			return len ? 0 : -1;
 		} else if (!strcmp(argv[i], "--config")) {
-			if (i + 1 >= argc)
-				return err_set(e, -EINVAL, "--config needs a "
-					       "FILE");
+			if (i + 1 >= argc) {
+				err_set(e, -EINVAL, "--config needs a FILE");
+				return -1;
+			}
 			path = argv[++i];
 		} else if (!strncmp(argv[i], "--config=", 9)) {
 			path = argv[i] + 9;
@@ -210,10 +211,14 @@ int conffile_find(int argc, char **argv, char *out, size_t len,
 		path = env;
 	if (!path && access(CONFFILE_DEFAULT, F_OK) == 0)
 		path = CONFFILE_DEFAULT;
-	if (path && !path[0])
-		return err_set(e, -EINVAL, "--config needs a FILE");
-	if ((size_t)snprintf(out, len, "%s", path ? path : "") >= len)
-		return err_set(e, -ENAMETOOLONG, "config file name too long");
+	if (path && !path[0]) {
+		err_set(e, -EINVAL, "--config needs a FILE");
+		return -1;
+	}
+	if ((size_t)snprintf(out, len, "%s", path ? path : "") >= len) {
+		err_set(e, -ENAMETOOLONG, "config file name too long");
+		return -1;
+	}
 	return 0;
 }
 
