@@ -77,7 +77,11 @@ static void up_usage(FILE *f)
 		"b:write-error=mc,\n  a:powercut=40, b:corrupt=sc, "
 		"b:write-error=mc@partner, b:link-drop=3\n  "
 		"(see docs/simulator.md); "
-		"  'tandem enclosure fault' changes them while up runs.\n",
+		"  'tandem enclosure fault' changes them while up runs.\n"
+		"  --config FILE: options from its [tandem enclosure up] "
+		"section first.\n"
+		"  Each controller's own config file: DIR/a.conf, DIR/b.conf "
+		"(written here).\n",
 		ENCLOSURE_DEFAULT_DIR, ENCLOSURE_LINK_PORT);
 }
 

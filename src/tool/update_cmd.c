@@ -44,6 +44,8 @@ static const char usage_text[] =
 "  --insecure, -k       accept any certificate, as curl -k does\n"
 "  --http               plain HTTP (the controller must have it enabled)\n"
 "  --timeout SECONDS    for the whole update, upload included; default 1800\n"
+"  --config FILE        options from its [tandem update] section, before\n"
+"                       these (docs/config.md); --no-config: none\n"
 "\n"
 "On a terminal a progress bar shows percent, MB/s, time left and stage;\n"
 "otherwise plain lines. Exit status:\n"
