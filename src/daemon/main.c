@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 	struct console_arg carg;
 	char hostkeys[PATH_MAX + 16];
 	struct err e = { 0 };
-	struct conffile_args conf;
+	static struct conffile_args conf;	/* options point into it */
 	char serial[sizeof(ctl.serial)];
 	pthread_t console_thread;
 	bool console_running = false;

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	char daemon_path[PATH_MAX], bank[16], conf_state[PATH_MAX];
 	char *args[LOADER_ARGS_MAX + 2];
 	struct flash_boot_choice choice;
-	struct conffile_args conf;
+	static struct conffile_args conf;	/* args point into it */
 	struct flash_store *s;
 	size_t nargs = 0;
 	struct err e;

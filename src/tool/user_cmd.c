@@ -127,7 +127,7 @@ static int cmd_add(int argc, char **argv)
 	const char *role = NULL, *state = NULL, *hash = NULL, *name;
 	char password[CONFIG_PASSWORD_MAX + 2], dir[PATH_MAX];
 	char path[PATH_MAX + 16];
-	struct conffile_args conf;
+	static struct conffile_args conf;	/* options point into it */
 	struct config_user u;
 	struct config *cfg;
 	struct err e = { 0 };
