@@ -74,9 +74,10 @@ static int password_from_tty(const char *name, char *out, size_t len)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
+	/* Echo off before the prompt: nothing typed after it is shown. */
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	fprintf(stderr, "Password for %s: ", name);
 	fflush(stderr);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	if (line_read(STDIN_FILENO, out, len) < 0)
 		rc = -1;
 	if (rc == 0) {

@@ -292,3 +292,41 @@ def test_user_add_then_ssh_login(tmp_path, tandem):
     finally:
         d.send_signal(signal.SIGTERM)
         assert d.wait(timeout=30) == 0
+
+
+def test_user_add_on_a_terminal_asks_twice_without_echo(tmp_path):
+    st = tmp_path / "st"
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([program("tandem"), "user", "add", "--state",
+                              str(st), "--no-config", "dave", "--role",
+                              "monitor"], stdin=slave, stdout=slave,
+                             stderr=slave)
+        os.close(slave)
+        seen = b""
+
+        def expect(text):
+            nonlocal seen
+            deadline = time.monotonic() + 30
+            while text not in seen:
+                assert time.monotonic() < deadline, seen
+                r, _, _ = select.select([master], [], [], 1)
+                if r:
+                    seen += os.read(master, 1024)
+
+        expect(b"Password for dave: ")
+        os.write(master, b"Dave#pw12\n")
+        expect(b"Again: ")
+        os.write(master, b"Dave#pw12\n")
+        assert p.wait(timeout=30) == 0
+        try:
+            while select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 1024)
+        except OSError:
+            pass    # the terminal closed with its last process
+        assert b"user dave (monitor) added" in seen, seen
+        assert b"Dave#pw12" not in seen, seen     # never echoed
+    finally:
+        os.close(master)
+    users = json.loads((st / "config/users.json").read_text())["users"]
+    assert [u["name"] for u in users] == ["dave"]
