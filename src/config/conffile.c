@@ -126,6 +126,8 @@ static int parse_handler(void *user, const char *section, const char *key,
 		return parse_fail(p, "%s: not an option of %s (see '%s "
 				  "--help' and docs/config.md)", key,
 				  p->section, p->section);
+	if (o->has_arg == required_argument && value[0] == '\0')
+		return parse_fail(p, "%s: needs a value", key);
 	if (o->has_arg == no_argument && switch_value(value, &on) < 0)
 		return parse_fail(p, "%s: expected true or false, not '%s'",
 				  key, value);

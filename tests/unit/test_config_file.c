@@ -125,6 +125,9 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("[tandemd]\nsimulator = sometimes\n", ":2: simulator: ",
 		     "expected true or false");
 	expect_error("[tandemd]\njust words\n", ":2: ", "expected [section]");
+	expect_error("[tandemd]\nstate =\n", ":2: state: ", "needs a value");
+	expect_error("[tandemd]\nstate = ; a comment\n", ":2: state: ",
+		     "needs a value");
 	{
 		static const char nul[] = "[tandemd]\nstate = a\0b\n";
 		char *argv[] = { "tandemd", "--config", path, NULL };
