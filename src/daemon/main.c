@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"         [--enable PROTO]... [--disable PROTO]... [--console]\n"
 		"         [--user NAME:PASSWORD:manage|monitor]... "
 		"[--keys DIR] [--model MODEL]\n"
+		"         [--user-hash NAME:manage|monitor:YESCRYPT-HASH]...\n"
 		"         [--idle-seconds N] [--set NAME=VALUE]... "
 		"[--ftp-reply-hold N]\n"
 		"         [--upload-stall N] [--login-seconds N] "
@@ -116,8 +117,13 @@ static int port_arg(const char *s, int *out)
 	return 0;
 }
 
-/* NAME:PASSWORD:ROLE, created unless the user exists (provisioning). */
-static int user_arg(struct controller *c, const char *spec, struct err *e)
+/*
+ * --user NAME:PASSWORD:ROLE, or --user-hash NAME:ROLE:HASH (a yescrypt
+ * string, so no clear password is in the config file or on the command
+ * line), created unless the user exists (provisioning).
+ */
+static int user_arg(struct controller *c, const char *spec, bool hashed,
+		    struct err *e)
 {
 	char buf[256], *pw, *role;
 	struct config_user u;
@@ -125,18 +131,27 @@ static int user_arg(struct controller *c, const char *spec, struct err *e)
 
 	snprintf(buf, sizeof(buf), "%s", spec);
 	pw = strchr(buf, ':');
-	role = pw ? strrchr(pw + 1, ':') : NULL;
+	role = !pw ? NULL : hashed ? strchr(pw + 1, ':') : strrchr(pw + 1, ':');
 	if (!pw || !role)
-		return err_set(e, -1, "--user %s: expected NAME:PASSWORD:ROLE",
-			       spec);
+		return err_set(e, -1, "--%s %s: expected %s", hashed ?
+			       "user-hash" : "user", spec, hashed ?
+			       "NAME:ROLE:HASH" : "NAME:PASSWORD:ROLE");
 	*pw++ = '\0';
 	*role++ = '\0';
+	if (hashed) {		/* NAME:ROLE:HASH */
+		char *t = pw;
+
+		pw = role;
+		role = t;
+	}
 	if (config_user_get(c->config, buf, &u) == 0)
 		return 0;
 	if (config_roles_parse(role, &roles, e) < 0)
 		return e->code;
 	config_user_defaults(&u, buf, roles);
-	return config_user_create(c->config, &u, pw, e);
+	if (hashed && config_user_create_hashed(c->config, &u, pw, e) < 0)
+		return err_prefix(e, "--user-hash %s", buf);
+	return hashed ? 0 : config_user_create(c->config, &u, pw, e);
 }
 
 struct options {
@@ -144,6 +159,7 @@ struct options {
 	const char *keys;
 	const char *model;
 	const char *users[16];
+	bool user_hashed[16];		/* --user-hash, not --user */
 	size_t nusers;
 	const char *settings[16];
 	size_t nsettings;
@@ -234,6 +250,7 @@ int main(int argc, char **argv)
 		{ "serial", required_argument, NULL, 300 },
 		{ "serial-file", required_argument, NULL, 301 },
 		{ "serial-command", required_argument, NULL, 302 },
+		{ "user-hash", required_argument, NULL, 303 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -330,11 +347,12 @@ int main(int argc, char **argv)
 		case 'C':
 			o.console = true;
 			break;
-		case 'u':
+		case 'u': case 303:
 			if (o.nusers == ARRAY_SIZE(o.users)) {
 				log_error("too many --user options");
 				return 2;
 			}
+			o.user_hashed[o.nusers] = c == 303;
 			o.users[o.nusers++] = optarg;
 			break;
 		case 'k':
@@ -548,7 +566,7 @@ int main(int argc, char **argv)
 	if (o.idle > 0)
 		ctl.idle_override = (unsigned)o.idle;
 	for (i = 0; i < o.nusers; i++) {
-		if (user_arg(&ctl, o.users[i], &e) < 0) {
+		if (user_arg(&ctl, o.users[i], o.user_hashed[i], &e) < 0) {
 			log_error("%s", e.msg);
 			return 2;
 		}

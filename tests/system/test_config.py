@@ -264,7 +264,8 @@ def test_user_add_then_ssh_login(tmp_path, tandem):
     assert "Alice#pw1" not in (st / "config/users.json").read_text()
     # A pre-hashed entry, for images: no clear password given at all.
     r = tandem("user", "add", "--state", st, "bob", "--role", "monitor",
-               "--password-hash", yescrypt("Bob#pass2"), stdin=subprocess.DEVNULL)
+               "--password-hash", yescrypt("Bob#pass2"),
+               stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stderr
     before = (st / "config/users.json").read_bytes()
     for args, stdin, want in [
@@ -280,8 +281,18 @@ def test_user_add_then_ssh_login(tmp_path, tandem):
         r = tandem("user", "add", "--state", st, *args, input=stdin)
         assert r.returncode != 0 and want in r.stderr, (args, r.stderr)
     assert (st / "config/users.json").read_bytes() == before
+    # A pre-hashed entry in the config file; a bad one stops the start.
+    good = (conf.read_text() +
+            f"user-hash = erin:monitor:{yescrypt('Erin#pw12')}\n")
+    write(conf, conf.read_text() + "user-hash = frank:monitor:$y$j9T$x\n")
+    r = tandemd("--config", conf, "-n")
+    assert r.returncode == 2 and \
+        "--user-hash frank: not a yescrypt password hash" in r.stderr, r
+    write(conf, good)
     d, port = start(conf)
     try:
+        r = ssh(port, "erin", "Erin#pw12", "show users")
+        assert r.returncode == 0 and "erin" in r.stdout, r
         r = ssh(port, "alice", "Alice#pw1", "show users")
         assert r.returncode == 0 and "alice" in r.stdout and "bob" in \
             r.stdout, r
