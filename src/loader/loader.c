@@ -39,11 +39,12 @@ static const struct option loader_options[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tandem-loader [--config FILE] [--daemon PATH] "
-		   "[--state] STATE_DIR [-- ARGS...]\n"
-		   "--config FILE (default $TANDEM_CONFIG, else %s when it "
-		   "exists):\nits [tandem-loader] section gives options "
-		   "(daemon, state); without a\nstate, [tandemd]'s is used. "
-		   "The program started gets --config FILE\nbefore ARGS.\n",
+		   "[--state] STATE_DIR\n"
+		   "                     [-- ARGS...]\n"
+		   "--config FILE (default $TANDEM_CONFIG, else %s\nwhen it "
+		   "exists): its [tandem-loader] section gives options "
+		   "(daemon,\nstate); without a state, [tandemd]'s is used. "
+		   "The program started gets\n--config FILE before ARGS.\n",
 		   CONFFILE_DEFAULT);
 }
 
