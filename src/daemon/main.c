@@ -83,8 +83,10 @@ static void usage(FILE *f)
 		"kept in DIR/config/serial;\nwithout one, a random serial "
 		"made at first start.\n"
 		"--config FILE (default $TANDEM_CONFIG, else %s when it "
-		"exists):\nits [tandemd] section's KEY = VALUE lines are "
-		"options read before the\ncommand line's (docs/config.md).\n",
+		"exists;\n--no-config: none): its [tandemd] section's KEY = "
+		"VALUE lines are options\nread before the command line's "
+		"(docs/config.md). --user-hash takes a yescrypt\nhash, so no "
+		"clear password is in the file.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
 		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS,
