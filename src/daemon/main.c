@@ -82,10 +82,10 @@ static void usage(FILE *f)
 		"PATH or the\noutput of --serial-command CMD (/bin/sh, %d s), "
 		"kept in DIR/config/serial;\nwithout one, a random serial "
 		"made at first start.\n"
-		"--config FILE (default $TANDEM_CONFIG, else %s when it "
-		"exists;\n--no-config: none): its [tandemd] section's KEY = "
-		"VALUE lines are options\nread before the command line's "
-		"(docs/config.md). --user-hash takes a yescrypt\nhash, so no "
+		"--config FILE (default $TANDEM_CONFIG, else %s\nwhen it "
+		"exists; --no-config: none): its [tandemd] section's KEY = "
+		"VALUE\nlines are options read before the command line's "
+		"(docs/config.md).\n--user-hash takes a yescrypt hash, so no "
 		"clear password is in the file.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
