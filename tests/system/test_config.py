@@ -11,15 +11,10 @@ import select
 import signal
 import subprocess
 import time
-import warnings
 
 import pytest
 
 from conftest import program
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt as _crypt
 
 
 def tandemd(*args, env=None):
@@ -220,8 +215,9 @@ def yescrypt(password):
     """A yescrypt hash made by libcrypt itself, as mkpasswd would."""
     lc = ctypes.CDLL("libcrypt.so.1")
     lc.crypt_gensalt.restype = ctypes.c_char_p
-    salt = lc.crypt_gensalt(b"$y$", 0, None, 0).decode()
-    return _crypt.crypt(password, salt)
+    lc.crypt.restype = ctypes.c_char_p
+    salt = lc.crypt_gensalt(b"$y$", 0, None, 0)
+    return lc.crypt(password.encode(), salt).decode()
 
 
 def ssh(port, user, password, command):
