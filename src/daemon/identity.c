@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -49,12 +50,29 @@ static size_t trimmed(const char *s, size_t len)
 	return len;
 }
 
-/* Runs cmd with /bin/sh; its standard output, within
- * CONTROLLER_SERIAL_COMMAND_SECONDS, is the serial. */
+/* Milliseconds left of CONTROLLER_SERIAL_COMMAND_SECONDS from start. */
+static long ms_left(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return CONTROLLER_SERIAL_COMMAND_SECONDS * 1000L -
+	       ((now.tv_sec - start->tv_sec) * 1000L +
+		(now.tv_nsec - start->tv_nsec) / 1000000L);
+}
+
+/*
+ * Runs cmd with /bin/sh in a process group of its own; its standard
+ * output is the serial. The whole run, output and exit, must end within
+ * CONTROLLER_SERIAL_COMMAND_SECONDS, else the group is killed: a hung
+ * command must not hang the start.
+ */
 static int serial_command(const char *cmd, struct buf *out, struct err *e)
 {
-	struct timespec start, now;
-	int fds[2], status, rc = 0;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	bool timed_out = false, reaped = false;
+	int fds[2], status = 0, rc = 0;
+	struct timespec start;
 	char chunk[256];
 	pid_t pid;
 
@@ -71,28 +89,34 @@ static int serial_command(const char *cmd, struct buf *out, struct err *e)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
+		setpgid(0, 0);
 		dup2(fds[1], STDOUT_FILENO);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid);	/* either side may run first */
 	close(fds[1]);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		long left;
+		long left = ms_left(&start);
 		ssize_t n;
+		int r;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = CONTROLLER_SERIAL_COMMAND_SECONDS * 1000L -
-		       ((now.tv_sec - start.tv_sec) * 1000L +
-			(now.tv_nsec - start.tv_nsec) / 1000000L);
-		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-			kill(pid, SIGKILL);
-			rc = err_set(e, -ETIMEDOUT, "--serial-command '%s': no "
-				     "answer within %d s", cmd,
-				     CONTROLLER_SERIAL_COMMAND_SECONDS);
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			timed_out = r == 0;
+			if (r < 0)
+				rc = err_set(e, -errno, "--serial-command: "
+					     "poll: %s", strerror(errno));
 			break;
 		}
 		n = read(fds[0], chunk, sizeof(chunk));
@@ -101,16 +125,37 @@ static int serial_command(const char *cmd, struct buf *out, struct err *e)
 		if (n <= 0)
 			break;
 		if (buf_append(out, chunk, (size_t)n) < 0) {
-			kill(pid, SIGKILL);
 			rc = err_set(e, -EFBIG, "--serial-command '%s': more "
 				     "than %zu bytes of output", cmd, out->max);
 			break;
 		}
 	}
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	/* Its output has ended; the command may still run: same deadline. */
+	while (!timed_out && rc == 0) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+
+		if (w == pid) {
+			reaped = true;
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+		if (ms_left(&start) <= 0)
+			timed_out = true;
+		else
+			nanosleep(&tick, NULL);
+	}
+	if (!reaped) {
+		kill(-pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (timed_out)
+		rc = err_set(e, -ETIMEDOUT, "--serial-command '%s': did not "
+			     "finish within %d s", cmd,
+			     CONTROLLER_SERIAL_COMMAND_SECONDS);
+	else if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		rc = err_set(e, -EIO, "--serial-command '%s' failed (%s %d)",
 			     cmd, WIFEXITED(status) ? "exit status" : "signal",
 			     WIFEXITED(status) ? WEXITSTATUS(status) :

@@ -156,6 +156,11 @@ def test_serial_from_file_and_command(tmp_path):
     ("--serial-command", "echo 'two words'",
      "may hold only letters, digits"),
     ("--serial-command", "kill -9 $$", "failed (signal 9)"),
+    # A hung command, and one that closes its output and hangs: both are
+    # killed at the 10 s deadline (the command's own timeout).
+    ("--serial-command", "sleep 60", "did not finish within 10 s"),
+    ("--serial-command", "echo S1; exec >&-; sleep 60",
+     "did not finish within 10 s"),
     ("--serial", "x" * 40, "longer than 31 bytes"),
 ])
 def test_serial_failures_stop_the_start(tmp_path, option, value, want):
