@@ -595,8 +595,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.check_only) {
-		printf("state %s\ncontroller %c\naddress %s\nserial %s\n"
-		       "model %s\n", o.state, ctl.id, cfg.address, ctl.serial,
+		printf("config %s\nstate %s\ncontroller %c\naddress %s\n"
+		       "serial %s\nmodel %s\n", conf.path[0] ? conf.path :
+		       "(none)", o.state, ctl.id, cfg.address, ctl.serial,
 		       ctl.model);
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),

@@ -44,9 +44,9 @@ def test_file_read_and_flags_override(tmp_path):
     r = tandemd("--config", conf, "-n")
     assert r.returncode == 0, r.stderr
     v = check_output(r.stdout)
-    assert (v["state"], v["controller"], v["serial"], v["model"],
-            v["address"]) == (f"{tmp_path}/st", "B", "SN-0001", "2324xx",
-                              "127.0.0.9")
+    assert (v["config"], v["state"], v["controller"], v["serial"],
+            v["model"], v["address"]) == (str(conf), f"{tmp_path}/st", "B",
+                                          "SN-0001", "2324xx", "127.0.0.9")
     assert "ssh port 2222" in r.stdout
     # Flags win over the file, in either order on the command line.
     r = tandemd("--controller", "a", "--config", conf, "--serial", "SN-0002",
@@ -144,7 +144,8 @@ def test_serial_from_file_and_command(tmp_path):
     assert check_output(r.stdout)["serial"] == "CMD-42"
     # Without one, the kept serial stays.
     r = tandemd("--state", st, "--no-config", "-n")
-    assert check_output(r.stdout)["serial"] == "CMD-42"
+    v = check_output(r.stdout)
+    assert (v["serial"], v["config"]) == ("CMD-42", "(none)")
 
 
 @pytest.mark.parametrize("option,value,want", [
