@@ -15,11 +15,20 @@
 
 #include "config/conffile.h"
 
-/* Sections a program reads; "tandem SUBCOMMAND..." for the tool's. */
+/* Sections a program reads; "tandem SUBCOMMAND..." for the tool's, and
+ * "tandem" for what every subcommand that has the option shares. */
 static bool section_known(const char *name)
 {
 	return !strcmp(name, "tandemd") || !strcmp(name, "tandem-loader") ||
+	       !strcmp(name, "tandem") ||
 	       (!strncmp(name, "tandem ", 7) && name[7] != '\0');
+}
+
+/* [tandem] is read by every `tandem` subcommand, each taking the keys
+ * it has an option for and leaving the others to the rest. */
+static bool section_shared(const char *section, const char *program)
+{
+	return !strcmp(section, "tandem") && !strncmp(program, "tandem ", 7);
 }
 
 struct entry {
@@ -108,8 +117,8 @@ static int parse_handler(void *user, const char *section, const char *key,
 				  "belongs to a [program] section)", key);
 	if (!section_known(section))
 		return parse_fail(p, "[%s]: no program reads this section "
-				  "(tandemd, tandem-loader, tandem COMMAND)",
-				  section);
+				  "(tandemd, tandem-loader, tandem, tandem "
+				  "COMMAND)", section);
 	if (p->get_key) {
 		if (!strcmp(section, p->section) && !strcmp(key, p->get_key)) {
 			snprintf(p->get_out, p->get_len, "%s", value);
@@ -117,11 +126,13 @@ static int parse_handler(void *user, const char *section, const char *key,
 		}
 		return 1;
 	}
-	if (strcmp(section, p->section))
+	if (strcmp(section, p->section) && !section_shared(section, p->section))
 		return 1;	/* another program's: it checks its own */
 	for (o = p->opts; o->name; o++)
 		if (!strcmp(o->name, key))
 			break;
+	if (!o->name && strcmp(section, p->section))
+		return 1;	/* [tandem]: another subcommand's option */
 	if (!o->name || !strcmp(key, "help"))
 		return parse_fail(p, "%s: not an option of %s (see '%s "
 				  "--help' and docs/config.md)", key,

@@ -198,6 +198,38 @@ static void test_entries_limit(void **state)
 	}
 }
 
+/* [tandem] serves every subcommand with the option; [tandem SUB] is
+ * checked in full. */
+static void test_shared_tool_section(void **state)
+{
+	static const struct option update[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *argv[] = { "update", "--config", path, NULL };
+	struct conffile_args a;
+	struct err e;
+
+	(void)state;
+	write_file("[tandem]\nhost = h1\nstate = not-mine\n"
+		   "[tandem update]\nhost = h2\n");
+	assert_int_equal(conffile_args_build("tandem update", update, 3, argv,
+					     &a, &e), 0);
+	assert_int_equal(a.file_args, 2);
+	assert_string_equal(a.argv[1], "--host=h1");
+	assert_string_equal(a.argv[2], "--host=h2");
+	conffile_args_free(&a);
+	write_file("[tandem update]\nstate = x\n");
+	assert_int_equal(conffile_args_build("tandem update", update, 3, argv,
+					     &a, &e), -1);
+	assert_non_null(strstr(e.msg, ":2: state: not an option of tandem "
+			       "update"));
+	/* tandemd does not read [tandem]. */
+	assert_int_equal(build("[tandem]\nhost = h\n", &a, &e, 0, NULL), 0);
+	assert_int_equal(a.file_args, 0);
+	conffile_args_free(&a);
+}
+
 static void test_find_order(void **state)
 {
 	char *with[] = { "p", "--config=/a", NULL };
@@ -263,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_line_limit),
 		cmocka_unit_test(test_entries_limit),
+		cmocka_unit_test(test_shared_tool_section),
 		cmocka_unit_test(test_find_order),
 		cmocka_unit_test(test_get),
 	};
