@@ -139,6 +139,9 @@ int hex_decode(const char *in, uint8_t *out, size_t outlen);
 #define LOG_FILE_KEEP_MAX	9
 
 void log_set_program(const char *name);
+/* Text every line carries after the program's name and level, "" for none
+ * (the config file's "FILE:LINE: KEY: " while options are parsed). */
+void log_set_context(const char *text);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -25,6 +25,7 @@ struct log_limit_slot {
 /* One lock for the sink, the rotation and the limiter's table. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *program = "tandem";
+static char log_context[PATH_MAX + 64];	/* after the program's name */
 static int log_fd = STDERR_FILENO;
 static char log_path[PATH_MAX];		/* empty: stderr as inherited */
 static size_t log_max_bytes;
@@ -37,6 +38,13 @@ static struct log_limit_slot log_slots[LOG_LIMIT_SLOTS];
 void log_set_program(const char *name)
 {
 	program = name;
+}
+
+void log_set_context(const char *text)
+{
+	pthread_mutex_lock(&log_lock);
+	snprintf(log_context, sizeof(log_context), "%s", text ? text : "");
+	pthread_mutex_unlock(&log_lock);
 }
 
 static int64_t log_now(void)
@@ -196,8 +204,9 @@ static void log_emit_text(const char *level, const char *text, size_t len)
 	head = snprintf(line, sizeof(line), "%s: %s", program, level);
 	if (head < 0 || (size_t)head >= sizeof(line) / 2)
 		head = 0;
-	n = (size_t)head + log_escape(text, len, line + head,
-				      sizeof(line) - (size_t)head - 1);
+	n = (size_t)head + log_escape(log_context, strlen(log_context),
+				      line + head, sizeof(line) / 4);
+	n += log_escape(text, len, line + n, sizeof(line) - n - 1);
 	line[n++] = '\n';
 	log_emit(line, n);
 }

@@ -222,6 +222,10 @@ int config_mirror_apply(struct config *cfg, const char *name,
 /* users.c */
 int config_user_create(struct config *cfg, const struct config_user *user,
 		       const char *password, struct err *e);
+/* A pre-hashed entry: hash is a crypt(3) yescrypt string ("$y$..."). */
+int config_user_create_hashed(struct config *cfg,
+			      const struct config_user *user, const char *hash,
+			      struct err *e);
 int config_user_delete(struct config *cfg, const char *name, struct err *e);
 int config_user_set_password(struct config *cfg, const char *name,
 			     const char *password, struct err *e);

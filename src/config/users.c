@@ -10,6 +10,7 @@
  * lower-case letter, one digit and one other character, and none of
  * space, comma, double quote, backslash, < or >.
  */
+#include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -407,6 +408,52 @@ int config_user_create(struct config *cfg, const struct config_user *user,
 	rc = user_add_locked(cfg, user, hash, &rec, e);
 	pthread_mutex_unlock(&cfg->lock);
 	explicit_bzero(hash, sizeof(hash));
+	if (rc == 0)
+		config_event(cfg, EVENTS_INFORMATIONAL, EVENTS_CODE_USER_CREATED,
+			     "User '%s' was created.", user->name);
+	return rc;
+}
+
+/* "$y$PARAMS$SALT$HASH": four '$', then the hash's 43 characters. */
+#define CONFIG_YESCRYPT_OUTPUT 43
+
+static size_t dollars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '$';
+	return n;
+}
+
+/*
+ * A pre-hashed entry, for provisioning images: no clear password exists
+ * anywhere. Only yescrypt ("$y$", crypt(3)) strings that libxcrypt accepts
+ * as a setting; the HTTP API's digest login needs the clear password, so
+ * such a user logs in to it by the password form until the next change.
+ */
+int config_user_create_hashed(struct config *cfg,
+			      const struct config_user *user, const char *hash,
+			      struct err *e)
+{
+	struct config_user_record rec = { 0 };
+	size_t len = strlen(hash);
+	int rc;
+
+	rc = user_check(user, e);
+	if (rc < 0)
+		return rc;
+	if (strncmp(hash, "$y$", 3) || len >= CONFIG_HASH_MAX ||
+	    strspn(hash, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+		   "nopqrstuvwxyz$") != len ||
+	    crypt_checksalt(hash) != CRYPT_SALT_OK || dollars(hash) != 4 ||
+	    strlen(strrchr(hash, '$') + 1) != CONFIG_YESCRYPT_OUTPUT)
+		return err_set(e, CONFIG_ERR_VALUE, "not a yescrypt password "
+			       "hash (crypt(3) \"$y$...\", under %d bytes, as "
+			       "mkpasswd -m yescrypt prints)", CONFIG_HASH_MAX);
+	pthread_mutex_lock(&cfg->lock);
+	rc = user_add_locked(cfg, user, hash, &rec, e);
+	pthread_mutex_unlock(&cfg->lock);
 	if (rc == 0)
 		config_event(cfg, EVENTS_INFORMATIONAL, EVENTS_CODE_USER_CREATED,
 			     "User '%s' was created.", user->name);

@@ -87,6 +87,17 @@ void controller_apply_protocols(struct controller *c);
 /* config_watch callback: `set protocols` takes effect at once. */
 void controller_setting_changed(void *ctx, enum config_key key);
 void controller_set_model(struct controller *c, const char *model);
+
+/* identity.c: the serial the board gives. option is "serial" (value is
+ * the serial), "serial-file" (a file holding it) or "serial-command" (a
+ * /bin/sh command printing it); a bad or missing serial fails. */
+#define CONTROLLER_SERIAL_COMMAND_SECONDS 10
+#define CONTROLLER_SERIAL_INPUT_MAX	4096	/* bytes read from file/command */
+int controller_serial_read(const char *option, const char *value,
+			   char *out, size_t outlen, struct err *e);
+/* Takes serial as this controller's and keeps it in config/serial. */
+int controller_set_serial(struct controller *c, const char *serial,
+			  struct err *e);
 void controller_event(struct controller *c, enum events_severity sev,
 		      unsigned code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

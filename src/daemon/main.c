@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/conffile.h"
 #include "daemon/controller.h"
 
 static void usage(FILE *f)
@@ -28,6 +29,7 @@ static void usage(FILE *f)
 		"         [--enable PROTO]... [--disable PROTO]... [--console]\n"
 		"         [--user NAME:PASSWORD:manage|monitor]... "
 		"[--keys DIR] [--model MODEL]\n"
+		"         [--user-hash NAME:manage|monitor:YESCRYPT-HASH]...\n"
 		"         [--idle-seconds N] [--set NAME=VALUE]... "
 		"[--ftp-reply-hold N]\n"
 		"         [--upload-stall N] [--login-seconds N] "
@@ -40,6 +42,8 @@ static void usage(FILE *f)
 		"         [--heartbeat-ms N] [--http-port N] [--https-port N]\n"
 		"         [--web-root DIR] [--http-session-seconds N] "
 		"[--http-idle-seconds N]\n"
+		"         [--serial S | --serial-file PATH | "
+		"--serial-command CMD] [--config FILE]\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -73,10 +77,20 @@ static void usage(FILE *f)
 		"(none: 404). The HTTPS certificate is DIR/config/https.crt,"
 		"\nmade at first start. --http-session-seconds: an API "
 		"session's idle timeout\n(default %d); --http-idle-seconds: a "
-		"keep-alive connection's (default %d).\n",
+		"keep-alive connection's (default %d).\n"
+		"The serial number: --serial S, the contents of --serial-file "
+		"PATH or the\noutput of --serial-command CMD (/bin/sh, %d s), "
+		"kept in DIR/config/serial;\nwithout one, a random serial "
+		"made at first start.\n"
+		"--config FILE (default $TANDEM_CONFIG, else %s\nwhen it "
+		"exists; --no-config: none): its [tandemd] section's KEY = "
+		"VALUE\nlines are options read before the command line's "
+		"(docs/config.md).\n--user-hash takes a yescrypt hash, so no "
+		"clear password is in the file.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
-		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS);
+		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS,
+		CONTROLLER_SERIAL_COMMAND_SECONDS, CONFFILE_DEFAULT);
 }
 
 struct console_arg {
@@ -105,8 +119,13 @@ static int port_arg(const char *s, int *out)
 	return 0;
 }
 
-/* NAME:PASSWORD:ROLE, created unless the user exists (provisioning). */
-static int user_arg(struct controller *c, const char *spec, struct err *e)
+/*
+ * --user NAME:PASSWORD:ROLE, or --user-hash NAME:ROLE:HASH (a yescrypt
+ * string, so no clear password is in the config file or on the command
+ * line), created unless the user exists (provisioning).
+ */
+static int user_arg(struct controller *c, const char *spec, bool hashed,
+		    struct err *e)
 {
 	char buf[256], *pw, *role;
 	struct config_user u;
@@ -114,18 +133,27 @@ static int user_arg(struct controller *c, const char *spec, struct err *e)
 
 	snprintf(buf, sizeof(buf), "%s", spec);
 	pw = strchr(buf, ':');
-	role = pw ? strrchr(pw + 1, ':') : NULL;
+	role = !pw ? NULL : hashed ? strchr(pw + 1, ':') : strrchr(pw + 1, ':');
 	if (!pw || !role)
-		return err_set(e, -1, "--user %s: expected NAME:PASSWORD:ROLE",
-			       spec);
+		return err_set(e, -1, "--%s %s: expected %s", hashed ?
+			       "user-hash" : "user", spec, hashed ?
+			       "NAME:ROLE:HASH" : "NAME:PASSWORD:ROLE");
 	*pw++ = '\0';
 	*role++ = '\0';
+	if (hashed) {		/* NAME:ROLE:HASH */
+		char *t = pw;
+
+		pw = role;
+		role = t;
+	}
 	if (config_user_get(c->config, buf, &u) == 0)
 		return 0;
 	if (config_roles_parse(role, &roles, e) < 0)
 		return e->code;
 	config_user_defaults(&u, buf, roles);
-	return config_user_create(c->config, &u, pw, e);
+	if (hashed && config_user_create_hashed(c->config, &u, pw, e) < 0)
+		return err_prefix(e, "--user-hash %s", buf);
+	return hashed ? 0 : config_user_create(c->config, &u, pw, e);
 }
 
 struct options {
@@ -133,6 +161,7 @@ struct options {
 	const char *keys;
 	const char *model;
 	const char *users[16];
+	bool user_hashed[16];		/* --user-hash, not --user */
 	size_t nusers;
 	const char *settings[16];
 	size_t nsettings;
@@ -147,6 +176,7 @@ struct options {
 	struct partner_config partner;
 	const char *enclosure_key;
 	char partner_host[64];
+	const char *serial_option, *serial_value;	/* --serial* */
 };
 
 /* --partner ADDR:PORT: a numeric address and a port 1..65535. */
@@ -219,6 +249,10 @@ int main(int argc, char **argv)
 		{ "web-root", required_argument, NULL, 16 },
 		{ "http-session-seconds", required_argument, NULL, 17 },
 		{ "http-idle-seconds", required_argument, NULL, 18 },
+		{ "serial", required_argument, NULL, 300 },
+		{ "serial-file", required_argument, NULL, 301 },
+		{ "serial-command", required_argument, NULL, 302 },
+		{ "user-hash", required_argument, NULL, 303 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -240,6 +274,8 @@ int main(int argc, char **argv)
 	struct console_arg carg;
 	char hostkeys[PATH_MAX + 16];
 	struct err e = { 0 };
+	static struct conffile_args conf;	/* options point into it */
+	char serial[sizeof(ctl.serial)];
 	pthread_t console_thread;
 	bool console_running = false;
 	size_t i;
@@ -264,7 +300,15 @@ int main(int argc, char **argv)
 	log_set_program("tandemd");
 	fault_arm_from_env();
 	fault_watch_start();	/* the simulator's faults file and SIGUSR1 */
+	/* The config file's [tandemd] entries come first: flags override. */
+	if (conffile_args_build("tandemd", opts, argc, argv, &conf, &e) < 0) {
+		log_error("%s", e.msg);
+		return 2;
+	}
+	argc = conf.argc;
+	argv = conf.argv;
 	while ((c = getopt_long(argc, argv, "nh", opts, NULL)) != -1) {
+		log_set_context(conffile_where(&conf, optind - 1));
 		switch (c) {
 		case 's':
 			o.state = optarg;
@@ -305,11 +349,12 @@ int main(int argc, char **argv)
 		case 'C':
 			o.console = true;
 			break;
-		case 'u':
+		case 'u': case 303:
 			if (o.nusers == ARRAY_SIZE(o.users)) {
 				log_error("too many --user options");
 				return 2;
 			}
+			o.user_hashed[o.nusers] = c == 303;
 			o.users[o.nusers++] = optarg;
 			break;
 		case 'k':
@@ -456,6 +501,11 @@ int main(int argc, char **argv)
 			}
 			cfg.http_idle_seconds = (unsigned)v;
 			break;
+		case 300: case 301: case 302:	/* the last one given wins */
+			o.serial_option = (const char *[]){ "serial",
+				"serial-file", "serial-command" }[c - 300];
+			o.serial_value = optarg;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -469,9 +519,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	log_set_context("");
 	if (optind != argc || !o.state) {
 		usage(stderr);
 		return 2;
+	}
+	if (o.serial_option && controller_serial_read(o.serial_option,
+			o.serial_value, serial, sizeof(serial), &e) < 0) {
+		log_error("%s", e.msg);
+		return 1;
 	}
 	/* The link's roles are fixed: A dials, B listens. */
 	if (o.partner.partner_address && cfg.controller != 'a') {
@@ -505,10 +561,14 @@ int main(int argc, char **argv)
 	}
 	if (o.model)
 		controller_set_model(&ctl, o.model);
+	if (o.serial_option && controller_set_serial(&ctl, serial, &e) < 0) {
+		log_error("%s", e.msg);
+		return 1;
+	}
 	if (o.idle > 0)
 		ctl.idle_override = (unsigned)o.idle;
 	for (i = 0; i < o.nusers; i++) {
-		if (user_arg(&ctl, o.users[i], &e) < 0) {
+		if (user_arg(&ctl, o.users[i], o.user_hashed[i], &e) < 0) {
 			log_error("%s", e.msg);
 			return 2;
 		}
@@ -535,8 +595,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.check_only) {
-		printf("state %s\ncontroller %c\naddress %s\n", o.state,
-		       ctl.id, cfg.address);
+		printf("config %s\nstate %s\ncontroller %c\naddress %s\n"
+		       "serial %s\nmodel %s\n", conf.path[0] ? conf.path :
+		       "(none)", o.state, ctl.id, cfg.address, ctl.serial,
+		       ctl.model);
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),
 			       cfg.ports[p]);

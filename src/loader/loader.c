@@ -4,16 +4,20 @@
  * execs that bank's executable MC image, or tandemd when the bank has none.
  * Small on purpose: it changes rarely and must never be the broken part.
  *
- *   tandem-loader [--daemon PATH] [--uboot-env FW_ENV_CONFIG] STATE_DIR
- *                 [-- ARGS...]
+ *   tandem-loader [--config FILE] [--daemon PATH] [--uboot-env FW_ENV_CONFIG]
+ *                 [--state] STATE_DIR [-- ARGS...]
  *
  * With --uboot-env the U-Boot environment follows the boot record
  * (src/bootenv/bootenv.h, docs/bootchain.md), and a fallback U-Boot made
  * rolls the store back first.
  *
- * The started program finds its controller in TANDEM_STATE_DIR and its bank
- * in TANDEM_BOOT_BANK; it confirms itself healthy through the flash store
- * (flash_store_confirm, or `tandem flash confirm STATE_DIR`).
+ * The started program gets ARGS (after --config FILE when a config file
+ * was read: tandemd takes its own section of the same file), and
+ * TANDEM_STATE_DIR and TANDEM_BOOT_BANK in its environment. tandemd reads
+ * neither variable (its state directory is its --state); they are for MC
+ * images that are scripts, such as the tests'. The program confirms
+ * itself healthy through the flash store (flash_store_confirm, or
+ * `tandem flash confirm STATE_DIR`).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -24,14 +28,48 @@
 #include <unistd.h>
 
 #include "bootenv/bootenv.h"
+#include "config/conffile.h"
 #include "flash/flash.h"
 
 #define LOADER_ARGS_MAX 64
 
+/* The loader's options, which are also its config file keys. */
+static const struct option loader_options[] = {
+	{ "daemon", required_argument, NULL, 'd' },
+	{ "state", required_argument, NULL, 's' },
+	{ "uboot-env", required_argument, NULL, 'u' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tandem-loader [--daemon PATH] "
-		   "[--uboot-env FW_ENV_CONFIG] STATE_DIR [-- ARGS...]\n");
+	fprintf(f, "usage: tandem-loader [--config FILE] [--daemon PATH] "
+		   "[--uboot-env FW_ENV_CONFIG]\n"
+		   "                     [--state] STATE_DIR [-- ARGS...]\n"
+		   "--uboot-env: keep the U-Boot environment FW_ENV_CONFIG "
+		   "names in step\nwith the boot record (docs/bootchain.md).\n"
+		   "--config FILE (default $TANDEM_CONFIG, else %s\nwhen it "
+		   "exists): its [tandem-loader] section gives options "
+		   "(daemon,\nstate); without a state, [tandemd]'s is used. "
+		   "The program started gets\n--config FILE before ARGS.\n",
+		   CONFFILE_DEFAULT);
+}
+
+/* --NAME VALUE or --NAME=VALUE of a loader option at argv[*i]: its value
+ * (advancing *i past it), or NULL when argv[*i] is not name. */
+static const char *option_value(const char *name, int argc, char **argv,
+				int *i)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], "--", 2) || strncmp(argv[*i] + 2, name, n))
+		return NULL;
+	if (argv[*i][2 + n] == '=')
+		return argv[*i] + 3 + n;
+	if (argv[*i][2 + n] == '\0' && *i + 1 < argc)
+		return argv[++*i];
+	return NULL;
 }
 
 /* tandemd beside us when installed, or in ../daemon/ in the build tree. */
@@ -115,7 +153,7 @@ static void sync_uboot(struct flash_store *s, const char *config)
 
 static void run(const char *path, char **args, size_t nargs)
 {
-	char *argv[LOADER_ARGS_MAX + 2];
+	char *argv[LOADER_ARGS_MAX + 4];
 
 	argv[0] = (char *)path;
 	for (size_t i = 0; i < nargs; i++)
@@ -127,27 +165,46 @@ static void run(const char *path, char **args, size_t nargs)
 
 int main(int argc, char **argv)
 {
-	const char *daemon = NULL, *state = NULL, *uboot = NULL;
-	char daemon_path[PATH_MAX], bank[16];
+	const char *daemon = NULL, *state = NULL, *uboot = NULL, *v;
+	char daemon_path[PATH_MAX], bank[16], conf_state[PATH_MAX];
+	char *args[LOADER_ARGS_MAX + 2];
 	struct flash_boot_choice choice;
+	static struct conffile_args conf;	/* args point into it */
 	struct flash_store *s;
 	bool uboot_ok = true;
-	char **args = NULL;
 	size_t nargs = 0;
 	struct err e;
 	int i;
 
 	log_set_program("tandem-loader");
 	fault_arm_from_env();
+	/* The file's [tandem-loader] entries first: flags override them. */
+	if (conffile_args_build("tandem-loader", loader_options, argc, argv,
+				&conf, &e) < 0) {
+		log_error("%s", e.msg);
+		return 2;
+	}
+	argc = conf.argc;
+	argv = conf.argv;
+	if (conf.path[0]) {
+		args[nargs++] = "--config";
+		args[nargs++] = conf.path;
+	}
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
-			args = argv + i + 1;
-			nargs = (size_t)(argc - i - 1);
+			if (argc - i - 1 > LOADER_ARGS_MAX) {
+				usage(stderr);
+				return 2;
+			}
+			while (++i < argc)
+				args[nargs++] = argv[i];
 			break;
-		} else if (!strcmp(argv[i], "--daemon") && i + 1 < argc) {
-			daemon = argv[++i];
-		} else if (!strcmp(argv[i], "--uboot-env") && i + 1 < argc) {
-			uboot = argv[++i];
+		} else if ((v = option_value("daemon", argc, argv, &i))) {
+			daemon = v;
+		} else if ((v = option_value("state", argc, argv, &i))) {
+			state = v;
+		} else if ((v = option_value("uboot-env", argc, argv, &i))) {
+			uboot = v;
 		} else if (!strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -158,7 +215,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!state || nargs > LOADER_ARGS_MAX) {
+	/* One file configures the controller: its tandemd's state. */
+	if (!state && conf.path[0]) {
+		int rc = conffile_get(conf.path, "tandemd", "state", conf_state,
+				      sizeof(conf_state), &e);
+
+		if (rc < 0) {
+			log_error("%s", e.msg);
+			return 2;
+		}
+		state = rc ? conf_state : NULL;
+	}
+	if (!state) {
 		usage(stderr);
 		return 2;
 	}

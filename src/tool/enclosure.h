@@ -21,7 +21,8 @@
 /* Seconds before the power-on after a crash or a power cut; an MC restart
  * (exit 75) is powered on at once, as the hardware reboots its MC. */
 #define ENCLOSURE_RESTART_DELAY	1
-/* The high-port layout: base + 1000 x controller + port (SFTP + 100). */
+/* The high-port layout: base + 1000 x controller (A 0, B 1) + the
+ * family's port modulo 1000, + 100 for SFTP (1022 would meet SSH's 22). */
 #define ENCLOSURE_HIGH_PORT_BASE 20000
 /* --port-base: the largest base whose B ports stay below 65536. */
 #define ENCLOSURE_PORT_BASE_MAX	64000
@@ -98,6 +99,14 @@ void enclosure_layout_pick(struct enclosure_layout *l,
 void enclosure_layout_print(const struct enclosure_layout *l, bool link,
 			    FILE *out);
 const char *enclosure_service_name(enum enclosure_service s);
+
+/* enclosure_conf.c: DIR/<id>.conf, each controller's config file (what
+ * its loader and tandemd read); daemon is the tandemd the loader starts
+ * when its bank has no MC image. */
+int enclosure_conf_path(const char *abs_dir, char id, char *out,
+			size_t len);
+int enclosure_conf_write(const struct enclosure_run *run, char id,
+			 const char *daemon, struct err *e);
 
 /* enclosure_power.c: the supervisor; returns the tool's exit status. */
 int enclosure_supervise(struct enclosure_run *run,

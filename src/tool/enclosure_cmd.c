@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "flash/flash.h"
 #include "tool/enclosure.h"
+#include "config/conffile.h"
 #include "tool/tool.h"
 
 static int write_run_files(const char *dir, const struct enclosure_layout *l,
@@ -67,16 +68,20 @@ static void up_usage(FILE *f)
 		"[--web-root DIR]\n"
 		"  DIR defaults to ./%s and is made on first use.\n"
 		"  A,B: the controllers' IPv4 addresses (127.0.0.2,127.0.0.3).\n"
-		"  N: a high-port layout at N + 1000 x controller + port "
-		"instead of\n  the family's ports (21, 22, 23, 1022, link %d, "
-		"80, 443).\n"
+		"  N: a high-port layout at N + 1000 x controller (A 0, B 1) "
+		"+ the family's\n  port modulo 1000 (SFTP + 100) instead of "
+		"the family's ports (21, 22, 23,\n  1022, link %d, 80, 443).\n"
 		"  DIR of --web-root: the web UI's files (the project's web/)."
 		"\n"
 		"  SPEC arms fault points in that controller, e.g. "
 		"b:write-error=mc,\n  a:powercut=40, b:corrupt=sc, "
 		"b:write-error=mc@partner, b:link-drop=3\n  "
 		"(see docs/simulator.md); "
-		"  'tandem enclosure fault' changes them while up runs.\n",
+		"  'tandem enclosure fault' changes them while up runs.\n"
+		"  --config FILE: options from its [tandem enclosure up] "
+		"section first.\n"
+		"  Each controller's own config file: DIR/a.conf, DIR/b.conf "
+		"(written here).\n",
 		ENCLOSURE_DEFAULT_DIR, ENCLOSURE_LINK_PORT);
 }
 
@@ -134,6 +139,10 @@ static int cmd_up(int argc, char **argv)
 	struct err e;
 	int c;
 
+	static struct conffile_args conf;	/* run points into its argv */
+
+	if (tool_config("tandem enclosure up", opts, &argc, &argv, &conf) < 0)
+		return TOOL_EXIT_USAGE;
 	run.dir = ENCLOSURE_DEFAULT_DIR;
 	run.web_root = ENCLOSURE_WEB_ROOT;
 	while ((c = getopt_long(argc, argv, "d:f:a:p:w:h", opts, NULL)) != -1) {
@@ -226,10 +235,13 @@ static int cmd_up(int argc, char **argv)
 	       "for a real controller.\n"
 	       "Newer bundles to load: %s/bundles/%s.bundle (SC), "
 	       "%s/bundles/%s.bundle (MC)\n"
-	       "Controller logs: %s/run/a.log, %s/run/b.log\n",
+	       "Controller logs: %s/run/a.log, %s/run/b.log\n"
+	       "Controller configs (tandemd --config): %s/a.conf, "
+	       "%s/b.conf\n",
 	       run.layout.address[0], port, self, run.dir,
 	       run.dir, enclosure_update.bundle, run.dir,
-	       enclosure_mc_update.bundle, run.dir, run.dir);
+	       enclosure_mc_update.bundle, run.dir, run.dir, run.dir,
+	       run.dir);
 	if (run.layout.port[0][SVC_HTTPS] == 443)
 		snprintf(port, sizeof(port), "%s", "");
 	else

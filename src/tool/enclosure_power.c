@@ -22,7 +22,7 @@
 #include "tool/enclosure.h"
 #include "tool/tool.h"
 
-#define POWER_ARGS_MAX 48
+#define POWER_ARGS_MAX 4
 
 static volatile sig_atomic_t stopping;
 static int wake_pipe[2] = { -1, -1 };
@@ -132,12 +132,12 @@ static void faults_read(const struct enclosure_run *run, char id,
 static pid_t power_on(const struct enclosure_run *run,
 		      struct enclosure_controller *c)
 {
-	const struct enclosure_layout *l = &run->layout;
-	char loader[PATH_MAX], daemon[PATH_MAX], cdir[PATH_MAX], log[PATH_MAX];
-	char faults_file[PATH_MAX], key[PATH_MAX], partner[64];
-	char faults[FAULT_SPEC_MAX], ports[SVC_COUNT][8];
+	char loader[PATH_MAX], daemon[PATH_MAX], log[PATH_MAX];
+	char faults_file[PATH_MAX], conf[PATH_MAX];
+	char faults[FAULT_SPEC_MAX];
 	char *argv[POWER_ARGS_MAX];
-	int i = c->id - 'a', fd, s, n = 0;
+	struct err e;
+	int fd, n = 0;
 	pid_t pid;
 
 	if (tool_find_program("tandem-loader", loader, sizeof(loader)) < 0 ||
@@ -146,55 +146,22 @@ static pid_t power_on(const struct enclosure_run *run,
 			"not found beside tandem\n");
 		return -1;
 	}
-	tool_path(cdir, sizeof(cdir), "%s/%c", run->dir, c->id);
+	/* Everything else the controller is told is in its config file,
+	 * written afresh at each power-on. */
+	if (enclosure_conf_write(run, c->id, daemon, &e) < 0) {
+		fprintf(stderr, "tandem enclosure: %s\n", e.msg);
+		return -1;
+	}
+	enclosure_conf_path(run->abs_dir, c->id, conf, sizeof(conf));
 	tool_path(log, sizeof(log), "%s/run/%c.log", run->dir, c->id);
 	tool_path(faults_file, sizeof(faults_file), "%s/run/%c.faults",
 		  run->abs_dir, c->id);
-	tool_path(key, sizeof(key), "%s/enclosure.key", run->abs_dir);
-	snprintf(partner, sizeof(partner), "%s:%u", l->address[1],
-		 l->port[1][SVC_LINK]);
-	for (s = 0; s < SVC_COUNT; s++)
-		snprintf(ports[s], sizeof(ports[s]), "%u", l->port[i][s]);
 	faults_read(run, c->id, faults, sizeof(faults));
 	enclosure_console_reset(c);
 
 	argv[n++] = loader;
-	argv[n++] = "--daemon";
-	argv[n++] = daemon;
-	argv[n++] = cdir;
-	argv[n++] = "--";
-	argv[n++] = "--state";
-	argv[n++] = cdir;
-	argv[n++] = "--controller";
-	argv[n++] = c->id == 'a' ? "a" : "b";
-	argv[n++] = "--address";
-	argv[n++] = (char *)l->address[i];
-	argv[n++] = "--ftp-port";
-	argv[n++] = ports[SVC_FTP];
-	argv[n++] = "--ssh-port";
-	argv[n++] = ports[SVC_SSH];
-	argv[n++] = "--telnet-port";
-	argv[n++] = ports[SVC_TELNET];
-	argv[n++] = "--sftp-port";
-	argv[n++] = ports[SVC_SFTP];
-	argv[n++] = "--http-port";
-	argv[n++] = ports[SVC_HTTP];
-	argv[n++] = "--https-port";
-	argv[n++] = ports[SVC_HTTPS];
-	argv[n++] = "--web-root";
-	argv[n++] = (char *)run->web_root;
-	argv[n++] = "--log-file";
-	argv[n++] = log;
-	argv[n++] = "--simulator";
-	argv[n++] = "--console";
-	/* The partner link: B listens on its own address, A dials it. Only
-	 * when this tandemd has the flags (enclosure_cmd.c finds out). */
-	if (run->link) {
-		argv[n++] = "--enclosure-key";
-		argv[n++] = key;
-		argv[n++] = c->id == 'a' ? "--partner" : "--link-port";
-		argv[n++] = c->id == 'a' ? partner : ports[SVC_LINK];
-	}
+	argv[n++] = "--config";
+	argv[n++] = conf;
 	argv[n] = NULL;
 
 	pid = fork();

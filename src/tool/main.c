@@ -19,6 +19,8 @@ static const struct tool_command tool_commands[] = {
 	  "install a bundle into a controller's flash store, show it, check it" },
 	{ "update", tool_update,
 	  "load a bundle into a controller over HTTPS and follow it to the end" },
+	{ "user", tool_user,
+	  "add a user to a controller's state directory (provisioning)" },
 };
 
 static void tool_help(FILE *out)

@@ -41,6 +41,16 @@ int tool_find_program(const char *name, char *out, size_t len);
 int tool_path(char *out, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* tool_config.c: section's entries of the config file, then *argv's;
+ * *argc and *argv are replaced (conf owns them). -1: told on stderr. */
+struct option;
+struct conffile_args;
+int tool_config(const char *section, const struct option *opts, int *argc,
+		char ***argv, struct conffile_args *conf);
+
+/* user_cmd.c */
+int tool_user(int argc, char **argv);
+
 /* main.c */
 void tool_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "bundle/bundle.h"
+#include "config/conffile.h"
 #include "tool/tool.h"
 #include "tool/update.h"
 
@@ -43,6 +44,8 @@ static const char usage_text[] =
 "  --insecure, -k       accept any certificate, as curl -k does\n"
 "  --http               plain HTTP (the controller must have it enabled)\n"
 "  --timeout SECONDS    for the whole update, upload included; default 1800\n"
+"  --config FILE        options from its [tandem update] section, before\n"
+"                       these (docs/config.md); --no-config: none\n"
 "\n"
 "On a terminal a progress bar shows percent, MB/s, time left and stage;\n"
 "otherwise plain lines. Exit status:\n"
@@ -283,11 +286,14 @@ static int parse(int argc, char **argv, struct update_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct conffile_args conf;	/* o points into its argv */
 	uint64_t v;
 	int ch;
 
 	o->user = "manage";
 	o->timeout = UPDATE_TIMEOUT_DEFAULT;
+	if (tool_config("tandem update", opts, &argc, &argv, &conf) < 0)
+		return UPDATE_EXIT_USAGE;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "kh", opts, NULL)) != -1) {
 		switch (ch) {

@@ -172,3 +172,27 @@ def test_every_subcommand_takes_dir_option(tmp_path, tandem):
     assert "no enclosure is up in %s" % d in r.stderr
     r = tandem("enclosure", "status", d, "extra")
     assert r.returncode == 2 and "usage: tandem enclosure status" in r.stderr
+def test_each_controller_runs_from_its_config_file(enclosure):
+    """`up` writes DIR/a.conf and DIR/b.conf from its layout and starts
+    each loader with --config, which hands it on to the MC."""
+    d, ports, uplog = enclosure
+    assert (f"Controller configs (tandemd --config): {d}/a.conf, "
+            f"{d}/b.conf") in uplog.read_text()
+    for ctl in "ab":
+        conf = (d / f"{ctl}.conf").read_text()
+        section = conf.split("[tandemd]\n", 1)[1]
+        keys = dict(line.split(" = ", 1) for line in section.splitlines()
+                    if " = " in line)
+        addr, ssh_port = ports[(ctl, "ssh")]
+        assert keys["state"] == str((d / ctl).resolve()), keys
+        assert (keys["controller"], keys["address"], keys["ssh-port"],
+                keys["simulator"]) == (ctl, addr, str(ssh_port), "true")
+        if ctl == "a":
+            b_addr, link = ports[("b", "link")]
+            assert keys["partner"] == f"{b_addr}:{link}", keys
+        else:
+            assert keys["link-port"] == str(ports[("b", "link")][1]), keys
+        pid = int((d / "run" / f"{ctl}.pid").read_text())
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        conf_path = str((d / f"{ctl}.conf").resolve()).encode()
+        assert argv[1:3] == [b"--config", conf_path], argv
