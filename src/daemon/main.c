@@ -77,6 +77,8 @@ static void usage(FILE *f)
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
 		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS);
+	fprintf(f, "Flash store (docs/flash.md \"Storage backends\"):\n%s",
+		FLASH_STORAGE_HELP);
 }
 
 struct console_arg {
@@ -219,6 +221,7 @@ int main(int argc, char **argv)
 		{ "web-root", required_argument, NULL, 16 },
 		{ "http-session-seconds", required_argument, NULL, 17 },
 		{ "http-idle-seconds", required_argument, NULL, 18 },
+		FLASH_STORAGE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -235,6 +238,7 @@ int main(int argc, char **argv)
 		.upload_stall = FTP_UPLOAD_STALL_SECONDS,
 	};
 	struct options o = { .idle = -1, .log_max = LOG_FILE_MAX_DEFAULT };
+	static struct flash_storage storage;
 	struct shell_service svc = { &controller_shell_ops, &ctl };
 	struct sftp_service sftp = { &controller_sftp_ops, &ctl };
 	struct console_arg carg;
@@ -464,6 +468,12 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case FLASH_STORAGE_OPT ... FLASH_STORAGE_OPT + 3:
+			if (flash_storage_option(&storage, c, optarg, &e) < 0) {
+				log_error("%s", e.msg);
+				return 2;
+			}
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -494,7 +504,8 @@ int main(int argc, char **argv)
 		log_error("%s", e.msg);
 		return 1;
 	}
-	if (controller_open(&ctl, o.state, cfg.controller, cfg.address,
+	if (flash_storage_ensure(o.state, &storage, &e) < 0 ||
+	    controller_open(&ctl, o.state, cfg.controller, cfg.address,
 			    o.simulator, o.events_max, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;
