@@ -151,7 +151,7 @@ struct flash_storage {
 	{ "storage-bootrec", required_argument, NULL, FLASH_STORAGE_OPT + 3 }
 #define FLASH_STORAGE_HELP \
 	"  --storage dir|block     flash store backend (default: as the " \
-	"store was created, dir for a new one)\n" \
+	"store was made;\n                          dir for a new one)\n" \
 	"  --storage-bank0 PATH    block: partition of bank 0\n" \
 	"  --storage-bank1 PATH    block: partition of bank 1\n" \
 	"  --storage-bootrec PATH  block: partition of the boot records\n"
