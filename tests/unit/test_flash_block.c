@@ -382,6 +382,34 @@ static void test_torn_boot_record(void **state)
 	assert_non_null(strstr(e.msg, "none is valid"));
 }
 
+/* A damaged MC image on a trial bank is never started: each start counts,
+ * and the fourth rolls back to the confirmed bank. */
+static void test_damaged_mc_image_not_started(void **state)
+{
+	struct flash_boot_choice boot;
+	struct flash_status st;
+	struct err e;
+
+	(void)state;
+	install("TS250P001");
+	assert_int_equal(try_install("TS250P002", 0, &e), 0);
+	st = status_of();
+	assert_true(st.trial);
+	damage(st.active_bank, "mc");
+	for (unsigned n = 1; n <= FLASH_BOOT_TRIES; n++) {
+		assert_int_equal(flash_store_boot(fx.s, &boot, &e),
+				 FLASH_ERR_CORRUPT);
+		assert_non_null(strstr(e.msg, "differs from the signed"));
+		assert_int_equal(status_of().boot_count, n);
+	}
+	assert_int_equal(flash_store_boot(fx.s, &boot, &e), 0);
+	assert_true(boot.rolled_back);
+	assert_int_equal(access(boot.mc_image, X_OK), 0);
+	st = status_of();
+	assert_string_equal(st.bundle_version, "TS250P001");
+	assert_false(st.trial);
+}
+
 struct image {
 	uint8_t *data[3];
 	size_t len[3];
@@ -546,6 +574,7 @@ int main(void)
 		BOTH(test_readback_failure_keeps_active),
 		BOTH(test_rollback),
 		BOTH(test_torn_boot_record),
+		BOTH(test_damaged_mc_image_not_started),
 		BOTH(test_powercut_every_step),
 		BOTH(test_storage_refusals),
 	};
@@ -554,6 +583,7 @@ int main(void)
 		LOOP(test_readback_failure_keeps_active),
 		LOOP(test_rollback),
 		LOOP(test_torn_boot_record),
+		LOOP(test_damaged_mc_image_not_started),
 		LOOP(test_powercut_every_step),
 	};
 	int rc = cmocka_run_group_tests_name("block backend on files", files,
