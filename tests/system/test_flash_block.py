@@ -198,3 +198,23 @@ def test_dir_store_untouched_by_block_options(tmp_path, tandem):
     assert (state / "flash" / "bootrec.0").exists() or \
         (state / "flash" / "bootrec.1").exists()
     assert not (state / "flash" / "storage.json").exists()
+
+
+def test_bundle_larger_than_the_bank_refused(tmp_path, tandem):
+    """ENOSPC before the bank is touched: the active bank stays."""
+    state = tmp_path / "a"
+    assert init_store(tandem, state, "block",
+                      bank_bytes=1 << 20).returncode == 0
+    v1 = bundle(tmp_path, tandem, "TS250P001", {
+        "mc": ("M1", mc_script(tmp_path / "mc1", "v1"))})
+    v2 = bundle(tmp_path, tandem, "TS250P002", {
+        "mc": ("M2", mc_script(tmp_path / "mc2", "v2")),
+        "sc": ("S2", os.urandom(2 << 20))})
+    assert install(tandem, state, v1).returncode == 0
+    assert boot(state).returncode == 0
+    r = install(tandem, state, v2)
+    assert r.returncode == 40 + 2, r.stderr
+    assert "bytes of bank" in r.stderr and "parts/bank" in r.stderr
+    s = show(tandem, state)
+    assert s["bundle_version"] == "TS250P001" and not s["trial"]
+    assert tandem("flash", "check", state).returncode == 0
