@@ -218,3 +218,46 @@ def test_bundle_larger_than_the_bank_refused(tmp_path, tandem):
     s = show(tandem, state)
     assert s["bundle_version"] == "TS250P001" and not s["trial"]
     assert tandem("flash", "check", state).returncode == 0
+
+
+def ftp_load(ctl, path):
+    """STOR flash over ftplib: (True, 226 text) or (False, error text)."""
+    import ftplib
+    from ftp_helpers import MANAGE
+    f = ftplib.FTP()
+    f.connect("127.0.0.1", ctl.ftp, timeout=60)
+    f.login(*MANAGE)
+    try:
+        with open(path, "rb") as fh:
+            return True, f.storbinary("STOR flash", fh)
+    except ftplib.all_errors as e:
+        return False, str(e)
+    finally:
+        f.close()
+
+
+def test_ftp_loads_into_a_block_store(tmp_path, bundles, devices):
+    """tandemd on a block store: the update engine installs a load over
+    FTP, a corrupted write is refused with the active bank kept, and the
+    restart runs the new bundle."""
+    from ftp_helpers import Controller
+    devs, _ = devices
+    state = tmp_path / "a"
+    ctl = Controller(state, bundles.keys, *storage_args(devs),
+                     faults="corrupt=sc")
+    try:
+        before = ctl.firmware()
+        ok, text = ftp_load(ctl, bundles.make("TS250P003"))
+        assert not ok and text.startswith("5"), text
+        assert ctl.firmware() == before
+        ctl.stop()
+        ctl.env.pop("TANDEM_FAULTS")
+        ctl.start()
+        ok, text = ftp_load(ctl, bundles.make("TS250P003"))
+        assert ok and "Codeload completed successfully." in text, text
+        ctl.restart_after_load()
+        assert ctl.firmware()[0] == "TS250P003"
+        assert json.loads((state / "flash" / "storage.json").read_text())[
+            "backend"] == "block"
+    finally:
+        ctl.stop()
