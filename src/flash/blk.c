@@ -329,9 +329,10 @@ int flash_blk_writing_start(struct flash_blk_writing *w, struct err *e)
 	return 0;
 }
 
-static int header_write(int fd, struct flash_blk_writing *w,
-			const char *name, uint64_t size, const uint8_t sha[32],
-			uint32_t flags, uint64_t *base)
+int flash_blk_image_header(int fd, struct flash_blk_writing *w,
+			   const char *name, uint64_t size,
+			   const uint8_t sha[32], uint32_t flags,
+			   uint64_t *base)
 {
 	struct blk_header h = {
 		.gen = w->gen, .size = size, .mtime = (int64_t)time(NULL),
@@ -355,14 +356,6 @@ static int header_write(int fd, struct flash_blk_writing *w,
 	return 0;
 }
 
-int flash_blk_image_header(int fd, struct flash_blk_writing *w,
-			   const char *name, uint64_t size,
-			   const uint8_t sha[32], uint32_t flags,
-			   uint64_t *base)
-{
-	return header_write(fd, w, name, size, sha, flags, base);
-}
-
 int flash_blk_entry_write(int fd, struct flash_blk_writing *w,
 			  const char *name, const void *data, size_t len)
 {
@@ -375,7 +368,7 @@ int flash_blk_entry_write(int fd, struct flash_blk_writing *w,
 	/* Data durable first: a valid header always names whole data. */
 	if ((rc = pwrite_full(fd, data, len, w->next + FLASH_BLK_HEADER)) < 0 ||
 	    (rc = sync_counted(fd)) < 0 ||
-	    (rc = header_write(fd, w, name, len, sha, 0, &base)) < 0)
+	    (rc = flash_blk_image_header(fd, w, name, len, sha, 0, &base)) < 0)
 		return rc;
 	return sync_counted(fd);
 }
@@ -401,7 +394,8 @@ int flash_blk_image_copy(const struct flash_store *s, int from, int fd,
 		close(src);
 		return err_set(e, FLASH_ERR_IO, "out of memory");
 	}
-	rc = header_write(fd, w, c->name, c->size, c->sha256, c->flags, &base);
+	rc = flash_blk_image_header(fd, w, c->name, c->size, c->sha256,
+				    c->flags, &base);
 	while (rc == 0 && done < c->size) {
 		size_t n = c->size - done < FLASH_IO_CHUNK
 			   ? (size_t)(c->size - done) : FLASH_IO_CHUNK;

@@ -132,12 +132,14 @@ enum flash_backend {
 	FLASH_BACKEND_BLOCK,
 };
 
+#define FLASH_STORAGE_PATH_MAX	4096	/* a device path, with its NUL */
+
 struct flash_storage {
 	bool set;			/* some storage option was given */
 	enum flash_backend backend;
 	/* block: device paths; a relative one is under the state dir. */
-	char bank[FLASH_BANKS][4096];
-	char bootrec[4096];
+	char bank[FLASH_BANKS][FLASH_STORAGE_PATH_MAX];
+	char bootrec[FLASH_STORAGE_PATH_MAX];
 };
 
 /* The long options every program that creates a store takes (their
