@@ -21,7 +21,9 @@ EXIT_CORRUPT = 49
 
 def loop_available():
     return (os.geteuid() == 0 and os.path.exists("/dev/loop-control")
-            and shutil.which("losetup") is not None)
+            and shutil.which("losetup") is not None
+            and subprocess.run(["losetup", "-f"], capture_output=True)
+            .returncode == 0)
 
 
 @pytest.fixture(params=["files", "loop"])
@@ -38,7 +40,8 @@ def devices(request, tmp_path):
         yield [str(p) for p in backing], backing
         return
     if not loop_available():
-        pytest.skip("loop devices need root, /dev/loop-control and losetup")
+        pytest.skip("loop devices need root, /dev/loop-control, losetup "
+                    "and a free loop device")
     devs = []
     try:
         for p in backing:
