@@ -11,8 +11,10 @@
  * CrashMonkey):
  *   P1  Data written to a file (write, pwrite, ftruncate, O_TRUNC) since
  *       its last fsync or fdatasync is lost: the file goes back to the
- *       content it had at that sync, size included. sync_file_range makes
- *       nothing durable (it writes no metadata and flushes no cache).
+ *       content it had at that sync, size included; a block device (the
+ *       flash store's block backend) likewise, its size aside.
+ *       sync_file_range makes nothing durable (it writes no metadata and
+ *       flushes no cache).
  *   P2  A name created (O_CREAT, link, mkdir), removed (unlink) or moved
  *       (rename) since the last fsync of its directory is undone: a new
  *       file or directory disappears, an unlinked file comes back with its
@@ -42,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,19 +159,32 @@ static int reopen(int fd)
 	return rw;
 }
 
-static uint8_t *read_whole(int fd, size_t *len)
+/* A file's size, or a block device's (the flash store's block backend). */
+static size_t content_size(int fd)
 {
 	struct stat st;
-	uint8_t *p;
-	size_t got = 0;
+	uint64_t size;
 
 	if (fstat(fd, &st) < 0)
 		model_fail("fstat");
-	p = malloc((size_t)st.st_size + 1);
+	if (!S_ISBLK(st.st_mode))
+		return (size_t)st.st_size;
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+		model_fail("the size of a block device");
+	return (size_t)size;
+}
+
+static uint8_t *read_whole(int fd, size_t *len)
+{
+	size_t size = content_size(fd);
+	uint8_t *p;
+	size_t got = 0;
+
+	p = malloc(size + 1);
 	if (!p)
 		model_fail("out of memory for a file's durable content");
 	if (lseek(fd, 0, SEEK_SET) < 0 ||
-	    fs_read_all(fd, p, (size_t)st.st_size, &got) < 0)
+	    fs_read_all(fd, p, size, &got) < 0)
 		model_fail("reading a file's durable content");
 	*len = got;
 	return p;
@@ -179,7 +196,8 @@ static void file_dirty(int fd)
 	struct powerloss_file *f;
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st) < 0 ||
+	    !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
 		return;		/* pipes and terminals hold nothing */
 	for (size_t i = 0; i < model.nfiles; i++)
 		if (model.files[i].dev == st.st_dev &&
@@ -458,9 +476,12 @@ int powerloss_mkdir(const char *path, int mode)
 /* Puts content back at offset 0 and cuts the file to its length. */
 static void put_back(int fd, const uint8_t *data, size_t len)
 {
+	struct stat st;
 	size_t done = 0;
 
-	if (ftruncate(fd, 0) < 0)
+	/* A block device keeps its size: only its content goes back. */
+	if (!(fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) &&
+	    ftruncate(fd, 0) < 0)
 		log_error("power-loss model: truncate: %s", strerror(errno));
 	while (done < len) {
 		ssize_t n = pwrite(fd, data + done, len - done, (off_t)done);

@@ -91,6 +91,8 @@ static void usage(FILE *f)
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
 		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS,
 		CONTROLLER_SERIAL_COMMAND_SECONDS, CONFFILE_DEFAULT);
+	fprintf(f, "Flash store (docs/flash.md \"Storage backends\"):\n%s",
+		FLASH_STORAGE_HELP);
 }
 
 struct console_arg {
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 		{ "serial-file", required_argument, NULL, 301 },
 		{ "serial-command", required_argument, NULL, 302 },
 		{ "user-hash", required_argument, NULL, 303 },
+		FLASH_STORAGE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -269,6 +272,7 @@ int main(int argc, char **argv)
 		.upload_stall = FTP_UPLOAD_STALL_SECONDS,
 	};
 	struct options o = { .idle = -1, .log_max = LOG_FILE_MAX_DEFAULT };
+	static struct flash_storage storage;
 	struct shell_service svc = { &controller_shell_ops, &ctl };
 	struct sftp_service sftp = { &controller_sftp_ops, &ctl };
 	struct console_arg carg;
@@ -514,6 +518,12 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case FLASH_STORAGE_OPT ... FLASH_STORAGE_OPT + 3:
+			if (flash_storage_option(&storage, c, optarg, &e) < 0) {
+				log_error("%s", e.msg);
+				return 2;
+			}
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -550,7 +560,8 @@ int main(int argc, char **argv)
 		log_error("%s", e.msg);
 		return 1;
 	}
-	if (controller_open(&ctl, o.state, cfg.controller, cfg.address,
+	if (flash_storage_ensure(o.state, &storage, &e) < 0 ||
+	    controller_open(&ctl, o.state, cfg.controller, cfg.address,
 			    o.simulator, o.events_max, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;

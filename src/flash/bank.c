@@ -67,6 +67,8 @@ int flash_bank_clear(struct flash_store *s, int bank, struct err *e)
 	DIR *dp;
 	int rc;
 
+	if (s->backend == FLASH_BACKEND_BLOCK)
+		return flash_blk_clear(s, bank, e);
 	flash_path(s, dir, sizeof(dir), "bank%d", bank);
 	flash_bank_file(s, bank, FLASH_MANIFEST_JSON, path, sizeof(path));
 	if ((rc = unlink_counted(path)) < 0)
@@ -100,22 +102,53 @@ fail:
 		       "clearing bank %d: %s", bank, strerror(-rc));
 }
 
+int flash_image_locate(const struct flash_store *s, int bank,
+		       const char *name, struct flash_extent *x,
+		       struct err *e)
+{
+	struct stat st;
+
+	if (s->backend == FLASH_BACKEND_BLOCK)
+		return flash_blk_locate(s, bank, name, x, e);
+	memset(x, 0, sizeof(*x));
+	if (flash_bank_file(s, bank, name, x->path, sizeof(x->path)) < 0)
+		return err_set(e, FLASH_ERR_IO, "%s: path too long", name);
+	if (stat(x->path, &st) < 0)
+		return errno == ENOENT ? 0
+		       : err_set(e, FLASH_ERR_IO, "%s: %s", x->path,
+				 strerror(errno));
+	x->len = UINT64_MAX;
+	x->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : UINT64_MAX;
+	x->mtime = st.st_mtime;
+	return 1;
+}
+
+bool flash_bank_has(const struct flash_store *s, int bank, const char *name)
+{
+	struct flash_extent x;
+	struct err e;
+
+	return flash_image_locate(s, bank, name, &x, &e) > 0;
+}
+
 /* The manifest a bank was written from; *present false if it has none. */
 int flash_bank_manifest(const struct flash_store *s, int bank,
 			struct bundle_manifest *m, bool *present,
 			struct err *e)
 {
-	char path[PATH_MAX];
+	struct flash_extent x;
 	struct buf b;
 	int rc;
 
 	*present = false;
 	memset(m, 0, sizeof(*m));
-	flash_bank_file(s, bank, FLASH_MANIFEST_JSON, path, sizeof(path));
-	if (access(path, F_OK) < 0 && errno == ENOENT)
+	rc = flash_image_locate(s, bank, FLASH_MANIFEST_JSON, &x, e);
+	if (rc == 0)
 		return 0;
 	buf_init(&b, BUNDLE_MANIFEST_MAX);
-	rc = fs_read_file(path, BUNDLE_MANIFEST_MAX, &b, e);
+	if (rc > 0)
+		rc = flash_bank_read(s, bank, FLASH_MANIFEST_JSON,
+				     BUNDLE_MANIFEST_MAX, &b, e);
 	if (rc == 0)
 		rc = bundle_manifest_parse((const uint8_t *)b.data, b.len, m,
 					   e);
@@ -133,19 +166,23 @@ int flash_bank_manifest(const struct flash_store *s, int bank,
  * then it is read in large aligned chunks, each handed to fn. What was read
  * is dropped again after: we will not need it, and others keep the cache.
  */
-static int read_back_each(const char *path,
+static int read_back_each(const struct flash_extent *x,
 			  void (*fn)(void *arg, const uint8_t *p, size_t n),
 			  void *arg, struct err *e)
 {
+	const char *path = x->path;
+	uint64_t pos = 0;
 	uint8_t *chunk = NULL;
+	off_t from = (off_t)x->base;
+	off_t span = x->len == UINT64_MAX ? 0 : (off_t)x->len;
 	int fd, rc = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, FLASH_ERR_IO, "%s: %s", path,
 			       strerror(errno));
-	flash_drop_cache(fd);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	posix_fadvise(fd, from, span, POSIX_FADV_DONTNEED);
+	posix_fadvise(fd, from, span, POSIX_FADV_SEQUENTIAL);
 	if (posix_memalign((void **)&chunk, FLASH_IO_ALIGN,
 			   FLASH_READBACK_CHUNK) != 0) {
 		chunk = NULL;
@@ -153,7 +190,10 @@ static int read_back_each(const char *path,
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = read(fd, chunk, FLASH_READBACK_CHUNK);
+		size_t want = x->len - pos < FLASH_READBACK_CHUNK
+			      ? (size_t)(x->len - pos) : FLASH_READBACK_CHUNK;
+		ssize_t n = want ? pread(fd, chunk, want,
+					 (off_t)(x->base + pos)) : 0;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -165,8 +205,9 @@ static int read_back_each(const char *path,
 		if (n == 0)
 			break;
 		fn(arg, chunk, (size_t)n);
+		pos += (uint64_t)n;
 	}
-	flash_drop_cache(fd);
+	posix_fadvise(fd, from, span, POSIX_FADV_DONTNEED);
 out:
 	free(chunk);
 	close(fd);
@@ -186,10 +227,11 @@ static void sha_piece(void *arg, const uint8_t *p, size_t n)
 	h->size += n;
 }
 
-/* SHA-256 and size of a file as the device gives it back. */
-int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
-		     struct err *e)
+/* SHA-256 and size of an image as the device gives it back. */
+int flash_image_hash(const struct flash_extent *x, uint8_t sha[32],
+		     uint64_t *size, struct err *e)
 {
+	const char *path = x->path;
 	struct image_sha h = { .md = EVP_MD_CTX_new() };
 	int rc;
 
@@ -197,7 +239,7 @@ int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
 		EVP_MD_CTX_free(h.md);
 		return err_set(e, FLASH_ERR_IO, "%s: out of memory", path);
 	}
-	rc = read_back_each(path, sha_piece, &h, e);
+	rc = read_back_each(x, sha_piece, &h, e);
 	if (rc == 0) {
 		EVP_DigestFinal_ex(h.md, sha, NULL);
 		*size = h.size;
@@ -213,35 +255,77 @@ static void crc_piece(void *arg, const uint8_t *p, size_t n)
 	*crc = crc32c(*crc, p, n);
 }
 
-/* CRC-32C of a file as the device gives it back. */
-int flash_image_crc(const char *path, uint32_t *crc, struct err *e)
+/* CRC-32C of an image as the device gives it back. */
+int flash_image_crc(const struct flash_extent *x, uint32_t *crc,
+		    struct err *e)
 {
 	*crc = 0;
-	return read_back_each(path, crc_piece, crc, e);
+	return read_back_each(x, crc_piece, crc, e);
 }
+
+static void buf_piece(void *arg, const uint8_t *p, size_t n)
+{
+	buf_append(arg, p, n);
+}
+
+/* A block entry's bytes are checked against its header's sha256: a small
+ * file read whole is never half of one write and half of another. */
+int flash_bank_read(const struct flash_store *s, int bank, const char *name,
+		    size_t max, struct buf *out, struct err *e)
+{
+	struct flash_extent x;
+	uint8_t sha[32];
+	int rc;
+
+	if (s->backend == FLASH_BACKEND_DIR) {
+		flash_bank_file(s, bank, name, x.path, sizeof(x.path));
+		return fs_read_file(x.path, max, out, e);
+	}
+	rc = flash_image_locate(s, bank, name, &x, e);
+	if (rc == 0)
+		return err_set(e, FLASH_ERR_CORRUPT, "%s: missing", name);
+	if (rc < 0)
+		return rc;
+	if (x.len > max)
+		return err_set(e, FLASH_ERR_CORRUPT, "%s: %llu bytes, more "
+			       "than %zu", name, (unsigned long long)x.len,
+			       max);
+	buf_reset(out);
+	rc = read_back_each(&x, buf_piece, out, e);
+	if (rc == 0 && (out->len != x.len ||
+			!EVP_Digest(out->data, out->len, sha, NULL,
+				    EVP_sha256(), NULL) ||
+			memcmp(sha, x.sha256, 32)))
+		rc = err_set(e, FLASH_ERR_CORRUPT, "%s reads back with a "
+			     "sha256 that differs from its header", name);
+	return rc;
+}
+
+
 
 /* Reads one image of a bank back against its signed size and sha256. */
 int flash_image_check(const struct flash_store *s, int bank,
 		      const struct bundle_component *c, struct err *e)
 {
-	char path[PATH_MAX];
+	struct flash_extent x;
 	uint8_t sha[32];
-	struct stat st;
 	uint64_t size;
+	int rc;
 
-	if (flash_bank_file(s, bank, c->name, path, sizeof(path)) < 0)
-		return err_set(e, FLASH_ERR_IO, "%s: path too long", c->name);
-	if (stat(path, &st) < 0)
-		return err_set(e, FLASH_ERR_READBACK,
-			       "%s in bank %d: image missing", c->name, bank);
+	rc = flash_image_locate(s, bank, c->name, &x, e);
+	if (rc <= 0)
+		return rc < 0 ? (e->code = FLASH_ERR_READBACK,
+				 err_prefix(e, "%s in bank %d", c->name, bank))
+		       : err_set(e, FLASH_ERR_READBACK,
+				 "%s in bank %d: image missing", c->name, bank);
 	/* The wrong size needs no read to be wrong. */
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size != c->size)
+	if (x.size != UINT64_MAX && x.size != c->size)
 		return err_set(e, FLASH_ERR_READBACK,
 			       "%s in bank %d reads back %llu bytes, the "
 			       "signed manifest says %llu", c->name, bank,
-			       (unsigned long long)st.st_size,
+			       (unsigned long long)x.size,
 			       (unsigned long long)c->size);
-	if (flash_image_hash(path, sha, &size, e) < 0) {
+	if (flash_image_hash(&x, sha, &size, e) < 0) {
 		e->code = FLASH_ERR_READBACK;
 		return err_prefix(e, "reading back %s in bank %d", c->name,
 				  bank);

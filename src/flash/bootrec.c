@@ -18,6 +18,8 @@
  * newer format version refuses the store outright (it may mean anything).
  * Every write goes to the slot that does not hold the newest record, so a
  * cut mid-write leaves the newest one intact (invariant I2 in store.c).
+ * The block backend keeps the two slots in a partition of their own
+ * (blk.c); the records and this rule are the same.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -121,9 +123,17 @@ int flash_bootrec_load(struct flash_store *s, struct err *e)
 
 	buf_init(&b, FLASH_BOOTREC_SIZE * 4);
 	for (slot = 0; slot < 2; slot++) {
-		flash_path(s, path, sizeof(path), "bootrec.%d", slot);
-		if (fs_read_file(path, FLASH_BOOTREC_SIZE * 4, &b, &le) < 0)
-			continue;
+		if (s->backend == FLASH_BACKEND_BLOCK) {
+			snprintf(path, sizeof(path), "%.4000s slot %d",
+				 s->dev_bootrec, slot);
+			if (flash_blk_bootrec_read(s, slot, &b, &le) < 0)
+				continue;
+		} else {
+			flash_path(s, path, sizeof(path), "bootrec.%d", slot);
+			if (fs_read_file(path, FLASH_BOOTREC_SIZE * 4, &b,
+					 &le) < 0)
+				continue;
+		}
 		if (flash_bootrec_decode((const uint8_t *)b.data, b.len, &r,
 					 &le) < 0) {
 			if (le.code == FLASH_ERR_FORMAT) {
@@ -143,7 +153,9 @@ int flash_bootrec_load(struct flash_store *s, struct err *e)
 	buf_free(&b);
 	if (best_slot < 0)
 		return err_set(e, FLASH_ERR_CORRUPT,
-			       "%s: neither boot record is valid", s->dir);
+			       "%s: neither boot record is valid",
+			       s->backend == FLASH_BACKEND_BLOCK ?
+			       s->dev_bootrec : s->dir);
 	s->rec = best;
 	s->rec_slot = best_slot;
 	return 0;
@@ -170,7 +182,9 @@ int flash_bootrec_commit(struct flash_store *s, uint32_t bank, bool trial,
 	if (injected)
 		return err_set(e, FLASH_ERR_IO, "writing boot record %d: %s",
 			       slot, strerror(injected));
-	if (fs_atomic_write(path, raw, sizeof(raw), 0644, e) < 0) {
+	if (s->backend == FLASH_BACKEND_BLOCK
+	    ? flash_blk_bootrec_write(s, slot, raw, sizeof(raw), e) < 0
+	    : fs_atomic_write(path, raw, sizeof(raw), 0644, e) < 0) {
 		e->code = FLASH_ERR_IO;
 		return err_prefix(e, "writing boot record %d", slot);
 	}

@@ -110,12 +110,17 @@ static int image_fail(struct export *x, const struct bundle_component *c,
 		       "complete", c->name, x->bank, why);
 }
 
-static ssize_t read_full(int fd, uint8_t *p, size_t len)
+/* At most *left bytes from *pos on (dir: to the end of the file). */
+static ssize_t read_full(int fd, uint8_t *p, size_t len, uint64_t *pos,
+			 uint64_t *left)
 {
 	size_t got = 0;
 
+	if (*left < len)
+		len = (size_t)*left;
 	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
+		ssize_t n = pread(fd, p + got, len - got,
+				  (off_t)(*pos + got));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -125,6 +130,8 @@ static ssize_t read_full(int fd, uint8_t *p, size_t len)
 			break;
 		got += (size_t)n;
 	}
+	*pos += got;
+	*left -= got;
 	return (ssize_t)got;
 }
 
@@ -138,27 +145,34 @@ static int image_member(struct export *x, struct archive *a,
 			const struct bundle_component *c, EVP_MD_CTX *md,
 			struct err *e)
 {
-	char path[PATH_MAX];
+	struct flash_extent where;
+	const char *path = where.path;
 	uint8_t sha[32];
-	uint64_t total = 0;
+	uint64_t total = 0, pos, left;
 	size_t cur = 0, have;
 	struct stat st;
 	ssize_t n;
 	int fd, rc = 0;
 
-	if (flash_bank_file(x->s, x->bank, c->name, path, sizeof(path)) < 0)
-		return err_set(e, FLASH_ERR_IO, "%s: path too long", c->name);
+	rc = flash_image_locate(x->s, x->bank, c->name, &where, e);
+	if (rc <= 0)
+		return rc < 0 ? rc : image_fail(x, c, e, "is missing");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? image_fail(x, c, e, "is missing")
 			: err_set(e, FLASH_ERR_IO, "%s: %s", path,
 				  strerror(errno));
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != c->size) {
+	pos = where.base;
+	left = where.len;
+	if (fstat(fd, &st) < 0 ||
+	    (where.len == UINT64_MAX ? (uint64_t)st.st_size : where.size) !=
+	    c->size) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "is %llu bytes, the signed "
-			 "manifest says %llu",
-			 (unsigned long long)st.st_size,
+			 "manifest says %llu", (unsigned long long)
+			 (where.len == UINT64_MAX ? (uint64_t)st.st_size
+						  : where.size),
 			 (unsigned long long)c->size);
 		rc = image_fail(x, c, e, why);
 		goto out;
@@ -170,7 +184,7 @@ static int image_member(struct export *x, struct archive *a,
 	}
 	if ((rc = header(x, a, c->name, c->size, e)) < 0)
 		goto out;
-	n = read_full(fd, x->buf[cur], FLASH_IO_CHUNK);
+	n = read_full(fd, x->buf[cur], FLASH_IO_CHUNK, &pos, &left);
 	for (;;) {
 		if (n < 0) {
 			rc = err_set(e, FLASH_ERR_IO, "reading %s: %s", path,
@@ -183,7 +197,8 @@ static int image_member(struct export *x, struct archive *a,
 		total += have;
 		if (have < FLASH_IO_CHUNK)
 			break;
-		n = read_full(fd, x->buf[1 - cur], FLASH_IO_CHUNK);
+		n = read_full(fd, x->buf[1 - cur], FLASH_IO_CHUNK, &pos,
+			      &left);
 		if (n == 0)
 			break;
 		if ((rc = data(x, a, c->name, x->buf[cur], have, e)) < 0)
@@ -200,7 +215,8 @@ static int image_member(struct export *x, struct archive *a,
 	else
 		rc = data(x, a, c->name, x->buf[cur], have, e);
 	/* Read for someone else; keep the cache for what runs. */
-	flash_drop_cache(fd);
+	posix_fadvise(fd, (off_t)where.base, where.len == UINT64_MAX ? 0 :
+		      (off_t)where.len, POSIX_FADV_DONTNEED);
 out:
 	close(fd);
 	return rc;
@@ -209,10 +225,7 @@ out:
 static int bank_file(struct export *x, const char *name, size_t max,
 		     struct buf *out, struct err *e)
 {
-	char path[PATH_MAX];
-
-	flash_bank_file(x->s, x->bank, name, path, sizeof(path));
-	if (fs_read_file(path, max, out, e) < 0) {
+	if (flash_bank_read(x->s, x->bank, name, max, out, e) < 0) {
 		e->code = FLASH_ERR_CORRUPT;
 		return err_prefix(e, "bank %d", x->bank);
 	}
@@ -284,8 +297,7 @@ static int export_bank(struct export *x, struct err *e)
 {
 	struct bundle_manifest *m = malloc(sizeof(*m));
 	struct buf mj, sig;
-	char path[PATH_MAX];
-	struct stat st;
+	struct flash_extent where;
 	bool present;
 	int rc;
 
@@ -309,8 +321,8 @@ static int export_bank(struct export *x, struct err *e)
 		goto out;
 	/* The same bank exports the same bytes: stamp members with its
 	 * manifest's time, not now. */
-	flash_bank_file(x->s, x->bank, FLASH_MANIFEST_JSON, path, sizeof(path));
-	x->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+	x->mtime = flash_image_locate(x->s, x->bank, FLASH_MANIFEST_JSON,
+				      &where, e) > 0 ? (time_t)where.mtime : 0;
 	if (x->start && (rc = x->start(x->ctx, export_size(m, &mj, &sig),
 				       e)) < 0)
 		goto out;

@@ -119,6 +119,59 @@ struct flash_install_result {
 	char previous_version[BUNDLE_VERSION_MAX];
 };
 
+/*
+ * Where a store keeps its banks and boot records (docs/flash.md "Storage
+ * backends"). dir: files under <state>/flash (the default). block: each
+ * bank a raw partition (or a file standing in for one), images behind a
+ * small header; the two boot records in a small partition of their own.
+ * The choice is recorded in <state>/flash/storage.json at init, so the
+ * tool and the loader open a store by its state directory alone.
+ */
+enum flash_backend {
+	FLASH_BACKEND_DIR = 0,
+	FLASH_BACKEND_BLOCK,
+};
+
+#define FLASH_STORAGE_PATH_MAX	4096	/* a device path, with its NUL */
+
+struct flash_storage {
+	bool set;			/* some storage option was given */
+	enum flash_backend backend;
+	/* block: device paths; a relative one is under the state dir. */
+	char bank[FLASH_BANKS][FLASH_STORAGE_PATH_MAX];
+	char bootrec[FLASH_STORAGE_PATH_MAX];
+};
+
+/* The long options every program that creates a store takes (their
+ * getopt values are FLASH_STORAGE_OPT + 0..3): --storage dir|block,
+ * --storage-bank0 PATH, --storage-bank1 PATH, --storage-bootrec PATH. */
+#define FLASH_STORAGE_OPT	0x5700
+#define FLASH_STORAGE_LONGOPTS \
+	{ "storage", required_argument, NULL, FLASH_STORAGE_OPT }, \
+	{ "storage-bank0", required_argument, NULL, FLASH_STORAGE_OPT + 1 }, \
+	{ "storage-bank1", required_argument, NULL, FLASH_STORAGE_OPT + 2 }, \
+	{ "storage-bootrec", required_argument, NULL, FLASH_STORAGE_OPT + 3 }
+#define FLASH_STORAGE_HELP \
+	"  --storage dir|block     flash store backend (default: as the " \
+	"store was made;\n                          dir for a new one)\n" \
+	"  --storage-bank0 PATH    block: partition of bank 0\n" \
+	"  --storage-bank1 PATH    block: partition of bank 1\n" \
+	"  --storage-bootrec PATH  block: partition of the boot records\n"
+
+/* storage.c: one storage option (its getopt value) into st. */
+int flash_storage_option(struct flash_storage *st, int opt,
+			 const char *value, struct err *e);
+/* An empty store with st's backend (NULL or !st->set: dir). */
+int flash_store_init_storage(const char *dir, const struct flash_storage *st,
+			     struct err *e);
+/*
+ * At a daemon's start: no store yet, one is made as st says; a store
+ * made otherwise than st says (backend or devices) is refused, naming
+ * the difference. !st->set: any existing store; dir for a new one.
+ */
+int flash_storage_ensure(const char *dir, const struct flash_storage *st,
+			 struct err *e);
+
 struct flash_store;
 struct flash_install;
 

@@ -29,6 +29,13 @@
 #define FLASH_MANIFEST_SIG	"manifest.sig"
 #define FLASH_MANIFEST_JSON	"manifest.json"
 #define FLASH_FLOOR_FILE	"security-floor"	/* floor.c */
+#define FLASH_STORAGE_FILE	"storage.json"		/* storage.c */
+/* block backend (blk.c): header region before each image, one boot
+ * record slot, and the smallest bank and boot record partitions. */
+#define FLASH_BLK_HEADER	4096
+#define FLASH_BLK_SLOT		4096
+#define FLASH_BLK_BANK_MIN	(1024 * 1024)
+#define FLASH_BLK_BOOTREC_MIN	(2 * FLASH_BLK_SLOT)
 
 /* One boot record, decoded (layout in bootrec.c). */
 struct flash_bootrec {
@@ -51,8 +58,24 @@ struct flash_file_stamp {
 /* The files flash_store_status reads: both boot records, both manifests. */
 #define FLASH_STATUS_FILES 4
 
+/* Where one image of a bank lies: a file of its own (dir: base 0, len
+ * UINT64_MAX, to the end of the file), or a region of the bank's device
+ * (block: after the image's header). */
+struct flash_extent {
+	char path[PATH_MAX];
+	uint64_t base;
+	uint64_t len;			/* read limit */
+	uint64_t size;			/* dir: the file's, block: header's */
+	uint8_t sha256[32];		/* block: what its header names */
+	int64_t mtime;			/* block: when it was written */
+};
+
 struct flash_store {
 	char dir[PATH_MAX];		/* <state>/flash */
+	enum flash_backend backend;
+	/* block: resolved paths of the bank and boot record devices. */
+	char dev_bank[FLASH_BANKS][PATH_MAX];
+	char dev_bootrec[PATH_MAX];
 	/* One lock over the boot record: held from each load to the last
 	 * use of rec and across each commit, so threads of one process
 	 * (CLI sessions, an install, the confirmation) never see or write
@@ -96,9 +119,19 @@ int flash_bank_clear(struct flash_store *s, int bank, struct err *e);
 int flash_bank_manifest(const struct flash_store *s, int bank,
 			struct bundle_manifest *m, bool *present,
 			struct err *e);
-int flash_image_hash(const char *path, uint8_t sha[32], uint64_t *size,
-		     struct err *e);
-int flash_image_crc(const char *path, uint32_t *crc, struct err *e);
+/* 1 and *x when the bank holds the image (or manifest file), 0 when it
+ * does not, or the error. */
+int flash_image_locate(const struct flash_store *s, int bank,
+		       const char *name, struct flash_extent *x,
+		       struct err *e);
+bool flash_bank_has(const struct flash_store *s, int bank, const char *name);
+/* A small file of a bank (the manifest's two), whole. */
+int flash_bank_read(const struct flash_store *s, int bank, const char *name,
+		    size_t max, struct buf *out, struct err *e);
+int flash_image_hash(const struct flash_extent *x, uint8_t sha[32],
+		     uint64_t *size, struct err *e);
+int flash_image_crc(const struct flash_extent *x, uint32_t *crc,
+		    struct err *e);
 int flash_image_check(const struct flash_store *s, int bank,
 		      const struct bundle_component *c, struct err *e);
 void flash_drop_cache(int fd);
@@ -108,9 +141,9 @@ struct flash_writer;
 struct flash_writer *flash_writer_new(void);
 /* data must stay untouched until flash_writer_wait returns; kicked NULL:
  * no early writeback. crc: the CRC-32C of what is written, carried on. */
-void flash_writer_start(struct flash_writer *w, int fd, const void *data,
-			size_t len, const char *component, uint64_t *off,
-			uint64_t *kicked, uint32_t *crc);
+void flash_writer_start(struct flash_writer *w, int fd, uint64_t base,
+			const void *data, size_t len, const char *component,
+			uint64_t *off, uint64_t *kicked, uint32_t *crc);
 /* Waits for the write in flight: 0 or its -errno. */
 int flash_writer_wait(struct flash_writer *w);
 void flash_writer_free(struct flash_writer *w);	/* waits first */
@@ -123,9 +156,9 @@ void flash_writer_free(struct flash_writer *w);	/* waits first */
  */
 struct flash_readback;
 struct flash_readback *flash_readback_new(void);
-int flash_readback_begin(struct flash_readback *r, const char *path,
-			 int bank, const struct bundle_component *c,
-			 struct err *e);
+int flash_readback_begin(struct flash_readback *r,
+			 const struct flash_extent *x, int bank,
+			 const struct bundle_component *c, struct err *e);
 /* Bytes [0, upto) are written; complete: that is the whole image. */
 void flash_readback_written(struct flash_readback *r, uint64_t upto,
 			    bool complete);
@@ -133,5 +166,52 @@ void flash_readback_written(struct flash_readback *r, uint64_t upto,
 int flash_readback_wait(struct flash_readback *r, struct err *e);
 void flash_readback_cancel(struct flash_readback *r);
 void flash_readback_free(struct flash_readback *r);	/* cancels first */
+
+/* storage.c: the store's backend from <state>/flash/storage.json. */
+int flash_storage_load(struct flash_store *s, struct err *e);
+
+/*
+ * blk.c: the block backend. A bank: entries one after another from offset
+ * 0, each a FLASH_BLK_HEADER header (layout in blk.c) and its data padded
+ * to FLASH_IO_ALIGN; the images in manifest order, then manifest.sig,
+ * then manifest.json, which marks the bank whole.
+ */
+struct flash_blk_writing {
+	uint64_t next;			/* offset of the next header */
+	uint64_t gen;			/* this install's generation */
+	uint32_t index;			/* of the next entry */
+};
+int flash_blk_dev_open(const char *path, int flags, uint64_t *size,
+		       struct err *e);
+int flash_blk_locate(const struct flash_store *s, int bank,
+		     const char *name, struct flash_extent *x, struct err *e);
+int flash_blk_clear(struct flash_store *s, int bank, struct err *e);
+/* Bytes a bank needs for m; 0 and e set when its device is smaller. */
+int flash_blk_fits(const struct flash_store *s, int bank,
+		   const struct bundle_manifest *m, struct err *e);
+/* A new install's first entry goes to offset 0 with a new generation. */
+int flash_blk_writing_start(struct flash_blk_writing *w, struct err *e);
+/* Writes an image's header at w->next and reserves its data region:
+ * *base is where the data goes. -errno on failure. */
+int flash_blk_image_header(int fd, struct flash_blk_writing *w,
+			   const char *name, uint64_t size,
+			   const uint8_t sha[32], uint32_t flags,
+			   uint64_t *base);
+/* A small entry whole: data, fsync, then its header, fsync. -errno. */
+int flash_blk_entry_write(int fd, struct flash_blk_writing *w,
+			  const char *name, const void *data, size_t len);
+/* Copies an image from one bank into the other's next entry. */
+int flash_blk_image_copy(const struct flash_store *s, int from, int fd,
+			 struct flash_blk_writing *w,
+			 const struct bundle_component *c, struct err *e);
+int flash_blk_init(struct flash_store *s, struct err *e);
+int flash_blk_bootrec_read(const struct flash_store *s, int slot,
+			   struct buf *out, struct err *e);
+int flash_blk_bootrec_write(const struct flash_store *s, int slot,
+			    const uint8_t *raw, size_t len, struct err *e);
+/* The MC image of a bank as an executable file the loader can run. */
+int flash_blk_exec_file(const struct flash_store *s, int bank,
+			const struct bundle_component *c, char *out,
+			size_t outlen, struct err *e);
 
 #endif

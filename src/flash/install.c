@@ -40,8 +40,12 @@ struct flash_install {
 	 * (the read-back has pushed each range to the device already). Kept
 	 * open, not reopened, so a writeback error reaches its fsync. */
 	int written_fd[BUNDLE_COMPONENTS_MAX];
-	/* The image being written. */
+	/* block: the target bank's device, where its entries go next. */
+	int bank_fd;
+	struct flash_blk_writing blk;
+	/* The image being written, from image_base of its file or device. */
 	int image_fd;
+	uint64_t image_base;
 	size_t index;
 	uint64_t image_off, image_kicked;	/* the writer's, after wait */
 	struct flash_writer *writer;
@@ -92,14 +96,13 @@ static int write_fail(struct flash_install *fi, struct err *e, int err_no,
 static bool arrived_as_written(struct flash_install *fi, size_t i)
 {
 	const struct bundle_component *c = &fi->res.manifest.components[i];
-	char path[PATH_MAX];
+	struct flash_extent x;
 	uint32_t crc;
 	struct err e;
 
 	if (fi->skip[i] || fi->all_skipped ||
-	    flash_bank_file(fi->s, fi->target, c->name, path,
-			    sizeof(path)) < 0 ||
-	    flash_image_crc(path, &crc, &e) < 0)
+	    flash_image_locate(fi->s, fi->target, c->name, &x, &e) <= 0 ||
+	    flash_image_crc(&x, &crc, &e) < 0)
 		return false;
 	return crc == fi->crc[i];
 }
@@ -203,11 +206,18 @@ static int on_manifest(void *ctx, const struct bundle_manifest *m,
 	fi->all_skipped = nskip == m->ncomponents;
 	if (fi->all_skipped)
 		return 0;	/* nothing will be written, not even a clear */
+	if (fi->bank_fd >= 0 && flash_blk_fits(fi->s, fi->target, m, e) < 0) {
+		fi->code = e->code;
+		return err_prefix(e, "bank %d not changed to %s%s", fi->target,
+				  m->version, unchanged_note(fi));
+	}
 	if (flash_bank_clear(fi->s, fi->target, e) < 0) {
 		fi->code = e->code;
 		return err_prefix(e, "bank %d not changed to %s%s", fi->target,
 				  m->version, unchanged_note(fi));
 	}
+	if (fi->bank_fd >= 0 && flash_blk_writing_start(&fi->blk, e) < 0)
+		return fi->code = e->code;
 	return 0;
 }
 
@@ -225,11 +235,68 @@ static void readback_collect(struct flash_install *fi, int turn)
 	}
 }
 
+static int image_begin(struct flash_install *fi,
+		       const struct bundle_component *c, int i,
+		       const struct flash_extent *x, struct err *e);
+
+/*
+ * block: the image's entry goes next in the target bank. An unchanged one
+ * is copied from the active bank (there is no inode to share); it is read
+ * back with the others and fsynced with them.
+ */
+static int blk_begin(struct flash_install *fi,
+		     const struct bundle_component *c, int i, struct err *e)
+{
+	struct flash_extent x = { .len = c->size, .size = c->size };
+	int fd, rc;
+
+	fd = dup(fi->bank_fd);
+	if (fd < 0)
+		return fi->code = write_fail(fi, e, errno, c->name);
+	if (fi->skip[i]) {
+		fi->written_fd[i] = fd;
+		if (flash_blk_image_copy(fi->s, fi->active, fd, &fi->blk, c,
+					 e) < 0)
+			return fi->code = e->code;
+		fi->res.outcome[i] = FLASH_COMPONENT_SKIPPED;
+		fi->done += c->size;
+		return BUNDLE_SKIP;
+	}
+	fi->readback_turn = 1 - fi->readback_turn;
+	readback_collect(fi, fi->readback_turn);
+	fi->readback = fi->readbacks[fi->readback_turn];
+	fi->image_fd = fd;
+	rc = flash_blk_image_header(fd, &fi->blk, c->name, c->size, c->sha256,
+				    c->flags, &fi->image_base);
+	if (rc < 0)
+		return fi->code = write_fail(fi, e, -rc, c->name);
+	snprintf(x.path, sizeof(x.path), "%s", fi->s->dev_bank[fi->target]);
+	x.base = fi->image_base;
+	return image_begin(fi, c, i, &x, e);
+}
+
+/* block: manifest.sig, then manifest.json, each whole and fsynced. */
+static int blk_seal(struct flash_install *fi, const struct slice *mj,
+		    const struct slice *sig, struct err *e)
+{
+	int rc = flash_blk_entry_write(fi->bank_fd, &fi->blk,
+				       FLASH_MANIFEST_SIG, sig->ptr, sig->len);
+
+	if (rc < 0)
+		return write_fail(fi, e, -rc, FLASH_MANIFEST_SIG);
+	rc = flash_blk_entry_write(fi->bank_fd, &fi->blk, FLASH_MANIFEST_JSON,
+				   mj->ptr, mj->len);
+	if (rc < 0)
+		return write_fail(fi, e, -rc, FLASH_MANIFEST_JSON);
+	return 0;
+}
+
 static int on_begin(void *ctx, const struct bundle_component *c,
 		    struct err *e)
 {
 	struct flash_install *fi = ctx;
 	char path[PATH_MAX], from[PATH_MAX];
+	struct flash_extent x;
 	int i = component_index(&fi->res.manifest, c);
 
 	assert(i >= 0);
@@ -238,6 +305,8 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 		fi->res.outcome[i] = FLASH_COMPONENT_SKIPPED;
 		return BUNDLE_SKIP;
 	}
+	if (fi->bank_fd >= 0)
+		return blk_begin(fi, c, i, e);
 	flash_bank_file(fi->s, fi->target, c->name, path, sizeof(path));
 	if (fi->skip[i]) {
 		/* A full set in every bank: share the unchanged inode. */
@@ -260,7 +329,18 @@ static int on_begin(void *ctx, const struct bundle_component *c,
 				      0755 : 0644);
 	if (fi->image_fd < 0)
 		return fi->code = write_fail(fi, e, errno, c->name);
-	if (flash_readback_begin(fi->readback, path, fi->target, c, e) < 0)
+	x = (struct flash_extent){ .len = UINT64_MAX };
+	snprintf(x.path, sizeof(x.path), "%s", path);
+	fi->image_base = 0;
+	return image_begin(fi, c, i, &x, e);
+}
+
+/* The image's writing and read-back start: x is where it goes. */
+static int image_begin(struct flash_install *fi,
+		       const struct bundle_component *c, int i,
+		       const struct flash_extent *x, struct err *e)
+{
+	if (flash_readback_begin(fi->readback, x, fi->target, c, e) < 0)
 		return fi->code = e->code;
 	fi->readback_index[fi->readback_turn] = i;
 	fi->corrupt = fault_corrupt(c->name);
@@ -281,7 +361,7 @@ static void corrupt_image(struct flash_install *fi,
 			  const struct bundle_component *c)
 {
 	uint8_t byte;
-	off_t at = (off_t)(c->size / 2);
+	off_t at = (off_t)(fi->image_base + c->size / 2);
 
 	if (!fi->corrupt || fi->image_off <= c->size / 2)
 		return;
@@ -317,8 +397,8 @@ static int image_flush(struct flash_install *fi,
 		return 0;
 	if (image_wait(fi, c, false, e) < 0)
 		return fi->code;
-	flash_writer_start(fi->writer, fi->image_fd, fi->chunk, fi->chunk_len,
-			   c->name, &fi->image_off,
+	flash_writer_start(fi->writer, fi->image_fd, fi->image_base, fi->chunk,
+			   fi->chunk_len, c->name, &fi->image_off,
 			   fi->opt.receive_first ? NULL : &fi->image_kicked,
 			   &fi->crc[fi->index]);
 	fi->chunk = fi->chunk == fi->chunks[0] ? fi->chunks[1]
@@ -434,6 +514,9 @@ static void release(struct flash_install *fi)
 	if (fi->image_fd >= 0)
 		close(fi->image_fd);
 	fi->image_fd = -1;
+	if (fi->bank_fd >= 0)
+		close(fi->bank_fd);
+	fi->bank_fd = -1;
 	for (size_t i = 0; i < BUNDLE_COMPONENTS_MAX; i++) {
 		if (fi->written_fd[i] >= 0)
 			close(fi->written_fd[i]);
@@ -463,7 +546,7 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	}
 	fi->s = s;
 	fi->opt = *opt;
-	fi->lock_fd = fi->image_fd = -1;
+	fi->lock_fd = fi->image_fd = fi->bank_fd = -1;
 	fi->readback_failed = -1;
 	for (size_t i = 0; i < BUNDLE_COMPONENTS_MAX; i++)
 		fi->written_fd[i] = -1;
@@ -482,6 +565,16 @@ struct flash_install *flash_install_begin(struct flash_store *s,
 	if (rc < 0)
 		goto fail;
 	fi->target = 1 - fi->active;
+	if (s->backend == FLASH_BACKEND_BLOCK) {
+		uint64_t size;
+
+		fi->bank_fd = flash_blk_dev_open(s->dev_bank[fi->target],
+						 O_RDWR, &size, e);
+		if (fi->bank_fd < 0) {
+			fi->bank_fd = -1;
+			goto fail;
+		}
+	}
 	if (trial) {
 		err_set(e, FLASH_ERR_TRIAL,
 			"the active bank (%d) is on trial until the controller "
@@ -564,6 +657,8 @@ static int bank_seal(struct flash_install *fi, struct err *e)
 
 	if (bundle_verifier_signed_manifest(fi->v, &mj, &sig) < 0)
 		return err_set(e, FLASH_ERR_VERIFY, "no verified manifest");
+	if (fi->bank_fd >= 0)
+		return blk_seal(fi, &mj, &sig, e);
 	flash_bank_file(fi->s, fi->target, FLASH_MANIFEST_SIG, path,
 			sizeof(path));
 	if (fs_atomic_write(path, sig.ptr, sig.len, 0644, e) < 0)

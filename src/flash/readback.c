@@ -33,6 +33,8 @@ struct flash_readback {
 	/* Fixed while pending. */
 	int fd;
 	int bank;
+	uint64_t base;		/* the image's first byte in fd */
+	uint64_t limit;		/* bytes to read at most (block: its size) */
 	char path[PATH_MAX];
 	char name[BUNDLE_NAME_MAX];
 	uint64_t size;
@@ -68,7 +70,10 @@ static int read_range(struct flash_readback *r, uint64_t end, bool last)
 {
 	unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 			 SYNC_FILE_RANGE_WAIT_AFTER;
-	off_t from = (off_t)r->pos, len = last ? 0 : (off_t)(end - r->pos);
+	off_t from = (off_t)(r->base + r->pos);
+	off_t len = last ? (r->limit == UINT64_MAX ? 0
+			    : (off_t)(r->limit - r->pos))
+			 : (off_t)(end - r->pos);
 
 	if (sync_file_range(r->fd, from, len, flags) < 0)
 		return fail(r, "writing back", errno);
@@ -80,7 +85,10 @@ static int read_range(struct flash_readback *r, uint64_t end, bool last)
 
 		if (!last && end - r->pos < want)
 			want = (size_t)(end - r->pos);
-		n = pread(r->fd, r->chunk, want, (off_t)r->pos);
+		if (r->limit - r->pos < want)
+			want = (size_t)(r->limit - r->pos);
+		n = want ? pread(r->fd, r->chunk, want,
+				 (off_t)(r->base + r->pos)) : 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -197,10 +205,11 @@ struct flash_readback *flash_readback_new(void)
 	return r;
 }
 
-int flash_readback_begin(struct flash_readback *r, const char *path,
-			 int bank, const struct bundle_component *c,
-			 struct err *e)
+int flash_readback_begin(struct flash_readback *r,
+			 const struct flash_extent *x, int bank,
+			 const struct bundle_component *c, struct err *e)
 {
+	const char *path = x->path;
 	int fd;
 
 	pthread_mutex_lock(&r->mu);
@@ -219,9 +228,12 @@ int flash_readback_begin(struct flash_readback *r, const char *path,
 		return err_set(e, FLASH_ERR_IO, "%s: sha256 unavailable",
 			       path);
 	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	posix_fadvise(fd, (off_t)x->base, x->len == UINT64_MAX ? 0 :
+		      (off_t)x->len, POSIX_FADV_SEQUENTIAL);
 	pthread_mutex_lock(&r->mu);
 	r->fd = fd;
+	r->base = x->base;
+	r->limit = x->len;
 	r->bank = bank;
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	snprintf(r->name, sizeof(r->name), "%s", c->name);

@@ -19,7 +19,6 @@
 static int bank_usable(struct flash_store *s, int bank,
 		       struct bundle_manifest *m, struct err *e)
 {
-	char path[PATH_MAX];
 	bool present;
 
 	if (flash_bank_manifest(s, bank, m, &present, e) < 0) {
@@ -30,8 +29,7 @@ static int bank_usable(struct flash_store *s, int bank,
 		return err_set(e, FLASH_ERR_NO_PREVIOUS, "cannot roll back: "
 			       "bank %d holds no bundle (no earlier bundle "
 			       "was installed, or it was incomplete)", bank);
-	flash_bank_file(s, bank, FLASH_MANIFEST_SIG, path, sizeof(path));
-	if (access(path, F_OK) < 0)
+	if (!flash_bank_has(s, bank, FLASH_MANIFEST_SIG))
 		return err_set(e, FLASH_ERR_CORRUPT, "cannot roll back to "
 			       "bank %d (bundle %s): manifest.sig missing",
 			       bank, m->version);

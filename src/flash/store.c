@@ -13,6 +13,8 @@
  *   last-result            the loader's last rollback, as text
  *   lock                   flock()ed by a running install
  *   security-floor         the security floor (floor.c)
+ *   storage.json           a block store's devices (storage.c); there,
+ *                          bootrec.N and bankN/ are partitions (blk.c)
  *
  * Invariants (tests name them):
  *   I1  An install writes only the inactive bank; the active bank's files
@@ -54,6 +56,11 @@ int flash_store_init(const char *dir, struct err *e)
 
 	if (store_dir(dir, s.dir, sizeof(s.dir), e) < 0)
 		return e->code;
+	/* A block store made before is kept as it is, on its devices. */
+	if (flash_storage_load(&s, e) < 0)
+		return e->code;
+	if (s.backend == FLASH_BACKEND_BLOCK)
+		return flash_blk_init(&s, e) < 0 ? e->code : 0;
 	if (fs_mkdir_p(s.dir, 0755, e) < 0)
 		goto io;
 	for (int i = 0; i < FLASH_BANKS; i++) {
@@ -105,7 +112,7 @@ int flash_store_open(const char *dir, struct flash_store **out,
 			s->dir, dir);
 		goto fail;
 	}
-	if (flash_bootrec_load(s, e) < 0)
+	if (flash_storage_load(s, e) < 0 || flash_bootrec_load(s, e) < 0)
 		goto fail;
 	pthread_mutex_init(&s->status_mu, NULL);
 	pthread_mutex_init(&s->rec_mu, NULL);
@@ -217,6 +224,10 @@ int flash_store_status(struct flash_store *s, struct flash_status *out,
 	struct flash_file_stamp now[FLASH_STATUS_FILES];
 	int rc;
 
+	/* A device's stamps do not change with what is written to it; its
+	 * records and manifest headers are a few small reads. */
+	if (s->backend == FLASH_BACKEND_BLOCK)
+		return status_read(s, out, e);
 	stamp_files(s, now);
 	pthread_mutex_lock(&s->status_mu);
 	if (s->status_valid &&
@@ -257,7 +268,6 @@ static int check_bank(struct flash_store *s, int bank, struct buf *report,
 		      struct err *e)
 {
 	struct bundle_manifest *m;
-	char path[PATH_MAX];
 	bool present;
 	int rc, bad = 0;
 
@@ -276,8 +286,7 @@ static int check_bank(struct flash_store *s, int bank, struct buf *report,
 	}
 	buf_appendf(report, "bank %d: bundle %s, %zu components\n", bank,
 		    m->version, m->ncomponents);
-	flash_bank_file(s, bank, FLASH_MANIFEST_SIG, path, sizeof(path));
-	if (access(path, F_OK) < 0) {
+	if (!flash_bank_has(s, bank, FLASH_MANIFEST_SIG)) {
 		buf_appendf(report, "  manifest.sig: missing\n");
 		rc = err_set(e, FLASH_ERR_CORRUPT,
 			     "bank %d: manifest.sig missing", bank);
@@ -339,7 +348,8 @@ int flash_store_image_path(struct flash_store *s, const char *component,
 
 	if (!bundle_name_valid(component) ||
 	    !strcmp(component, FLASH_MANIFEST_JSON) ||
-	    !strcmp(component, FLASH_MANIFEST_SIG))
+	    !strcmp(component, FLASH_MANIFEST_SIG) ||
+	    s->backend != FLASH_BACKEND_DIR)	/* block: no file to name */
 		return -1;
 	pthread_mutex_lock(&s->rec_mu);
 	bank = (int)s->rec.bank;

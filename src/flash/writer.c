@@ -23,6 +23,7 @@ struct flash_writer {
 	int result;		/* of the last write: 0 or -errno */
 	/* The job. */
 	int fd;
+	uint64_t base;		/* where the image starts in fd */
 	const void *data;
 	size_t len;
 	char component[BUNDLE_NAME_MAX];
@@ -31,11 +32,13 @@ struct flash_writer {
 };
 
 /* Starts the device on what is written so far, so fsync finds less to do. */
-static void writeback_kick(int fd, uint64_t upto, uint64_t *kicked)
+static void writeback_kick(int fd, uint64_t base, uint64_t upto,
+			   uint64_t *kicked)
 {
 	if (upto - *kicked < FLASH_WRITEBACK_KICK)
 		return;
-	sync_file_range(fd, (off64_t)*kicked, (off64_t)(upto - *kicked),
+	sync_file_range(fd, (off64_t)(base + *kicked),
+			(off64_t)(upto - *kicked),
 			SYNC_FILE_RANGE_WRITE);
 	*kicked = upto;
 }
@@ -70,13 +73,13 @@ static int write_one(struct flash_writer *w)
 	injected = fault_write_errno(w->component);
 	if (injected)
 		return -injected;
-	rc = pwrite_all(w->fd, w->data, w->len, *w->off, &done);
+	rc = pwrite_all(w->fd, w->data, w->len, w->base + *w->off, &done);
 	if (rc < 0)
 		return rc;
 	fault_step("write");
 	*w->off += w->len;
 	if (w->kicked)
-		writeback_kick(w->fd, *w->off, w->kicked);
+		writeback_kick(w->fd, w->base, *w->off, w->kicked);
 	return 0;
 }
 
@@ -131,12 +134,13 @@ int flash_writer_wait(struct flash_writer *w)
 	return rc;
 }
 
-void flash_writer_start(struct flash_writer *w, int fd, const void *data,
-			size_t len, const char *component, uint64_t *off,
-			uint64_t *kicked, uint32_t *crc)
+void flash_writer_start(struct flash_writer *w, int fd, uint64_t base,
+			const void *data, size_t len, const char *component,
+			uint64_t *off, uint64_t *kicked, uint32_t *crc)
 {
 	pthread_mutex_lock(&w->mu);
 	w->fd = fd;
+	w->base = base;
 	w->data = data;
 	w->len = len;
 	snprintf(w->component, sizeof(w->component), "%s", component);

@@ -52,14 +52,37 @@ static int one_dir(int argc, char **argv, const char *usage)
 
 static int cmd_init(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		FLASH_STORAGE_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct flash_storage st = { .set = false };
 	struct err e;
-	int rc = one_dir(argc, argv, "init STATE_DIR");
+	int c;
 
-	if (rc)
-		return rc < 0 ? TOOL_EXIT_OK : rc;
-	if (flash_store_init(argv[1], &e) < 0)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c >= FLASH_STORAGE_OPT && c <= FLASH_STORAGE_OPT + 3) {
+			if (flash_storage_option(&st, c, optarg, &e) < 0) {
+				tool_usage_error("flash init: %s", e.msg);
+				return TOOL_EXIT_USAGE;
+			}
+			continue;
+		}
+		printf("usage: tandem flash init STATE_DIR [--storage dir|"
+		       "block --storage-bank0 PATH --storage-bank1 PATH "
+		       "--storage-bootrec PATH]\n" FLASH_STORAGE_HELP);
+		return c == 'h' ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		tool_usage_error("flash: usage: tandem flash init STATE_DIR "
+				 "[--storage ...]");
+		return TOOL_EXIT_USAGE;
+	}
+	if (flash_store_init_storage(argv[optind], &st, &e) < 0)
 		return flash_fail(&e);
-	printf("flash store ready in %s/flash\n", argv[1]);
+	printf("flash store ready in %s/flash\n", argv[optind]);
 	return TOOL_EXIT_OK;
 }
 

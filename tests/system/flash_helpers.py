@@ -46,6 +46,32 @@ def bundle(tmp, tandem, version, comps, executable="mc", name=None):
     return out
 
 
+# Files standing in for the block backend's partitions (docs/flash.md
+# "Storage backends"): small, since a power-cut walk copies them each time.
+BLOCK_BANK_BYTES = 2 << 20
+BLOCK_BOOTREC_BYTES = 64 << 10
+
+
+def init_store(tandem, state, backend="dir", env=None,
+               bank_bytes=BLOCK_BANK_BYTES):
+    """tandem flash init STATE; block: on files in STATE/parts, named by
+    relative paths (under the state dir), so a copied state dir is a
+    store of its own."""
+    if backend == "dir":
+        return tandem("flash", "init", state, env=env)
+    parts = state / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    for name, size in (("bank0", bank_bytes), ("bank1", bank_bytes),
+                       ("bootrec", BLOCK_BOOTREC_BYTES)):
+        if not (parts / name).exists():  # a second init keeps them
+            with open(parts / name, "wb") as f:
+                f.truncate(size)
+    return tandem("flash", "init", state, "--storage", "block",
+                  "--storage-bank0", "parts/bank0",
+                  "--storage-bank1", "parts/bank1",
+                  "--storage-bootrec", "parts/bootrec", env=env)
+
+
 def install(tandem, state, b, *extra, env=None):
     return tandem("flash", "install", state, b, "--pubkey",
                   b.parent / "keys" / "bundle.pub", *extra, env=env)

@@ -10,7 +10,10 @@ import subprocess
 import time
 
 from conftest import program
-from flash_helpers import bundle, install, show
+from flash_helpers import bundle, init_store, install, show
+
+# The MC image is tandemd itself: a block bank needs room for it.
+BLOCK_BANK = 16 << 20
 
 
 def ssh_port(d):
@@ -40,8 +43,17 @@ def ssh_command(port, text):
 
 
 def test_broken_mc_rolled_back_and_reported(tmp_path, tandem):
+    broken_mc_rolled_back(tmp_path, tandem, "dir")
+
+
+def test_block_broken_mc_rolled_back_and_reported(tmp_path, tandem):
+    broken_mc_rolled_back(tmp_path, tandem, "block")
+
+
+def broken_mc_rolled_back(tmp_path, tandem, backend):
     state = tmp_path / "a"
-    assert tandem("flash", "init", state).returncode == 0
+    assert init_store(tandem, state, backend,
+                      bank_bytes=BLOCK_BANK).returncode == 0
     broken = tmp_path / "broken-mc"
     broken.write_text("#!/bin/sh\necho 'mc cannot start' >&2\nexit 3\n")
     v1 = bundle(tmp_path, tandem, "TS250P001", {
@@ -82,8 +94,17 @@ def test_status_follows_an_offline_install_beside_the_daemon(tmp_path,
                                                              tandem):
     """tandemd keeps the store's status between commands; `tandem flash`
     run beside it (install, confirm) shows at the next command."""
+    status_follows(tmp_path, tandem, "dir")
+
+
+def test_block_status_follows_an_offline_install_beside_the_daemon(
+        tmp_path, tandem):
+    status_follows(tmp_path, tandem, "block")
+
+
+def status_follows(tmp_path, tandem, backend):
     state = tmp_path / "a"
-    assert tandem("flash", "init", state).returncode == 0
+    assert init_store(tandem, state, backend).returncode == 0
     v = {n: bundle(tmp_path, tandem, n, {"mc": ("M" + n[-1], b"mc" + n.encode()),
                                          "sc": ("S" + n[-1], os.urandom(4000))},
                    executable=None)
