@@ -9,14 +9,26 @@ TABLE = re.compile(r"struct option (\w+)\[\] = \{(.*?)\n\s*\};", re.S)
 CALL = re.compile(r'(?:conffile_args_build|tool_config)\(\s*"([^"]+)",\s*'
                   r'(\w+)')
 ENTRY = re.compile(r'\{\s*"([a-z0-9-]+)",\s*(?:no|required|optional)_argument')
+# A part's options a program's table takes whole (FLASH_STORAGE_LONGOPTS).
+MACRO = re.compile(r"#define (\w+_LONGOPTS) \\\n((?:.*\\\n)*.*)")
+
+
+def option_macros():
+    found = {}
+    for path in sorted((ROOT / "src").rglob("*.h")):
+        for m in MACRO.finditer(path.read_text()):
+            found[m.group(1)] = ENTRY.findall(m.group(2))
+    return found
 
 
 def keys_in_sources():
     """{section: {key, ...}} from the option tables the reader is given."""
-    found = {}
+    found, macros = {}, option_macros()
     for path in sorted((ROOT / "src").rglob("*.c")):
         text = path.read_text()
-        tables = [(m.start(), m.group(1), ENTRY.findall(m.group(2)))
+        tables = [(m.start(), m.group(1), ENTRY.findall(m.group(2)) +
+                   [k for name, keys in macros.items()
+                    if name in m.group(2) for k in keys])
                   for m in TABLE.finditer(text)]
         for call in CALL.finditer(text):
             section, name = call.group(1), call.group(2)
