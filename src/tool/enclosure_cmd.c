@@ -135,7 +135,7 @@ static int cmd_up(int argc, char **argv)
 	int c;
 
 	run.dir = ENCLOSURE_DEFAULT_DIR;
-	run.web_root = ENCLOSURE_WEB_ROOT;
+	run.web_root = tool_web_root();
 	while ((c = getopt_long(argc, argv, "d:f:a:p:w:h", opts, NULL)) != -1) {
 		if (c == 'd') {
 			run.dir = optarg;
