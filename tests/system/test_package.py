@@ -186,6 +186,10 @@ def package(tmp_path):
     assert len(debs) == 1, r.stdout
     deb = debs[0]
     made = []
+    # What the package's programs make there (tandemd -n opens the
+    # default config's state) goes with the package, unless it was there.
+    if not os.path.exists("/var/lib/tandem"):
+        made.append("/var/lib/tandem")
     try:
         r = run("dpkg", "-i", deb)
         assert r.returncode == 0, r.stdout + r.stderr
