@@ -54,7 +54,8 @@ def unit_service(path):
 
 class Manager:
     """systemd's part for one service: the notify socket, the watchdog
-    (SIGABRT, then SIGCONT as systemd sends it, on a missed ping), and
+    (armed at READY=1; SIGABRT, then SIGCONT as systemd sends it, on a
+    missed ping), and
     Restart=on-failure with RestartForceExitStatus/RestartPreventExitStatus
     from the unit."""
 
@@ -101,10 +102,11 @@ class Manager:
                                      preexec_fn=no_core)
         log.close()
         # As systemd: WATCHDOG_PID would be this pid; the loader's exec
-        # keeps it, so the MC's pings come from the main process.
+        # keeps it, so the MC's pings come from the main process. The
+        # watchdog is armed once start-up is complete (READY=1).
         with self.lock:
             self.starts += 1
-            self.last_ping = time.monotonic()
+            self.last_ping = None
 
     def run(self):
         self.spawn()
@@ -112,14 +114,16 @@ class Manager:
             try:
                 msg = self.sock.recv(4096).decode()
                 self.note(msg)
-                if "WATCHDOG=1" in msg:
+                if "WATCHDOG=1" in msg or "READY=1" in msg:
                     with self.lock:
                         self.last_ping = time.monotonic()
             except socket.timeout:
                 pass
             rc = self.proc.poll()
             if rc is None:
-                if time.monotonic() - self.last_ping > WATCHDOG_USEC / 1e6:
+                if self.last_ping is not None and \
+                        time.monotonic() - self.last_ping > \
+                        WATCHDOG_USEC / 1e6:
                     self.note("watchdog expired")
                     self.proc.send_signal(signal.SIGABRT)
                     self.proc.send_signal(signal.SIGCONT)
