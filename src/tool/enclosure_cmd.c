@@ -267,32 +267,12 @@ static int cmd_init(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-/*
- * down and status take one optional DIR: an option there (--help) is not
- * a directory. TOOL_EXIT_OK or TOOL_EXIT_USAGE when it was one, else -1.
- */
-static int dir_arg(const char *cmd, int argc, char **argv, const char **dir)
-{
-	bool help;
-
-	*dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
-	if ((*dir)[0] != '-')
-		return -1;
-	help = !strcmp(*dir, "--help");
-	fprintf(help ? stdout : stderr, "usage: tandem enclosure %s [DIR]\n",
-		cmd);
-	return help ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
-}
-
 static int cmd_down(int argc, char **argv)
 {
-	const char *dir;
-	long pid;
+	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
+	long pid = enclosure_up_pid(dir);
 	int n;
 
-	if ((n = dir_arg("down", argc, argv, &dir)) >= 0)
-		return n;
-	pid = enclosure_up_pid(dir);
 	if (pid < 0) {
 		fprintf(stderr, "tandem enclosure down: no enclosure is up "
 			"in %s\n", dir);
@@ -382,12 +362,9 @@ static void status_pfu(const char *cdir)
 
 static int cmd_status(int argc, char **argv)
 {
-	const char *dir;
+	const char *dir = argc > 1 ? argv[1] : ENCLOSURE_DEFAULT_DIR;
 	char cdir[PATH_MAX];
 	int c;
-
-	if ((c = dir_arg("status", argc, argv, &dir)) >= 0)
-		return c;
 
 	printf("enclosure %s: %s\n", dir,
 	       enclosure_up_pid(dir) > 0 ? "up" : "down");
