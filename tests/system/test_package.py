@@ -30,7 +30,7 @@ INSTANCE = {c: "pkgtest-%s-%d" % (c, PID) for c in "ab"}
 # 0.0.0.0:22 would hold the family's): the same ports on both addresses.
 HOST = 40 + PID % 200
 ADDR = {"a": "127.0.%d.2" % HOST, "b": "127.0.%d.3" % HOST}
-PORT_BASE = 30000 + (PID % 300) * 10
+PORT_BASE = 24000 + (PID % 500) * 10     # below the ephemeral ports
 PORTS = {"ssh": PORT_BASE + 1, "sftp": PORT_BASE + 2, "ftp": PORT_BASE + 3,
          "https": PORT_BASE + 4, "link": PORT_BASE + 5}
 USER, PASSWORD = "manage", "Tandem!pkg1"
