@@ -25,6 +25,11 @@
 #define ENCLOSURE_HIGH_PORT_BASE 20000
 /* --port-base: the largest base whose B ports stay below 65536. */
 #define ENCLOSURE_PORT_BASE_MAX	64000
+/* The project's web UI, which `up` has each tandemd serve (meson sets
+ * it to the source tree's web/). */
+#ifndef ENCLOSURE_WEB_ROOT
+#define ENCLOSURE_WEB_ROOT	"web"
+#endif
 /* The partner link's port in the standard layout (B listens, A dials). */
 #define ENCLOSURE_LINK_PORT	7400
 /* `fault`: how long a controller may take to read its faults file. */

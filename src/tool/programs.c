@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tool/enclosure.h"
 #include "tool/tool.h"
+#include "tool_paths.h"
 
 int tool_find_program(const char *name, char *out, size_t len)
 {
@@ -65,6 +67,6 @@ const char *tool_web_root(void)
 	/* The build tree: tandemd in ../daemon/ beside src/tool/. */
 	if (tool_path(daemon, sizeof(daemon), "%s/../daemon/tandemd", self) == 0
 	    && access(daemon, X_OK) == 0)
-		return TOOL_WEB_ROOT_SOURCE;
+		return ENCLOSURE_WEB_ROOT;
 	return TOOL_WEB_ROOT_INSTALLED;
 }

@@ -38,14 +38,7 @@ int tool_enclosure(int argc, char **argv);
 int tool_find_program(const char *name, char *out, size_t len);
 
 /* programs.c: the web UI's files `enclosure up` serves: the source tree's
- * web/ when run from the build tree, else the installed copy (meson sets
- * both). */
-#ifndef TOOL_WEB_ROOT_SOURCE
-#define TOOL_WEB_ROOT_SOURCE	"web"
-#endif
-#ifndef TOOL_WEB_ROOT_INSTALLED
-#define TOOL_WEB_ROOT_INSTALLED	"/usr/share/tandem/web"
-#endif
+ * web/ when run from the build tree, else the installed copy. */
 const char *tool_web_root(void);
 
 /* programs.c: snprintf that says when a path did not fit (-1). */
