@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -32,6 +33,7 @@ static size_t log_max_bytes;
 static unsigned log_keep;
 static size_t log_size;
 static bool log_stdout_too;		/* stdout was the same file: follows */
+static int log_journal = -1;		/* stderr is the journal: 1; -1 unknown */
 static int64_t (*log_clock)(void);
 static struct log_limit_slot log_slots[LOG_LIMIT_SLOTS];
 
@@ -195,13 +197,39 @@ static void log_emit(const char *line, size_t len)
 	log_size += len;
 }
 
+/*
+ * The syslog priority prefix ("<3>" error, "<4>" warning, "<6>" info) when
+ * stderr is the journal's stream: systemd sets JOURNAL_STREAM to its
+ * "DEVICE:INODE", which a redirected stderr (--log-file, a pipe of our
+ * own) no longer matches. The journal then keeps each line's level.
+ * Locked.
+ */
+static const char *log_priority(const char *level)
+{
+	const char *env;
+	struct stat st;
+	unsigned long long dev, ino;
+
+	if (log_journal < 0) {
+		env = getenv("JOURNAL_STREAM");
+		log_journal = env && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+			      fstat(log_fd, &st) == 0 &&
+			      (unsigned long long)st.st_dev == dev &&
+			      (unsigned long long)st.st_ino == ino;
+	}
+	if (!log_journal)
+		return "";
+	return level[0] == 'e' ? "<3>" : level[0] == 'w' ? "<4>" : "<6>";
+}
+
 static void log_emit_text(const char *level, const char *text, size_t len)
 {
 	char line[LOG_LINE_MAX * 4 + 128];
 	int head;
 	size_t n;
 
-	head = snprintf(line, sizeof(line), "%s: %s", program, level);
+	head = snprintf(line, sizeof(line), "%s%s: %s", log_priority(level),
+			program, level);
 	if (head < 0 || (size_t)head >= sizeof(line) / 2)
 		head = 0;
 	n = (size_t)head + log_escape(log_context, strlen(log_context),
@@ -376,6 +404,7 @@ int log_open_file(const char *path, size_t max_bytes, unsigned keep,
 	}
 	close(fd);
 	log_fd = STDERR_FILENO;
+	log_journal = 0;	/* a file now, not the journal's stream */
 	/* A supervisor that sent stdout to the same file keeps it there. */
 	log_stdout_too = fstat(log_fd, &st) == 0 &&
 			 fstat(STDOUT_FILENO, &out) == 0 &&

@@ -16,6 +16,7 @@
 
 #include "bootenv/bootenv.h"
 #include "daemon/controller.h"
+#include "daemon/notify.h"
 
 void controller_event(struct controller *c, enum events_severity sev,
 		      unsigned code, const char *fmt, ...)
@@ -289,6 +290,9 @@ void controller_schedule_stop(struct controller *c, int status,
 			 "Management controller %c %s in %u s: %s.", c->id,
 			 status == CONTROLLER_EXIT_RESTART ? "restarting" :
 			 "shutting down", delay, why);
+	notify_status("%s in %u s: %s",
+		      status == CONTROLLER_EXIT_RESTART ? "Restarting" :
+		      "Shutting down", delay, why);
 	pthread_mutex_lock(&c->lock);
 	started = pthread_create(&c->stop_thread, NULL, stop_later, c) == 0;
 	c->stop_thread_running = started;

@@ -15,6 +15,7 @@
 #include <event2/thread.h>
 
 #include "daemon/daemon.h"
+#include "daemon/notify.h"
 
 static const char *const protocol_names[DAEMON_PROTO_COUNT] = {
 	[DAEMON_PROTO_SSH] = "ssh",
@@ -304,6 +305,17 @@ static void close_listener(struct daemon *d, enum daemon_protocol p,
 
 static void on_signal(evutil_socket_t sig, short what, void *arg);
 
+/* The watchdog's check: a daemon whose lock never comes free (a listener
+ * stuck opening or closing) stops pinging and is restarted. */
+static bool daemon_alive(void *arg)
+{
+	struct daemon *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	pthread_mutex_unlock(&d->mu);
+	return true;
+}
+
 struct daemon *daemon_new(const struct daemon_config *cfg,
 			  const struct shell_service *shell,
 			  const struct sftp_service *sftp,
@@ -376,6 +388,11 @@ struct daemon *daemon_new(const struct daemon_config *cfg,
 	if (!d->term || !d->intr || evsignal_add(d->term, NULL) < 0 ||
 	    evsignal_add(d->intr, NULL) < 0) {
 		err_set(e, -EIO, "tandemd: cannot watch for signals");
+		daemon_free(d);
+		return NULL;
+	}
+	if (notify_watchdog_start(d->base, daemon_alive, d) < 0) {
+		err_set(e, -EIO, "tandemd: cannot start the watchdog timer");
 		daemon_free(d);
 		return NULL;
 	}
@@ -481,6 +498,7 @@ void daemon_free(struct daemon *d)
 		event_free(d->term);
 	if (d->intr)
 		event_free(d->intr);
+	notify_watchdog_stop();
 	event_base_free(d->base);
 	http_sessions_free(d->sessions);
 	pthread_mutex_destroy(&d->mu);

@@ -19,6 +19,7 @@
 
 #include "config/conffile.h"
 #include "daemon/controller.h"
+#include "daemon/notify.h"
 
 static void usage(FILE *f)
 {
@@ -642,6 +643,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	controller_started(&ctl);
+	notify_ready("Controller %c serving on %s", ctl.id, cfg.address);
 	carg.svc = svc;
 	carg.d = ctl.daemon;
 	if (o.console && pipe2(carg.stop, O_CLOEXEC) == 0) {
@@ -653,6 +655,8 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = daemon_run(ctl.daemon);
+	notify_stopping(ctl.exit_status == CONTROLLER_EXIT_RESTART ?
+			"Restarting the management controller" : "Stopping");
 	/* Every thread that uses the daemon or the controller ends here,
 	 * before either is freed. */
 	if (console_running) {

@@ -144,7 +144,7 @@ static int cmd_up(int argc, char **argv)
 	if (tool_config("tandem enclosure up", opts, &argc, &argv, &conf) < 0)
 		return TOOL_EXIT_USAGE;
 	run.dir = ENCLOSURE_DEFAULT_DIR;
-	run.web_root = ENCLOSURE_WEB_ROOT;
+	run.web_root = tool_web_root();
 	while ((c = getopt_long(argc, argv, "d:f:a:p:w:h", opts, NULL)) != -1) {
 		if (c == 'd') {
 			run.dir = optarg;

@@ -1,6 +1,8 @@
 /*
- * programs.c: finds the project's other programs. Installed, they sit
- * beside `tandem`; in the build tree each lives in its part's folder.
+ * programs.c: finds the project's other programs and the web UI's files.
+ * Installed, the daemons sit in ../sbin/ (or beside `tandem`) and the web
+ * UI in the data directory; in the build tree each program lives in its
+ * part's folder and the web UI is the source tree's web/.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -8,11 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tool/enclosure.h"
 #include "tool/tool.h"
+#include "tool_paths.h"
 
 int tool_find_program(const char *name, char *out, size_t len)
 {
-	static const char *const dirs[] = { "", "../daemon/", "../loader/" };
+	static const char *const dirs[] = { "", "../sbin/", "../daemon/",
+					    "../loader/" };
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
@@ -44,4 +49,24 @@ int tool_path(char *out, size_t len, const char *fmt, ...)
 	n = vsnprintf(out, len, fmt, ap);
 	va_end(ap);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+const char *tool_web_root(void)
+{
+	char daemon[PATH_MAX], self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return TOOL_WEB_ROOT_INSTALLED;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return TOOL_WEB_ROOT_INSTALLED;
+	*slash = '\0';
+	/* The build tree: tandemd in ../daemon/ beside src/tool/. */
+	if (tool_path(daemon, sizeof(daemon), "%s/../daemon/tandemd", self) == 0
+	    && access(daemon, X_OK) == 0)
+		return ENCLOSURE_WEB_ROOT;
+	return TOOL_WEB_ROOT_INSTALLED;
 }

@@ -37,6 +37,10 @@ int tool_enclosure(int argc, char **argv);
 /* programs.c: the path of a sibling program (tandemd, tandem-loader). */
 int tool_find_program(const char *name, char *out, size_t len);
 
+/* programs.c: the web UI's files `enclosure up` serves: the source tree's
+ * web/ when run from the build tree, else the installed copy. */
+const char *tool_web_root(void);
+
 /* programs.c: snprintf that says when a path did not fit (-1). */
 int tool_path(char *out, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
