@@ -3,7 +3,13 @@
  * the manager's NOTIFY_SOCKET through libsystemd; never fails the daemon:
  * a manager that cannot be told is logged once and otherwise ignored.
  * Built only with libsystemd (meson option systemd).
+ *
+ * libsystemd is loaded (dlopen) only when a manager is there: linked, its
+ * chain (libgcrypt, libcap, three compressors) was mapped into every
+ * tandemd, about a megabyte of resident pages on a controller that never
+ * runs under systemd.
  */
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +27,42 @@ static struct event *watchdog_event;
 static bool (*watchdog_alive)(void *);
 static void *watchdog_arg;
 static bool notify_failed;		/* logged once */
+static __typeof__(sd_notify) *notify_fn;
+static __typeof__(sd_watchdog_enabled) *watchdog_enabled_fn;
+
+/* Whether a manager listens and libsystemd is loaded to tell it. */
+static bool manager(void)
+{
+	static bool tried;
+	void *lib;
+
+	if (tried)
+		return notify_fn && watchdog_enabled_fn;
+	tried = true;
+	if (!getenv("NOTIFY_SOCKET"))
+		return false;
+	lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		log_warn("NOTIFY_SOCKET is set but libsystemd cannot be "
+			 "loaded: %s", dlerror());
+		return false;
+	}
+	notify_fn = (__typeof__(sd_notify) *)dlsym(lib, "sd_notify");
+	watchdog_enabled_fn = (__typeof__(sd_watchdog_enabled) *)dlsym(lib,
+		"sd_watchdog_enabled");
+	if (!notify_fn || !watchdog_enabled_fn)
+		log_warn("libsystemd.so.0 lacks sd_notify or "
+			 "sd_watchdog_enabled");
+	return notify_fn && watchdog_enabled_fn;
+}
 
 static void notify_send(const char *state)
 {
-	int rc = sd_notify(0, state);
+	int rc;
+
+	if (!manager())
+		return;
+	rc = notify_fn(0, state);
 
 	if (rc < 0 && !notify_failed) {
 		notify_failed = true;
@@ -92,8 +130,11 @@ int notify_watchdog_start(struct event_base *base, bool (*alive)(void *),
 {
 	uint64_t usec = 0;
 	struct timeval half;
-	int rc = sd_watchdog_enabled(0, &usec);
+	int rc;
 
+	if (!manager())
+		return 0;
+	rc = watchdog_enabled_fn(0, &usec);
 	if (rc < 0) {
 		log_warn("service manager's watchdog settings: %s",
 			 strerror(-rc));
