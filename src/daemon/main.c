@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/conffile.h"
+#include "daemon/check_state.h"
 #include "daemon/controller.h"
 #include "daemon/notify.h"
 
@@ -277,7 +278,9 @@ int main(int argc, char **argv)
 	struct shell_service svc = { &controller_shell_ops, &ctl };
 	struct sftp_service sftp = { &controller_sftp_ops, &ctl };
 	struct console_arg carg;
-	char hostkeys[PATH_MAX + 16];
+	char hostkeys[PATH_MAX + 16], scratch[PATH_MAX];
+	const char *real_state = NULL;
+	bool had_serial = false;
 	struct err e = { 0 };
 	static struct conffile_args conf;	/* options point into it */
 	char serial[sizeof(ctl.serial)];
@@ -556,12 +559,23 @@ int main(int argc, char **argv)
 		log_error("the partner link needs --enclosure-key PATH");
 		return 2;
 	}
-	if (o.log_file && log_open_file(o.log_file, o.log_max,
-					LOG_FILE_KEEP_DEFAULT, &e) < 0) {
+	/* -n: everything below runs on a scratch copy and stores nothing;
+	 * the storage choice is checked against the store at a real start. */
+	if (o.check_only) {
+		if (check_state_copy(o.state, scratch, sizeof(scratch),
+				     &had_serial, &e) < 0) {
+			log_error("%s", e.msg);
+			return 1;
+		}
+		real_state = o.state;
+		o.state = scratch;
+	} else if (o.log_file && log_open_file(o.log_file, o.log_max,
+					       LOG_FILE_KEEP_DEFAULT, &e) < 0) {
 		log_error("%s", e.msg);
 		return 1;
 	}
-	if (flash_storage_ensure(o.state, &storage, &e) < 0 ||
+	if ((!o.check_only && flash_storage_ensure(o.state, &storage,
+						   &e) < 0) ||
 	    controller_open(&ctl, o.state, cfg.controller, cfg.address,
 			    o.simulator, o.events_max, &e) < 0) {
 		log_error("%s", e.msg);
@@ -609,8 +623,9 @@ int main(int argc, char **argv)
 	if (o.check_only) {
 		printf("config %s\nstate %s\ncontroller %c\naddress %s\n"
 		       "serial %s\nmodel %s\n", conf.path[0] ? conf.path :
-		       "(none)", o.state, ctl.id, cfg.address, ctl.serial,
-		       ctl.model);
+		       "(none)", real_state, ctl.id, cfg.address,
+		       o.serial_option || had_serial ? ctl.serial :
+		       "(made at first start)", ctl.model);
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),
 			       cfg.ports[p]);

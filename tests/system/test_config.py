@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import program
+from test_transport_shell import Tandemd
 
 
 def tandemd(*args, env=None):
@@ -27,6 +28,13 @@ def check_output(out):
     """tandemd -n's KEY VALUE lines as a dict."""
     return dict(line.split(" ", 1) for line in out.splitlines()
                 if " " in line and not line.endswith(" port"))
+
+
+def started(state, *args):
+    """A real start of tandemd (free ports), stopped once it serves: what
+    it stores, as opposed to `-n`, which stores nothing."""
+    d = Tandemd(state, *args)
+    assert d.stop() == 0
 
 
 def write(path, text):
@@ -56,6 +64,9 @@ def test_file_read_and_flags_override(tmp_path):
     assert (v["controller"], v["serial"], v["model"]) == ("A", "SN-0002",
                                                           "2324xx")
     assert "ssh port 2223" in r.stdout
+    # A check stores nothing: not even the state directory.
+    assert not (tmp_path / "st").exists()
+    started(tmp_path / "st", "--config", conf, "--serial", "SN-0002")
     assert (tmp_path / "st/config/serial").read_text() == "SN-0002\n"
     # TANDEM_CONFIG names the file when --config does not; --no-config
     # reads none.
@@ -74,6 +85,8 @@ def test_repeated_keys_are_repeated_options(tmp_path):
                  "enable = telnet\nenable = ftp\ndisable = ftp\n")
     r = tandemd("--config", conf, "-n")
     assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "st").exists()
+    started(tmp_path / "st", "--config", conf)
     s = json.loads((tmp_path / "st/config/settings.json").read_text())
     flat = json.dumps(s)
     assert '"rack7"' in flat and '"row 3"' in flat, flat
@@ -136,16 +149,33 @@ def test_serial_from_file_and_command(tmp_path):
     r = tandemd("--config", conf, "-n")
     assert r.returncode == 0, r.stderr
     assert check_output(r.stdout)["serial"] == "DT-4711"
+    assert not st.exists()
+    started(st, "--config", conf)
     assert (st / "config/serial").read_text() == "DT-4711\n"
     # The command line's --serial-command replaces the file's serial-file.
     r = tandemd("--config", conf, "--serial-command",
                 "printf 'CMD-%s\\n' 42", "-n")
     assert r.returncode == 0, r.stderr
     assert check_output(r.stdout)["serial"] == "CMD-42"
+    started(st, "--config", conf, "--serial-command", "printf 'CMD-%s\\n' 42")
     # Without one, the kept serial stays.
     r = tandemd("--state", st, "--no-config", "-n")
     v = check_output(r.stdout)
     assert (v["serial"], v["config"]) == ("CMD-42", "(none)")
+    # -n on a state that has one changes none of its files.
+    before = {p: p.read_bytes() for p in (st / "config").rglob("*")
+              if p.is_file()}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    r = tandemd("--state", st, "--no-config", "--serial", "OTHER-1",
+                "--enable", "ftp", "--set", "system-name=other", "--user",
+                "newbie:Secret-1234:manage", "-n",
+                env=dict(os.environ, TMPDIR=str(scratch)))
+    assert r.returncode == 0, r.stderr
+    assert check_output(r.stdout)["serial"] == "OTHER-1"
+    assert {p: p.read_bytes() for p in (st / "config").rglob("*")
+            if p.is_file()} == before
+    assert list(scratch.iterdir()) == []       # its scratch copy is gone
 
 
 @pytest.mark.parametrize("option,value,want", [
