@@ -560,9 +560,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* -n: everything below runs on a scratch copy and stores nothing;
-	 * the storage choice is checked against the store at a real start. */
+	 * the storage choice is checked against the store, if there is one. */
 	if (o.check_only) {
-		if (check_state_copy(o.state, scratch, sizeof(scratch),
+		if (flash_storage_check(o.state, &storage, &e) < 0 ||
+		    check_state_copy(o.state, scratch, sizeof(scratch),
 				     &had_serial, &e) < 0) {
 			log_error("%s", e.msg);
 			return 1;

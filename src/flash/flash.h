@@ -171,6 +171,9 @@ int flash_store_init_storage(const char *dir, const struct flash_storage *st,
  */
 int flash_storage_ensure(const char *dir, const struct flash_storage *st,
 			 struct err *e);
+/* The same checks, making nothing: for `tandemd -n`. */
+int flash_storage_check(const char *dir, const struct flash_storage *st,
+			struct err *e);
 
 struct flash_store;
 struct flash_install;

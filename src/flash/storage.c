@@ -282,8 +282,8 @@ out:
 	return rc;
 }
 
-int flash_storage_ensure(const char *dir, const struct flash_storage *st,
-			 struct err *e)
+static int storage_check(const char *dir, const struct flash_storage *st,
+			 bool create, struct err *e)
 {
 	struct flash_storage had;
 	char flashdir[PATH_MAX];
@@ -302,5 +302,17 @@ int flash_storage_ensure(const char *dir, const struct flash_storage *st,
 	if (rc == 1)
 		return storage_same(&had, st) ? 0
 		       : mismatch(flashdir, &had, st, e);
-	return flash_store_init_storage(dir, st, e);
+	return create ? flash_store_init_storage(dir, st, e) : 0;
+}
+
+int flash_storage_ensure(const char *dir, const struct flash_storage *st,
+			 struct err *e)
+{
+	return storage_check(dir, st, true, e);
+}
+
+int flash_storage_check(const char *dir, const struct flash_storage *st,
+			struct err *e)
+{
+	return storage_check(dir, st, false, e);
 }

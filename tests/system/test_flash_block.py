@@ -14,6 +14,7 @@ import pytest
 from conftest import program
 from flash_helpers import bundle, boot, faults, init_store, install, \
     mc_script, show
+from test_transport_shell import Tandemd
 
 EXIT_READBACK = 44
 EXIT_CORRUPT = 49
@@ -157,6 +158,10 @@ def test_tandemd_storage_options(tmp_path, devices):
 
     r = run(*storage_args(devs))
     assert r.returncode == 0, r.stderr
+    # -n checks and makes nothing; a real start makes the store.
+    assert not (state / "flash" / "storage.json").exists()
+    d = Tandemd(state, *storage_args(devs))
+    assert d.stop() == 0
     assert (state / "flash" / "storage.json").exists()
     assert run(*storage_args(devs)).returncode == 0
     assert run().returncode == 0      # as the store was made
