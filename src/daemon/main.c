@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		"         [--heartbeat-ms N] [--http-port N] [--https-port N]\n"
 		"         [--web-root DIR] [--http-session-seconds N] "
 		"[--http-idle-seconds N]\n"
+		"         [--handler TYPE:PATH]...\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -73,7 +74,10 @@ static void usage(FILE *f)
 		"(none: 404). The HTTPS certificate is DIR/config/https.crt,"
 		"\nmade at first start. --http-session-seconds: an API "
 		"session's idle timeout\n(default %d); --http-idle-seconds: a "
-		"keep-alive connection's (default %d).\n",
+		"keep-alive connection's (default %d).\n"
+		"--handler TYPE:PATH: the executable that installs, verifies "
+		"and reports the\nversion of the component TYPE "
+		"(docs/handlers.md); one per type.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
 		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS);
@@ -147,6 +151,8 @@ struct options {
 	struct partner_config partner;
 	const char *enclosure_key;
 	char partner_host[64];
+	const char *handlers[HANDLERS_MAX + 1];
+	size_t nhandlers;
 };
 
 /* --partner ADDR:PORT: a numeric address and a port 1..65535. */
@@ -219,6 +225,7 @@ int main(int argc, char **argv)
 		{ "web-root", required_argument, NULL, 16 },
 		{ "http-session-seconds", required_argument, NULL, 17 },
 		{ "http-idle-seconds", required_argument, NULL, 18 },
+		{ "handler", required_argument, NULL, 19 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -456,6 +463,14 @@ int main(int argc, char **argv)
 			}
 			cfg.http_idle_seconds = (unsigned)v;
 			break;
+		case 19:
+			if (o.nhandlers == HANDLERS_MAX) {
+				log_error("more than %d --handler options",
+					  HANDLERS_MAX);
+				return 2;
+			}
+			o.handlers[o.nhandlers++] = optarg;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -503,6 +518,13 @@ int main(int argc, char **argv)
 		log_error("%s", e.msg);
 		return 1;
 	}
+	for (i = 0; i < o.nhandlers; i++) {
+		if (handler_set_add(&ctl.handlers, o.handlers[i], &e) < 0) {
+			log_error("%s", e.msg);
+			controller_close(&ctl);
+			return 2;
+		}
+	}
 	if (o.model)
 		controller_set_model(&ctl, o.model);
 	if (o.idle > 0)
@@ -537,6 +559,9 @@ int main(int argc, char **argv)
 	if (o.check_only) {
 		printf("state %s\ncontroller %c\naddress %s\n", o.state,
 		       ctl.id, cfg.address);
+		for (i = 0; i < ctl.handlers.count; i++)
+			printf("handler %s:%s\n", ctl.handlers.handlers[i].type,
+			       ctl.handlers.handlers[i].path);
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),
 			       cfg.ports[p]);
@@ -549,6 +574,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Before anything reports versions: each device on the active
+	 * bank's image (a roll-back or a fallen-back trial left it on
+	 * another). */
+	controller_handlers_sync(&ctl);
 	snprintf(hostkeys, sizeof(hostkeys), "%s/config", o.state);
 	cfg.state_dir = o.state;
 	cfg.hostkey_dir = hostkeys;

@@ -136,6 +136,7 @@ static pid_t power_on(const struct enclosure_run *run,
 	char loader[PATH_MAX], daemon[PATH_MAX], cdir[PATH_MAX], log[PATH_MAX];
 	char faults_file[PATH_MAX], key[PATH_MAX], partner[64];
 	char faults[FAULT_SPEC_MAX], ports[SVC_COUNT][8];
+	static char handlers[3][4096 + 64];
 	char *argv[POWER_ARGS_MAX];
 	int i = c->id - 'a', fd, s, n = 0;
 	pid_t pid;
@@ -187,6 +188,16 @@ static pid_t power_on(const struct enclosure_run *run,
 	argv[n++] = log;
 	argv[n++] = "--simulator";
 	argv[n++] = "--console";
+	if (run->handler[0]) {
+		static const char *const types[] = ENCLOSURE_HANDLED_TYPES;
+
+		for (s = 0; s < (int)ARRAY_SIZE(types); s++) {
+			snprintf(handlers[s], sizeof(handlers[s]), "%s:%s",
+				 types[s], run->handler);
+			argv[n++] = "--handler";
+			argv[n++] = handlers[s];
+		}
+	}
 	/* The partner link: B listens on its own address, A dials it. Only
 	 * when this tandemd has the flags (enclosure_cmd.c finds out). */
 	if (run->link) {

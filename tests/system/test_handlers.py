@@ -1,0 +1,165 @@
+"""Component handlers (docs/handlers.md), with the simulator's own handler
+(sim/handlers/device-file) for the SC image: a load installs and verifies
+the image in its device before the bank is activated; `show versions`
+reports what the handler says the device runs; a handler that fails
+refuses the load with its message (RETURN_CODE 28), activates nothing and
+gives the devices back the active bundle; a roll-back's devices follow
+the bank at the next start; a bad --handler is refused at start."""
+import ftplib
+import pathlib
+import subprocess
+
+import pytest
+
+from conftest import ROOT, program
+from ftp_helpers import MANAGE, Bundles, Controller, RESTART
+
+HANDLER = ROOT / "sim" / "handlers" / "device-file"
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    return Bundles(tmp_path_factory.mktemp("bundles"))
+
+
+def put(ctl, bundle):
+    """STOR flash: the reply's text, or the ftplib error's."""
+    f = ftplib.FTP()
+    f.connect("127.0.0.1", ctl.ftp, timeout=60)
+    f.login(*MANAGE)
+    try:
+        with open(bundle, "rb") as fh:
+            return True, f.storbinary("STOR flash", fh)
+    except ftplib.Error as err:
+        return False, str(err)
+    finally:
+        f.close()
+
+
+def sc_version(ctl):
+    """The SC version `show versions` gives for this controller."""
+    r = ctl.ssh("show versions")
+    assert r.returncode == 0, r.stderr
+    for line in r.stdout.splitlines():
+        if line.startswith("Storage Controller Code Version:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(r.stdout)
+
+
+def device(state):
+    return pathlib.Path(state) / "devices"
+
+
+def test_load_installs_through_the_handler_and_versions_come_from_it(
+        tmp_path, bundles):
+    state = tmp_path / "a"
+    ctl = Controller(state, bundles.keys, "--handler", "sc:%s" % HANDLER)
+    try:
+        b = bundles.make("TS250P010")
+        ok, text = put(ctl, b)
+        assert ok, text
+        assert "installed and verified by its handler; it reports " \
+            "version S010" in text, text
+        # The device holds the image, written before the bank was made
+        # active, byte for byte.
+        sc = (device(state) / "sc.img").read_bytes()
+        assert sc == (bundles.tmp / "sc-TS250P010.bin").read_bytes()
+        ctl.restart_after_load()
+        assert sc_version(ctl) == "S010"
+        # What the device says it runs, not what the bank lists.
+        (device(state) / "sc.version").write_text("S010-field-fix\n")
+        assert sc_version(ctl) == "S010-field-fix"
+        assert ctl.firmware()[0] == "TS250P010"
+        # A device that cannot tell: N/A, never the bank's word.
+        (device(state) / "sc.version").unlink()
+        assert sc_version(ctl) == "N/A"
+    finally:
+        ctl.stop()
+
+
+@pytest.mark.parametrize("fault,message", [
+    ("install", "the simulated sc device refused the image"),
+    ("verify", "the simulated sc device gives back other data"),
+])
+def test_failing_handler_refuses_the_load_and_activates_nothing(
+        tmp_path, bundles, fault, message):
+    state = tmp_path / "a"
+    ctl = Controller(state, bundles.keys, "--handler", "sc:%s" % HANDLER)
+    try:
+        ok, text = put(ctl, bundles.make("TS250P010"))
+        assert ok, text
+        ctl.restart_after_load()
+        before = ctl.firmware()
+        image = (device(state) / "sc.img").read_bytes()
+        (device(state) / ("fail-" + fault)).write_text("sc\n")
+        ok, text = put(ctl, bundles.make("TS250P011"))
+        assert not ok, text
+        assert text.startswith("551"), text
+        assert message in text, text
+        assert "\nRETURN_CODE: 28\n" in text, text
+        assert "not activated; the active bank (1) is unchanged" in text, \
+            text
+        # Nothing activated: the same bank and images, no restart, and
+        # the device back on the active bundle's image and version.
+        assert ctl.proc.poll() is None
+        assert ctl.firmware() == before
+        (device(state) / ("fail-" + fault)).unlink()
+        assert (device(state) / "sc.img").read_bytes() == image
+        assert sc_version(ctl) == "S010"
+        # The last code load's report keeps the handler's message.
+        r = ctl.ssh("show firmware-update-status")
+        assert message in r.stdout, r.stdout
+    finally:
+        ctl.stop()
+
+
+def test_devices_follow_the_active_bank_at_start(tmp_path, bundles):
+    """A device left on another version (here: changed behind the
+    daemon's back, as a roll-back leaves it) gets the active bank's image
+    at the next start."""
+    state = tmp_path / "a"
+    ctl = Controller(state, bundles.keys, "--handler", "sc:%s" % HANDLER)
+    try:
+        ok, text = put(ctl, bundles.make("TS250P010"))
+        assert ok, text
+        ctl.restart_after_load()
+        (device(state) / "sc.img").write_bytes(b"other firmware")
+        (device(state) / "sc.version").write_text("S999\n")
+        ctl.stop()
+        ctl.start()
+        assert sc_version(ctl) == "S010"
+        assert (device(state) / "sc.img").read_bytes() == \
+            (bundles.tmp / "sc-TS250P010.bin").read_bytes()
+    finally:
+        ctl.stop()
+
+
+@pytest.mark.parametrize("spec,why", [
+    ("sc", "expected TYPE:PATH"),
+    ("sc:relative/path", "must be absolute"),
+    ("sc:/nonexistent/handler", "No such file"),
+    ("sc:{tmp}/plain", "not an executable file"),
+    ("bad name:/bin/true", "not a component name"),
+])
+def test_bad_handler_option_is_refused(tmp_path, spec, why):
+    (tmp_path / "plain").write_text("#!/bin/sh\n")
+    (tmp_path / "plain").chmod(0o644)
+    r = subprocess.run([program("tandemd"), "--state", str(tmp_path / "a"),
+                        "--handler", spec.format(tmp=tmp_path), "-n"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert why in r.stderr, r.stderr
+
+
+def test_two_handlers_for_one_type_refused(tmp_path):
+    r = subprocess.run([program("tandemd"), "--state", str(tmp_path / "a"),
+                        "--handler", "sc:%s" % HANDLER,
+                        "--handler", "sc:/bin/true", "-n"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "has a handler already" in r.stderr, \
+        r.stderr
+    r = subprocess.run([program("tandemd"), "--state", str(tmp_path / "a"),
+                        "--handler", "sc:%s" % HANDLER, "-n"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "handler sc:%s" % HANDLER in r.stdout, \
+        r.stdout + r.stderr
