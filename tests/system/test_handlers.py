@@ -163,3 +163,52 @@ def test_two_handlers_for_one_type_refused(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and "handler sc:%s" % HANDLER in r.stdout, \
         r.stdout + r.stderr
+
+
+def test_simulator_devices_follow_loads_and_a_failing_handler_refuses(
+        tmp_path):
+    """In `tandem enclosure up` each controller's SC and EC are devices
+    programmed by the simulator's handler: provisioned with the factory
+    bundle at first start, reported by show versions on both controllers
+    (the partner's through the link), updated by a load, and a device that
+    refuses its image refuses the load on that controller only."""
+    from enclosure_helpers import Enclosure, own_addresses, versions, \
+        wait_for
+    enc = Enclosure(tmp_path, own_addresses(230), 57000)
+    try:
+        for ctl in "ab":
+            dev = enc.dir / ctl / "devices"
+            assert (dev / "sc.version").read_text().strip() == "TSS250R01"
+            assert (dev / "ec.version").exists()
+        # B's SC device as A's show versions reports it, over the link.
+        (enc.dir / "b" / "devices" / "sc.version").write_text("TSS-B\n")
+        assert versions(enc, "b", "b")["Storage Controller Code Version"] \
+            == "TSS-B"
+        wait_for(lambda: versions(enc, "a", "b").get(
+            "Storage Controller Code Version") == "TSS-B",
+            what="A to see B's SC as B's handler reports it")
+        (enc.dir / "b" / "devices" / "sc.version").write_text(
+            "TSS250R01\n")
+        versions(enc, "b", "b")     # asks B's handler again
+        # A refusing SC device on B: B's load fails with its message,
+        # B stays on its bundle; A's own load is unaffected.
+        for ctl in "ab":
+            assert "Success" in enc.cli(ctl, "set protocols ftp enabled")
+        (enc.dir / "b" / "devices" / "fail-install").write_text("sc\n")
+        out = enc.ftp_put("b", enc.bundle("TS250P002"))
+        assert "the simulated sc device refused the image" in out, out
+        assert "RETURN_CODE: 28" in out, out
+        assert versions(enc, "b", "b")["Bundle Version"] == "TS250P001"
+        assert (enc.dir / "b" / "devices" / "sc.version").read_text() \
+            .strip() == "TSS250R01"
+        out = enc.ftp_put("a", enc.bundle("TS250P002"))
+        assert "Codeload completed successfully." in out, out
+        assert "installed and verified by its handler" in out, out
+        wait_for(lambda: versions(enc, "a", "a").get("Bundle Version") ==
+                 "TS250P002", timeout=120, what="A on TS250P002")
+        sc = versions(enc, "a", "a")["Storage Controller Code Version"]
+        assert sc == (enc.dir / "a" / "devices" / "sc.version") \
+            .read_text().strip()
+        assert sc != "TSS250R01"
+    finally:
+        enc.stop()
