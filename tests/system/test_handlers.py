@@ -7,6 +7,7 @@ gives the devices back the active bundle; a roll-back's devices follow
 the bank at the next start; a bad --handler is refused at start."""
 import ftplib
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -201,6 +202,9 @@ def test_simulator_devices_follow_loads_and_a_failing_handler_refuses(
         assert versions(enc, "b", "b")["Bundle Version"] == "TS250P001"
         assert (enc.dir / "b" / "devices" / "sc.version").read_text() \
             .strip() == "TSS250R01"
+        # A's readiness check waits until it has seen B's load end.
+        wait_for(lambda: re.search(r"Overall Health: +Pass", enc.cli(
+            "a", "check firmware-upgrade-health")), what="A ready to load")
         out = enc.ftp_put("a", enc.bundle("TS250P002"))
         assert "Codeload completed successfully." in out, out
         assert "installed and verified by its handler" in out, out
