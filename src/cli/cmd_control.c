@@ -4,6 +4,7 @@
  * that cannot be reached). Help text lives in the command table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -88,16 +89,41 @@ static bool allowed(const struct cli_context *c, const struct cli_command *k)
 	return c->role == CLI_ROLE_MANAGE || k->monitor_ok;
 }
 
+/* help lists commands in alphabetical order of their words, as the
+ * family's CLI reference does; the table's own order is where each part
+ * added its rows. */
+static int command_order(const void *a, const void *b)
+{
+	const struct cli_command *x = *(const struct cli_command *const *)a;
+	const struct cli_command *y = *(const struct cli_command *const *)b;
+	int d = strcmp(x->verb, y->verb);
+
+	if (d)
+		return d;
+	if (!x->object || !y->object)
+		return !!x->object - !!y->object;
+	return strcmp(x->object, y->object);
+}
+
 void cli_cmd_help(struct cli_context *c)
 {
+	const struct cli_command **sorted;
 	struct buf text;
 	struct cli_object *o;
 	size_t i;
 	int shown = 0;
 
+	sorted = calloc(cli_commands_count, sizeof(*sorted));
+	if (!sorted) {
+		cli_error(c, CLI_RC_FAILED, "Out of memory.");
+		return;
+	}
+	for (i = 0; i < cli_commands_count; i++)
+		sorted[i] = &cli_commands[i];
+	qsort(sorted, cli_commands_count, sizeof(*sorted), command_order);
 	buf_init(&text, 64 * 1024);
 	for (i = 0; i < cli_commands_count; i++) {
-		const struct cli_command *k = &cli_commands[i];
+		const struct cli_command *k = sorted[i];
 		const char *verb = c->nargs > 0 ? c->args[0] : NULL;
 		const char *obj = c->nargs > 1 ? c->args[1] : NULL;
 		size_t vl = verb ? strlen(verb) : 0;
@@ -115,6 +141,7 @@ void cli_cmd_help(struct cli_context *c)
 		buf_appendf(&text, "%s\n    %s\n", k->syntax, k->summary);
 		shown++;
 	}
+	free(sorted);
 	if (!shown) {
 		buf_free(&text);
 		cli_error(c, CLI_RC_SYNTAX,

@@ -126,6 +126,8 @@ static int be_versions(void *ctx, char ctl, struct cli_versions *out,
 	}
 	if (flash_store_status(c->store, &st, e) < 0)
 		return CLI_BACKEND_FAILED;
+	/* What the devices run, where a handler can say (docs/handlers.md). */
+	controller_handler_versions(c, &st, true);
 	versions_fill(out, st.bundle_version, st.build_date,
 		      component_version(&st, "sc"),
 		      component_version(&st, "mc"),
@@ -202,6 +204,7 @@ static int be_controller(void *ctx, char ctl, struct cli_controller *out,
 			 "The flash store cannot be read: %.180s", e->msg);
 		return 0;
 	}
+	controller_handler_versions(c, &st, false);
 	field(out->sc_fw, component_version(&st, "sc"));
 	out->health = st.trial ? CLI_HEALTH_DEGRADED : CLI_HEALTH_OK;
 	if (st.trial)

@@ -121,6 +121,7 @@ int controller_open(struct controller *c, const char *dir, char id,
 	c->simulator = simulator;
 	c->events_max = events_max;
 	c->started = time(NULL);
+	handler_set_init(&c->handlers);
 	snprintf(c->model, sizeof(c->model), "%s", CONTROLLER_MODEL);
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_rwlock_init(&c->pfu_lock, NULL);
@@ -177,6 +178,8 @@ int controller_open(struct controller *c, const char *dir, char id,
 	ucfg.event = update_event;
 	ucfg.accept = controller_pairing_accept;
 	ucfg.ctx = c;
+	ucfg.handlers = &c->handlers;
+	ucfg.state_dir = c->dir;
 	snprintf(path, sizeof(path), "%.4000s/last-codeload.json", dir);
 	ucfg.last_path = path;
 	c->update = update_engine_new(&ucfg, e);
@@ -200,6 +203,7 @@ void controller_close(struct controller *c)
 	pthread_cond_destroy(&c->stop_cond);
 	pthread_mutex_destroy(&c->lock);
 	pthread_rwlock_destroy(&c->pfu_lock);
+	handler_set_free(&c->handlers);
 }
 
 void controller_started(struct controller *c)

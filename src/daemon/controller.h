@@ -49,6 +49,7 @@ struct controller {
 	struct flash_store *store;
 	struct bundle_keyring keys;
 	struct update_engine *update;
+	struct handler_set handlers;	/* --handler TYPE:PATH */
 	struct pfu *pfu;		/* PFU policy, from controller_started */
 	/* Readers of pfu (the link's threads, the CLI) hold it shared; its
 	 * stop takes it alone to clear pfu before freeing it. */
@@ -74,6 +75,16 @@ int controller_open(struct controller *c, const char *dir, char id,
 void controller_close(struct controller *c);
 /* After the listeners are up: confirm a trial boot, note the start. */
 void controller_started(struct controller *c);
+
+/* handlers_glue.c: component handlers (docs/handlers.md) */
+/* Brings each handled component's device to the active bank's image
+ * when its handler reports another version (after a roll-back or a
+ * trial that fell back); failures are error events. */
+void controller_handlers_sync(struct controller *c);
+/* The versions the handlers report, in place of the bank's, for the
+ * components they serve; ask: ask them now, else the last answers. */
+void controller_handler_versions(struct controller *c,
+				 struct flash_status *st, bool ask);
 /* Stop after delay seconds with status (restart, or 0 for shutdown). */
 void controller_schedule_stop(struct controller *c, int status,
 			      unsigned delay, const char *why);

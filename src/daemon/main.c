@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		"[--http-idle-seconds N]\n"
 		"         [--serial S | --serial-file PATH | "
 		"--serial-command CMD] [--config FILE]\n"
+		"         [--handler TYPE:PATH]...\n"
 		"DIR is this controller's state directory (flash, config, "
 		"events.log).\n"
 		"Bundles are trusted if signed by a key in DIR/config/keys/*.pub"
@@ -88,7 +89,10 @@ static void usage(FILE *f)
 		"exists; --no-config: none): its [tandemd] section's KEY = "
 		"VALUE\nlines are options read before the command line's "
 		"(docs/config.md).\n--user-hash takes a yescrypt hash, so no "
-		"clear password is in the file.\n",
+		"clear password is in the file.\n"
+		"--handler TYPE:PATH: the executable that installs, verifies "
+		"and reports the\nversion of the component TYPE "
+		"(docs/handlers.md); one per type.\n",
 		LOG_FILE_KEEP_DEFAULT, LOG_FILE_MAX_DEFAULT,
 		(unsigned)EVENTS_LOG_MAX_DEFAULT, PARTNER_HEARTBEAT_MS,
 		HTTP_SESSION_SECONDS, HTTP_IDLE_SECONDS,
@@ -181,6 +185,8 @@ struct options {
 	const char *enclosure_key;
 	char partner_host[64];
 	const char *serial_option, *serial_value;	/* --serial* */
+	const char *handlers[HANDLERS_MAX + 1];
+	size_t nhandlers;
 };
 
 /* --partner ADDR:PORT: a numeric address and a port 1..65535. */
@@ -258,6 +264,7 @@ int main(int argc, char **argv)
 		{ "serial-command", required_argument, NULL, 302 },
 		{ "user-hash", required_argument, NULL, 303 },
 		FLASH_STORAGE_LONGOPTS,
+		{ "handler", required_argument, NULL, 19 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -514,6 +521,14 @@ int main(int argc, char **argv)
 				"serial-file", "serial-command" }[c - 300];
 			o.serial_value = optarg;
 			break;
+		case 19:
+			if (o.nhandlers == HANDLERS_MAX) {
+				log_error("more than %d --handler options",
+					  HANDLERS_MAX);
+				return 2;
+			}
+			o.handlers[o.nhandlers++] = optarg;
+			break;
 		case 'F':
 			break;	/* tandemd never daemonizes itself */
 		case 'n':
@@ -586,6 +601,13 @@ int main(int argc, char **argv)
 		log_error("%s", e.msg);
 		return 1;
 	}
+	for (i = 0; i < o.nhandlers; i++) {
+		if (handler_set_add(&ctl.handlers, o.handlers[i], &e) < 0) {
+			log_error("%s", e.msg);
+			controller_close(&ctl);
+			return 2;
+		}
+	}
 	if (o.model)
 		controller_set_model(&ctl, o.model);
 	if (o.serial_option && controller_set_serial(&ctl, serial, &e) < 0) {
@@ -627,6 +649,9 @@ int main(int argc, char **argv)
 		       "(none)", real_state, ctl.id, cfg.address,
 		       o.serial_option || had_serial ? ctl.serial :
 		       "(made at first start)", ctl.model);
+		for (i = 0; i < ctl.handlers.count; i++)
+			printf("handler %s:%s\n", ctl.handlers.handlers[i].type,
+			       ctl.handlers.handlers[i].path);
 		for (p = 0; p < DAEMON_PROTO_COUNT; p++)
 			printf("%s port %d\n", daemon_protocol_name(p),
 			       cfg.ports[p]);
@@ -639,6 +664,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Before anything reports versions: each device on the active
+	 * bank's image (a roll-back or a fallen-back trial left it on
+	 * another). */
+	controller_handlers_sync(&ctl);
 	snprintf(hostkeys, sizeof(hostkeys), "%s/config", o.state);
 	cfg.state_dir = o.state;
 	cfg.hostkey_dir = hostkeys;

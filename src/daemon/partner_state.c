@@ -56,6 +56,9 @@ json_t *partner_state_build(struct partner *p)
 		snprintf(reason, sizeof(reason), "Bundle %s is on trial and "
 			 "not yet confirmed.", st.bundle_version);
 	}
+	/* The partner sees what the handlers last reported, as show
+	 * versions here does (asked there, not at every state). */
+	controller_handler_versions(c, &st, false);
 	update_status_get(c->update, &us);
 	controller_pfu_view(c, &pfu);
 	if (statvfs(c->dir, &vfs) == 0)

@@ -541,9 +541,9 @@ int flash_blk_init(struct flash_store *s, struct err *e)
 	return flash_bootrec_commit(s, 0, false, 0, e) < 0 ? e->code : 0;
 }
 
-int flash_blk_exec_file(const struct flash_store *s, int bank,
-			const struct bundle_component *c, char *out,
-			size_t outlen, struct err *e)
+int flash_blk_image_file(const struct flash_store *s, int bank,
+			 const struct bundle_component *c, const char *name,
+			 int mode, char *out, size_t outlen, struct err *e)
 {
 	char tmp[PATH_MAX];
 	struct flash_extent x;
@@ -552,8 +552,8 @@ int flash_blk_exec_file(const struct flash_store *s, int bank,
 	uint64_t size, done = 0;
 	int src = -1, dst = -1, rc;
 
-	if (flash_path(s, out, outlen, "mc.bank%d", bank) < 0 ||
-	    flash_path(s, tmp, sizeof(tmp), "mc.bank%d.tmp", bank) < 0)
+	if (flash_path(s, out, outlen, "%s", name) < 0 ||
+	    flash_path(s, tmp, sizeof(tmp), "%s.tmp", name) < 0)
 		return err_set(e, FLASH_ERR_IO, "path too long");
 	rc = flash_blk_locate(s, bank, c->name, &x, e);
 	if (rc <= 0)
@@ -569,7 +569,7 @@ int flash_blk_exec_file(const struct flash_store *s, int bank,
 	if (src < 0)
 		return src;
 	md = EVP_MD_CTX_new();
-	dst = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	dst = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (!md || dst < 0 || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
 	    posix_memalign((void **)&chunk, FLASH_IO_ALIGN, FLASH_IO_CHUNK)) {
 		chunk = NULL;
@@ -614,4 +614,20 @@ out:
 	EVP_MD_CTX_free(md);
 	close(src);
 	return rc;
+}
+
+int flash_blk_handler_file(const struct flash_store *s, int bank,
+			   const struct bundle_component *c, char *out,
+			   size_t outlen)
+{
+	char name[64 + BUNDLE_NAME_MAX];
+	struct err e;
+
+	snprintf(name, sizeof(name), "handler.bank%d.%s", bank, c->name);
+	if (flash_blk_image_file(s, bank, c, name, 0644, out, outlen,
+				 &e) < 0) {
+		log_error("component handler's image: %s", e.msg);
+		return -1;
+	}
+	return 0;
 }

@@ -70,10 +70,14 @@ static int find_executable(struct flash_store *s, int bank,
 	for (size_t i = 0; i < m.ncomponents; i++) {
 		if (!(m.components[i].flags & BUNDLE_FLAG_EXECUTABLE))
 			continue;
-		if (s->backend == FLASH_BACKEND_BLOCK)
-			return flash_blk_exec_file(s, bank, &m.components[i],
-						   out->mc_image,
-						   sizeof(out->mc_image), e);
+		if (s->backend == FLASH_BACKEND_BLOCK) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "mc.bank%d", bank);
+			return flash_blk_image_file(s, bank, &m.components[i],
+						    name, 0755, out->mc_image,
+						    sizeof(out->mc_image), e);
+		}
 		if (flash_bank_file(s, bank, m.components[i].name,
 				    out->mc_image, sizeof(out->mc_image)) < 0)
 			return err_set(e, FLASH_ERR_IO, "path too long");

@@ -80,6 +80,9 @@ struct flash_status {
 	char previous_version[BUNDLE_VERSION_MAX];
 };
 
+struct flash_install;
+struct flash_install_result;
+
 struct flash_install_options {
 	const struct bundle_keyring *keys;	/* trusted keys, required */
 	const char *model;			/* NULL: any */
@@ -108,6 +111,17 @@ struct flash_install_options {
 	int (*accept)(void *ctx, const struct bundle_manifest *m,
 		      struct err *e);
 	void *accept_ctx;
+	/*
+	 * Once every image is in the target bank and read back, before the
+	 * bank is sealed and activated (component handlers, src/handlers/):
+	 * a refusal (negative, e set) ends the install with the bank not
+	 * activated and the active bank unchanged. Not called when every
+	 * component was already installed. May be NULL.
+	 */
+	int (*before_activate)(void *ctx, struct flash_install *fi,
+			       const struct flash_install_result *res,
+			       int bank, struct err *e);
+	void *before_activate_ctx;
 };
 
 struct flash_install_result {
@@ -217,7 +231,9 @@ int flash_store_bundle_export_sized(struct flash_store *s,
 /* The signed manifest the active bank was installed from. */
 int flash_store_active_manifest(struct flash_store *s,
 				struct bundle_manifest *out, struct err *e);
-/* Path of the active bank's image of a component, or NULL. */
+/* Path of the active bank's image of a component (on the block backend a
+ * copy checked against the signed sha256, flash/handler.bankN.NAME), or
+ * -1. */
 int flash_store_image_path(struct flash_store *s, const char *component,
 			   char *out, size_t outlen);
 /* The loader's last rollback or boot note ("" if none). */
@@ -261,6 +277,11 @@ int flash_install_feed(struct flash_install *fi, const void *data,
  * (bundle_verifier_run); then flash_install_finish() as after feeding. */
 int flash_install_pull(struct flash_install *fi, bundle_pull_fn pull,
 		       void *arg, struct err *e);
+/* Path of component i's image in the bank the install writes (block: a
+ * checked copy, flash/handler.bankN.NAME); for
+ * before_activate. 0, or -1 when it does not fit. */
+int flash_install_image_path(const struct flash_install *fi, size_t i,
+			     char *out, size_t len);
 /* End of input: verify the tail, read back, activate. 0 or the error. */
 int flash_install_finish(struct flash_install *fi,
 			 struct flash_install_result *res, struct err *e);

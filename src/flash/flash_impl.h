@@ -209,9 +209,18 @@ int flash_blk_bootrec_read(const struct flash_store *s, int slot,
 			   struct buf *out, struct err *e);
 int flash_blk_bootrec_write(const struct flash_store *s, int slot,
 			    const uint8_t *raw, size_t len, struct err *e);
-/* The MC image of a bank as an executable file the loader can run. */
-int flash_blk_exec_file(const struct flash_store *s, int bank,
-			const struct bundle_component *c, char *out,
-			size_t outlen, struct err *e);
+/*
+ * An image of a bank copied to flash/NAME (mode MODE), checked against the
+ * signed sha256 on the way: the MC image the loader runs (mc.bankN), the
+ * image a component handler reads (handler.bankN.COMPONENT), since a
+ * program cannot be given a region of a partition as a file. out: its path.
+ */
+int flash_blk_image_file(const struct flash_store *s, int bank,
+			 const struct bundle_component *c, const char *name,
+			 int mode, char *out, size_t outlen, struct err *e);
+/* flash_blk_image_file as handler.bankN.COMPONENT, -1 on any failure. */
+int flash_blk_handler_file(const struct flash_store *s, int bank,
+			   const struct bundle_component *c, char *out,
+			   size_t outlen);
 
 #endif

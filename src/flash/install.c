@@ -748,6 +748,15 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 		fi->done += m->components[i].size;
 		progress(fi, FLASH_STAGE_READBACK);
 	}
+	if (fi->opt.before_activate &&
+	    fi->opt.before_activate(fi->opt.before_activate_ctx, fi,
+				    &fi->res, fi->target, e) < 0) {
+		char why[ERR_MESSAGE_MAX];
+
+		memcpy(why, e->msg, sizeof(why));
+		return err_set(e, e->code, "%.380s; bank %d not activated%s",
+			       why, fi->target, unchanged_note(fi));
+	}
 	if (bank_seal(fi, e) < 0)
 		return e->code;
 	progress(fi, FLASH_STAGE_ACTIVATING);
@@ -760,6 +769,18 @@ static int finish_steps(struct flash_install *fi, struct err *e)
 	fi->res.activated = true;
 	progress(fi, FLASH_STAGE_DONE);
 	return 0;
+}
+
+int flash_install_image_path(const struct flash_install *fi, size_t i,
+			     char *out, size_t len)
+{
+	if (i >= fi->res.manifest.ncomponents)
+		return -1;
+	if (fi->s->backend == FLASH_BACKEND_BLOCK)
+		return flash_blk_handler_file(fi->s, fi->target,
+			&fi->res.manifest.components[i], out, len);
+	return flash_bank_file(fi->s, fi->target,
+			       fi->res.manifest.components[i].name, out, len);
 }
 
 int flash_install_finish(struct flash_install *fi,

@@ -340,6 +340,24 @@ int flash_store_check(struct flash_store *s, struct buf *report,
 	return 0;
 }
 
+/* Block: no file to name, so a checked copy of the image (blk.c). */
+static int block_image_path(struct flash_store *s, int bank,
+			    const char *component, char *out, size_t outlen)
+{
+	struct bundle_manifest m;
+	bool present;
+	struct err e;
+
+	if (flash_bank_manifest(s, bank, &m, &present, &e) < 0 || !present)
+		return -1;
+	for (size_t i = 0; i < m.ncomponents; i++)
+		if (!strcmp(m.components[i].name, component))
+			return flash_blk_handler_file(s, bank,
+						      &m.components[i], out,
+						      outlen);
+	return -1;
+}
+
 int flash_store_image_path(struct flash_store *s, const char *component,
 			   char *out, size_t outlen)
 {
@@ -348,12 +366,13 @@ int flash_store_image_path(struct flash_store *s, const char *component,
 
 	if (!bundle_name_valid(component) ||
 	    !strcmp(component, FLASH_MANIFEST_JSON) ||
-	    !strcmp(component, FLASH_MANIFEST_SIG) ||
-	    s->backend != FLASH_BACKEND_DIR)	/* block: no file to name */
+	    !strcmp(component, FLASH_MANIFEST_SIG))
 		return -1;
 	pthread_mutex_lock(&s->rec_mu);
 	bank = (int)s->rec.bank;
 	pthread_mutex_unlock(&s->rec_mu);
+	if (s->backend == FLASH_BACKEND_BLOCK)
+		return block_image_path(s, bank, component, out, outlen);
 	if (flash_bank_file(s, bank, component, path,
 			    sizeof(path)) < 0 || access(path, F_OK) < 0)
 		return -1;

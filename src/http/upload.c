@@ -5,7 +5,8 @@
  * as the bytes arrive: the engine verifies while receiving and nothing
  * here holds more than one chunk. GET /firmware/progress is the JSON the
  * daemon writes. Only a manage session may load; ?force=1 is FTP's
- * flash:force.
+ * flash:force. What the client sends is judged in upload_parse.c (pure,
+ * fuzzed); this file only glues it to libmicrohttpd and the engine.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,9 +16,9 @@
 #include <strings.h>
 
 #include "http/internal.h"
+#include "http/upload.h"
 #include "update/update.h"
 
-#define UPLOAD_FIELD		"bundle"
 #define UPLOAD_POST_BUFFER	(64 * 1024)	/* the post processor's */
 #define UPLOAD_REPORT_MAX	(16 * 1024)
 
@@ -25,7 +26,7 @@ struct http_upload {
 	struct http_server *srv;
 	void *job;			/* the daemon's upload, until the end */
 	struct MHD_PostProcessor *pp;	/* POST only */
-	bool got_field;			/* POST: the bundle field was seen */
+	struct http_upload_parts parts;	/* POST: what the body holds */
 	bool failed;
 	size_t dropped;			/* body bytes read after the failure */
 	unsigned code;			/* HTTP status of a failure */
@@ -87,16 +88,22 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
 				const char *data, uint64_t off, size_t size)
 {
 	struct http_upload *u = cls;
+	char why[HTTP_UPLOAD_WHY_MAX];
 
 	(void)kind;
 	(void)filename;
 	(void)content_type;
-	(void)transfer_encoding;
-	(void)off;
-	if (!key || strcmp(key, UPLOAD_FIELD) != 0)
+	switch (http_upload_part_chunk(&u->parts, key, transfer_encoding,
+				       off, size, why, sizeof(why))) {
+	case HTTP_UPLOAD_PART_SKIP:
 		return MHD_YES;		/* other fields: not ours */
-	u->got_field = true;
-	return feed(u, data, size) == 0 ? MHD_YES : MHD_NO;
+	case HTTP_UPLOAD_PART_FEED:
+		return feed(u, data, size) == 0 ? MHD_YES : MHD_NO;
+	case HTTP_UPLOAD_PART_REFUSE:
+		break;
+	}
+	fail(u, why);
+	return MHD_NO;
 }
 
 int http_upload_start(struct http_server *s, struct MHD_Connection *c,
@@ -107,7 +114,11 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 	const char *force = MHD_lookup_connection_value(c,
 		MHD_GET_ARGUMENT_KIND, "force");
 	struct http_upload *u;
-	bool post;
+	enum http_upload_body body;
+	char boundary[HTTP_UPLOAD_BOUNDARY_MAX + 1];
+	char why[HTTP_UPLOAD_WHY_MAX];
+	bool forced;
+	int rc;
 
 	(void)e;
 	if (!r->mode_ok)
@@ -127,15 +138,14 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 			      "Permission denied: the user '%s' has the "
 			      "monitor role, which may not load firmware.",
 			      r->session.user);
-	post = r->is_post;
-	if (post && (!type || strncasecmp(type, "multipart/form-data",
-					    19) != 0))
-		return refuse(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-			      CLI_RC_SYNTAX, "POST a bundle as "
-			      "multipart/form-data with the field '%s', or "
-			      "PUT it as the body.", UPLOAD_FIELD);
-	if (force && strcmp(force, "1") && strcasecmp(force, "true") &&
-	    strcmp(force, "0") && strcasecmp(force, "false"))
+	rc = http_upload_content_type_parse(r->is_post, type, &body,
+					    boundary, sizeof(boundary), why,
+					    sizeof(why));
+	if (rc < 0)
+		return refuse(r, rc == -ENOTSUP ?
+			      MHD_HTTP_UNSUPPORTED_MEDIA_TYPE :
+			      MHD_HTTP_BAD_REQUEST, CLI_RC_SYNTAX, "%s", why);
+	if (http_upload_force_parse(force, &forced) < 0)
 		return refuse(r, MHD_HTTP_BAD_REQUEST, CLI_RC_SYNTAX,
 			      "force takes 1 or 0.");
 	u = calloc(1, sizeof(*u));
@@ -144,7 +154,7 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 			      CLI_RC_FAILED, "Out of memory.");
 	u->srv = s;
 	buf_init(&u->report, UPLOAD_REPORT_MAX);
-	if (post) {
+	if (body == HTTP_UPLOAD_BODY_MULTIPART) {
 		u->pp = MHD_create_post_processor(c, UPLOAD_POST_BUFFER,
 						  on_field, u);
 		if (!u->pp) {
@@ -158,9 +168,7 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 		struct err be = { 0 };
 
 		u->job = s->cfg.ops->upload_begin(s->cfg.ctx,
-			r->session.user,
-			force && (!strcmp(force, "1") ||
-				  !strcasecmp(force, "true")), &be);
+			r->session.user, forced, &be);
 		if (!u->job) {
 			if (u->pp)
 				MHD_destroy_post_processor(u->pp);
@@ -200,35 +208,22 @@ int http_upload_feed(struct http_request *r, const char *data, size_t len,
 	return feed(u, data, len);
 }
 
-/*
- * The code load's text as the status object's response: its lines joined
- * by spaces; one too long for the status keeps its end, where the outcome
- * and RETURN_CODE are (the whole text stays in /firmware/progress).
- */
 bool http_upload_drained(const struct http_request *r)
 {
 	return r->upload && r->upload->failed &&
 	       r->upload->dropped >= HTTP_DRAIN_MAX;
 }
 
+/* The code load's text as the status object's response (the whole text
+ * stays in /firmware/progress). */
 static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *c,
 			     struct http_request *r, unsigned code,
 			     enum cli_response_type type, int return_code,
 			     const char *text)
 {
 	char line[CLI_TEXT_MAX * 2 - 8];
-	size_t n = strlen(text), start = 0, o = 0;
 
-	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
-		n--;
-	if (n >= sizeof(line)) {
-		start = n - (sizeof(line) - 5);
-		memcpy(line, "... ", 4);
-		o = 4;
-	}
-	for (size_t i = start; i < n && o + 1 < sizeof(line); i++)
-		line[o++] = text[i] == '\n' ? ' ' : text[i];
-	line[o] = '\0';
+	http_upload_status_line(text, line, sizeof(line));
 	return http_reply_status(s, c, r, code, type, return_code,
 				 "firmware bundle", line);
 }
@@ -248,9 +243,12 @@ enum MHD_Result http_upload_finish(struct http_server *s,
 		return reply(s, c, r, r->fail_code ? r->fail_code :
 			     MHD_HTTP_BAD_REQUEST, CLI_RESPONSE_ERROR,
 			     r->fail_rc, r->why);
-	if (u->pp && !u->failed && !u->got_field)
-		fail(u, "The multipart/form-data body has no field '"
-		     UPLOAD_FIELD "'.");
+	if (u->pp && !u->failed) {
+		char why[HTTP_UPLOAD_WHY_MAX];
+
+		if (http_upload_parts_end(&u->parts, why, sizeof(why)) < 0)
+			fail(u, why);
+	}
 	if (!u->failed) {
 		rc = s->cfg.ops->upload_finish(u->job, &u->report,
 					       &u->return_code, &e);

@@ -28,6 +28,11 @@
 #define ENCLOSURE_PORT_BASE_MAX	64000
 /* The project's web UI, which `up` has each tandemd serve (meson sets
  * it to the source tree's web/). */
+#ifndef ENCLOSURE_HANDLERS_DIR
+#define ENCLOSURE_HANDLERS_DIR	"sim/handlers"
+#endif
+/* The components the simulator's handler serves. */
+#define ENCLOSURE_HANDLED_TYPES	{ "sc", "ec", "cpld" }
 #ifndef ENCLOSURE_WEB_ROOT
 #define ENCLOSURE_WEB_ROOT	"web"
 #endif
@@ -83,6 +88,9 @@ struct enclosure_run {
 	struct enclosure_layout layout;
 	bool link;		/* A and B joined by the partner link */
 	const char *web_root;	/* the web UI's files, for --web-root */
+	/* The simulator's component handler (sim/handlers/device-file),
+	 * installed in the enclosure's directory; "" when none. */
+	char handler[4096 + 32];
 };
 
 /* enclosure_init.c */

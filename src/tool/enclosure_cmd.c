@@ -115,6 +115,36 @@ static int port_base_parse(const char *arg, unsigned *out)
 	return 0;
 }
 
+/*
+ * The simulator's component handler (docs/handlers.md), copied into the
+ * enclosure so that it runs as the enclosure's own file: DIR/handlers/
+ * device-file, passed to each tandemd for the SC, EC and CPLD images.
+ */
+static int handler_install(struct enclosure_run *run, struct err *e)
+{
+	char src[PATH_MAX], dir[PATH_MAX];
+	struct buf b;
+	int rc;
+
+	tool_path(src, sizeof(src), "%s/device-file", ENCLOSURE_HANDLERS_DIR);
+	tool_path(dir, sizeof(dir), "%s/handlers", run->abs_dir);
+	buf_init(&b, 64 * 1024);
+	rc = fs_read_file(src, 64 * 1024, &b, e);
+	if (rc == 0)
+		rc = fs_mkdir_p(dir, 0755, e);
+	if (rc == 0) {
+		snprintf(run->handler, sizeof(run->handler), "%s/device-file",
+			 dir);
+		rc = fs_atomic_write(run->handler, b.data, b.len, 0755, e);
+	}
+	buf_free(&b);
+	if (rc < 0) {
+		run->handler[0] = '\0';
+		return err_prefix(e, "the simulator's component handler");
+	}
+	return 0;
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	const char *self;
@@ -200,6 +230,10 @@ static int cmd_up(int argc, char **argv)
 	if (!realpath(run.dir, run.abs_dir)) {
 		fprintf(stderr, "tandem enclosure: %s: %s\n", run.dir,
 			strerror(errno));
+		return TOOL_EXIT_FAILURE;
+	}
+	if (handler_install(&run, &e) < 0) {
+		fprintf(stderr, "tandem enclosure: %s\n", e.msg);
 		return TOOL_EXIT_FAILURE;
 	}
 	enclosure_layout_pick(&run.layout, own_addresses ? addresses : NULL,

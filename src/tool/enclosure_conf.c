@@ -47,6 +47,14 @@ int enclosure_conf_write(const struct enclosure_run *run, char id,
 	rc |= buf_appendf(&b, "web-root = %s\nlog-file = %s/run/%c.log\n"
 			  "simulator = true\nconsole = true\n", run->web_root,
 			  dir, id);
+	/* The simulated SC, EC and CPLD devices (docs/handlers.md). */
+	if (run->handler[0]) {
+		static const char *const types[] = ENCLOSURE_HANDLED_TYPES;
+
+		for (size_t t = 0; t < ARRAY_SIZE(types); t++)
+			rc |= buf_appendf(&b, "handler = %s:%s\n", types[t],
+					  run->handler);
+	}
 	/* The partner link: B listens on its own address, A dials it. */
 	if (run->link && id == 'a')
 		rc |= buf_appendf(&b, "enclosure-key = %s/enclosure.key\n"

@@ -34,6 +34,8 @@ struct update_job {
 	time_t last_keepalive;
 	enum flash_stage stage;
 	int failed;		/* flash error that stopped the feed, or 0 */
+	bool handler_failed;	/* a component handler refused the bank */
+	bool handled[BUNDLE_COMPONENTS_MAX];	/* installed by a handler */
 };
 
 static void emit(struct update_engine *u, enum update_severity sev,
@@ -238,6 +240,107 @@ void update_engine_free(struct update_engine *u)
 	free(u);
 }
 
+static int image_path(void *ctx, size_t i, char *out, size_t len)
+{
+	return flash_install_image_path(ctx, i, out, len);
+}
+
+struct active_images {
+	struct flash_store *store;
+	const struct bundle_manifest *m;
+};
+
+static int active_image_path(void *ctx, size_t i, char *out, size_t len)
+{
+	struct active_images *a = ctx;
+
+	return flash_store_image_path(a->store, a->m->components[i].name,
+				      out, len);
+}
+
+/*
+ * A handler failed part-way: the devices this load touched get the
+ * active bank's images again, so they run what stays active.
+ * Best effort: what cannot be restored is logged, and the next start
+ * tries again (controller_handlers_sync).
+ */
+static void restore_devices(struct update_job *j,
+			    const struct bundle_manifest *loaded)
+{
+	struct update_engine *u = j->u;
+	struct bundle_manifest *m = calloc(1, sizeof(*m));
+	bool stale[BUNDLE_COMPONENTS_MAX] = { false };
+	struct active_images a;
+	struct flash_status st;
+	struct err e = { 0 };
+	size_t n = 0;
+
+	if (!m || flash_store_status(u->cfg.store, &st, &e) < 0 ||
+	    !st.bundle_version[0] ||
+	    flash_store_active_manifest(u->cfg.store, m, &e) < 0) {
+		free(m);
+		return;
+	}
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		char running[BUNDLE_VERSION_MAX];
+
+		/* Touched by this load (the failing one may be half
+		 * written), or reporting another version. */
+		for (size_t k = 0; k < loaded->ncomponents; k++)
+			if (j->handled[k] && !strcmp(loaded->components[k].name,
+						     m->components[i].name))
+				stale[i] = true;
+		if (handler_set_version(u->cfg.handlers, m->components[i].name,
+					running, sizeof(running)) != 0 &&
+		    strcmp(running, m->components[i].version))
+			stale[i] = true;
+		n += stale[i];
+	}
+	a.store = u->cfg.store;
+	a.m = m;
+	if (n && handler_set_install(u->cfg.handlers, m, stale,
+				     st.active_bank, active_image_path, &a,
+				     u->cfg.controller, u->cfg.state_dir,
+				     &e) < 0)
+		emit(u, UPDATE_ERROR, "Firmware update progress: a device "
+		     "could not be given back the active bundle %s: %s",
+		     m->version, e.msg);
+	free(m);
+}
+
+/*
+ * The bank holds every image, read back: each written component whose
+ * type has a handler is installed into its device and verified there
+ * (docs/handlers.md). A failure keeps the bank from being activated.
+ */
+static int run_handlers(void *ctx, struct flash_install *fi,
+			const struct flash_install_result *res, int bank,
+			struct err *e)
+{
+	struct update_job *j = ctx;
+	struct update_engine *u = j->u;
+	const struct bundle_manifest *m = &res->manifest;
+	bool written[BUNDLE_COMPONENTS_MAX];
+
+	for (size_t i = 0; i < m->ncomponents; i++) {
+		written[i] = res->outcome[i] == FLASH_COMPONENT_INSTALLED;
+		j->handled[i] = written[i] &&
+				handler_set_find(u->cfg.handlers,
+						 m->components[i].name);
+	}
+	emit(u, UPDATE_INFO, "Firmware update progress: bundle %s is in "
+	     "bank %d; running the component handlers.", m->version, bank);
+	if (handler_set_install(u->cfg.handlers, m, written, bank, image_path,
+				fi, u->cfg.controller, u->cfg.state_dir,
+				e) < 0) {
+		j->handler_failed = true;
+		restore_devices(j, m);
+		e->code = FLASH_ERR_IO;
+		return e->code;
+	}
+	return 0;
+}
+
 static struct update_job *job_begin(struct update_engine *u,
 				     const char *source, const char *user,
 				     bool force, bool receive_first,
@@ -271,6 +374,10 @@ static struct update_job *job_begin(struct update_engine *u,
 	pthread_mutex_unlock(&u->lock);
 
 	opt.progress_ctx = j;
+	if (u->cfg.handlers && u->cfg.handlers->count) {
+		opt.before_activate = run_handlers;
+		opt.before_activate_ctx = j;
+	}
 	opt.accept = u->cfg.accept;
 	opt.accept_ctx = u->cfg.ctx;
 	j->fi = flash_install_begin(u->cfg.store, &opt, e);
@@ -540,7 +647,8 @@ int update_finish(struct update_job *j, struct buf *report,
 	rc = flash_install_finish(j->fi, res, e);
 	if (rc < 0) {
 		int code = e->code;
-		int ret = return_code(code);
+		int ret = j->handler_failed ? UPDATE_RC_HANDLER :
+			  return_code(code);
 
 		buf_appendf(report, "Controller %c: %s\n", ctl, e->msg);
 		if (code == FLASH_ERR_VERSION)
@@ -583,6 +691,19 @@ int update_finish(struct update_job *j, struct buf *report,
 		    "%s\n", ctl, before.bundle_version[0] ?
 		    before.bundle_version : "none", res->manifest.version);
 	report_components(res, report);
+	for (size_t i = 0; i < res->manifest.ncomponents; i++) {
+		char running[BUNDLE_VERSION_MAX];
+
+		if (!j->handled[i])
+			continue;
+		if (handler_set_version(u->cfg.handlers,
+					res->manifest.components[i].name,
+					running, sizeof(running)) < 1)
+			snprintf(running, sizeof(running), "unknown");
+		buf_appendf(report, "Component %s: installed and verified by "
+			    "its handler; it reports version %s.\n",
+			    res->manifest.components[i].name, running);
+	}
 	buf_append_str(report, "Codeload completed successfully.\n");
 	buf_appendf(report, "RETURN_CODE: %d\n", UPDATE_RC_LOADED);
 	buf_append_str(report, "Restarting Management Controller...\n");

@@ -18,6 +18,7 @@
 #include "bundle/bundle.h"
 #include "common/common.h"
 #include "flash/flash.h"
+#include "handlers/handlers.h"
 
 #define UPDATE_REPORT_MAX	(16 * 1024)
 /*
@@ -42,6 +43,7 @@ enum update_return_code {
 	UPDATE_RC_ABORTED = 25,		/* transfer lost before the end */
 	UPDATE_RC_STORE = 26,		/* flash store unusable */
 	UPDATE_RC_SECURITY = 27,	/* below the security floor; force too */
+	UPDATE_RC_HANDLER = 28,		/* a component handler failed */
 };
 
 enum update_state {
@@ -72,6 +74,11 @@ struct update_config {
 	 * bundle, e.g. a pairing with the partner it rules out. NULL: all. */
 	int (*accept)(void *ctx, const struct bundle_manifest *m,
 		      struct err *e);
+	/* Component handlers run before a bank is activated
+	 * (docs/handlers.md); NULL or empty: none. state_dir is passed to
+	 * them. */
+	struct handler_set *handlers;
+	const char *state_dir;
 	/* Event sink (the daemon's event log); may be NULL. */
 	void (*event)(void *ctx, enum update_severity sev, int code,
 		      const char *message);

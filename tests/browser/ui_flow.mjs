@@ -143,6 +143,14 @@ async function upload(bundle, on = page, tag = '') {
   }
 }
 
+// The header's health badge comes to say `word` (it follows the
+// controller's own health and the PFU state).
+async function headerHealthIs(p, word) {
+  await p.waitForSelector(`.hdr-health[data-health="${word}"]`, { timeout: STEP_DEADLINE_MS });
+  const text = (await p.textContent('.hdr-health')).trim();
+  check(text === `Health ${word}`, `the header says Health ${word}: ${text}`);
+}
+
 function monotonic(list) {
   return list.every((v, i) => i === 0 || v >= list[i - 1]);
 }
@@ -326,11 +334,27 @@ async function main() {
       }
       const banner = page.locator('[data-banner="pfu-halted"]');
       await banner.waitFor({ state: 'visible' });
+      // The badge changes with the banner, not at the header's next
+      // refresh of the controller's health.
+      const badge = (await page.textContent('.hdr-health')).trim();
+      check(badge === 'Health Degraded', `the header says Health Degraded with the banner: ${badge}`);
       const text = await banner.textContent();
       check(text.includes(NEW) && /Roll forward/.test(text) && /Roll back/.test(text), `the banner names ${NEW} and both ways out: ${text}`);
       await page.locator('[data-banner="pfu-halted"] .halt-advice').waitFor({ timeout: STEP_DEADLINE_MS });
       const reason = await page.textContent('[data-banner="pfu-halted"] [data-field="halt-reason"]');
       check(/Input\/output error/.test(reason), `the banner gives the partner's failure: ${reason}`);
+      // A's own health stays OK (it runs its bundle soundly); the pair is
+      // degraded, and the header says so.
+      // A as a controller is sound (it runs its bundle); the pair is
+      // degraded, and the header says so, with the halt as its reason.
+      const own = await page.evaluate(async () => {
+        const api = await import('/js/api.js');
+        const doc = await api.run('show', 'controllers');
+        return (doc.controllers || []).find((c) => c['controller-id'] === 'A')?.health;
+      });
+      check(own === 'OK', `controller A's own health stays OK: ${own}`);
+      await headerHealthIs(page, 'Degraded');
+      check(/halted/i.test(await page.getAttribute('.hdr-health', 'title')), 'the badge says why');
       await snap('halted-firmware');
       await bannerOnEveryPage();
       await go('system');
@@ -390,6 +414,7 @@ async function main() {
         await banner.waitFor({ state: 'visible', timeout: STEP_DEADLINE_MS });
         const text = await banner.textContent();
         check(/halted on controller A/.test(text), `B's banner names A: ${text}`);
+        await headerHealthIs(other, 'Degraded');
         await other.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-halted-seen-from-b.png`), fullPage: true });
         await other.click('.hdr-user button');
         await other.waitForSelector('#login-user');
@@ -406,6 +431,7 @@ async function main() {
       await page.click('dialog[open] [data-action="confirm-rollback"]');
       await page.waitForSelector('[data-banner="rollback-done"]', { timeout: UPDATE_DEADLINE_MS });
       await page.waitForSelector('[data-banner="pfu-halted"]', { state: 'detached', timeout: STEP_DEADLINE_MS });
+      await headerHealthIs(page, 'OK');
       await go('firmware');
       await waitVersions(MID, MID);
       await snap('rolled-back');

@@ -258,6 +258,9 @@ def test_every_command_in_every_datatype(api):
             if name.startswith("show ") and dt != "json":
                 assert got[0], (line, dt)    # data before the status
             ran += 1
+        # The commands after it (help's order) need the user again.
+        if name == "delete user":
+            api.command(COMMAND_LINES["create user"], key)
     assert ran == len(DATATYPES) * (len(commands) - 1)
     # The per-request datatype: `set cli-parameters json` above changed no
     # later reply; api-embed nests, api links with COMP elements.
@@ -659,6 +662,26 @@ def test_upload_put_then_multipart_post(api, bundles):
                          bundles.make("TS250P012"),
                          "-H", "sessionKey: %s" % key)
     assert code == 422 and "field 'bundle'" in check_xml(body)[1]["response"]
+    # Two bundle fields would be one bundle of both: refused, nothing
+    # loaded (libmicrohttpd's post processor reports each part).
+    b = bundles.make("TS250P012")
+    code, _, body = curl(api.url("/firmware/bundle"), "-F", "bundle=@%s" % b,
+                         "-F", "bundle=@%s" % b,
+                         "-H", "sessionKey: %s" % key)
+    assert code == 422 and "twice" in check_xml(body)[1]["response"], body
+    # A multipart body PUT, or a boundary libmicrohttpd would misread.
+    code, _, body = curl(api.url("/firmware/bundle"), "-T", str(b),
+                         "-H", "Content-Type: multipart/form-data; "
+                         "boundary=x", "-H", "sessionKey: %s" % key)
+    assert code == 415, body
+    assert "PUT takes the bundle" in check_xml(body)[1]["response"]
+    code, _, body = curl(api.url("/firmware/bundle"), "-F", "bundle=@%s" % b,
+                         "-H", "Content-Type: multipart/form-data; "
+                         "boundary=abc; charset=utf-8",
+                         "-H", "sessionKey: %s" % key)
+    assert code == 400, body
+    assert "last parameter" in check_xml(body)[1]["response"]
+    assert c.proc.poll() is None and firmware_version(c) == "TS250P010"
 
 
 def test_tampered_bundle_refused_and_nothing_changed(api, bundles, tmp_path):

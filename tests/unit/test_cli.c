@@ -360,6 +360,40 @@ static void test_line_limits(void **state)
 	fx_free(f);
 }
 
+/* help lists the commands in alphabetical order of their words, whatever
+ * order the table's rows were added in. */
+static void test_help_in_order(void **state)
+{
+	struct fixture *f = fx_new(CLI_ROLE_MANAGE, true);
+	char prev[256] = "", cur[256];
+	const char *p = run(f, "help");
+	unsigned listed = 0;
+
+	(void)state;
+	for (; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		size_t n = strcspn(p, "\n"), words = 0, i;
+
+		if (*p == ' ' || n == 0 || n >= sizeof(cur) || *p == '#')
+			continue;
+		/* The command's words: up to the second space. */
+		for (i = 0; i < n && words < 2; i++)
+			words += p[i] == ' ';
+		if (words == 2)
+			i--;
+		memcpy(cur, p, i);
+		cur[i] = '\0';
+		if (!strchr("abcdefghijklmnopqrstuvwxyz", cur[0]))
+			continue;
+		assert_true(strcmp(prev, cur) < 0 ||
+			    (fprintf(stderr, "'%s' after '%s'\n", cur, prev),
+			     false));
+		memcpy(prev, cur, sizeof(prev));
+		listed++;
+	}
+	assert_true(listed > 30);
+	fx_free(f);
+}
+
 static void test_every_prefix(void **state)
 {
 	const char *lines[] = {
@@ -791,6 +825,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_errors_name_the_word),
 		cmocka_unit_test(test_line_limits),
 		cmocka_unit_test(test_every_prefix),
+		cmocka_unit_test(test_help_in_order),
 		cmocka_unit_test(test_monitor_role),
 		cmocka_unit_test(test_set_protocols_all_or_nothing),
 		cmocka_unit_test(test_partner_unavailable),

@@ -109,13 +109,36 @@ function currentPageId() {
   return PAGES.some((p) => p.id === id) ? id : 'system';
 }
 
-function renderHeader() {
+// The enclosure's health for the header. A controller's own health
+// (`show system`) stays OK on the one that moved ahead when its PFU
+// halts: that controller is sound. The pair is not (the two run different
+// bundles until a way out is taken), so the header says Degraded.
+function headerHealth(state) {
+  const halted = store.isHalted(state.progress) || /halted/i.test(identity.pfuStatus || '');
+  if (halted && (!identity.health || toneOfHealth(identity.health) === 'ok')) {
+    return {
+      word: 'Degraded',
+      why: `Partner firmware update halted: the controllers run different bundles (controller ${identity.local || ''} alone: ${identity.health || 'N/A'}).`,
+    };
+  }
+  return { word: identity.health, why: identity.healthReason || '' };
+}
+
+let headerSignature = '';
+
+function renderHeader(state = store.state) {
   if (!frame) return;
   const sess = api.session();
+  const health = headerHealth(state);
+  // Rebuilt only when it changed: the store notifies every poll, and a
+  // header rebuilt then would take the focus off its Log out button.
+  const sig = JSON.stringify([health, identity.systemName, identity.product, identity.local, sess?.user]);
+  if (sig === headerSignature) return;
+  headerSignature = sig;
   replace(frame.headerInfo,
     h('div', { class: 'sys-name' }, identity.systemName || 'Enclosure',
       identity.product ? h('span', { class: 'sys-product' }, identity.product) : null),
-    identity.health ? pill(`Health ${identity.health}`, toneOfHealth(identity.health), { class: 'hdr-health', title: identity.healthReason || '' }) : null);
+    health.word ? pill(`Health ${health.word}`, toneOfHealth(health.word), { class: 'hdr-health', title: health.why, 'data-health': health.word }) : null);
   replace(frame.user,
     h('span', { class: 'user-name', title: `Logged in to controller ${identity.local}` },
       h('span', { class: 'user-icon', 'aria-hidden': 'true' }, (sess?.user || '?').slice(0, 1).toUpperCase()),
@@ -132,13 +155,16 @@ function renderNav() {
 }
 
 let bannerSignature = '';
+// A roll-back is done once this controller is back on its bundle and this
+// long has passed since it started (before, the old state may still show).
+const ROLLBACK_SETTLE_MS = 2000;
 
 function renderBanners(state) {
   if (!frame) return;
   // Re-rendered only when what they show changed: a banner rebuilt every
   // second would take the keyboard focus off its buttons.
   const sig = JSON.stringify([state.progress?.pfu, (state.progress?.controllers || []).map((c) => [c.reachable, c['bundle-version']]),
-    state.rollback, state.error?.network ? Math.round((Date.now() - state.unreachableSince) / 1000) : 0,
+    state.rollback, state.rollback && Date.now() - state.rollback.since > ROLLBACK_SETTLE_MS, state.error?.network ? Math.round((Date.now() - state.unreachableSince) / 1000) : 0,
     identity, currentPageId(), haltSignature()]);
   if (sig === bannerSignature) return;
   bannerSignature = sig;
@@ -164,7 +190,7 @@ function renderBanners(state) {
   if (state.rollback) {
     const mine = (state.progress?.controllers || []).find((c) => c.controller === state.rollback.local);
     const back = mine && mine.reachable && (!state.rollback.to || mine['bundle-version'] === state.rollback.to) && !store.isHalted();
-    if (back && Date.now() - state.rollback.since > 2000) {
+    if (back && Date.now() - state.rollback.since > ROLLBACK_SETTLE_MS) {
       api.restartDone();
       items.push(h('div', { class: 'banner banner-ok', role: 'status', 'data-banner': 'rollback-done' },
         h('strong', null, 'Roll-back complete. '), `Controller ${state.rollback.local} runs ${mine['bundle-version']} again.`,
@@ -201,6 +227,7 @@ function mountPage() {
 }
 
 async function startApp() {
+  headerSignature = '';
   frame = {
     headerInfo: h('div', { class: 'hdr-info' }),
     user: h('div', { class: 'hdr-user' }),
@@ -276,6 +303,16 @@ window.addEventListener('hashchange', () => {
 });
 window.addEventListener('tandem:expired', () => showLogin('Your session has ended (it expired, or the controller restarted). Log in again.'));
 store.subscribe(renderBanners);
+store.subscribe(renderHeader);
+// The controller's health and PFU status change with a halt and its end:
+// read them again then, not only every IDENTITY_REFRESH_MS.
+let lastHalted = false;
+store.subscribe((state) => {
+  const halted = store.isHalted(state.progress);
+  if (halted === lastHalted || !frame) return;
+  lastHalted = halted;
+  loadIdentity().catch(() => {});
+});
 
 if (api.session()) startApp();
 else showLogin();
