@@ -26,13 +26,15 @@
 #define ENCLOSURE_HIGH_PORT_BASE 20000
 /* --port-base: the largest base whose B ports stay below 65536. */
 #define ENCLOSURE_PORT_BASE_MAX	64000
-/* The project's web UI, which `up` has each tandemd serve (meson sets
- * it to the source tree's web/). */
+/* The simulator's component handler in the build tree (meson sets it to
+ * the source tree's sim/handlers/; installed: tool_handlers_dir()). */
 #ifndef ENCLOSURE_HANDLERS_DIR
 #define ENCLOSURE_HANDLERS_DIR	"sim/handlers"
 #endif
 /* The components the simulator's handler serves. */
 #define ENCLOSURE_HANDLED_TYPES	{ "sc", "ec", "cpld" }
+/* The project's web UI, which `up` has each tandemd serve (meson sets
+ * it to the source tree's web/). */
 #ifndef ENCLOSURE_WEB_ROOT
 #define ENCLOSURE_WEB_ROOT	"web"
 #endif

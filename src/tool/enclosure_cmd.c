@@ -126,7 +126,7 @@ static int handler_install(struct enclosure_run *run, struct err *e)
 	struct buf b;
 	int rc;
 
-	tool_path(src, sizeof(src), "%s/device-file", ENCLOSURE_HANDLERS_DIR);
+	tool_path(src, sizeof(src), "%s/device-file", tool_handlers_dir());
 	tool_path(dir, sizeof(dir), "%s/handlers", run->abs_dir);
 	buf_init(&b, 64 * 1024);
 	rc = fs_read_file(src, 64 * 1024, &b, e);

@@ -6,6 +6,7 @@
  */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,22 +52,31 @@ int tool_path(char *out, size_t len, const char *fmt, ...)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-const char *tool_web_root(void)
+/* Whether this tandem runs from the build tree (tandemd in ../daemon/). */
+static bool in_build_tree(void)
 {
 	char daemon[PATH_MAX], self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
 	if (n <= 0)
-		return TOOL_WEB_ROOT_INSTALLED;
+		return false;
 	self[n] = '\0';
 	slash = strrchr(self, '/');
 	if (!slash)
-		return TOOL_WEB_ROOT_INSTALLED;
+		return false;
 	*slash = '\0';
-	/* The build tree: tandemd in ../daemon/ beside src/tool/. */
-	if (tool_path(daemon, sizeof(daemon), "%s/../daemon/tandemd", self) == 0
-	    && access(daemon, X_OK) == 0)
-		return ENCLOSURE_WEB_ROOT;
-	return TOOL_WEB_ROOT_INSTALLED;
+	return tool_path(daemon, sizeof(daemon), "%s/../daemon/tandemd",
+			 self) == 0 && access(daemon, X_OK) == 0;
+}
+
+const char *tool_web_root(void)
+{
+	return in_build_tree() ? ENCLOSURE_WEB_ROOT : TOOL_WEB_ROOT_INSTALLED;
+}
+
+const char *tool_handlers_dir(void)
+{
+	return in_build_tree() ? ENCLOSURE_HANDLERS_DIR :
+	       TOOL_HANDLERS_DIR_INSTALLED;
 }

@@ -40,6 +40,8 @@ int tool_find_program(const char *name, char *out, size_t len);
 /* programs.c: the web UI's files `enclosure up` serves: the source tree's
  * web/ when run from the build tree, else the installed copy. */
 const char *tool_web_root(void);
+/* The simulator's component handlers: sim/handlers/ or installed. */
+const char *tool_handlers_dir(void);
 
 /* programs.c: snprintf that says when a path did not fit (-1). */
 int tool_path(char *out, size_t len, const char *fmt, ...)
