@@ -18,12 +18,9 @@ static const char *mime_of(enum cli_output_mode mode)
 				       : "text/xml; charset=utf-8";
 }
 
-enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
-			       const char *type, struct buf *body)
+struct MHD_Response *http_response_buf(const char *type, struct buf *body)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result rc;
-
 	size_t len = body->len;
 	char *data = buf_steal(body);
 
@@ -34,12 +31,23 @@ enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 					       MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(data);
-		return MHD_NO;
+		return NULL;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	return resp;
+}
+
+enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
+			       const char *type, struct buf *body)
+{
+	struct MHD_Response *resp = http_response_buf(type, body);
+	enum MHD_Result rc;
+
+	if (!resp)
+		return MHD_NO;
 	rc = MHD_queue_response(c, code, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -177,35 +185,83 @@ static enum MHD_Result logout(struct http_server *s, struct MHD_Connection *c,
 				 "(The session has ended.)");
 }
 
+/* The answer kept from an earlier request, if it still holds. */
+static bool command_kept(struct http_server *s, struct MHD_Connection *c,
+			 const struct http_request *r, enum MHD_Result *rc)
+{
+	struct http_answer *a;
+
+	if (!s->answers)
+		return false;
+	a = http_answer_find(s->answers, s->cfg.backend, s->cfg.backend_ctx,
+			     r->session.user, r->session.role, r->mode,
+			     r->route.line);
+	if (!a)
+		return false;
+	*rc = MHD_queue_response(c, MHD_HTTP_OK, http_answer_response(a));
+	http_answer_release(a);
+	return true;
+}
+
 static enum MHD_Result command(struct http_server *s,
 			       struct MHD_Connection *c,
 			       struct http_request *r)
 {
+	const struct cli_backend *be = s->cfg.backend;
+	struct http_answer_rec *rec = NULL;
+	struct MHD_Response *resp;
+	struct http_answer *kept = NULL;
 	struct cli_session *cs;
 	enum MHD_Result rc;
 	struct buf out;
 
 	if (r->session_rc != HTTP_SESSION_OK)
 		return reply_session(s, c, r, r->route.line);
-	cs = cli_session_new(s->cfg.backend, s->cfg.backend_ctx,
+	if (command_kept(s, c, r, &rc))
+		return rc;
+	if (s->answers)
+		rec = http_answer_record(s->answers, s->cfg.backend,
+					 s->cfg.backend_ctx, &be);
+	cs = cli_session_new(be, rec ? (void *)rec : s->cfg.backend_ctx,
 			     r->session.user, r->session.role);
-	if (!cs)
+	if (!cs) {
+		http_answer_record_free(rec);
 		return http_reply_status(s, c, r,
 			MHD_HTTP_INTERNAL_SERVER_ERROR, CLI_RESPONSE_ERROR,
 			CLI_RC_FAILED, r->route.line, "Out of memory.");
+	}
 	cli_session_set_output(cs, r->mode);
 	buf_init(&out, CLI_OUTPUT_MAX + 4096);
 	if (cli_session_execute(cs, r->route.line, strlen(r->route.line),
 				&out) == CLI_EXECUTE_EXIT || out.len == 0) {
 		/* `exit` through the command path: the caller's session. */
 		cli_session_free(cs);
+		http_answer_record_free(rec);
 		buf_free(&out);
 		r->route.kind = HTTP_ROUTE_EXIT;
 		return logout(s, c, r);
 	}
 	cli_session_free(cs);
-	rc = http_reply_buf(c, MHD_HTTP_OK, mime_of(r->mode), &out);
+	if (out.len > HTTP_ANSWER_BYTES_MAX) {
+		http_answer_record_free(rec);
+		rec = NULL;
+	}
+	resp = http_response_buf(mime_of(r->mode), &out);
 	buf_free(&out);
+	if (!resp) {
+		http_answer_record_free(rec);
+		return MHD_NO;
+	}
+	if (rec)
+		kept = http_answer_keep(s->answers, rec, r->session.user,
+					r->session.role, r->mode,
+					r->route.line, resp);
+	http_answer_record_free(rec);
+	rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	if (kept)
+		http_answer_release(kept);
+	else
+		MHD_destroy_response(resp);
 	return rc;
 }
 

@@ -46,6 +46,13 @@
  * reply before they have sent their body. Only a manage session gets
  * this far; beyond the limit the reply goes and the connection closes. */
 #define HTTP_DRAIN_MAX		((size_t)2 << 30)
+/* Read-only API answers kept to be sent again (answers.c): how many,
+ * the backend calls one may be built from, the largest setting value
+ * and the largest reply kept. */
+#define HTTP_ANSWERS_MAX	16
+#define HTTP_ANSWER_CALLS_MAX	16
+#define HTTP_ANSWER_VALUE_MAX	4096
+#define HTTP_ANSWER_BYTES_MAX	(256u << 10)
 #define HTTP_DIGEST_MD5_HEX	32
 #define HTTP_DIGEST_SHA256_HEX	64
 

@@ -11,6 +11,7 @@
 #include "http/http.h"
 
 struct http_conn;
+struct http_answers;
 
 struct http_server {
 	struct http_server_config cfg;
@@ -19,6 +20,7 @@ struct http_server {
 	char cert_dir[4096];
 	char web_root[4096];		/* "" when none */
 	struct MHD_Daemon *mhd;
+	struct http_answers *answers;	/* NULL: none kept */
 	struct tcp_listener *listener;
 	char *key_pem, *cert_pem;	/* tls: for MHD, daemon's lifetime */
 	pthread_mutex_t mu;
@@ -70,6 +72,9 @@ enum MHD_Result http_reply_status(struct http_server *s,
 				  unsigned code, enum cli_response_type type,
 				  int return_code, const char *request,
 				  const char *text);
+/* A reply of body (taken: body is empty after) with the API's headers;
+ * NULL when out of memory. */
+struct MHD_Response *http_response_buf(const char *type, struct buf *body);
 /* Queues body (taken: body is empty after) as the reply. */
 enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 			       const char *type, struct buf *body);
@@ -83,6 +88,38 @@ enum MHD_Result http_api_handle(struct http_server *s,
 /* The connection's tcp side: a request that authenticated marks it. */
 void http_conn_authenticated(struct MHD_Connection *c);
 const char *http_conn_peer(struct MHD_Connection *c);
+
+/* answers.c: read-only answers sent again while what they were built
+ * from reads the same (see there). */
+struct http_answer;
+struct http_answer_rec;
+struct http_answers *http_answers_new(const struct cli_backend *be);
+void http_answers_free(struct http_answers *t);
+/* The kept answer to (user, role, mode, line) if every backend call it
+ * was built from returns the same now; a reference: release it. */
+struct http_answer *http_answer_find(struct http_answers *t,
+				     const struct cli_backend *be, void *ctx,
+				     const char *user, enum cli_role role,
+				     enum cli_output_mode mode,
+				     const char *line);
+struct MHD_Response *http_answer_response(const struct http_answer *a);
+void http_answer_release(struct http_answer *a);
+/* A recorder for one command's run: the backend (*rec_be) and context
+ * (the recorder) to run it with; NULL when out of memory. */
+struct http_answer_rec *http_answer_record(struct http_answers *t,
+					   const struct cli_backend *be,
+					   void *ctx,
+					   const struct cli_backend **rec_be);
+void http_answer_record_free(struct http_answer_rec *r);
+/* Keeps resp (taken on success: the answer destroys it) as the answer
+ * the recorded run built, if it made only plain reads; a reference to
+ * release, or NULL (resp stays the caller's). */
+struct http_answer *http_answer_keep(struct http_answers *t,
+				     struct http_answer_rec *r,
+				     const char *user, enum cli_role role,
+				     enum cli_output_mode mode,
+				     const char *line,
+				     struct MHD_Response *resp);
 
 /* static.c */
 enum MHD_Result http_static_handle(struct http_server *s,

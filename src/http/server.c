@@ -354,8 +354,7 @@ static int load_pem(const char *dir, const char *file, char **out,
 
 static int mhd_start(struct http_server *s, struct err *e)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	if (s->cfg.tls) {
@@ -379,6 +378,7 @@ static int mhd_start(struct http_server *s, struct err *e)
 		s->cfg.idle_seconds : (unsigned)HTTP_IDLE_SECONDS,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(HTTP_CONNECTIONS_MAX + TCP_LEAVING_MAX),
+		MHD_OPTION_THREAD_POOL_SIZE, 2u,
 		s->cfg.tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
 		s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
@@ -393,6 +393,7 @@ static void server_free(struct http_server *s)
 {
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	http_answers_free(s->answers);
 	if (s->key_pem)
 		explicit_bzero(s->key_pem, strlen(s->key_pem));
 	free(s->key_pem);
@@ -426,6 +427,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		s->cfg.admission.source_max = HTTP_SOURCE_MAX;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	/* Without room for kept answers, every command runs anew. */
+	s->answers = http_answers_new(s->cfg.backend);
 	if (mhd_start(s, e) < 0) {
 		server_free(s);
 		return NULL;

@@ -965,3 +965,50 @@ def test_bundle_refused_early_is_answered(api, bundles):
         assert code == 422 and status["response-type"] == "Error", status
         assert "force" in status["response"], status
         assert c.firmware() == before and c.proc.poll() is None
+
+
+def protocol_props(api, key, datatype="api"):
+    objects, status = api.command("show protocols", key, datatype)
+    return ({p.get("name"): p.text for p in objects[0].findall("PROPERTY")},
+            status)
+
+
+def test_a_kept_answer_never_outlives_what_it_shows(api):
+    """Read-only answers are sent again while what they show is unchanged
+    (src/http/answers.c): a change through the API, through the CLI over
+    SSH, or the clock's next second is in the very next answer."""
+    key = api.login()
+    monitor = api.login(MONITOR)
+    for k in (key, monitor):
+        props, _ = protocol_props(api, k)
+        assert props["ftp"] == "Enabled", props
+    # The same request again (the kept answer), then a change through
+    # the API: the next answer shows it, to each user.
+    assert protocol_props(api, key)[0]["ftp"] == "Enabled"
+    objects, status = api.command("set protocols ftp disabled", key)
+    assert status["response-type"] == "Success", status
+    for k in (key, monitor):
+        assert protocol_props(api, k)[0]["ftp"] == "Disabled"
+    # A change through another transport.
+    r = api.c.ssh("set protocols ftp enabled")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for k in (key, monitor):
+        assert protocol_props(api, k)[0]["ftp"] == "Enabled"
+    # A monitor's refused write is not the manage user's answer.
+    _, status = api.command("set protocols ftp disabled", monitor)
+    assert status["response-type"] == "Error", status
+    _, status = api.command("set protocols ftp disabled", key)
+    assert status["response-type"] == "Success", status
+    assert protocol_props(api, monitor)[0]["ftp"] == "Disabled"
+    # The time stamp is of the request's own second, over three seconds
+    # of requests (answers kept within a second).
+    seconds = set()
+    deadline = time.monotonic() + 20
+    while len(seconds) < 3:
+        assert time.monotonic() < deadline, seconds
+        before = int(time.time())
+        _, status = api.command("show versions", key)
+        after = int(time.time())
+        stamp = int(status["time-stamp-numeric"])
+        assert before <= stamp <= after, (before, stamp, after)
+        seconds.add(stamp)
