@@ -6,11 +6,30 @@
  * HTML; nothing here echoes what the client sent except as the CLI does.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
+
+/* The request this thread answers for a suspended connection: its reply
+ * is left in it, not queued (http_api_request). */
+static __thread struct http_request *deferring;
+
+/* Leaves resp (taken) as the deferred request's reply. */
+static enum MHD_Result reply_defer(struct MHD_Response *resp, unsigned code)
+{
+	struct http_request *r = deferring;
+
+	if (r->deferred_resp || r->deferred_answer) {
+		MHD_destroy_response(resp);
+		return MHD_NO;		/* one reply a request */
+	}
+	r->deferred_resp = resp;
+	r->deferred_code = code;
+	return MHD_YES;
+}
 
 static const char *mime_of(enum cli_output_mode mode)
 {
@@ -48,6 +67,8 @@ enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 
 	if (!resp)
 		return MHD_NO;
+	if (deferring)
+		return reply_defer(resp, code);
 	rc = MHD_queue_response(c, code, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -217,7 +238,7 @@ static enum MHD_Result command(struct http_server *s,
 
 	if (r->session_rc != HTTP_SESSION_OK)
 		return reply_session(s, c, r, r->route.line);
-	if (command_kept(s, c, r, &rc))
+	if (!deferring && command_kept(s, c, r, &rc))
 		return rc;
 	if (s->answers)
 		rec = http_answer_record(s->answers, s->cfg.backend,
@@ -257,6 +278,14 @@ static enum MHD_Result command(struct http_server *s,
 					r->session.role, r->mode,
 					r->route.line, resp);
 	http_answer_record_free(rec);
+	if (deferring && kept) {
+		/* The answer's reference is the request's until queued. */
+		r->deferred_answer = kept;
+		r->deferred_code = MHD_HTTP_OK;
+		return MHD_YES;
+	}
+	if (deferring)
+		return reply_defer(resp, MHD_HTTP_OK);
 	rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	if (kept)
 		http_answer_release(kept);
@@ -278,4 +307,83 @@ enum MHD_Result http_api_handle(struct http_server *s,
 	default:
 		return command(s, c, r);
 	}
+}
+
+/* ---- requests that may wait: a thread of their own ---- */
+
+struct deferred {
+	struct http_server *s;
+	struct MHD_Connection *c;
+	struct http_request *r;
+};
+
+static void *deferred_run(void *arg)
+{
+	struct deferred *d = arg;
+	struct MHD_Connection *c = d->c;
+	struct http_request *r = d->r;
+
+	http_answering_begin(d->s);
+	deferring = r;
+	if (http_api_handle(d->s, c, r) != MHD_YES ||
+	    (!r->deferred_resp && !r->deferred_answer))
+		r->deferred_failed = true;
+	deferring = NULL;
+	if (http_answering_end())
+		r->closes_listener = true;
+	free(d);
+	/* From here on the connection is libmicrohttpd's again. */
+	MHD_resume_connection(c);
+	return NULL;
+}
+
+enum MHD_Result http_api_request(struct http_server *s,
+				 struct MHD_Connection *c,
+				 struct http_request *r)
+{
+	struct MHD_Response *resp;
+	struct deferred *d;
+	pthread_attr_t attr;
+	enum MHD_Result rc;
+	pthread_t t;
+	int err;
+
+	if (r->deferred) {
+		/* Called again after the resume: the reply it left. */
+		if (r->deferred_failed)
+			return MHD_NO;
+		if (r->deferred_answer) {
+			rc = MHD_queue_response(c, r->deferred_code,
+				http_answer_response(r->deferred_answer));
+			http_answer_release(r->deferred_answer);
+			r->deferred_answer = NULL;
+			return rc;
+		}
+		resp = r->deferred_resp;
+		r->deferred_resp = NULL;
+		rc = MHD_queue_response(c, r->deferred_code, resp);
+		MHD_destroy_response(resp);
+		return rc;
+	}
+	if (r->route.kind == HTTP_ROUTE_COMMAND &&
+	    r->session_rc == HTTP_SESSION_OK && command_kept(s, c, r, &rc))
+		return rc;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return http_api_handle(s, c, r);
+	*d = (struct deferred){ .s = s, .c = c, .r = r };
+	r->deferred = true;
+	MHD_suspend_connection(c);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, deferred_run, d);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		/* No thread: answered here, as before. */
+		MHD_resume_connection(c);
+		free(d);
+		r->deferred = false;
+		return http_api_handle(s, c, r);
+	}
+	return MHD_YES;
 }

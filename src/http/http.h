@@ -28,6 +28,7 @@
 #define HTTP_KEY_BYTES		16	/* random bytes of a session key */
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
+#define HTTP_THREADS_MAX	8	/* libmicrohttpd's pool, one a core */
 /* Connections not logged in per source, unless --source-max says
  * otherwise: a browser opens up to 6 to one host for a page's files, and
  * more while one it reused is closing (Chromium at 6 lost a module of the

@@ -44,6 +44,8 @@ struct http_conn {
 	struct http_conn *next;
 };
 
+struct http_answer;
+
 /* One request, from the access handler's first call to its end. */
 struct http_request {
 	struct http_route route;
@@ -62,6 +64,14 @@ struct http_request {
 	bool closes_listener;	/* its command switched this listener off */
 	unsigned fail_code;	/* an upload refused before its body */
 	int fail_rc;
+	/* An API request answered on a thread of its own while its
+	 * connection is suspended (api.c): the reply it left, queued when
+	 * libmicrohttpd calls again after the resume. */
+	bool deferred;
+	bool deferred_failed;	/* no reply: the connection closes */
+	unsigned deferred_code;
+	struct MHD_Response *deferred_resp;
+	struct http_answer *deferred_answer;
 };
 
 /* api.c */
@@ -85,6 +95,20 @@ void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
 enum MHD_Result http_api_handle(struct http_server *s,
 				struct MHD_Connection *c,
 				struct http_request *r);
+/*
+ * An API request (login, logout, a command) from libmicrohttpd's thread:
+ * a kept answer is queued at once; anything else may wait (a failed
+ * login's delay, a command that reaches the partner), so it runs on a
+ * thread of its own while the connection is suspended and the thread
+ * pool serves the others; its reply is queued on the call after.
+ */
+enum MHD_Result http_api_request(struct http_server *s,
+				 struct MHD_Connection *c,
+				 struct http_request *r);
+/* The request that switched its own listener off (server.c): set by the
+ * thread that ran it. */
+void http_answering_begin(struct http_server *s);
+bool http_answering_end(void);
 /* The connection's tcp side: a request that authenticated marks it. */
 void http_conn_authenticated(struct MHD_Connection *c);
 const char *http_conn_peer(struct MHD_Connection *c);
