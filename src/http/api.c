@@ -365,8 +365,13 @@ enum MHD_Result http_api_request(struct http_server *s,
 		MHD_destroy_response(resp);
 		return rc;
 	}
-	if (r->route.kind == HTTP_ROUTE_COMMAND &&
-	    r->session_rc == HTTP_SESSION_OK && command_kept(s, c, r, &rc))
+	/* What cannot wait is answered here: a kept answer, a request
+	 * without a session, a logout. */
+	if (r->route.kind != HTTP_ROUTE_LOGIN &&
+	    (r->route.kind != HTTP_ROUTE_COMMAND ||
+	     r->session_rc != HTTP_SESSION_OK))
+		return http_api_handle(s, c, r);
+	if (r->route.kind == HTTP_ROUTE_COMMAND && command_kept(s, c, r, &rc))
 		return rc;
 	d = malloc(sizeof(*d));
 	if (!d)

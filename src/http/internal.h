@@ -96,11 +96,12 @@ enum MHD_Result http_api_handle(struct http_server *s,
 				struct MHD_Connection *c,
 				struct http_request *r);
 /*
- * An API request (login, logout, a command) from libmicrohttpd's thread:
- * a kept answer is queued at once; anything else may wait (a failed
- * login's delay, a command that reaches the partner), so it runs on a
- * thread of its own while the connection is suspended and the thread
- * pool serves the others; its reply is queued on the call after.
+ * An API request (login, logout, a command) from libmicrohttpd's thread.
+ * A login and a command without a kept answer may wait (a failed login's
+ * delay, a command that reaches the partner): they run on a thread of
+ * their own while the connection is suspended and the pool serves the
+ * others; the reply is queued on the call after the resume. A kept
+ * answer, a logout and a request without a session are answered at once.
  */
 enum MHD_Result http_api_request(struct http_server *s,
 				 struct MHD_Connection *c,
