@@ -40,10 +40,18 @@ static char be_local(void *ctx)
 	return ((struct controller *)ctx)->id;
 }
 
+/* A copy, not printf: the API's most polled answers are made of these. */
 static void field(char *dst, const char *src)
 {
-	snprintf(dst, CLI_FIELD_MAX, "%.*s", CLI_FIELD_MAX - 1,
-		 src && *src ? src : "N/A");
+	size_t n;
+
+	if (!src || !*src)
+		src = "N/A";
+	n = strlen(src);
+	if (n > CLI_FIELD_MAX - 1)
+		n = CLI_FIELD_MAX - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static const struct flash_component_state *component(

@@ -6,11 +6,30 @@
  * HTML; nothing here echoes what the client sent except as the CLI does.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/internal.h"
+
+/* The request this thread answers for a suspended connection: its reply
+ * is left in it, not queued (http_api_request). */
+static __thread struct http_request *deferring;
+
+/* Leaves resp (taken) as the deferred request's reply. */
+static enum MHD_Result reply_defer(struct MHD_Response *resp, unsigned code)
+{
+	struct http_request *r = deferring;
+
+	if (r->deferred_resp || r->deferred_answer) {
+		MHD_destroy_response(resp);
+		return MHD_NO;		/* one reply a request */
+	}
+	r->deferred_resp = resp;
+	r->deferred_code = code;
+	return MHD_YES;
+}
 
 static const char *mime_of(enum cli_output_mode mode)
 {
@@ -18,12 +37,9 @@ static const char *mime_of(enum cli_output_mode mode)
 				       : "text/xml; charset=utf-8";
 }
 
-enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
-			       const char *type, struct buf *body)
+struct MHD_Response *http_response_buf(const char *type, struct buf *body)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result rc;
-
 	size_t len = body->len;
 	char *data = buf_steal(body);
 
@@ -34,12 +50,25 @@ enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 					       MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(data);
-		return MHD_NO;
+		return NULL;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	return resp;
+}
+
+enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
+			       const char *type, struct buf *body)
+{
+	struct MHD_Response *resp = http_response_buf(type, body);
+	enum MHD_Result rc;
+
+	if (!resp)
+		return MHD_NO;
+	if (deferring)
+		return reply_defer(resp, code);
 	rc = MHD_queue_response(c, code, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -177,35 +206,91 @@ static enum MHD_Result logout(struct http_server *s, struct MHD_Connection *c,
 				 "(The session has ended.)");
 }
 
+/* The answer kept from an earlier request, if it still holds. */
+static bool command_kept(struct http_server *s, struct MHD_Connection *c,
+			 const struct http_request *r, enum MHD_Result *rc)
+{
+	struct http_answer *a;
+
+	if (!s->answers)
+		return false;
+	a = http_answer_find(s->answers, s->cfg.backend, s->cfg.backend_ctx,
+			     r->session.user, r->session.role, r->mode,
+			     r->route.line);
+	if (!a)
+		return false;
+	*rc = MHD_queue_response(c, MHD_HTTP_OK, http_answer_response(a));
+	http_answer_release(a);
+	return true;
+}
+
 static enum MHD_Result command(struct http_server *s,
 			       struct MHD_Connection *c,
 			       struct http_request *r)
 {
+	const struct cli_backend *be = s->cfg.backend;
+	struct http_answer_rec *rec = NULL;
+	struct MHD_Response *resp;
+	struct http_answer *kept = NULL;
 	struct cli_session *cs;
 	enum MHD_Result rc;
 	struct buf out;
 
 	if (r->session_rc != HTTP_SESSION_OK)
 		return reply_session(s, c, r, r->route.line);
-	cs = cli_session_new(s->cfg.backend, s->cfg.backend_ctx,
+	if (!deferring && command_kept(s, c, r, &rc))
+		return rc;
+	if (s->answers)
+		rec = http_answer_record(s->answers, s->cfg.backend,
+					 s->cfg.backend_ctx, &be);
+	cs = cli_session_new(be, rec ? (void *)rec : s->cfg.backend_ctx,
 			     r->session.user, r->session.role);
-	if (!cs)
+	if (!cs) {
+		http_answer_record_free(rec);
 		return http_reply_status(s, c, r,
 			MHD_HTTP_INTERNAL_SERVER_ERROR, CLI_RESPONSE_ERROR,
 			CLI_RC_FAILED, r->route.line, "Out of memory.");
+	}
 	cli_session_set_output(cs, r->mode);
 	buf_init(&out, CLI_OUTPUT_MAX + 4096);
 	if (cli_session_execute(cs, r->route.line, strlen(r->route.line),
 				&out) == CLI_EXECUTE_EXIT || out.len == 0) {
 		/* `exit` through the command path: the caller's session. */
 		cli_session_free(cs);
+		http_answer_record_free(rec);
 		buf_free(&out);
 		r->route.kind = HTTP_ROUTE_EXIT;
 		return logout(s, c, r);
 	}
 	cli_session_free(cs);
-	rc = http_reply_buf(c, MHD_HTTP_OK, mime_of(r->mode), &out);
+	if (out.len > HTTP_ANSWER_BYTES_MAX) {
+		http_answer_record_free(rec);
+		rec = NULL;
+	}
+	resp = http_response_buf(mime_of(r->mode), &out);
 	buf_free(&out);
+	if (!resp) {
+		http_answer_record_free(rec);
+		return MHD_NO;
+	}
+	if (rec)
+		kept = http_answer_keep(s->answers, rec, r->session.user,
+					r->session.role, r->mode,
+					r->route.line, resp);
+	http_answer_record_free(rec);
+	if (deferring && kept) {
+		/* The answer's reference is the request's until queued. */
+		r->deferred_answer = kept;
+		r->deferred_code = MHD_HTTP_OK;
+		return MHD_YES;
+	}
+	if (deferring)
+		return reply_defer(resp, MHD_HTTP_OK);
+	rc = MHD_queue_response(c, MHD_HTTP_OK, resp);
+	if (kept)
+		http_answer_release(kept);
+	else
+		MHD_destroy_response(resp);
 	return rc;
 }
 
@@ -222,4 +307,88 @@ enum MHD_Result http_api_handle(struct http_server *s,
 	default:
 		return command(s, c, r);
 	}
+}
+
+/* ---- requests that may wait: a thread of their own ---- */
+
+struct deferred {
+	struct http_server *s;
+	struct MHD_Connection *c;
+	struct http_request *r;
+};
+
+static void *deferred_run(void *arg)
+{
+	struct deferred *d = arg;
+	struct MHD_Connection *c = d->c;
+	struct http_request *r = d->r;
+
+	http_answering_begin(d->s);
+	deferring = r;
+	if (http_api_handle(d->s, c, r) != MHD_YES ||
+	    (!r->deferred_resp && !r->deferred_answer))
+		r->deferred_failed = true;
+	deferring = NULL;
+	if (http_answering_end())
+		r->closes_listener = true;
+	free(d);
+	/* From here on the connection is libmicrohttpd's again. */
+	MHD_resume_connection(c);
+	return NULL;
+}
+
+enum MHD_Result http_api_request(struct http_server *s,
+				 struct MHD_Connection *c,
+				 struct http_request *r)
+{
+	struct MHD_Response *resp;
+	struct deferred *d;
+	pthread_attr_t attr;
+	enum MHD_Result rc;
+	pthread_t t;
+	int err;
+
+	if (r->deferred) {
+		/* Called again after the resume: the reply it left. */
+		if (r->deferred_failed)
+			return MHD_NO;
+		if (r->deferred_answer) {
+			rc = MHD_queue_response(c, r->deferred_code,
+				http_answer_response(r->deferred_answer));
+			http_answer_release(r->deferred_answer);
+			r->deferred_answer = NULL;
+			return rc;
+		}
+		resp = r->deferred_resp;
+		r->deferred_resp = NULL;
+		rc = MHD_queue_response(c, r->deferred_code, resp);
+		MHD_destroy_response(resp);
+		return rc;
+	}
+	/* What cannot wait is answered here: a kept answer, a request
+	 * without a session, a logout. */
+	if (r->route.kind != HTTP_ROUTE_LOGIN &&
+	    (r->route.kind != HTTP_ROUTE_COMMAND ||
+	     r->session_rc != HTTP_SESSION_OK))
+		return http_api_handle(s, c, r);
+	if (r->route.kind == HTTP_ROUTE_COMMAND && command_kept(s, c, r, &rc))
+		return rc;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return http_api_handle(s, c, r);
+	*d = (struct deferred){ .s = s, .c = c, .r = r };
+	r->deferred = true;
+	MHD_suspend_connection(c);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, deferred_run, d);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		/* No thread: answered here, as before. */
+		MHD_resume_connection(c);
+		free(d);
+		r->deferred = false;
+		return http_api_handle(s, c, r);
+	}
+	return MHD_YES;
 }

@@ -28,6 +28,7 @@
 #define HTTP_KEY_BYTES		16	/* random bytes of a session key */
 #define HTTP_KEY_TEXT		(2 * HTTP_KEY_BYTES + 1)	/* hex, NUL */
 #define HTTP_CONNECTIONS_MAX	32	/* connections per listener */
+#define HTTP_THREADS_MAX	8	/* libmicrohttpd's pool, one a core */
 /* Connections not logged in per source, unless --source-max says
  * otherwise: a browser opens up to 6 to one host for a page's files, and
  * more while one it reused is closing (Chromium at 6 lost a module of the
@@ -46,6 +47,13 @@
  * reply before they have sent their body. Only a manage session gets
  * this far; beyond the limit the reply goes and the connection closes. */
 #define HTTP_DRAIN_MAX		((size_t)2 << 30)
+/* Read-only API answers kept to be sent again (answers.c): how many,
+ * the backend calls one may be built from, the largest setting value
+ * and the largest reply kept. */
+#define HTTP_ANSWERS_MAX	16
+#define HTTP_ANSWER_CALLS_MAX	16
+#define HTTP_ANSWER_VALUE_MAX	4096
+#define HTTP_ANSWER_BYTES_MAX	(64u << 10)
 #define HTTP_DIGEST_MD5_HEX	32
 #define HTTP_DIGEST_SHA256_HEX	64
 

@@ -11,6 +11,7 @@
 #include "http/http.h"
 
 struct http_conn;
+struct http_answers;
 
 struct http_server {
 	struct http_server_config cfg;
@@ -19,6 +20,7 @@ struct http_server {
 	char cert_dir[4096];
 	char web_root[4096];		/* "" when none */
 	struct MHD_Daemon *mhd;
+	struct http_answers *answers;	/* NULL: none kept */
 	struct tcp_listener *listener;
 	char *key_pem, *cert_pem;	/* tls: for MHD, daemon's lifetime */
 	pthread_mutex_t mu;
@@ -42,6 +44,8 @@ struct http_conn {
 	struct http_conn *next;
 };
 
+struct http_answer;
+
 /* One request, from the access handler's first call to its end. */
 struct http_request {
 	struct http_route route;
@@ -60,6 +64,14 @@ struct http_request {
 	bool closes_listener;	/* its command switched this listener off */
 	unsigned fail_code;	/* an upload refused before its body */
 	int fail_rc;
+	/* An API request answered on a thread of its own while its
+	 * connection is suspended (api.c): the reply it left, queued when
+	 * libmicrohttpd calls again after the resume. */
+	bool deferred;
+	bool deferred_failed;	/* no reply: the connection closes */
+	unsigned deferred_code;
+	struct MHD_Response *deferred_resp;
+	struct http_answer *deferred_answer;
 };
 
 /* api.c */
@@ -70,6 +82,9 @@ enum MHD_Result http_reply_status(struct http_server *s,
 				  unsigned code, enum cli_response_type type,
 				  int return_code, const char *request,
 				  const char *text);
+/* A reply of body (taken: body is empty after) with the API's headers;
+ * NULL when out of memory. */
+struct MHD_Response *http_response_buf(const char *type, struct buf *body);
 /* Queues body (taken: body is empty after) as the reply. */
 enum MHD_Result http_reply_buf(struct MHD_Connection *c, unsigned code,
 			       const char *type, struct buf *body);
@@ -80,9 +95,56 @@ void http_session_lookup(struct http_server *s, struct MHD_Connection *c,
 enum MHD_Result http_api_handle(struct http_server *s,
 				struct MHD_Connection *c,
 				struct http_request *r);
+/*
+ * An API request (login, logout, a command) from libmicrohttpd's thread.
+ * A login and a command without a kept answer may wait (a failed login's
+ * delay, a command that reaches the partner): they run on a thread of
+ * their own while the connection is suspended and the pool serves the
+ * others; the reply is queued on the call after the resume. A kept
+ * answer, a logout and a request without a session are answered at once.
+ */
+enum MHD_Result http_api_request(struct http_server *s,
+				 struct MHD_Connection *c,
+				 struct http_request *r);
+/* The request that switched its own listener off (server.c): set by the
+ * thread that ran it. */
+void http_answering_begin(struct http_server *s);
+bool http_answering_end(void);
 /* The connection's tcp side: a request that authenticated marks it. */
 void http_conn_authenticated(struct MHD_Connection *c);
 const char *http_conn_peer(struct MHD_Connection *c);
+
+/* answers.c: read-only answers sent again while what they were built
+ * from reads the same (see there). */
+struct http_answer;
+struct http_answer_rec;
+struct http_answers *http_answers_new(const struct cli_backend *be);
+void http_answers_free(struct http_answers *t);
+/* The kept answer to (user, role, mode, line) if every backend call it
+ * was built from returns the same now; a reference: release it. */
+struct http_answer *http_answer_find(struct http_answers *t,
+				     const struct cli_backend *be, void *ctx,
+				     const char *user, enum cli_role role,
+				     enum cli_output_mode mode,
+				     const char *line);
+struct MHD_Response *http_answer_response(const struct http_answer *a);
+void http_answer_release(struct http_answer *a);
+/* A recorder for one command's run: the backend (*rec_be) and context
+ * (the recorder) to run it with; NULL when out of memory. */
+struct http_answer_rec *http_answer_record(struct http_answers *t,
+					   const struct cli_backend *be,
+					   void *ctx,
+					   const struct cli_backend **rec_be);
+void http_answer_record_free(struct http_answer_rec *r);
+/* Keeps resp (taken on success: the answer destroys it) as the answer
+ * the recorded run built, if it made only plain reads; a reference to
+ * release, or NULL (resp stays the caller's). */
+struct http_answer *http_answer_keep(struct http_answers *t,
+				     struct http_answer_rec *r,
+				     const char *user, enum cli_role role,
+				     enum cli_output_mode mode,
+				     const char *line,
+				     struct MHD_Response *resp);
 
 /* static.c */
 enum MHD_Result http_static_handle(struct http_server *s,

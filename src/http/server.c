@@ -2,8 +2,9 @@
  * server.c: one HTTP or HTTPS listener. The common TCP listener accepts
  * (the admission policy: per-source limits, login and write deadlines)
  * and gives each socket a thread; that thread hands a duplicate of the
- * socket to libmicrohttpd (MHD_add_connection; MHD runs a thread per
- * connection and owns the duplicate) and waits until MHD has closed it.
+ * socket to libmicrohttpd (MHD_add_connection; MHD owns the duplicate and
+ * serves it from a pool of epoll threads, one a core) and waits until MHD
+ * has closed it.
  * A cut by the listener is a shutdown() of the shared socket, which ends
  * MHD's reads and writes too. This file routes each request; api.c,
  * static.c and upload.c answer it.
@@ -135,6 +136,22 @@ static void serve(void *arg, struct tcp_conn *tcp)
 static __thread struct http_server *answering;
 static __thread bool answering_closed;
 
+void http_answering_begin(struct http_server *s)
+{
+	answering = s;
+	answering_closed = false;
+}
+
+/* Whether the request switched its listener off. */
+bool http_answering_end(void)
+{
+	bool closed = answering_closed;
+
+	answering = NULL;
+	answering_closed = false;
+	return closed;
+}
+
 static enum MHD_Result reply_error(struct http_server *s,
 				   struct MHD_Connection *c,
 				   struct http_request *r)
@@ -250,7 +267,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	case HTTP_ROUTE_FW_PROGRESS:
 		return http_progress_handle(s, c, r);
 	default:
-		return http_api_handle(s, c, r);
+		return http_api_request(s, c, r);
 	}
 }
 
@@ -273,13 +290,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	enum MHD_Result rc;
 
 	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
-	answering = s;
-	answering_closed = false;
+	http_answering_begin(s);
 	rc = handle(cls, c, url, method, version, upload_data,
 		    upload_data_size, con_cls);
-	if (answering_closed && *con_cls)
+	if (http_answering_end() && *con_cls)
 		((struct http_request *)*con_cls)->closes_listener = true;
-	answering = NULL;
 	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle);
 	return rc;
 }
@@ -295,6 +310,9 @@ static void on_completed(void *cls, struct MHD_Connection *c,
 	if (!r)
 		return;
 	http_upload_free(s, r);
+	if (r->deferred_resp)
+		MHD_destroy_response(r->deferred_resp);
+	http_answer_release(r->deferred_answer);
 	/* A load that activated: the MC restarts now that its reply is
 	 * sent (or its client has gone). */
 	if (r->replied_ok && s->cfg.ops->upload_replied)
@@ -352,10 +370,20 @@ static int load_pem(const char *dir, const char *file, char **out,
 	return *out ? 0 : err_set(e, -ENOMEM, "out of memory");
 }
 
+/* libmicrohttpd's threads: one a core (HTTP_THREADS_MAX at most); a
+ * request that may wait runs on a thread of its own (api.c). */
+static unsigned http_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1u : n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX
+						 : (unsigned)n;
+}
+
 static int mhd_start(struct http_server *s, struct err *e)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	if (s->cfg.tls) {
@@ -379,6 +407,7 @@ static int mhd_start(struct http_server *s, struct err *e)
 		s->cfg.idle_seconds : (unsigned)HTTP_IDLE_SECONDS,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(HTTP_CONNECTIONS_MAX + TCP_LEAVING_MAX),
+		MHD_OPTION_THREAD_POOL_SIZE, http_threads(),
 		s->cfg.tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
 		s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
 		MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
@@ -393,6 +422,7 @@ static void server_free(struct http_server *s)
 {
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	http_answers_free(s->answers);
 	if (s->key_pem)
 		explicit_bzero(s->key_pem, strlen(s->key_pem));
 	free(s->key_pem);
@@ -426,6 +456,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		s->cfg.admission.source_max = HTTP_SOURCE_MAX;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	/* Without room for kept answers, every command runs anew. */
+	s->answers = http_answers_new(s->cfg.backend);
 	if (mhd_start(s, e) < 0) {
 		server_free(s);
 		return NULL;

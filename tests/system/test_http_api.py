@@ -988,3 +988,92 @@ def test_bundle_refused_early_is_answered(api, bundles):
         assert code == 422 and status["response-type"] == "Error", status
         assert "force" in status["response"], status
         assert c.firmware() == before and c.proc.poll() is None
+
+
+def protocol_props(api, key, datatype="api"):
+    objects, status = api.command("show protocols", key, datatype)
+    return ({p.get("name"): p.text for p in objects[0].findall("PROPERTY")},
+            status)
+
+
+def test_a_kept_answer_never_outlives_what_it_shows(api):
+    """Read-only answers are sent again while what they show is unchanged
+    (src/http/answers.c): a change through the API, through the CLI over
+    SSH, or the clock's next second is in the very next answer."""
+    key = api.login()
+    monitor = api.login(MONITOR)
+    for k in (key, monitor):
+        props, _ = protocol_props(api, k)
+        assert props["ftp"] == "Enabled", props
+    # The same request again (the kept answer), then a change through
+    # the API: the next answer shows it, to each user.
+    assert protocol_props(api, key)[0]["ftp"] == "Enabled"
+    objects, status = api.command("set protocols ftp disabled", key)
+    assert status["response-type"] == "Success", status
+    for k in (key, monitor):
+        assert protocol_props(api, k)[0]["ftp"] == "Disabled"
+    # A change through another transport.
+    r = api.c.ssh("set protocols ftp enabled")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for k in (key, monitor):
+        assert protocol_props(api, k)[0]["ftp"] == "Enabled"
+    # A monitor's refused write is not the manage user's answer.
+    _, status = api.command("set protocols ftp disabled", monitor)
+    assert status["response-type"] == "Error", status
+    _, status = api.command("set protocols ftp disabled", key)
+    assert status["response-type"] == "Success", status
+    assert protocol_props(api, monitor)[0]["ftp"] == "Disabled"
+    # The time stamp is of the request's own second, over three seconds
+    # of requests (answers kept within a second). tandemd's clock is
+    # time(), which may lag this precise one by a tick across a second's
+    # edge: one second of slack, never two; a stamp that stays put for
+    # good would never reach three seconds.
+    seconds = set()
+    deadline = time.monotonic() + 20
+    while len(seconds) < 3:
+        assert time.monotonic() < deadline, seconds
+        before = int(time.time())
+        _, status = api.command("show versions", key)
+        after = int(time.time())
+        stamp = int(status["time-stamp-numeric"])
+        assert before - 1 <= stamp <= after, (before, stamp, after)
+        seconds.add(stamp)
+
+
+def test_a_waiting_login_holds_up_no_other_request(tmp_path, bundles):
+    """Failed logins wait out their delay (8 s here) each on a
+    thread of their own: while more of them wait than the server has
+    threads, a logged-in client's commands (kept or run anew) are
+    answered."""
+    api = start(tmp_path, bundles, "--set", "login-failure-delay-ms=8000",
+                "--set", "login-lockout-threshold=8")
+    try:
+        key = api.login()
+        api.command("show versions", key)
+        done = []
+
+        def bad_login():
+            api.get("/api/login/" + digest(MANAGE[0], "wrong"))
+            done.append(1)
+
+        threads = [threading.Thread(target=bad_login) for _ in range(8)]
+        for t in threads:
+            t.start()
+        # The eighth failure locks the source out (an event): by then
+        # each of the eight has failed and waits out its delay.
+        deadline = time.monotonic() + 30
+        while True:
+            objects, _ = api.command("show events", key)
+            if any("Login lockout" in (p.text or "") for o in objects
+                   for p in o.findall("PROPERTY")):
+                break
+            assert time.monotonic() < deadline, "no lockout event"
+            time.sleep(0.05)
+        for line in ("show versions", "show system", "show protocols"):
+            assert api.command(line, key)[1]["response-type"] != "Error"
+        assert not done, "a bad login came back before the commands"
+        for t in threads:
+            t.join(60)
+        assert len(done) == 8
+    finally:
+        api.c.stop()
