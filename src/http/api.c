@@ -314,27 +314,77 @@ enum MHD_Result http_api_handle(struct http_server *s,
 struct deferred {
 	struct http_server *s;
 	struct MHD_Connection *c;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static void *deferred_main(void *arg)
+{
+	struct deferred d = *(struct deferred *)arg;
+
+	free(arg);
+	d.fn(d.arg);
+	/* From here on the connection is libmicrohttpd's again, and stop
+	 * may free the server once the count is down. */
+	MHD_resume_connection(d.c);
+	pthread_mutex_lock(&d.s->mu);
+	d.s->deferred_running--;
+	pthread_cond_broadcast(&d.s->cond);
+	pthread_mutex_unlock(&d.s->mu);
+	return NULL;
+}
+
+bool http_defer(struct http_server *s, struct MHD_Connection *c,
+		void (*fn)(void *arg), void *arg)
+{
+	struct deferred *d = malloc(sizeof(*d));
+	pthread_attr_t attr;
+	pthread_t t;
+	int err;
+
+	if (!d)
+		return false;
+	*d = (struct deferred){ .s = s, .c = c, .fn = fn, .arg = arg };
+	pthread_mutex_lock(&s->mu);
+	s->deferred_running++;
+	pthread_mutex_unlock(&s->mu);
+	MHD_suspend_connection(c);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, deferred_main, d);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		MHD_resume_connection(c);
+		pthread_mutex_lock(&s->mu);
+		s->deferred_running--;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->mu);
+		free(d);
+		return false;
+	}
+	return true;
+}
+
+struct deferred_request {
+	struct http_server *s;
+	struct MHD_Connection *c;
 	struct http_request *r;
 };
 
-static void *deferred_run(void *arg)
+static void deferred_request_run(void *arg)
 {
-	struct deferred *d = arg;
-	struct MHD_Connection *c = d->c;
+	struct deferred_request *d = arg;
 	struct http_request *r = d->r;
 
 	http_answering_begin(d->s);
 	deferring = r;
-	if (http_api_handle(d->s, c, r) != MHD_YES ||
+	if (http_api_handle(d->s, d->c, r) != MHD_YES ||
 	    (!r->deferred_resp && !r->deferred_answer))
 		r->deferred_failed = true;
 	deferring = NULL;
 	if (http_answering_end())
 		r->closes_listener = true;
 	free(d);
-	/* From here on the connection is libmicrohttpd's again. */
-	MHD_resume_connection(c);
-	return NULL;
 }
 
 enum MHD_Result http_api_request(struct http_server *s,
@@ -342,11 +392,8 @@ enum MHD_Result http_api_request(struct http_server *s,
 				 struct http_request *r)
 {
 	struct MHD_Response *resp;
-	struct deferred *d;
-	pthread_attr_t attr;
+	struct deferred_request *d;
 	enum MHD_Result rc;
-	pthread_t t;
-	int err;
 
 	if (r->deferred) {
 		/* Called again after the resume: the reply it left. */
@@ -376,16 +423,10 @@ enum MHD_Result http_api_request(struct http_server *s,
 	d = malloc(sizeof(*d));
 	if (!d)
 		return http_api_handle(s, c, r);
-	*d = (struct deferred){ .s = s, .c = c, .r = r };
+	*d = (struct deferred_request){ .s = s, .c = c, .r = r };
 	r->deferred = true;
-	MHD_suspend_connection(c);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&t, &attr, deferred_run, d);
-	pthread_attr_destroy(&attr);
-	if (err) {
+	if (!http_defer(s, c, deferred_request_run, d)) {
 		/* No thread: answered here, as before. */
-		MHD_resume_connection(c);
 		free(d);
 		r->deferred = false;
 		return http_api_handle(s, c, r);

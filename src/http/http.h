@@ -39,6 +39,10 @@
 /* A request that switches its own listener off: how long the close waits
  * for its reply to be sent. */
 #define HTTP_CLOSE_REPLY_MS	5000
+/* How long stop waits for requests answered on threads of their own (a
+ * failed login's delay, a code load's last steps) before it leaves the
+ * listener's memory to them rather than free it under them. */
+#define HTTP_DEFERRED_WAIT_MS	30000
 #define HTTP_URL_MAX		CLI_LINE_MAX	/* a path the router takes */
 #define HTTP_STATIC_PATH_MAX	512	/* a static file's path */
 #define HTTP_BODY_MAX		4096	/* a body that is not an upload */

@@ -32,7 +32,16 @@ struct http_server {
 	bool close_started;	/* on_completed is closing it */
 	bool close_given_up;	/* stop did not wait any longer */
 	bool close_replied;
+	/* Threads answering a suspended connection (api.c, upload.c),
+	 * under mu: stop waits for them, as they resume a connection of
+	 * this MHD daemon. */
+	unsigned deferred_running;
 };
+
+/* Runs fn(arg) on a thread of its own while c is suspended; resumes c
+ * after it. false when no thread could be made (nothing suspended). */
+bool http_defer(struct http_server *s, struct MHD_Connection *c,
+		void (*fn)(void *arg), void *arg);
 
 /* One socket from the listener, as libmicrohttpd serves it. */
 struct http_conn {

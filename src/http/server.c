@@ -498,6 +498,21 @@ void http_server_close(struct http_server *s)
 	tcp_listener_close(s->listener);
 }
 
+/* Under mu: waits up to HTTP_DEFERRED_WAIT_MS for the threads answering
+ * suspended connections (http_defer); whether none is left. */
+static bool deferred_done(struct http_server *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += HTTP_DEFERRED_WAIT_MS / 1000;
+	while (s->deferred_running > 0)
+		if (pthread_cond_timedwait(&s->cond, &s->mu, &until) ==
+		    ETIMEDOUT)
+			break;
+	return s->deferred_running == 0;
+}
+
 void http_server_stop(struct http_server *s)
 {
 	if (!s)
@@ -520,6 +535,19 @@ void http_server_stop(struct http_server *s)
 				break;
 		}
 		s->close_given_up = !s->close_replied;
+	}
+	if (!deferred_done(s)) {
+		/* A thread still holds a suspended connection of this MHD
+		 * daemon and will resume it: stopping the daemon now would
+		 * free it under that thread. The process is ending or the
+		 * listener is switched off; its memory is left. */
+		pthread_mutex_unlock(&s->mu);
+		log_warn("%s: %u request%s still answering after %d ms; "
+			 "the listener's memory is left to %s", s->name,
+			 s->deferred_running, s->deferred_running == 1 ? "" :
+			 "s", HTTP_DEFERRED_WAIT_MS,
+			 s->deferred_running == 1 ? "it" : "them");
+		return;
 	}
 	pthread_mutex_unlock(&s->mu);
 	/* Every connection's thread waits for MHD to close it; the cut

@@ -32,6 +32,12 @@ struct http_upload {
 	unsigned code;			/* HTTP status of a failure */
 	int return_code;
 	struct buf report;
+	/* The last steps (read-back, activation) run on a thread of their
+	 * own while the connection is suspended, so the pool thread keeps
+	 * serving its other connections (http_defer). */
+	bool finishing, finished;
+	int finish_rc;
+	struct err finish_e;
 };
 
 /* A refusal before any byte is read: the reply says why. */
@@ -228,6 +234,17 @@ static enum MHD_Result reply(struct http_server *s, struct MHD_Connection *c,
 				 "firmware bundle", line);
 }
 
+static void finish_job(void *arg)
+{
+	struct http_upload *u = arg;
+
+	u->finish_rc = u->srv->cfg.ops->upload_finish(u->job, &u->report,
+						      &u->return_code,
+						      &u->finish_e);
+	u->job = NULL;
+	u->finished = true;
+}
+
 enum MHD_Result http_upload_finish(struct http_server *s,
 				   struct MHD_Connection *c,
 				   struct http_request *r)
@@ -249,10 +266,17 @@ enum MHD_Result http_upload_finish(struct http_server *s,
 		if (http_upload_parts_end(&u->parts, why, sizeof(why)) < 0)
 			fail(u, why);
 	}
+	if (!u->failed && !u->finished) {
+		if (u->finishing)
+			return MHD_YES;		/* suspended: not called */
+		u->finishing = true;
+		if (http_defer(s, c, finish_job, u))
+			return MHD_YES;		/* called again after it */
+		finish_job(u);
+	}
 	if (!u->failed) {
-		rc = s->cfg.ops->upload_finish(u->job, &u->report,
-					       &u->return_code, &e);
-		u->job = NULL;
+		rc = u->finish_rc;
+		e = u->finish_e;
 		if (rc < 0) {
 			u->failed = true;
 			u->code = rc == -EBUSY ? MHD_HTTP_SERVICE_UNAVAILABLE :

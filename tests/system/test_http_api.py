@@ -1077,3 +1077,48 @@ def test_a_waiting_login_holds_up_no_other_request(tmp_path, bundles):
         assert len(done) == 8
     finally:
         api.c.stop()
+
+
+def test_listener_switched_off_under_a_waiting_login(tmp_path, bundles):
+    """`set protocols http disabled` while a failed login waits out its
+    delay on a thread of its own: the listener is stopped only once that
+    thread has resumed its connection (stopping it sooner would free the
+    server under the thread), the daemon keeps serving, and it exits
+    cleanly (sanitizer builds: no use after free)."""
+    # One failure locks the source out: its event is written just before
+    # the failed login starts waiting out its delay.
+    api = start(tmp_path, bundles, "--set", "login-failure-delay-ms=1500",
+                "--set", "login-lockout-threshold=1")
+    events = tmp_path / "a" / "events.log"
+    answered = []
+
+    def bad_login():
+        try:
+            api.get("/api/login/" + digest(MANAGE[0], "wrong"))
+            answered.append("reply")
+        except Exception as e:          # the connection closed: also fine
+            answered.append(type(e).__name__)
+
+    try:
+        # Logged in over HTTPS first: the lockout refuses new logins.
+        key = api.login(tls=True)
+        t = threading.Thread(target=bad_login)
+        t.start()
+        deadline = time.monotonic() + 20
+        while "Login lockout" not in (events.read_text(errors="replace")
+                                      if events.exists() else ""):
+            assert time.monotonic() < deadline, "the bad login never came"
+            time.sleep(0.02)
+        code, _, body = api.get("/api/set/protocols/http/disabled", key=key,
+                                tls=True)
+        assert code == 200 and "Success" in body, body
+        t.join(30)
+        assert answered, "the client never returned"
+        # Past the login's delay: the daemon still serves, and the HTTP
+        # listener is off.
+        code, _, body = api.get("/api/show/protocols", key=key, tls=True)
+        assert code == 200 and api.c.proc.poll() is None
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", api.c.ports["http"]), 5)
+    finally:
+        api.c.stop()                    # exits 0, stderr clean
