@@ -1081,10 +1081,10 @@ def test_a_waiting_login_holds_up_no_other_request(tmp_path, bundles):
 
 def test_listener_switched_off_under_a_waiting_login(tmp_path, bundles):
     """`set protocols http disabled` while a failed login waits out its
-    delay on a thread of its own: the listener is stopped only once that
-    thread has resumed its connection (stopping it sooner would free the
-    server under the thread), the daemon keeps serving, and it exits
-    cleanly (sanitizer builds: no use after free)."""
+    delay on a thread of its own (its connection suspended): the listener
+    goes off, the login is answered or closed, the daemon keeps serving
+    and later exits cleanly, its stop waiting for any such thread
+    (sanitizer builds: no use after free)."""
     # One failure locks the source out: its event is written just before
     # the failed login starts waiting out its delay.
     api = start(tmp_path, bundles, "--set", "login-failure-delay-ms=1500",
