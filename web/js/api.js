@@ -19,6 +19,7 @@ let memoryLogin = null; // { user, digest }
 let restartExpectedUntil = 0;
 let reauthHandler = null; // () => Promise<boolean>, set by the app
 let reauthPending = null;
+let reloggedAt = 0; // when the last log-in after a restart succeeded
 
 export function setReauthHandler(fn) {
   reauthHandler = fn;
@@ -140,6 +141,12 @@ export function expectRestart() {
   restartExpectedUntil = Date.now() + RESTART_GRACE_MS;
 }
 
+// Whether this page has logged in again since `since` (ms): the MC it
+// talks to has restarted since then, as a restart ends every session.
+export function reloggedSince(since) {
+  return reloggedAt > since;
+}
+
 export function restartExpected() {
   return Date.now() <= restartExpectedUntil;
 }
@@ -153,12 +160,15 @@ async function relogin() {
       if (memoryLogin) {
         try {
           await loginWithDigest(memoryLogin.user, memoryLogin.digest);
+          reloggedAt = Date.now();
           return true;
         } catch {
           /* the operator is asked below */
         }
       }
-      return reauthHandler ? reauthHandler() : false;
+      const ok = reauthHandler ? await reauthHandler() : false;
+      if (ok) reloggedAt = Date.now();
+      return ok;
     })().finally(() => {
       reauthPending = null;
     });

@@ -155,16 +155,13 @@ function renderNav() {
 }
 
 let bannerSignature = '';
-// A roll-back is done once this controller is back on its bundle and this
-// long has passed since it started (before, the old state may still show).
-const ROLLBACK_SETTLE_MS = 2000;
 
 function renderBanners(state) {
   if (!frame) return;
   // Re-rendered only when what they show changed: a banner rebuilt every
   // second would take the keyboard focus off its buttons.
   const sig = JSON.stringify([state.progress?.pfu, (state.progress?.controllers || []).map((c) => [c.reachable, c['bundle-version']]),
-    state.rollback, state.rollback && Date.now() - state.rollback.since > ROLLBACK_SETTLE_MS, state.error?.network ? Math.round((Date.now() - state.unreachableSince) / 1000) : 0,
+    state.rollback, state.rollback && api.reloggedSince(state.rollback.since), state.error?.network ? Math.round((Date.now() - state.unreachableSince) / 1000) : 0,
     identity, currentPageId(), haltSignature()]);
   if (sig === bannerSignature) return;
   bannerSignature = sig;
@@ -190,7 +187,11 @@ function renderBanners(state) {
   if (state.rollback) {
     const mine = (state.progress?.controllers || []).find((c) => c.controller === state.rollback.local);
     const back = mine && mine.reachable && (!state.rollback.to || mine['bundle-version'] === state.rollback.to) && !store.isHalted();
-    if (back && Date.now() - state.rollback.since > ROLLBACK_SETTLE_MS) {
+    // Done once the controller has restarted into it: the roll-back
+    // names the bank at once and restarts CONTROLLER_RESTART_DELAY (2 s)
+    // later, so a version that matches proves nothing before the page has
+    // had to log in again.
+    if (back && api.reloggedSince(state.rollback.since)) {
       api.restartDone();
       items.push(h('div', { class: 'banner banner-ok', role: 'status', 'data-banner': 'rollback-done' },
         h('strong', null, 'Roll-back complete. '), `Controller ${state.rollback.local} runs ${mine['bundle-version']} again.`,

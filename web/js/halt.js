@@ -60,9 +60,11 @@ export function confirmRollback({ local, previous, target }) {
 export async function rollback(local, target) {
   const ok = await confirmRollback({ local, previous: advice.previous, target });
   if (!ok) return null;
+  // Stamped before the command: its restart may come before its reply.
+  const since = Date.now();
   api.expectRestart();
   const doc = await api.run('rollback', 'firmware', 'noprompt');
-  store.setRollback({ to: advice.previous, from: target, since: Date.now(), local });
+  store.setRollback({ to: advice.previous, from: target, since, local });
   return doc;
 }
 
