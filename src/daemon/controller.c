@@ -163,6 +163,10 @@ int controller_open(struct controller *c, const char *dir, char id,
 	} else if (rc < 0) {
 		return rc;
 	}
+	/* The CLI and the API ask for the status on every command. */
+	if (flash_store_watch(c->store, e) < 0)
+		log_warn("%s; the flash status is checked with stat() on each "
+			 "command", e->msg);
 	snprintf(path, sizeof(path), "%s/config/keys", dir);
 	err_clear(e);
 	if (bundle_keyring_add_dir(&c->keys, path, e) < 0 ||

@@ -199,6 +199,10 @@ int flash_store_open(const char *dir, struct flash_store **out,
 void flash_store_close(struct flash_store *s);
 int flash_store_status(struct flash_store *s, struct flash_status *out,
 		       struct err *e);
+/* For a process that asks for the status often (tandemd): changes are
+ * learnt from inotify rather than by stat()ing the status's files on
+ * every call (watch.c). A dir store only; an error leaves the stamps. */
+int flash_store_watch(struct flash_store *s, struct err *e);
 /* Marks the trial bank healthy; a no-op when not on trial. */
 int flash_store_confirm(struct flash_store *s, struct err *e);
 /* Offline integrity check of both banks; 0 only if the active one is good. */

@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -89,7 +90,20 @@ struct flash_store {
 	bool status_valid;
 	struct flash_file_stamp status_stamps[FLASH_STATUS_FILES];
 	struct flash_status status;
+	/* With flash_store_watch: inotify tells of changes instead of the
+	 * stamps (watch.c) while watching; a lost watch (flash/ gone)
+	 * clears it for good. The descriptor (flash/, bank0/, bank1/)
+	 * stays open until the store closes; -1 without. */
+	atomic_bool watching;
+	int watch_fd;
+	int watch_wd[1 + FLASH_BANKS];
+	unsigned long status_reads;	/* from the files, not kept */
 };
+
+/* watch.c; changed under status_mu */
+bool flash_watch_pending(const struct flash_store *s);
+bool flash_watch_changed(struct flash_store *s);
+void flash_watch_close(struct flash_store *s);
 
 /* bootrec.c */
 void flash_bootrec_encode(const struct flash_bootrec *r,

@@ -57,6 +57,7 @@
 #define HTTP_ANSWERS_MAX	16
 #define HTTP_ANSWER_CALLS_MAX	16
 #define HTTP_ANSWER_VALUE_MAX	4096
+#define HTTP_ANSWER_SCRATCH	16384	/* a kept call's output, on the stack */
 #define HTTP_ANSWER_BYTES_MAX	(64u << 10)
 #define HTTP_DIGEST_MD5_HEX	32
 #define HTTP_DIGEST_SHA256_HEX	64

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,12 +175,47 @@ static enum MHD_Result reply_error(struct http_server *s,
 				 CLI_RC_SYNTAX, "", r->why);
 }
 
+/*
+ * Each pool thread keeps the last request it ended for its next: a
+ * request is too big for malloc's per-thread cache, and the threads
+ * would take turns at the one arena (daemon/main.c) twice a request.
+ */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spare_key_make(void)
+{
+	spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static struct http_request *request_alloc(void)
+{
+	struct http_request *r;
+
+	pthread_once(&spare_once, spare_key_make);
+	r = spare_ok ? pthread_getspecific(spare_key) : NULL;
+	if (!r)
+		return calloc(1, sizeof(*r));
+	pthread_setspecific(spare_key, NULL);
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static void request_release(struct http_request *r)
+{
+	pthread_once(&spare_once, spare_key_make);
+	if (!spare_ok || pthread_getspecific(spare_key) ||
+	    pthread_setspecific(spare_key, r) != 0)
+		free(r);
+}
+
 /* The first call of a request: route it, and read its headers. */
 static struct http_request *request_new(struct http_server *s,
 					struct MHD_Connection *c,
 					const char *url, const char *method)
 {
-	struct http_request *r = calloc(1, sizeof(*r));
+	struct http_request *r = request_alloc();
 	const char *dt;
 
 	if (!r)
@@ -333,7 +369,7 @@ static void on_completed(void *cls, struct MHD_Connection *c,
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->mu);
 	}
-	free(r);
+	request_release(r);
 	*con_cls = NULL;
 }
 
@@ -370,12 +406,18 @@ static int load_pem(const char *dir, const char *file, char **out,
 	return *out ? 0 : err_set(e, -ENOMEM, "out of memory");
 }
 
-/* libmicrohttpd's threads: one a core (HTTP_THREADS_MAX at most); a
- * request that may wait runs on a thread of its own (api.c). */
+/* libmicrohttpd's threads: one a core the daemon may run on (a systemd
+ * CPUAffinity= or cpuset leaves fewer than the machine has: two threads
+ * on one core take turns, and the connections of the one waiting wait a
+ * whole time slice), HTTP_THREADS_MAX at most; a request that may wait
+ * runs on a thread of its own (api.c). */
 static unsigned http_threads(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	int n;
 
+	n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+							  : 1;
 	return n < 1 ? 1u : n > HTTP_THREADS_MAX ? HTTP_THREADS_MAX
 						 : (unsigned)n;
 }
