@@ -22,7 +22,7 @@ bool bootenv_supported(void)
 static int env_open(const char *config, struct uboot_ctx **out,
 		    struct err *e)
 {
-	struct uboot_ctx *ctx;
+	struct uboot_ctx *ctx = NULL;
 	int rc;
 
 	if (access(config, R_OK) < 0)
@@ -90,7 +90,7 @@ static void state_of(struct uboot_ctx *ctx, struct bootenv_state *st)
 int bootenv_read(const char *config, struct bootenv_state *out,
 		 struct err *e)
 {
-	struct uboot_ctx *ctx;
+	struct uboot_ctx *ctx = NULL;
 
 	if (env_open(config, &ctx, e) < 0)
 		return e->code;
@@ -114,7 +114,7 @@ int bootenv_sync(const char *config, int bank, bool trial, bool *changed,
 		 struct err *e)
 {
 	struct bootenv_state st;
-	struct uboot_ctx *ctx;
+	struct uboot_ctx *ctx = NULL;
 	char digit[2] = { (char)('0' + bank), '\0' };
 	bool reset_count;
 	int rc;

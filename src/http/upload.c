@@ -3,7 +3,7 @@
  * bundle) and POST /firmware/bundle (multipart/form-data, field "bundle",
  * through libmicrohttpd's post processor), streamed into the update engine
  * as the bytes arrive: the engine verifies while receiving and nothing
- * here holds more than one chunk. GET /firmware/progress is the JSON the
+ * here holds more than one chunk (UPLOAD_CHUNK). GET /firmware/progress is the JSON the
  * daemon writes. Only a manage session may load; ?force=1 is FTP's
  * flash:force. What the client sends is judged in upload_parse.c (pure,
  * fuzzed); this file only glues it to libmicrohttpd and the engine.
@@ -20,6 +20,11 @@
 #include "update/update.h"
 
 #define UPLOAD_POST_BUFFER	(64 * 1024)	/* the post processor's */
+/* What goes to the engine at once. libmicrohttpd hands the body on as it
+ * reads it, a TLS record (16 KiB) or less at a time; each piece the
+ * engine takes is a hand-off to its verifying thread, and at that size
+ * the hand-offs cost more than the bytes (FTP's chunk: ftp.h). */
+#define UPLOAD_CHUNK		(256 * 1024)
 #define UPLOAD_REPORT_MAX	(16 * 1024)
 
 struct http_upload {
@@ -29,6 +34,8 @@ struct http_upload {
 	struct http_upload_parts parts;	/* POST: what the body holds */
 	bool failed;
 	size_t dropped;			/* body bytes read after the failure */
+	uint8_t *stage;			/* body bytes not yet given on */
+	size_t staged;
 	unsigned code;			/* HTTP status of a failure */
 	int return_code;
 	struct buf report;
@@ -74,17 +81,50 @@ static void fail(struct http_upload *u, const char *why)
 		buf_append_str(&u->report, why);
 }
 
-static int feed(struct http_upload *u, const char *data, size_t len)
+static int engine_feed(struct http_upload *u, const void *data, size_t len)
 {
 	struct err e = { 0 };
 
-	if (u->failed || len == 0)
-		return 0;
 	if (u->srv->cfg.ops->upload_feed(u->job, data, len, &e) < 0) {
 		fail(u, e.msg);
 		return -1;
 	}
 	return 0;
+}
+
+/* The bytes staged so far go on: when the stage is full, at the end. */
+static int flush(struct http_upload *u)
+{
+	size_t n = u->staged;
+
+	u->staged = 0;
+	if (u->failed || n == 0)
+		return 0;
+	return engine_feed(u, u->stage, n);
+}
+
+static int feed(struct http_upload *u, const char *data, size_t len)
+{
+	while (!u->failed && len > 0) {
+		size_t n = UPLOAD_CHUNK - u->staged;
+
+		/* A whole chunk and nothing staged: no copy. */
+		if (u->staged == 0 && len >= UPLOAD_CHUNK) {
+			if (engine_feed(u, data, UPLOAD_CHUNK) < 0)
+				return -1;
+			data += UPLOAD_CHUNK;
+			len -= UPLOAD_CHUNK;
+			continue;
+		}
+		n = n < len ? n : len;
+		memcpy(u->stage + u->staged, data, n);
+		u->staged += n;
+		data += n;
+		len -= n;
+		if (u->staged == UPLOAD_CHUNK && flush(u) < 0)
+			return -1;
+	}
+	return u->failed ? -1 : 0;
 }
 
 static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind,
@@ -159,11 +199,18 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 		return refuse(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
 			      CLI_RC_FAILED, "Out of memory.");
 	u->srv = s;
+	u->stage = malloc(UPLOAD_CHUNK);
+	if (!u->stage) {
+		free(u);
+		return refuse(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			      CLI_RC_FAILED, "Out of memory.");
+	}
 	buf_init(&u->report, UPLOAD_REPORT_MAX);
 	if (body == HTTP_UPLOAD_BODY_MULTIPART) {
 		u->pp = MHD_create_post_processor(c, UPLOAD_POST_BUFFER,
 						  on_field, u);
 		if (!u->pp) {
+			free(u->stage);
 			free(u);
 			return refuse(r, MHD_HTTP_BAD_REQUEST, CLI_RC_SYNTAX,
 				      "The multipart/form-data body has no "
@@ -179,6 +226,7 @@ int http_upload_start(struct http_server *s, struct MHD_Connection *c,
 			if (u->pp)
 				MHD_destroy_post_processor(u->pp);
 			buf_free(&u->report);
+			free(u->stage);
 			free(u);
 			/* A passing state (FTP's 450) or a refusal. */
 			bool later = be.code == -EBUSY || be.code == -EAGAIN;
@@ -260,6 +308,7 @@ enum MHD_Result http_upload_finish(struct http_server *s,
 		return reply(s, c, r, r->fail_code ? r->fail_code :
 			     MHD_HTTP_BAD_REQUEST, CLI_RESPONSE_ERROR,
 			     r->fail_rc, r->why);
+	flush(u);
 	if (u->pp && !u->failed) {
 		char why[HTTP_UPLOAD_WHY_MAX];
 
@@ -311,6 +360,7 @@ void http_upload_free(struct http_server *s, struct http_request *r)
 	if (u->pp)
 		MHD_destroy_post_processor(u->pp);
 	buf_free(&u->report);
+	free(u->stage);
 	free(u);
 	r->upload = NULL;
 }
