@@ -1,9 +1,9 @@
 /*
  * watch.c: for a long-running reader (tandemd), flash_store_status learns
  * of a change to its four files from inotify instead of stat()ing each of
- * them on every call: one read() that finds nothing instead of four path
- * walks. The API's `show versions` asks on every request, and those walks
- * were half its cost.
+ * them on every call: one look at the queue (FIONREAD) instead of four
+ * path walks. The API's `show versions` asks on every request, and those
+ * walks were half its cost.
  *
  * inotify queues an event before the call that made the change returns,
  * so a status asked after a change (in this process or by `tandem flash`
