@@ -174,7 +174,10 @@ def test_each_wrong_password_waits_longer(tmp_path):
             took.append(time.monotonic() - t0)
         f.close()
         assert took[0] >= 0.2 and took[1] >= 0.4, took
-        assert took[1] > took[0] + 0.15, took
+        # Each also includes checking the password (yescrypt), whose time
+        # varies by tenths of a second on a busy machine: half the 200 ms
+        # step is the margin.
+        assert took[1] > took[0] + 0.1, took
         # A success starts again from the base (and is not delayed).
         assert login(d.ports["ftp"], *MANAGE).startswith("230")
     finally:
