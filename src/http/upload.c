@@ -3,10 +3,10 @@
  * bundle) and POST /firmware/bundle (multipart/form-data, field "bundle",
  * through libmicrohttpd's post processor), streamed into the update engine
  * as the bytes arrive: the engine verifies while receiving and nothing
- * here holds more than one chunk (UPLOAD_CHUNK). GET /firmware/progress is the JSON the
- * daemon writes. Only a manage session may load; ?force=1 is FTP's
- * flash:force. What the client sends is judged in upload_parse.c (pure,
- * fuzzed); this file only glues it to libmicrohttpd and the engine.
+ * here holds more than one chunk (UPLOAD_CHUNK). GET /firmware/progress
+ * is the JSON the daemon writes. Only a manage session may load; ?force=1
+ * is FTP's flash:force. What the client sends is judged in upload_parse.c
+ * (pure, fuzzed); this file only glues it to libmicrohttpd and the engine.
  */
 #include <errno.h>
 #include <stdarg.h>
